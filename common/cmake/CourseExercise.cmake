@@ -1,0 +1,101 @@
+# course_add_exercise(<dir>): the targets of one exercise.
+#
+# Test sources (exercises/NN-name/tests/*.cpp) compile once into an object
+# library, then link against each implementation:
+#
+#   NN-name_tests_exercises        the student's files   exercises/NN-name/src
+#   NN-name_tests_solutions        the reference         solutions/NN-name/src
+#   NN-name_tests_mutant-<m>       a known-wrong variant solutions/NN-name/mutants/<m>/src,
+#                                  over the reference for the files it leaves out
+#   NN-name_tests_submission       files the grader stages in <build>/submission/NN-name/src
+#
+# Every test binary lands in <build>/tests/NN-name/<implementation>.
+# An exercise may add an `exercise.cmake` that sets EXERCISE_LIBS (libraries the
+# implementation links) and EXERCISE_TEST_LIBS (libraries only the tests link).
+
+function(_course_impl_sources out_var src_dir fallback_dir)
+  # A mutant overrides some of the reference's files; the rest come from the reference.
+  set(result "")
+  if(fallback_dir)
+    file(GLOB_RECURSE base RELATIVE "${fallback_dir}" CONFIGURE_DEPENDS "${fallback_dir}/*.cpp")
+    foreach(rel IN LISTS base)
+      if(EXISTS "${src_dir}/${rel}")
+        list(APPEND result "${src_dir}/${rel}")
+      else()
+        list(APPEND result "${fallback_dir}/${rel}")
+      endif()
+    endforeach()
+  endif()
+  file(GLOB_RECURSE own CONFIGURE_DEPENDS "${src_dir}/*.cpp")
+  list(APPEND result ${own})
+  list(REMOVE_DUPLICATES result)
+  set(${out_var} "${result}" PARENT_SCOPE)
+endfunction()
+
+function(course_add_impl key impl src_dir)
+  cmake_parse_arguments(ARG "IN_ALL" "FALLBACK" "" ${ARGN})
+  _course_impl_sources(sources "${src_dir}" "${ARG_FALLBACK}")
+  set(lib "${key}_impl_${impl}")
+  set(exe "${key}_tests_${impl}")
+  if(ARG_IN_ALL)
+    set(exclude "")
+  else()
+    set(exclude EXCLUDE_FROM_ALL)
+  endif()
+
+  add_library(${lib} STATIC ${exclude} ${sources})
+  # The implementation's own directory comes first so that its private
+  # headers win over the reference's when a mutant overrides one.
+  target_include_directories(${lib} PRIVATE "${src_dir}" ${ARG_FALLBACK})
+  target_link_libraries(${lib} PUBLIC ${key}_api ${EXERCISE_LIBS})
+
+  add_executable(${exe} ${exclude})
+  target_link_libraries(${exe} PRIVATE ${key}_testobjs ${lib} ${EXERCISE_TEST_LIBS} GTest::gtest_main)
+  set_target_properties(${exe} PROPERTIES
+    OUTPUT_NAME "${impl}"
+    RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests/${key}")
+
+  if(impl STREQUAL COURSE_CTEST_IMPL)
+    gtest_discover_tests(${exe} DISCOVERY_MODE PRE_TEST TEST_PREFIX "${key}/" PROPERTIES LABELS "${key}")
+  endif()
+endfunction()
+
+function(course_add_exercise exercise_dir)
+  get_filename_component(key "${exercise_dir}" NAME)
+  set(solution_dir "${CMAKE_SOURCE_DIR}/solutions/${key}")
+  set(EXERCISE_LIBS "")
+  set(EXERCISE_TEST_LIBS "")
+  if(EXISTS "${exercise_dir}/exercise.cmake")
+    include("${exercise_dir}/exercise.cmake")
+  endif()
+
+  # The public API: headers the course owns, shared by every implementation.
+  add_library(${key}_api INTERFACE)
+  target_include_directories(${key}_api INTERFACE "${exercise_dir}/include")
+  target_link_libraries(${key}_api INTERFACE Threads::Threads)
+
+  file(GLOB test_sources CONFIGURE_DEPENDS "${exercise_dir}/tests/*.cpp")
+  add_library(${key}_testobjs OBJECT EXCLUDE_FROM_ALL ${test_sources})
+  target_link_libraries(${key}_testobjs PUBLIC ${key}_api course::kit GTest::gtest GTest::gmock)
+
+  course_add_impl(${key} exercises "${exercise_dir}/src" IN_ALL)
+
+  if(IS_DIRECTORY "${solution_dir}/src")
+    course_add_impl(${key} solutions "${solution_dir}/src" IN_ALL)
+    file(GLOB mutant_dirs LIST_DIRECTORIES true CONFIGURE_DEPENDS "${solution_dir}/mutants/*")
+    foreach(mutant_dir IN LISTS mutant_dirs)
+      if(IS_DIRECTORY "${mutant_dir}/src")
+        get_filename_component(mutant "${mutant_dir}" NAME)
+        course_add_impl(${key} "mutant-${mutant}" "${mutant_dir}/src" FALLBACK "${solution_dir}/src")
+      endif()
+    endforeach()
+  endif()
+
+  # The grader copies a submission's student files here before building, so
+  # grading one needs no reconfigure. Until then it holds the skeleton.
+  set(staging "${CMAKE_BINARY_DIR}/submission/${key}")
+  if(NOT EXISTS "${staging}/src")
+    file(COPY "${exercise_dir}/src" DESTINATION "${staging}")
+  endif()
+  course_add_impl(${key} submission "${staging}/src" FALLBACK "${exercise_dir}/src")
+endfunction()

@@ -1,0 +1,69 @@
+// Levels 1 and 2: a shared counter fixed with a mutex, then with an atomic.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "warmup/warmup.hpp"
+#include "warmup_test_support.hpp"
+
+namespace warmup {
+namespace {
+
+using CountFn = std::int64_t (*)(const CountJob&);
+
+struct Counter {
+  const char* name;
+  CountFn count;
+};
+
+std::string lost_updates_message(std::int64_t expected, std::int64_t got) {
+  return "Expected " + std::to_string(expected) + " but the counter ended at " + std::to_string(got) +
+         ": " + std::to_string(expected - got) +
+         " increments were lost. Two workers read the same old value and both wrote "
+         "old+1. Make the read-add-write indivisible (hold the lock around it, or use "
+         "fetch_add).";
+}
+
+void expect_exact(const Counter& counter, int threads, std::int64_t increments) {
+  const CountJob job{.threads = threads, .increments_per_thread = increments, .on_worker_start = {}};
+  const std::int64_t expected = threads * increments;
+  const std::int64_t got = counter.count(job);
+  EXPECT_EQ(got, expected) << lost_updates_message(expected, got);
+}
+
+void expect_workers_overlap(const Counter& counter, int threads) {
+  testing::OverlapWatch watch(threads);
+  const CountJob job{.threads = threads, .increments_per_thread = 1000, .on_worker_start = watch.hook()};
+  const std::int64_t got = counter.count(job);
+  watch.save(std::string(counter.name) + " workers");
+  EXPECT_TRUE(watch.all_together()) << watch.explain();
+  EXPECT_EQ(got, threads * 1000);
+}
+
+void expect_invalid_jobs_rejected(const Counter& counter) {
+  EXPECT_THROW(counter.count({.threads = 0, .increments_per_thread = 10, .on_worker_start = {}}),
+               std::invalid_argument)
+      << counter.name << " must refuse a job with 0 threads";
+  EXPECT_THROW(counter.count({.threads = 2, .increments_per_thread = -1, .on_worker_start = {}}),
+               std::invalid_argument)
+      << counter.name << " must refuse a negative number of increments";
+}
+
+const Counter kMutex{"count_with_mutex", &count_with_mutex};
+const Counter kAtomic{"count_with_atomic", &count_with_atomic};
+
+TEST(MutexCounter, CountsExactlyWithOneThread) { expect_exact(kMutex, 1, 10'000); }
+TEST(MutexCounter, ZeroIncrementsGiveZero) { expect_exact(kMutex, 4, 0); }
+TEST(MutexCounter, CountsExactlyWithEightThreads) { expect_exact(kMutex, 8, 20'000); }
+TEST(MutexCounter, WorkersRunAtTheSameTime) { expect_workers_overlap(kMutex, 4); }
+TEST(MutexCounter, RejectsInvalidJobs) { expect_invalid_jobs_rejected(kMutex); }
+
+TEST(AtomicCounter, CountsExactlyWithOneThread) { expect_exact(kAtomic, 1, 10'000); }
+TEST(AtomicCounter, CountsExactlyWithEightThreads) { expect_exact(kAtomic, 8, 100'000); }
+TEST(AtomicCounter, WorkersRunAtTheSameTime) { expect_workers_overlap(kAtomic, 4); }
+TEST(AtomicCounter, RejectsInvalidJobs) { expect_invalid_jobs_rejected(kAtomic); }
+
+}  // namespace
+}  // namespace warmup

@@ -1,0 +1,78 @@
+// Helpers shared by the warm-up tests: watching workers through WorkerHook.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "course/probes.hpp"
+#include "course/trace.hpp"
+#include "warmup/warmup.hpp"
+
+namespace warmup::testing {
+
+// Proves that `threads` workers are alive at the same instant: each worker
+// waits in an overlap probe until all of them have arrived. A sequential
+// implementation (join each thread before starting the next) never gets
+// them together, so the probe gives up after its timeout and the test
+// fails with the observed timeline instead of hanging.
+class OverlapWatch {
+ public:
+  explicit OverlapWatch(int threads)
+      : threads_(threads), probe_(static_cast<std::size_t>(threads), std::chrono::seconds(2)) {}
+
+  WorkerHook hook() {
+    return [this](int worker) {
+      const auto arrived = std::chrono::steady_clock::now();
+      // After one worker has given up, the rest need not wait again.
+      const bool together = !gave_up_.load() && probe_.arrive_and_wait();
+      if (!together) gave_up_.store(true);
+      trace_.record("worker " + std::to_string(worker), arrived, std::chrono::steady_clock::now());
+    };
+  }
+
+  [[nodiscard]] bool all_together() const { return !gave_up_.load(); }
+
+  [[nodiscard]] std::string explain() const {
+    return "Expected all " + std::to_string(threads_) +
+           " workers to be alive at the same time, but at most " +
+           std::to_string(probe_.max_inside()) +
+           " were: their lifetimes did not overlap. Start every std::jthread before you wait "
+           "for any of them (a jthread joins when it is destroyed, so do not create and destroy "
+           "it inside the same loop iteration).\nEach bar is a worker, from its start until all "
+           "workers were together (or the probe gave up):\n" +
+           trace_.timeline();
+  }
+
+  void save(std::string_view title) const { trace_.save_for_report(title); }
+
+ private:
+  int threads_;
+  course::OverlapProbe probe_;
+  course::Trace trace_;
+  std::atomic<bool> gave_up_{false};
+};
+
+// Records which OS threads ran the workers.
+class ThreadWatch {
+ public:
+  WorkerHook hook() {
+    return [this](int /*worker*/) {
+      const std::scoped_lock lock(mutex_);
+      ids_.insert(std::this_thread::get_id());
+    };
+  }
+  [[nodiscard]] std::set<std::thread::id> ids() const {
+    const std::scoped_lock lock(mutex_);
+    return ids_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::set<std::thread::id> ids_;
+};
+
+}  // namespace warmup::testing

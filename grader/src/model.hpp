@@ -1,0 +1,139 @@
+// The grader's data model: what a manifest declares and what a run observed.
+// Every reporter (text, JSON, JUnit, Gradescope, GitHub, HTML) reads only these types.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace grader {
+
+enum class Category { correctness, concurrency, timing, robustness, performance };
+
+struct TestSpec {
+  std::string name;  // GoogleTest full name, "Suite.Case"
+  double points = 1.0;
+  Category category = Category::correctness;
+  double timeout_s = 10.0;        // wall-clock limit at COURSE_TIME_SCALE = 1
+  std::vector<std::string> tags;  // "timing", "sanitizer:tsan", "sanitizer:asan", ...
+  std::string description;        // optional, shown in reports
+
+  [[nodiscard]] bool has_tag(std::string_view tag) const {
+    for (const auto& t : tags) {
+      if (t == tag) return true;
+    }
+    return false;
+  }
+};
+
+struct ExerciseManifest {
+  std::string id;  // directory name, "00-warmup"
+  std::string title;
+  int order = 0;
+  std::vector<std::string> student_files;  // relative to the exercise directory
+  std::vector<std::string> hints;          // progressive, level 1 first
+  std::vector<TestSpec> tests;
+  std::filesystem::path dir;  // exercises/<id>
+};
+
+struct MutantSpec {
+  std::string name;  // directory name under solutions/<id>/mutants/
+  std::string description;
+  std::vector<std::string> must_fail;  // test names that must catch it
+};
+
+// Why a single run of one test ended the way it did.
+enum class Outcome {
+  passed,
+  failed,          // an assertion failed
+  timeout,         // wall-clock limit reached; the process group was killed
+  crashed,         // killed by a signal (SIGSEGV, SIGABRT, ...)
+  sanitizer,       // TSan / ASan / UBSan reported an error
+  resource_limit,  // CPU, memory, process count or file size limit hit
+  output_limit,    // printed more than the cap
+  not_run,         // did not build, or was not found in the binary
+};
+
+// Build configurations the grader knows (CMake presets of the same name).
+enum class BuildConfig { normal, asan, tsan };
+
+struct Attempt {
+  Outcome outcome = Outcome::not_run;
+  double seconds = 0.0;
+  std::string reason;  // one line: "timed out after 10.0 s", "ThreadSanitizer: data race"
+};
+
+struct RunResult {  // one test in one build configuration
+  BuildConfig config = BuildConfig::normal;
+  std::vector<Attempt> attempts;  // more than one only for retried `timing` tests
+  std::string output;             // failure messages and (capped) output of the final attempt
+  std::vector<std::filesystem::path> traces;  // trace JSON files the test wrote
+
+  [[nodiscard]] const Attempt& final_attempt() const { return attempts.back(); }
+  [[nodiscard]] bool passed() const {
+    return !attempts.empty() && attempts.back().outcome == Outcome::passed;
+  }
+};
+
+struct TestResult {
+  TestSpec spec;
+  std::vector<RunResult> runs;  // normal first, then sanitizer builds
+  double score = 0.0;           // spec.points when every run passed, else 0
+
+  [[nodiscard]] bool passed() const {
+    if (runs.empty()) return false;
+    for (const auto& r : runs) {
+      if (!r.passed()) return false;
+    }
+    return true;
+  }
+  [[nodiscard]] double seconds() const {
+    double total = 0;
+    for (const auto& r : runs) {
+      for (const auto& a : r.attempts) total += a.seconds;
+    }
+    return total;
+  }
+};
+
+struct ExerciseResult {
+  ExerciseManifest manifest;
+  std::string implementation;  // "exercises", "solutions", "mutant-<m>", or a submission path
+  std::optional<std::string> build_error;  // compiler output when it did not build
+  std::vector<TestResult> tests;
+
+  [[nodiscard]] double score() const {
+    double s = 0;
+    for (const auto& t : tests) s += t.score;
+    return s;
+  }
+  [[nodiscard]] double max_score() const {
+    double s = 0;
+    for (const auto& t : manifest.tests) s += t.points;
+    return s;
+  }
+};
+
+struct GradeReport {
+  std::vector<ExerciseResult> exercises;
+  double seconds = 0.0;  // wall time of the whole run
+  [[nodiscard]] double score() const {
+    double s = 0;
+    for (const auto& e : exercises) s += e.score();
+    return s;
+  }
+  [[nodiscard]] double max_score() const {
+    double s = 0;
+    for (const auto& e : exercises) s += e.max_score();
+    return s;
+  }
+};
+
+std::string_view to_string(Category c);
+std::string_view to_string(Outcome o);
+std::string_view to_string(BuildConfig c);
+std::optional<Category> category_from_string(std::string_view s);
+
+}  // namespace grader
