@@ -1,0 +1,247 @@
+// The terminal report students read after `grader/grader grade`: one block per exercise with a
+// table of tests, what went wrong, and what to do next.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "report_util.hpp"
+#include "reporters.hpp"
+
+namespace grader {
+namespace {
+
+using report::printable;
+
+constexpr std::size_t kMaxBuildErrorLines = 60;
+constexpr std::string_view kIndent = "  ";
+constexpr std::string_view kDetailIndent = "      ";
+
+enum class Tone { plain, good, bad, warn, dim, strong };
+
+class Painter {
+ public:
+  explicit Painter(bool enabled) : enabled_(enabled) {}
+
+  [[nodiscard]] std::string operator()(std::string_view text, Tone tone) const {
+    if (!enabled_ || tone == Tone::plain) return std::string(text);
+    return std::string(code(tone)) + std::string(text) + "\x1b[0m";
+  }
+
+ private:
+  static std::string_view code(Tone tone) {
+    switch (tone) {
+      case Tone::good:
+        return "\x1b[32m";
+      case Tone::bad:
+        return "\x1b[31m";
+      case Tone::warn:
+        return "\x1b[33m";
+      case Tone::dim:
+        return "\x1b[2m";
+      case Tone::strong:
+        return "\x1b[1m";
+      case Tone::plain:
+        return "";
+    }
+    return "";
+  }
+  bool enabled_;
+};
+
+Tone tone_of(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::passed:
+      return Tone::good;
+    case Outcome::timeout:
+    case Outcome::resource_limit:
+    case Outcome::output_limit:
+      return Tone::warn;
+    case Outcome::not_run:
+      return Tone::dim;
+    case Outcome::failed:
+    case Outcome::crashed:
+    case Outcome::sanitizer:
+      return Tone::bad;
+  }
+  return Tone::plain;
+}
+
+Tone tone_of_score(double score, double max_score) {
+  if (max_score > 0 && score >= max_score - 1e-9) return Tone::good;
+  return score > 0 ? Tone::warn : Tone::bad;
+}
+
+std::string pad_right(std::string text, std::size_t width) {
+  if (text.size() < width) text.append(width - text.size(), ' ');
+  return text;
+}
+
+std::string pad_left(std::string text, std::size_t width) {
+  if (text.size() < width) text.insert(0, width - text.size(), ' ');
+  return text;
+}
+
+// One table row before alignment; colour is applied after padding so escapes do not count.
+struct Row {
+  std::string test;
+  std::string category;
+  std::string points;
+  std::string status;
+  std::string time;
+  Tone status_tone = Tone::plain;
+};
+
+std::vector<Row> rows_of(const ExerciseResult& exercise) {
+  std::vector<Row> rows;
+  for (const auto& test : exercise.tests) {
+    rows.push_back(Row{
+        .test = printable(test.spec.name),
+        .category = std::string(to_string(test.spec.category)),
+        .points = report::format_points(test.score) + "/" + report::format_points(test.spec.points),
+        .status = report::status_word(test),
+        .time = report::format_test_time(test),
+        .status_tone = tone_of(report::shown_outcome(test)),
+    });
+  }
+  return rows;
+}
+
+void append_table(std::string& out, const ExerciseResult& exercise, const Painter& paint) {
+  const Row heading{"test", "category", "points", "status", "time", Tone::plain};
+  const std::vector<Row> rows = rows_of(exercise);
+  std::size_t widths[5] = {0, 0, 0, 0, 0};
+  const auto widen = [&](const Row& row) {
+    widths[0] = std::max(widths[0], row.test.size());
+    widths[1] = std::max(widths[1], row.category.size());
+    widths[2] = std::max(widths[2], row.points.size());
+    widths[3] = std::max(widths[3], row.status.size());
+    widths[4] = std::max(widths[4], row.time.size());
+  };
+  widen(heading);
+  for (const auto& row : rows) widen(row);
+  const auto line = [&](const Row& row, bool is_heading) {
+    std::string text(kIndent);
+    text += pad_right(row.test, widths[0]) + "  ";
+    text += pad_right(row.category, widths[1]) + "  ";
+    text += pad_left(row.points, widths[2]) + "  ";
+    text += paint(pad_right(row.status, widths[3]), row.status_tone) + "  ";
+    text += pad_left(row.time, widths[4]);
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    out += is_heading ? paint(text, Tone::dim) : text;
+    out += '\n';
+  };
+  line(heading, true);
+  for (const auto& row : rows) line(row, false);
+}
+
+void append_header(std::string& out, const ExerciseResult& exercise, const Painter& paint) {
+  const double score = exercise.score();
+  const double max_score = exercise.max_score();
+  out += paint(printable(exercise.manifest.id) + " — " + printable(exercise.manifest.title),
+               Tone::strong);
+  out += " (";
+  out += paint(report::format_points(score) + " / " + report::format_points(max_score) + " points",
+               tone_of_score(score, max_score));
+  out += ")\n";
+  if (!exercise.implementation.empty() && exercise.implementation != "exercises") {
+    out += std::string(kIndent) + "implementation: " + printable(exercise.implementation) + "\n";
+  }
+}
+
+void append_lines(std::string& out, const report::Excerpt& excerpt, std::string_view indent,
+                  std::string_view what_is_left_out) {
+  for (const auto& line : excerpt.lines) out += std::string(indent) + line + "\n";
+  if (excerpt.omitted > 0) {
+    out += std::string(indent) + "... " + std::to_string(excerpt.omitted) + " more lines of " +
+           std::string(what_is_left_out) + " (add --verbose to see everything)\n";
+  }
+}
+
+void append_build_error(std::string& out, const ExerciseResult& exercise,
+                        const TextOptions& options, const Painter& paint) {
+  out += '\n' + std::string(kIndent) +
+         paint("The exercise did not compile, so no test ran.", Tone::bad) + " Compiler errors:\n";
+  const auto lines =
+      report::excerpt(*exercise.build_error, options.verbose ? 0 : kMaxBuildErrorLines);
+  append_lines(out, lines, kDetailIndent, "compiler output");
+}
+
+void append_failure(std::string& out, const TestResult& test, const TextOptions& options,
+                    const Painter& paint) {
+  out += '\n' + std::string(kIndent) + paint(printable(test.spec.name), Tone::strong);
+  if (!test.spec.description.empty()) out += " — " + printable(test.spec.description);
+  out += '\n';
+  const std::size_t cap = options.verbose ? 0 : report::kMaxFailureLines;
+  for (const auto& block : report::failure_blocks(test, cap)) {
+    const Outcome outcome = block.run != nullptr && !block.run->attempts.empty()
+                                ? block.run->final_attempt().outcome
+                                : Outcome::not_run;
+    out += std::string(kIndent) + "  " + paint(block.headline, tone_of(outcome)) + '\n';
+    append_lines(out, report::Excerpt{block.details, block.omitted}, kDetailIndent, "output");
+  }
+}
+
+void append_next_step(std::string& out, const ExerciseResult& exercise, const Painter& paint) {
+  const std::string id = printable(exercise.manifest.id);
+  const std::string watch = "`grader/grader watch " + id + "` to re-grade on every save";
+  std::string advice;
+  if (exercise.build_error) {
+    advice = "fix the first compiler error above, then run " + watch + ".";
+  } else if (exercise.manifest.hints.empty()) {
+    advice = "re-read exercises/" + id + "/README.md, then run " + watch + ".";
+  } else {
+    advice = "run `grader/grader hint " + id + "` for a hint, or " + watch + ".";
+  }
+  out += '\n' + std::string(kIndent) + paint("Next step:", Tone::strong) + " " + advice + '\n';
+}
+
+void append_exercise(std::string& out, const ExerciseResult& exercise, const TextOptions& options,
+                     const Painter& paint) {
+  append_header(out, exercise, paint);
+  append_table(out, exercise, paint);
+  if (exercise.build_error) append_build_error(out, exercise, options, paint);
+  bool all_passed = !exercise.build_error && !exercise.tests.empty();
+  for (const auto& test : exercise.tests) {
+    if (test.passed()) continue;
+    all_passed = false;
+    // After a build error every test is "not run"; the compiler errors already say why.
+    if (!exercise.build_error) append_failure(out, test, options, paint);
+  }
+  if (all_passed) {
+    out += std::string(kIndent) + paint("All tests pass.", Tone::good) + '\n';
+  } else {
+    append_next_step(out, exercise, paint);
+  }
+}
+
+void append_total(std::string& out, const GradeReport& report, const Painter& paint) {
+  const double score = report.score();
+  const double max_score = report.max_score();
+  const report::Counts counts = report::count_tests(report);
+  std::string line = "Total: " + report::format_points(score) + " / " +
+                     report::format_points(max_score) + " points (" +
+                     report::format_percent(score, max_score) + ")";
+  out += paint(line, tone_of_score(score, max_score));
+  out +=
+      " — " + std::to_string(counts.passed) + " of " + std::to_string(counts.tests) + " tests pass";
+  if (counts.not_run > 0) out += ", " + std::to_string(counts.not_run) + " not run";
+  out += ", in " + report::format_seconds(report.seconds) + '\n';
+  if (counts.tests > 0 && counts.passed == counts.tests) {
+    out += paint("Every test passes. Well done!", Tone::good) + '\n';
+  }
+}
+
+}  // namespace
+
+std::string render_text(const GradeReport& report, const TextOptions& options) {
+  const Painter paint(options.color);
+  std::string out;
+  for (const auto& exercise : report.exercises) {
+    append_exercise(out, exercise, options, paint);
+    out += '\n';
+  }
+  append_total(out, report, paint);
+  return out;
+}
+
+}  // namespace grader
