@@ -1,0 +1,88 @@
+// Injectable clocks and sleepers, so expiry, timeout and back-off logic is tested by advancing
+// time by hand instead of waiting for it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+namespace course {
+
+// What code that expires or times out asks for the time. The standard Clock requirements need a
+// static now(), which a fake cannot offer per test, hence this small interface.
+class Clock {
+ public:
+  using duration = std::chrono::steady_clock::duration;
+  using time_point = std::chrono::steady_clock::time_point;
+
+  virtual ~Clock() = default;
+  virtual time_point now() const = 0;
+};
+
+// The real monotonic clock.
+class SteadyClock final : public Clock {
+ public:
+  time_point now() const override { return std::chrono::steady_clock::now(); }
+};
+
+// A process-wide SteadyClock, the default for code that takes `const Clock&`.
+const Clock& real_clock();
+
+// A clock that only moves when a test moves it. now() may be called from any thread while the
+// test advances it.
+class FakeClock final : public Clock {
+ public:
+  // Starts far from the steady clock's epoch, so code that treats a zero time point as "unset"
+  // or subtracts a TTL from now() still behaves.
+  static constexpr time_point kDefaultStart = time_point{} + std::chrono::hours(1000);
+
+  explicit FakeClock(time_point start = kDefaultStart) : ticks_(start.time_since_epoch().count()) {}
+
+  time_point now() const override { return time_point(duration(ticks_.load())); }
+
+  // Moves time forward by d (a negative d moves it back, which a steady clock never does: only
+  // use that to test defensive code).
+  template <class Rep, class Period>
+  void advance(std::chrono::duration<Rep, Period> d) {
+    ticks_.fetch_add(std::chrono::duration_cast<duration>(d).count());
+  }
+
+  void set(time_point t) { ticks_.store(t.time_since_epoch().count()); }
+
+ private:
+  std::atomic<duration::rep> ticks_;
+};
+
+// How code that retries with back-off waits; tests pass a FakeSleeper's sleeper() instead.
+using Sleeper = std::function<void(std::chrono::milliseconds)>;
+
+// A Sleeper that really sleeps (the production default).
+Sleeper real_sleeper();
+
+// Records the delays it is asked to sleep, returns at once, and optionally advances a FakeClock
+// by each delay so that time-based logic sees the sleep. Thread-safe. It must outlive every
+// Sleeper obtained from it.
+class FakeSleeper {
+ public:
+  FakeSleeper() = default;
+  explicit FakeSleeper(FakeClock& clock) : clock_(&clock) {}
+  FakeSleeper(const FakeSleeper&) = delete;
+  FakeSleeper& operator=(const FakeSleeper&) = delete;
+
+  Sleeper sleeper();
+  void sleep(std::chrono::milliseconds delay);
+
+  std::vector<std::chrono::milliseconds> delays() const;
+  std::size_t count() const;
+  std::chrono::milliseconds total() const;
+  void clear();
+
+ private:
+  FakeClock* clock_ = nullptr;
+  mutable std::mutex mutex_;
+  std::vector<std::chrono::milliseconds> delays_;
+};
+
+}  // namespace course

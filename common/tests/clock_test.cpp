@@ -1,0 +1,123 @@
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+#include "course/fake_clock.hpp"
+#include "course/time_scale.hpp"
+
+namespace course {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(TimeScale, ParsesPositiveNumbersAndFallsBackToTheDefault) {
+  const double fallback = detail::default_time_scale();
+  EXPECT_GE(fallback, 1.0);
+  EXPECT_EQ(detail::parse_time_scale(nullptr), fallback);
+  EXPECT_EQ(detail::parse_time_scale(""), fallback);
+  EXPECT_EQ(detail::parse_time_scale("3"), 3.0);
+  EXPECT_EQ(detail::parse_time_scale("0.5"), 0.5);
+  EXPECT_EQ(detail::parse_time_scale("0"), fallback);
+  EXPECT_EQ(detail::parse_time_scale("-2"), fallback);
+  EXPECT_EQ(detail::parse_time_scale("fast"), fallback);
+  EXPECT_EQ(detail::parse_time_scale("2x"), fallback);
+  EXPECT_EQ(detail::parse_time_scale("inf"), fallback);
+  EXPECT_EQ(detail::parse_time_scale("nan"), fallback);
+}
+
+TEST(TimeScale, ScaledMultipliesAndKeepsTheDurationType) {
+  const std::chrono::milliseconds stretched = scaled(200ms);
+  EXPECT_EQ(stretched, std::chrono::round<std::chrono::milliseconds>(200ms * time_scale()));
+  EXPECT_GT(time_scale(), 0.0);
+  EXPECT_EQ(scaled(std::chrono::milliseconds::max()), std::chrono::milliseconds::max())
+      << "must saturate, not overflow, when time_scale() >= 1";
+  const std::chrono::duration<double> fractional = scaled(std::chrono::duration<double>(0.5));
+  EXPECT_DOUBLE_EQ(fractional.count(), 0.5 * time_scale());
+}
+
+TEST(FakeClock, MovesOnlyWhenTold) {
+  FakeClock clock;
+  const auto start = clock.now();
+  EXPECT_EQ(start, FakeClock::kDefaultStart);
+  EXPECT_EQ(clock.now(), start);
+  clock.advance(1500ms);
+  EXPECT_EQ(clock.now() - start, 1500ms);
+  clock.advance(std::chrono::seconds(2));
+  EXPECT_EQ(clock.now() - start, 3500ms);
+  clock.set(start + 1h);
+  EXPECT_EQ(clock.now() - start, 1h);
+}
+
+TEST(FakeClock, WorksThroughTheClockInterface) {
+  FakeClock fake(Clock::time_point{} + 5s);
+  const Clock& clock = fake;
+  EXPECT_EQ(clock.now().time_since_epoch(), 5s);
+  const Clock& real = real_clock();
+  const auto before = std::chrono::steady_clock::now();
+  EXPECT_GE(real.now(), before);
+}
+
+TEST(FakeClock, ReadersOnOtherThreadsSeeTimeOnlyMoveForward) {
+  FakeClock clock;
+  {
+    std::jthread reader([&](std::stop_token stop) {
+      auto last = clock.now();
+      while (!stop.stop_requested()) {
+        const auto now = clock.now();
+        EXPECT_GE(now, last);
+        last = now;
+      }
+    });
+    for (int i = 0; i < 10000; ++i) clock.advance(1ms);
+  }
+  EXPECT_EQ(clock.now() - FakeClock::kDefaultStart, 10s);
+}
+
+TEST(FakeSleeper, RecordsDelaysWithoutSleeping) {
+  FakeSleeper fake;
+  const Sleeper sleep = fake.sleeper();
+  const auto before = std::chrono::steady_clock::now();
+  sleep(100ms);
+  sleep(200ms);
+  sleep(1h);
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 10s);
+  EXPECT_EQ(fake.delays(), (std::vector<std::chrono::milliseconds>{100ms, 200ms, 1h}));
+  EXPECT_EQ(fake.count(), 3u);
+  EXPECT_EQ(fake.total(), 1h + 300ms);
+  fake.clear();
+  EXPECT_EQ(fake.count(), 0u);
+}
+
+TEST(FakeSleeper, AdvancesAFakeClockBySleptTime) {
+  FakeClock clock;
+  FakeSleeper fake(clock);
+  fake.sleeper()(250ms);
+  fake.sleep(750ms);
+  EXPECT_EQ(clock.now() - FakeClock::kDefaultStart, 1s);
+}
+
+TEST(FakeSleeper, IsThreadSafe) {
+  FakeClock clock;
+  FakeSleeper fake(clock);
+  {
+    std::vector<std::jthread> threads;
+    for (int i = 0; i < 4; ++i) {
+      threads.emplace_back([sleep = fake.sleeper()] {
+        for (int j = 0; j < 100; ++j) sleep(1ms);
+      });
+    }
+  }
+  EXPECT_EQ(fake.count(), 400u);
+  EXPECT_EQ(fake.total(), 400ms);
+  EXPECT_EQ(clock.now() - FakeClock::kDefaultStart, 400ms);
+}
+
+TEST(RealSleeper, Sleeps) {
+  const auto before = std::chrono::steady_clock::now();
+  real_sleeper()(20ms);
+  EXPECT_GE(std::chrono::steady_clock::now() - before, 20ms);
+}
+
+}  // namespace
+}  // namespace course
