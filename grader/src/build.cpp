@@ -1,0 +1,168 @@
+#include "build.hpp"
+
+#include <regex>
+
+#include "process.hpp"
+#include "util.hpp"
+
+namespace grader {
+
+namespace {
+
+// Feeds Ninja's "[n/m]" status lines to the progress display as they arrive.
+class NinjaProgress {
+ public:
+  explicit NinjaProgress(Progress& progress) : progress_(progress) {}
+  void operator()(std::string_view chunk) {
+    pending_ += chunk;
+    std::size_t newline;
+    while ((newline = pending_.find('\n')) != std::string::npos) {
+      const auto line = pending_.substr(0, newline);
+      pending_.erase(0, newline + 1);
+      if (line.size() > 3 && line[0] == '[') {
+        const auto close = line.find(']');
+        if (close != std::string::npos && line.find('/') < close) {
+          progress_.update(line.substr(0, close + 1));
+        }
+      }
+    }
+  }
+
+ private:
+  Progress& progress_;
+  std::string pending_;
+};
+
+std::string log_tail(const std::string& log, std::size_t lines) {
+  auto all = split_lines(log);
+  if (all.size() > lines) all.erase(all.begin(), all.end() - static_cast<std::ptrdiff_t>(lines));
+  return join(all, "\n");
+}
+
+bool nothing_to_do(const std::filesystem::path& dir, const std::string& target) {
+  ProcessSpec spec;
+  spec.argv = {"cmake", "--build", dir.string(), "--target", target, "--", "-n"};
+  spec.interrupt_signal = 2;
+  const auto result = run_process(spec);
+  return result.succeeded() && contains(result.output, "no work to do");
+}
+
+}  // namespace
+
+std::string preset_name(BuildConfig config) { return std::string(to_string(config)); }
+
+std::filesystem::path build_dir(const std::filesystem::path& root, BuildConfig config) {
+  return root / "build" / preset_name(config);
+}
+
+std::string test_target(const std::string& exercise_id, const std::string& impl) {
+  return exercise_id + "_tests_" + impl;
+}
+
+std::filesystem::path test_binary(const std::filesystem::path& root, BuildConfig config,
+                                  const std::string& exercise_id, const std::string& impl) {
+  return build_dir(root, config) / "tests" / exercise_id / impl;
+}
+
+Builder::Builder(std::filesystem::path root, Progress& progress)
+    : root_(std::move(root)), progress_(progress) {}
+
+void Builder::ensure_configured(BuildConfig config) {
+  const auto dir = build_dir(root_, config);
+  if (std::filesystem::exists(dir / "build.ninja")) return;
+  const auto log = root_ / "build" / "logs" / ("configure-" + preset_name(config) + ".log");
+  progress_.step("configuring the " + preset_name(config) + " build (first run only)...");
+  ProcessSpec spec;
+  spec.argv = {"cmake", "--preset", preset_name(config)};
+  if (werror_requested()) spec.argv.emplace_back("-DCOURSE_WERROR=ON");
+  spec.cwd = root_;
+  spec.interrupt_signal = 2;
+  const auto result = run_process(spec);
+  write_file(log, result.output + result.error);
+  if (result.ending == Ending::interrupted) throw GraderError("interrupted", 130);
+  if (!result.succeeded()) {
+    progress_.clear();
+    throw GraderError("configuring the " + preset_name(config) + " build failed (" +
+                      display_path(log, root_) + "):\n" +
+                      log_tail(result.output + result.error, 30) +
+                      "\nIf a package is missing, run grader/install-deps first.");
+  }
+}
+
+BuildResult Builder::build(BuildConfig config, const std::vector<std::string>& targets,
+                           const std::string& label) {
+  BuildResult outcome;
+  const auto dir = build_dir(root_, config);
+  outcome.log = root_ / "build" / "logs" / ("build-" + preset_name(config) + ".log");
+  if (targets.empty()) return outcome;
+  ensure_configured(config);
+  progress_.step("building " + label + " (" + preset_name(config) + ")...");
+
+  ProcessSpec spec;
+  spec.argv = {"cmake", "--build", dir.string(), "--target"};
+  spec.argv.insert(spec.argv.end(), targets.begin(), targets.end());
+  spec.argv.insert(spec.argv.end(), {"--", "-k", "0"});
+  spec.interrupt_signal = 2;  // let Ninja clean up
+  NinjaProgress ninja(progress_);
+  spec.on_output = [&ninja](std::string_view chunk) { ninja(chunk); };
+  const auto result = run_process(spec);
+  write_file(outcome.log, result.output + result.error);
+  if (result.ending == Ending::interrupted) throw GraderError("interrupted", 130);
+  if (result.succeeded()) return outcome;
+
+  if (contains(result.output, "CMake Error") || result.ending == Ending::spawn_failed) {
+    progress_.clear();
+    throw GraderError("CMake failed while building (" + display_path(outcome.log, root_) + "):\n" +
+                      log_tail(result.output + result.error, 30));
+  }
+  outcome.ok = false;
+  for (const auto& target : targets) {
+    if (nothing_to_do(dir, target)) continue;
+    const auto split = target.find("_tests_");
+    // A target that is not an exercise's tests (such as `all`) gets every error.
+    const auto id = split == std::string::npos ? std::string() : target.substr(0, split);
+    const auto impl = split == std::string::npos ? std::string() : target.substr(split + 7);
+    auto errors = extract_build_errors(result.output, id, impl);
+    if (errors.empty()) errors = log_tail(result.output, 40);
+    outcome.errors[target] = errors;
+  }
+  return outcome;
+}
+
+std::string extract_build_errors(const std::string& log, const std::string& exercise_id,
+                                 const std::string& impl, std::size_t max_lines) {
+  // A FAILED step's outputs name the target's object directory or binary.
+  const std::vector<std::string> owners = {
+      exercise_id + "_impl_" + impl + ".dir/", exercise_id + "_testobjs.dir/",
+      exercise_id + "_tests_" + impl + ".dir/", "tests/" + exercise_id + "/" + impl};
+  static const std::regex status_line(R"(^\[\d+/\d+\] )");
+  std::vector<std::string> kept;
+  bool in_block = false;
+  bool skip_command = false;
+  for (const auto& line : split_lines(log)) {
+    if (line.rfind("FAILED: ", 0) == 0) {
+      in_block = exercise_id.empty();
+      for (const auto& owner : owners) in_block = in_block || contains(line, owner);
+      skip_command = true;
+      continue;
+    }
+    if (std::regex_search(line, status_line) || line.rfind("ninja: ", 0) == 0) {
+      in_block = false;
+      continue;
+    }
+    if (!in_block) continue;
+    if (skip_command) {  // the compiler command line itself
+      skip_command = false;
+      continue;
+    }
+    kept.push_back(line);
+  }
+  const auto first_error = std::find_if(kept.begin(), kept.end(),
+                                        [](const std::string& l) { return contains(l, "error"); });
+  if (first_error == kept.end())
+    return join(kept, "\n").empty() ? "" : cap_lines(join(kept, "\n"), max_lines);
+  std::vector<std::string> from_error(first_error, kept.end());
+  return cap_lines(join(from_error, "\n"), max_lines);
+}
+
+}  // namespace grader

@@ -1,0 +1,56 @@
+// Driving CMake: configuring the preset build directories on first use and
+// building exactly the test targets a command needs, in one call per build
+// configuration so that Ninja compiles in parallel.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model.hpp"
+#include "progress.hpp"
+
+namespace grader {
+
+// The CMake preset (and build directory name) of a configuration.
+std::string preset_name(BuildConfig config);
+std::filesystem::path build_dir(const std::filesystem::path& root, BuildConfig config);
+// "<id>_tests_<impl>", the target CourseExercise.cmake defines.
+std::string test_target(const std::string& exercise_id, const std::string& impl);
+// <build>/tests/<id>/<impl>
+std::filesystem::path test_binary(const std::filesystem::path& root, BuildConfig config,
+                                  const std::string& exercise_id, const std::string& impl);
+
+struct BuildResult {
+  bool ok = true;
+  std::map<std::string, std::string> errors;  // failed target -> compiler errors
+  std::filesystem::path log;
+};
+
+class Builder {
+ public:
+  Builder(std::filesystem::path root, Progress& progress);
+
+  // Runs `cmake --preset <name>` in the root when the build directory has no
+  // build.ninja yet. Throws GraderError (exit 2) with the log's tail on failure.
+  void ensure_configured(BuildConfig config);
+
+  // Builds `targets` in one `cmake --build` call (continuing past errors); on
+  // failure finds which targets did not build and their compiler errors.
+  // Throws GraderError when CMake itself fails (a broken CMakeLists.txt).
+  BuildResult build(BuildConfig config, const std::vector<std::string>& targets,
+                    const std::string& label);
+
+ private:
+  std::filesystem::path root_;
+  Progress& progress_;
+};
+
+// The compiler errors of one target in a Ninja log: the output of the FAILED
+// steps that belong to it, from the first line mentioning "error", at most
+// max_lines lines. An empty exercise_id takes every FAILED step.
+std::string extract_build_errors(const std::string& log, const std::string& exercise_id,
+                                 const std::string& impl, std::size_t max_lines = 60);
+
+}  // namespace grader

@@ -1,0 +1,133 @@
+// `grade` and `watch`.
+#include <chrono>
+#include <iostream>
+
+#include "commands.hpp"
+#include "job_pool.hpp"
+#include "manifest.hpp"
+#include "util.hpp"
+
+namespace grader {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Mutant descriptions are instructor material; a broken one stops grading
+// just like a broken manifest. Student repositories have none.
+void check_mutant_files(const fs::path& root, const std::vector<ExerciseManifest>& manifests) {
+  std::vector<std::string> problems;
+  for (const auto& manifest : manifests) {
+    std::vector<MutantSpec> mutants;
+    for (const auto& dir : mutant_dirs(root, manifest.id)) {
+      try {
+        mutants.push_back(load_mutant(dir, root));
+      } catch (const ManifestError& e) {
+        problems.insert(problems.end(), e.problems().begin(), e.problems().end());
+      }
+    }
+    const auto unknown = check_mutants(manifest, mutants, root);
+    problems.insert(problems.end(), unknown.begin(), unknown.end());
+  }
+  if (!problems.empty()) throw ManifestError(problems);
+}
+
+GradeReport grade_once(const fs::path& root, const std::vector<ExerciseManifest>& manifests,
+                       const std::string& impl, bool sanitizers, int jobs, Progress& progress) {
+  const auto start = Clock::now();
+  GradeContext context;
+  context.root = root;
+  context.jobs = jobs > 0 ? jobs : default_jobs();
+  context.base_time_scale = base_time_scale();
+  context.trace_root = root / "build" / "reports" / "last" / "traces";
+  context.progress = &progress;
+  std::error_code ec;
+  fs::remove_all(context.trace_root, ec);
+
+  auto prepared = prepare(context, make_requests(root, manifests, impl, sanitizers));
+  for (const auto& p : prepared) {
+    for (const auto& warning : p.warnings) progress.message("warning: " + warning);
+  }
+  for (const auto& warning : check_prepared(root, prepared, false)) {
+    progress.message("warning: " + warning);
+  }
+  GradeReport report;
+  report.exercises = run_prepared(context, prepared);
+  report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return report;
+}
+
+using Snapshot = std::vector<std::optional<fs::file_time_type>>;
+
+Snapshot snapshot_of(const std::vector<fs::path>& files) {
+  Snapshot snapshot;
+  for (const auto& file : files) {
+    std::error_code ec;
+    const auto time = fs::last_write_time(file, ec);
+    snapshot.push_back(ec ? std::nullopt : std::optional(time));
+  }
+  return snapshot;
+}
+
+}  // namespace
+
+int cmd_grade(const fs::path& root, const GradeArgs& args) {
+  install_interrupt_handlers();
+  const auto manifests = select_exercises(load_all_manifests(root), args.exercises);
+  check_mutant_files(root, manifests);
+  auto progress = Progress::for_terminal();
+  const auto report =
+      grade_once(root, manifests, args.impl, !args.no_sanitizers, args.jobs, progress);
+  if (interrupted()) {
+    std::cerr << "interrupted\n";
+    return 130;
+  }
+  emit_reports(root, report, args);
+  if (args.fail_under) {
+    const double max = report.max_score();
+    const double percent = max > 0 ? 100.0 * report.score() / max : 100.0;
+    if (percent < *args.fail_under) {
+      std::cout << "Score " << format_number(percent) << "% is below --fail-under "
+                << format_number(*args.fail_under) << "%.\n";
+      return 1;
+    }
+  }
+  return 0;
+}
+
+int cmd_watch(const fs::path& root, const std::string& exercise, int jobs) {
+  install_interrupt_handlers();
+  const bool tty = stdout_is_tty();
+  std::vector<fs::path> watched;  // kept from the last valid manifest
+  for (;;) {
+    try {
+      const auto manifests = select_exercises(load_all_manifests(root), {exercise});
+      watched.clear();
+      for (const auto& file : manifests.front().student_files) {
+        watched.push_back(manifests.front().dir / file);
+      }
+      watched.push_back(manifests.front().dir / "exercise.toml");
+      if (tty) std::cout << "\033[2J\033[H" << std::flush;
+      auto progress = Progress::for_terminal();
+      const auto report = grade_once(root, manifests, "exercises", false, jobs, progress);
+      if (interrupted()) return 0;
+      GradeArgs args;
+      args.no_sanitizers = true;
+      emit_reports(root, report, args);
+    } catch (const GraderError& e) {
+      if (interrupted()) return 0;
+      std::cout << "grader: " << e.what() << "\n";
+      if (watched.empty()) return e.exit_code();
+    }
+    std::vector<std::string> names;
+    for (const auto& file : watched) names.push_back(display_path(file, root));
+    std::cout << "\nWatching " << join(names, ", ") << " for changes (Ctrl-C to stop)...\n"
+              << std::flush;
+    const auto before = snapshot_of(watched);
+    while (wait_unless_interrupted(0.5) && snapshot_of(watched) == before) {
+    }
+    if (interrupted()) return 0;
+  }
+}
+
+}  // namespace grader

@@ -1,0 +1,329 @@
+// `selfcheck`: the course tests its own tests. Reference solutions must score
+// full marks in every build, skeletons must compile and score 0 without a
+// hang, and every mutant must be caught by the tests it declares.
+#include <algorithm>
+#include <iostream>
+
+#include "build.hpp"
+#include "commands.hpp"
+#include "job_pool.hpp"
+#include "manifest.hpp"
+#include "process.hpp"
+#include "util.hpp"
+
+namespace grader {
+
+namespace {
+
+constexpr BuildConfig kAllConfigs[] = {BuildConfig::normal, BuildConfig::asan, BuildConfig::tsan};
+
+// Prints each check (on stdout, like the final line) as it is decided and
+// counts them.
+class Checks {
+ public:
+  explicit Checks(Progress& progress) : progress_(progress) {}
+
+  void pass(const std::string& what) {
+    ++passed_;
+    print("  ok    " + what);
+  }
+  void fail(const std::string& what, const std::string& details = "") {
+    ++failed_;
+    std::string text = "  FAIL  " + what;
+    if (!details.empty()) {
+      for (const auto& line : split_lines(cap_lines(details, 40))) text += "\n        " + line;
+    }
+    print(text);
+  }
+  void check(bool ok, const std::string& what, const std::string& details = "") {
+    ok ? pass(what) : fail(what, details);
+  }
+  void warn(const std::string& what) { print("  warn  " + what); }
+  void section(const std::string& title) { print(title); }
+
+  [[nodiscard]] int passed() const { return passed_; }
+  [[nodiscard]] int failed() const { return failed_; }
+
+ private:
+  void print(const std::string& text) {
+    progress_.clear();
+    std::cout << text << std::endl;
+  }
+
+  Progress& progress_;
+  int passed_ = 0;
+  int failed_ = 0;
+};
+
+struct ExerciseUnderCheck {
+  ExerciseManifest manifest;
+  std::vector<MutantSpec> mutants;
+};
+
+std::string run_reason(const RunResult& run) {
+  const auto& attempt = run.final_attempt();
+  return std::string(to_string(attempt.outcome)) +
+         (attempt.reason.empty() ? "" : ": " + split_lines(attempt.reason).front());
+}
+
+const RunResult* run_in(const TestResult& test, BuildConfig config) {
+  for (const auto& run : test.runs) {
+    if (run.config == config) return &run;
+  }
+  return nullptr;
+}
+
+// Step 0: the unit tests of the kit and the grader.
+void check_unit_tests(const fs::path& root, Progress& progress, Checks& checks) {
+  checks.section("Unit tests of the test kit and the grader");
+  Builder builder(root, progress);
+  for (auto config : {BuildConfig::normal, BuildConfig::tsan}) {
+    const auto built = builder.build(config, {"all"}, "the course");
+    const std::string what = "everything builds (" + preset_name(config) + ")";
+    if (!built.ok) {
+      checks.fail(what, built.errors.empty() ? "" : built.errors.begin()->second);
+      continue;
+    }
+    checks.pass(what);
+    const std::string labels = config == BuildConfig::normal ? "^(kit|grader)$" : "^kit$";
+    progress.step("running the " +
+                  std::string(config == BuildConfig::normal ? "kit and grader" : "kit") +
+                  " unit tests (" + preset_name(config) + ")...");
+    ProcessSpec spec;
+    if (config == BuildConfig::tsan) spec.argv = tsan_launcher_prefix();
+    spec.argv.insert(spec.argv.end(),
+                     {"ctest", "--test-dir", build_dir(root, config).string(), "-L", labels,
+                      "--output-on-failure", "--no-tests=error", "--timeout", "600", "-j", "2"});
+    spec.interrupt_signal = 2;
+    const auto result = run_process(spec);
+    progress.clear();
+    const auto log = root / "build" / "logs" / ("ctest-" + preset_name(config) + ".log");
+    write_file(log, result.output);
+    checks.check(result.succeeded(),
+                 "unit tests labelled " + labels + " pass (" + preset_name(config) + ")",
+                 "see " + display_path(log, root) + "\n" + cap_lines(result.output, 30));
+  }
+}
+
+std::vector<ExerciseUnderCheck> check_manifests(const fs::path& root,
+                                                const std::vector<std::string>& queries,
+                                                Checks& checks) {
+  checks.section("Manifests");
+  std::vector<fs::path> dirs;
+  for (const auto& dir : exercise_dirs(root)) {
+    const auto id = dir.filename().string();
+    const bool wanted =
+        queries.empty() || std::any_of(queries.begin(), queries.end(),
+                                       [&](auto& q) { return exercise_matches(id, q); });
+    if (wanted) dirs.push_back(dir);
+  }
+  for (const auto& q : queries) {
+    const bool known = std::any_of(dirs.begin(), dirs.end(), [&](const fs::path& d) {
+      return exercise_matches(d.filename().string(), q);
+    });
+    if (!known) throw GraderError("unknown exercise '" + q + "'");
+  }
+  std::vector<ExerciseUnderCheck> valid;
+  for (const auto& dir : dirs) {
+    ExerciseUnderCheck exercise;
+    try {
+      exercise.manifest = load_manifest(dir, root);
+    } catch (const ManifestError& e) {
+      checks.fail(dir.filename().string() + ": manifest is valid", e.what());
+      continue;
+    }
+    std::vector<std::string> problems;
+    for (const auto& mutant_dir : mutant_dirs(root, exercise.manifest.id)) {
+      try {
+        exercise.mutants.push_back(load_mutant(mutant_dir, root));
+      } catch (const ManifestError& e) {
+        problems.insert(problems.end(), e.problems().begin(), e.problems().end());
+      }
+    }
+    const auto unknown = check_mutants(exercise.manifest, exercise.mutants, root);
+    problems.insert(problems.end(), unknown.begin(), unknown.end());
+    checks.check(problems.empty(), exercise.manifest.id + ": manifest and mutants are valid",
+                 join(problems, "\n"));
+    if (problems.empty()) valid.push_back(std::move(exercise));
+  }
+  return valid;
+}
+
+std::vector<ImplRequest> selfcheck_requests(const fs::path& root,
+                                            const std::vector<ExerciseUnderCheck>& exercises,
+                                            Checks& checks) {
+  std::vector<ImplRequest> requests;
+  for (const auto& exercise : exercises) {
+    const auto& id = exercise.manifest.id;
+    if (!fs::is_directory(root / "solutions" / id / "src")) {
+      checks.fail(id + ": has a reference solution", "solutions/" + id + "/src is missing");
+    } else {
+      ImplRequest solutions;
+      solutions.manifest = exercise.manifest;
+      solutions.impl = solutions.label = "solutions";
+      solutions.every_test_in = {BuildConfig::asan, BuildConfig::tsan};
+      requests.push_back(solutions);
+    }
+    ImplRequest skeleton;
+    skeleton.manifest = exercise.manifest;
+    skeleton.impl = skeleton.label = "exercises";
+    skeleton.tagged_sanitizer_runs = false;
+    requests.push_back(skeleton);
+    for (const auto& mutant : exercise.mutants) {
+      ImplRequest request;
+      request.manifest = exercise.manifest;
+      request.impl = request.label = "mutant-" + mutant.name;
+      request.only_tests = mutant.must_fail;
+      requests.push_back(request);
+    }
+  }
+  return requests;
+}
+
+void check_binary_lists(const std::vector<PreparedImpl>& prepared, Checks& checks) {
+  for (const auto& p : prepared) {
+    if (p.request.impl != "solutions" && p.request.impl != "exercises") continue;
+    if (p.request.impl == "exercises" &&
+        std::any_of(prepared.begin(), prepared.end(), [&](const PreparedImpl& o) {
+          return o.request.impl == "solutions" && o.request.manifest.id == p.request.manifest.id &&
+                 !o.build_errors.contains(BuildConfig::normal);
+        })) {
+      continue;  // the solution's binary already answered for this exercise
+    }
+    if (p.build_errors.contains(BuildConfig::normal)) continue;
+    std::vector<std::string> problems;
+    if (!p.listing_error.empty()) problems.push_back("cannot list the tests: " + p.listing_error);
+    for (const auto& name : p.check.missing_in_binary) {
+      problems.push_back("declared in the manifest but not in the test binary: " + name);
+    }
+    for (const auto& name : p.check.missing_in_manifest) {
+      problems.push_back("in the test binary but not in the manifest: " + name);
+    }
+    checks.check(problems.empty(), p.request.manifest.id + ": the manifest lists every test",
+                 join(problems, "\n"));
+  }
+}
+
+void check_solution(const ExerciseResult& result, Checks& checks) {
+  const auto& id = result.manifest.id;
+  if (result.build_error) {
+    checks.fail(id + ": reference solution builds", *result.build_error);
+    return;
+  }
+  for (auto config : kAllConfigs) {
+    std::vector<std::string> failures;
+    double score = 0;
+    for (const auto& test : result.tests) {
+      const auto* run = run_in(test, config);
+      if (run == nullptr) continue;
+      if (run->passed()) {
+        score += test.spec.points;
+        if (run->attempts.size() > 1) {
+          checks.warn(id + ": " + test.spec.name + " needed " +
+                      std::to_string(run->attempts.size() - 1) + " retr" +
+                      (run->attempts.size() > 2 ? "ies" : "y") + " to pass (" +
+                      preset_name(config) + "); a reference should pass first time");
+        }
+      } else {
+        failures.push_back(test.spec.name + ": " + run_reason(*run));
+      }
+    }
+    checks.check(failures.empty(),
+                 id + ": reference solution scores " + format_number(score) + " / " +
+                     format_number(result.max_score()) + " (" + preset_name(config) + ")",
+                 join(failures, "\n"));
+  }
+}
+
+void check_skeleton(const ExerciseResult& result, Checks& checks) {
+  const auto& id = result.manifest.id;
+  if (result.build_error) {
+    checks.fail(id + ": skeleton compiles", *result.build_error);
+    return;
+  }
+  checks.pass(id + ": skeleton compiles");
+  std::vector<std::string> problems;
+  for (const auto& test : result.tests) {
+    for (const auto& run : test.runs) {
+      if (run.passed()) problems.push_back(test.spec.name + " passes on the skeleton");
+      if (run.final_attempt().outcome == Outcome::timeout) {
+        problems.push_back(test.spec.name + " hits its timeout on the skeleton");
+      }
+    }
+  }
+  checks.check(problems.empty(),
+               id + ": skeleton scores 0 / " + format_number(result.max_score()) +
+                   " with no test hitting its timeout",
+               join(problems, "\n"));
+}
+
+void check_mutant(const ExerciseResult& result, const ImplRequest& request, Checks& checks) {
+  const auto name = result.manifest.id + ": mutant " + request.impl.substr(7);
+  if (result.build_error) {
+    checks.fail(name + " builds", *result.build_error);
+    return;
+  }
+  std::vector<std::string> survivors;
+  for (const auto& test : result.tests) {
+    const bool caught = std::any_of(test.runs.begin(), test.runs.end(), [](const RunResult& run) {
+      const auto outcome = run.final_attempt().outcome;
+      return outcome != Outcome::passed && outcome != Outcome::not_run;
+    });
+    if (!caught) {
+      std::vector<std::string> configs;
+      for (const auto& run : test.runs) {
+        configs.push_back(std::string(to_string(run.config)) + ": " + run_reason(run));
+      }
+      survivors.push_back(test.spec.name + " did not catch it (" + join(configs, "; ") + ")");
+    }
+  }
+  checks.check(
+      survivors.empty(),
+      name + " is caught by " + join(request.only_tests.value_or(std::vector<std::string>{}), ", "),
+      join(survivors, "\n"));
+}
+
+}  // namespace
+
+int cmd_selfcheck(const fs::path& root, const SelfcheckArgs& args) {
+  install_interrupt_handlers();
+  auto progress = Progress::for_terminal();
+  Checks checks(progress);
+
+  if (!args.skip_unit) check_unit_tests(root, progress, checks);
+  if (interrupted()) return 130;
+  const auto exercises = check_manifests(root, args.exercises, checks);
+
+  GradeContext context;
+  context.root = root;
+  context.jobs = args.jobs > 0 ? args.jobs : default_jobs();
+  context.base_time_scale = base_time_scale();
+  context.trace_root = root / "build" / "reports" / "selfcheck" / "traces";
+  context.progress = &progress;
+  std::error_code ec;
+  fs::remove_all(context.trace_root, ec);
+
+  auto requests = selfcheck_requests(root, exercises, checks);
+  if (!requests.empty()) {
+    const auto prepared = prepare(context, requests);
+    check_binary_lists(prepared, checks);
+    const auto results = run_prepared(context, prepared);
+    if (interrupted()) return 130;
+    checks.section("Solutions, skeletons and mutants");
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      const auto& impl = prepared[i].request.impl;
+      if (impl == "solutions") {
+        check_solution(results[i], checks);
+      } else if (impl == "exercises") {
+        check_skeleton(results[i], checks);
+      } else {
+        check_mutant(results[i], prepared[i].request, checks);
+      }
+    }
+  }
+  progress.clear();
+  std::cout << "selfcheck: " << checks.passed() << " passed, " << checks.failed() << " failed\n";
+  return checks.failed() == 0 ? 0 : 1;
+}
+
+}  // namespace grader

@@ -1,0 +1,66 @@
+// The grader's commands. Each returns the process exit code; errors that stop
+// a command are thrown as GraderError and turned into a message by main().
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "grading.hpp"
+#include "model.hpp"
+
+namespace grader {
+
+struct GradeArgs {
+  std::vector<std::string> exercises;
+  std::string impl = "exercises";
+  std::vector<std::string> formats;  // text, json, junit, gradescope, github, html
+  std::vector<std::string> outputs;  // pairs with formats; missing: stdout
+  std::optional<double> fail_under;  // percent
+  int jobs = 0;                      // 0: default_jobs()
+  bool no_sanitizers = false;
+  bool verbose = false;
+};
+
+int cmd_list(const std::filesystem::path& root, const std::optional<std::string>& impl);
+int cmd_grade(const std::filesystem::path& root, const GradeArgs& args);
+int cmd_hint(const std::filesystem::path& root, const std::string& exercise,
+             std::optional<int> level);
+int cmd_watch(const std::filesystem::path& root, const std::string& exercise, int jobs);
+
+struct SelfcheckArgs {
+  std::vector<std::string> exercises;
+  int jobs = 0;
+  bool skip_unit = false;
+};
+int cmd_selfcheck(const std::filesystem::path& root, const SelfcheckArgs& args);
+
+int cmd_export_student(const std::filesystem::path& root, const std::filesystem::path& dest);
+int cmd_new(const std::filesystem::path& root, const std::string& name);
+
+// ---- shared by the commands (and tested) ----
+
+// The ImplRequests for `--impl exercises|solutions|mutant-<m>|DIR`. Throws
+// GraderError for a missing solution, mutant or directory.
+std::vector<ImplRequest> make_requests(const std::filesystem::path& root,
+                                       const std::vector<ExerciseManifest>& manifests,
+                                       const std::string& impl, bool sanitizers);
+
+// Manifest problems found by building: tests declared but not compiled in
+// (thrown as ManifestError), tests compiled in but not declared (warnings,
+// returned; errors when `strict`).
+std::vector<std::string> check_prepared(const std::filesystem::path& root,
+                                        const std::vector<PreparedImpl>& prepared, bool strict);
+
+// Writes every format to its output (or stdout), plus build/reports/last/
+// report.json and report.html. Prints the text report on stdout unless another
+// format already goes there.
+void emit_reports(const std::filesystem::path& root, const GradeReport& report,
+                  const GradeArgs& args);
+
+// The course root: --root when given, else the nearest directory above the
+// working directory (or above the executable) that holds exercises/ and grader/.
+std::filesystem::path find_root(const std::optional<std::filesystem::path>& given);
+
+}  // namespace grader

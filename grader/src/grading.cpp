@@ -1,0 +1,267 @@
+#include "grading.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <set>
+
+#include "build.hpp"
+#include "job_pool.hpp"
+#include "staging.hpp"
+
+namespace grader {
+
+namespace {
+
+constexpr BuildConfig kAllConfigs[] = {BuildConfig::normal, BuildConfig::tsan, BuildConfig::asan};
+
+void add_unique(std::vector<BuildConfig>& configs, BuildConfig config) {
+  if (std::find(configs.begin(), configs.end(), config) == configs.end()) configs.push_back(config);
+}
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  if (from.empty()) return text;
+  std::size_t pos = 0;
+  while ((pos = text.find(from, pos)) != std::string::npos) {
+    text.replace(pos, from.size(), to);
+    pos += to.size();
+  }
+  return text;
+}
+
+std::string safe_dir_name(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    out += ok ? c : '_';
+  }
+  while (!out.empty() && (out.front() == '_' || out.front() == '.')) out.erase(out.begin());
+  return out.empty() ? "submission" : out;
+}
+
+bool is_exclusive(const TestSpec& test) {
+  return test.has_tag(kTagExclusive) || test.category == Category::timing ||
+         test.category == Category::performance;
+}
+
+RunResult not_run(BuildConfig config, const std::string& reason) {
+  RunResult run;
+  run.config = config;
+  run.attempts.push_back(Attempt{Outcome::not_run, 0.0, reason});
+  return run;
+}
+
+std::string build_label(const std::vector<PreparedImpl>& prepared) {
+  std::set<std::string> ids;
+  for (const auto& p : prepared) ids.insert(p.request.manifest.id);
+  if (ids.size() == 1) return *ids.begin();
+  return std::to_string(ids.size()) + " exercises";
+}
+
+// Stages a submission into one build directory; the staged paths in compiler
+// errors are rewritten to the submission's own paths.
+void stage_into(const GradeContext& context, PreparedImpl& impl, BuildConfig config) {
+  const auto& request = impl.request;
+  if (request.impl != "submission" || !request.submission) return;
+  auto staged = stage_submission(*request.submission, request.manifest,
+                                 build_dir(context.root, config), request.single_exercise);
+  if (config == BuildConfig::normal) impl.warnings = staged.warnings;
+  for (const auto& file : staged.files) {
+    impl.path_rewrites.emplace_back(file.staged.string(), file.source.string());
+  }
+}
+
+std::string rewrite_paths(std::string text, const PreparedImpl& impl) {
+  for (const auto& [from, to] : impl.path_rewrites) text = replace_all(std::move(text), from, to);
+  return text;
+}
+
+// Messages about a submission name its own files, not their staged copies.
+RunResult with_submission_paths(RunResult run, const PreparedImpl& impl) {
+  if (impl.path_rewrites.empty()) return run;
+  for (auto& attempt : run.attempts) attempt.reason = rewrite_paths(attempt.reason, impl);
+  run.output = rewrite_paths(run.output, impl);
+  return run;
+}
+
+void list_binary_tests(const GradeContext& context, PreparedImpl& impl) {
+  const auto& request = impl.request;
+  if (impl.build_errors.contains(BuildConfig::normal)) return;
+  const auto binary =
+      test_binary(context.root, BuildConfig::normal, request.manifest.id, request.impl);
+  auto listing = list_tests(binary);
+  impl.binary_tests = std::move(listing.names);
+  impl.listing_error = std::move(listing.error);
+  if (impl.listing_error.empty())
+    impl.check = check_against_binary(request.manifest, impl.binary_tests);
+}
+
+}  // namespace
+
+std::vector<BuildConfig> sanitizer_configs_of(const TestSpec& test) {
+  std::vector<BuildConfig> configs;
+  if (test.has_tag(kTagTsan)) configs.push_back(BuildConfig::tsan);
+  if (test.has_tag(kTagAsan)) configs.push_back(BuildConfig::asan);
+  return configs;
+}
+
+std::vector<TestSpec> PreparedImpl::selected_tests() const {
+  const auto& all = request.manifest.tests;
+  if (!request.only_tests) return all;
+  std::vector<TestSpec> selected;
+  for (const auto& test : all) {
+    const auto& only = *request.only_tests;
+    if (std::find(only.begin(), only.end(), test.name) != only.end()) selected.push_back(test);
+  }
+  return selected;
+}
+
+std::vector<BuildConfig> PreparedImpl::configs_for(const TestSpec& test) const {
+  std::vector<BuildConfig> configs = {BuildConfig::normal};
+  if (request.tagged_sanitizer_runs) {
+    for (auto c : sanitizer_configs_of(test)) add_unique(configs, c);
+  }
+  for (auto c : request.every_test_in) add_unique(configs, c);
+  std::vector<BuildConfig> ordered;
+  for (auto c : kAllConfigs) {
+    if (std::find(configs.begin(), configs.end(), c) != configs.end()) ordered.push_back(c);
+  }
+  return ordered;
+}
+
+std::vector<BuildConfig> PreparedImpl::configs() const {
+  std::vector<BuildConfig> configs = {BuildConfig::normal};
+  for (const auto& test : selected_tests()) {
+    for (auto c : configs_for(test)) add_unique(configs, c);
+  }
+  return configs;
+}
+
+std::vector<PreparedImpl> prepare(const GradeContext& context, std::vector<ImplRequest> requests) {
+  std::vector<PreparedImpl> prepared;
+  for (auto& r : requests) {
+    PreparedImpl p;
+    p.request = std::move(r);
+    prepared.push_back(std::move(p));
+  }
+  Builder builder(context.root, *context.progress);
+  const auto label = build_label(prepared);
+
+  for (auto config : kAllConfigs) {
+    std::vector<PreparedImpl*> users;
+    for (auto& p : prepared) {
+      const auto configs = p.configs();
+      // Code that does not compile normally would only fail again, slower,
+      // under a sanitizer.
+      if (p.build_errors.contains(BuildConfig::normal)) continue;
+      if (std::find(configs.begin(), configs.end(), config) != configs.end()) users.push_back(&p);
+    }
+    if (users.empty()) continue;
+    builder.ensure_configured(config);
+    std::vector<std::string> targets;
+    for (auto* p : users) {
+      stage_into(context, *p, config);
+      const auto target = test_target(p->request.manifest.id, p->request.impl);
+      if (std::find(targets.begin(), targets.end(), target) == targets.end())
+        targets.push_back(target);
+    }
+    const auto built = builder.build(config, targets, label);
+    for (auto* p : users) {
+      const auto it = built.errors.find(test_target(p->request.manifest.id, p->request.impl));
+      if (it == built.errors.end()) continue;
+      p->build_errors[config] = rewrite_paths(it->second, *p);
+    }
+  }
+  for (auto& p : prepared) list_binary_tests(context, p);
+  return prepared;
+}
+
+std::vector<ExerciseResult> run_prepared(const GradeContext& context,
+                                         const std::vector<PreparedImpl>& prepared) {
+  // One slot per (implementation, test, build); each job fills its own slot.
+  struct Slot {
+    std::optional<RunResult> run;
+  };
+  std::vector<std::vector<std::vector<Slot>>> slots(prepared.size());
+  std::vector<std::vector<TestSpec>> tests(prepared.size());
+  std::vector<Job> jobs;
+  std::atomic<int> done{0};
+  int total = 0;
+
+  for (std::size_t i = 0; i < prepared.size(); ++i) {
+    const auto& p = prepared[i];
+    tests[i] = p.selected_tests();
+    slots[i].resize(tests[i].size());
+    if (p.build_errors.contains(BuildConfig::normal)) continue;
+    for (std::size_t t = 0; t < tests[i].size(); ++t) {
+      const auto configs = p.configs_for(tests[i][t]);
+      slots[i][t].resize(configs.size());
+      for (std::size_t c = 0; c < configs.size(); ++c) {
+        const auto config = configs[c];
+        Slot* slot = &slots[i][t][c];
+        if (p.build_errors.contains(config)) {
+          slot->run = not_run(config, "did not build in the " + preset_name(config) + " build");
+          continue;
+        }
+        TestRunRequest request;
+        request.binary = test_binary(context.root, config, p.request.manifest.id, p.request.impl);
+        request.spec = tests[i][t];
+        request.config = config;
+        request.base_time_scale = context.base_time_scale;
+        request.root = context.root;
+        if (!context.trace_root.empty()) {
+          request.trace_dir =
+              context.trace_root / p.request.manifest.id /
+              safe_dir_name(p.request.label.empty() ? p.request.impl : p.request.label);
+        }
+        request.policy = context.policy;
+        ++total;
+        jobs.push_back(Job{is_exclusive(tests[i][t]), [request, slot, &done, &total, &context] {
+                             slot->run = run_test(request);
+                             const int finished = ++done;
+                             context.progress->update("[" + std::to_string(finished) + "/" +
+                                                      std::to_string(total) + "]");
+                           }});
+      }
+    }
+  }
+  if (total > 0) {
+    context.progress->step("running " + std::to_string(total) + " test run" +
+                           (total == 1 ? "" : "s") + "...");
+  }
+  run_jobs(std::move(jobs), context.jobs);
+  context.progress->clear();
+
+  std::vector<ExerciseResult> results;
+  for (std::size_t i = 0; i < prepared.size(); ++i) {
+    const auto& p = prepared[i];
+    ExerciseResult result;
+    result.manifest = p.request.manifest;
+    result.implementation = p.request.label.empty() ? p.request.impl : p.request.label;
+    if (auto it = p.build_errors.find(BuildConfig::normal); it != p.build_errors.end()) {
+      result.build_error = it->second;
+    } else if (!p.build_errors.empty()) {
+      const auto& [config, errors] = *p.build_errors.begin();
+      result.build_error = "(" + preset_name(config) + " build) " + errors;
+    }
+    for (std::size_t t = 0; t < tests[i].size(); ++t) {
+      TestResult test;
+      test.spec = tests[i][t];
+      if (slots[i][t].empty()) {
+        test.runs.push_back(not_run(BuildConfig::normal, "did not build"));
+      }
+      const auto configs = p.configs_for(tests[i][t]);
+      for (std::size_t c = 0; c < slots[i][t].size(); ++c) {
+        auto& slot = slots[i][t][c];
+        test.runs.push_back(slot.run ? with_submission_paths(*slot.run, p)
+                                     : not_run(configs[c], "interrupted"));
+      }
+      test.score = test.passed() ? test.spec.points : 0.0;
+      result.tests.push_back(std::move(test));
+    }
+    results.push_back(std::move(result));
+  }
+  return results;
+}
+
+}  // namespace grader

@@ -1,0 +1,67 @@
+// Grading: what to build, building it, checking each manifest against its
+// test binary, then running every test (in every build it needs) on the job
+// pool and assembling ExerciseResults. `grade`, `watch` and `selfcheck` are
+// built on these two steps.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "manifest.hpp"
+#include "model.hpp"
+#include "progress.hpp"
+#include "test_runner.hpp"
+
+namespace grader {
+
+struct GradeContext {
+  std::filesystem::path root;
+  int jobs = 2;
+  double base_time_scale = 1.0;
+  SandboxPolicy policy;
+  std::filesystem::path trace_root;  // traces are copied below it; empty: not kept
+  Progress* progress = nullptr;
+};
+
+// One exercise graded with one implementation.
+struct ImplRequest {
+  ExerciseManifest manifest;
+  std::string impl = "exercises";  // target: exercises, solutions, submission or mutant-<m>
+  std::string label;               // ExerciseResult::implementation ("exercises", a path...)
+  std::optional<std::filesystem::path> submission;  // staged from here when impl is submission
+  bool single_exercise = false;                     // lets a submission hold files at its top
+  bool tagged_sanitizer_runs = true;       // tests tagged sanitizer:* also run in those builds
+  std::vector<BuildConfig> every_test_in;  // extra builds where every selected test runs
+  std::optional<std::vector<std::string>> only_tests;  // default: every manifest test
+};
+
+struct PreparedImpl {
+  ImplRequest request;
+  std::map<BuildConfig, std::string> build_errors;  // per build that failed
+  std::vector<std::string> binary_tests;            // from --gtest_list_tests
+  std::string listing_error;                        // why the listing failed
+  BinaryCheck check;
+  std::vector<std::string> warnings;  // staging notes
+  // Staged file path -> the submission's own path, for messages that name it.
+  std::vector<std::pair<std::string, std::string>> path_rewrites;
+
+  [[nodiscard]] std::vector<TestSpec> selected_tests() const;
+  [[nodiscard]] std::vector<BuildConfig> configs_for(const TestSpec& test) const;
+  [[nodiscard]] std::vector<BuildConfig> configs() const;  // every build this impl needs
+};
+
+// Stages submissions, configures and builds every target the requests need
+// (one build call per configuration), and lists each binary's tests.
+std::vector<PreparedImpl> prepare(const GradeContext& context, std::vector<ImplRequest> requests);
+
+// Runs the tests of every prepared implementation that built.
+std::vector<ExerciseResult> run_prepared(const GradeContext& context,
+                                         const std::vector<PreparedImpl>& prepared);
+
+// "sanitizer:tsan" -> BuildConfig::tsan...
+std::vector<BuildConfig> sanitizer_configs_of(const TestSpec& test);
+
+}  // namespace grader

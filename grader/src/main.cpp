@@ -1,0 +1,105 @@
+// course-grader: the command line. grader/grader builds it and runs it with
+// --root <course root>; see grader/README.md.
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+
+#include "commands.hpp"
+#include "util.hpp"
+
+namespace {
+
+using grader::GradeArgs;
+using grader::SelfcheckArgs;
+
+void add_jobs_option(CLI::App* command, int& jobs) {
+  command->add_option("--jobs,-j", jobs, "Tests run at once (default: min(2, cores))")
+      ->check(CLI::Range(1, 64));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A reader that goes away (`| head`) must not kill the grader mid-run.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{"course-grader: builds and grades the course's exercises"};
+  app.require_subcommand(1);
+  std::optional<std::string> root_arg;
+  app.add_option("--root", root_arg, "The course's root directory");
+
+  std::optional<std::string> list_impl;
+  auto* list = app.add_subcommand("list", "List the exercises, their points and your files");
+  list->add_option("--impl", list_impl, "With a submission directory: where each file comes from");
+
+  GradeArgs grade_args;
+  auto* grade = app.add_subcommand("grade", "Build and grade exercises (default: all)");
+  grade->add_option("exercises", grade_args.exercises, "00-warmup, 00, 0 or warmup");
+  grade->add_option("--impl", grade_args.impl,
+                    "exercises (your code, default), solutions, mutant-<name>, or a submission "
+                    "directory");
+  grade->add_option("--format", grade_args.formats, "text, json, junit, gradescope, github, html")
+      ->check(CLI::IsMember({"text", "json", "junit", "gradescope", "github", "html"}))
+      ->allow_extra_args(false);
+  grade->add_option("--output", grade_args.outputs, "File for the --format at the same position")
+      ->allow_extra_args(false);
+  grade
+      ->add_option("--fail-under", grade_args.fail_under,
+                   "Exit 1 when the score is below this percentage")
+      ->check(CLI::Range(0.0, 100.0));
+  add_jobs_option(grade, grade_args.jobs);
+  grade->add_flag("--no-sanitizers", grade_args.no_sanitizers,
+                  "Skip the ThreadSanitizer and AddressSanitizer runs (quicker)");
+  grade->add_flag("--verbose,-v", grade_args.verbose, "Show the whole output of failed tests");
+
+  std::string hint_exercise;
+  std::optional<int> hint_level;
+  auto* hint = app.add_subcommand("hint", "Show the next hint for an exercise");
+  hint->add_option("exercise", hint_exercise, "The exercise")->required();
+  hint->add_option("--level", hint_level, "Show this hint (1 = the first)");
+
+  std::string watch_exercise;
+  int watch_jobs = 0;
+  auto* watch = app.add_subcommand("watch", "Regrade an exercise every time you save");
+  watch->add_option("exercise", watch_exercise, "The exercise")->required();
+  add_jobs_option(watch, watch_jobs);
+
+  SelfcheckArgs selfcheck_args;
+  auto* selfcheck = app.add_subcommand(
+      "selfcheck", "Instructors: solutions score full marks, skeletons 0, every mutant is caught");
+  selfcheck->add_option("exercises", selfcheck_args.exercises, "Exercises (default: all)");
+  add_jobs_option(selfcheck, selfcheck_args.jobs);
+  selfcheck->add_flag("--skip-unit", selfcheck_args.skip_unit,
+                      "Skip the unit tests of the test kit and the grader");
+
+  std::string export_dir;
+  auto* export_student = app.add_subcommand(
+      "export-student", "Instructors: write the student repository (no solutions) to DIR");
+  export_student->add_option("dir", export_dir, "A new or empty directory")->required();
+
+  std::string new_name;
+  auto* create =
+      app.add_subcommand("new", "Instructors: scaffold a new exercise from the templates");
+  create->add_option("name", new_name, "Its name, such as bounded-queue")->required();
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    const auto root = grader::find_root(root_arg ? std::optional<std::filesystem::path>(*root_arg)
+                                                 : std::nullopt);
+    if (*list) return grader::cmd_list(root, list_impl);
+    if (*grade) return grader::cmd_grade(root, grade_args);
+    if (*hint) return grader::cmd_hint(root, hint_exercise, hint_level);
+    if (*watch) return grader::cmd_watch(root, watch_exercise, watch_jobs);
+    if (*selfcheck) return grader::cmd_selfcheck(root, selfcheck_args);
+    if (*export_student) return grader::cmd_export_student(root, export_dir);
+    if (*create) return grader::cmd_new(root, new_name);
+  } catch (const grader::GraderError& e) {
+    std::cerr << "grader: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::cerr << "grader: internal error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,517 @@
+#include "process.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <mutex>
+
+#include "util.hpp"
+
+extern char** environ;
+
+namespace grader {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kWatchIntervalMs = 100;
+constexpr double kInterruptGraceSeconds = 5.0;
+
+// A file descriptor closed on destruction.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() { reset(); }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = other.release();
+    }
+    return *this;
+  }
+  [[nodiscard]] int get() const { return fd_; }
+  int release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+struct Pipe {
+  Fd read;
+  Fd write;
+};
+
+Pipe make_pipe() {
+  int fds[2];
+  // O_CLOEXEC: a pipe must never leak into a child forked concurrently by
+  // another job, or that child would hold it open and delay our EOF.
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    throw GraderError(std::string("pipe2: ") + std::strerror(errno));
+  return Pipe{Fd(fds[0]), Fd(fds[1])};
+}
+
+void become_subreaper_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { ::prctl(PR_SET_CHILD_SUBREAPER, 1); });
+}
+
+// Everything the child needs, prepared before fork: after fork in a
+// multi-threaded process only async-signal-safe calls are allowed.
+struct ChildPlan {
+  std::string path;
+  std::vector<std::string> argv_storage;
+  std::vector<std::string> env_storage;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  std::string cwd;
+  std::vector<std::pair<int, rlimit>> limits;
+  int stdin_fd = -1;
+  int output_fd = -1;
+  int error_fd = -1;
+};
+
+std::vector<char*> pointers_to(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+std::vector<std::pair<int, rlimit>> rlimits_for(const ProcessLimits& limits) {
+  std::vector<std::pair<int, rlimit>> out;
+  auto add = [&out](int resource, std::uint64_t value) {
+    out.emplace_back(resource, rlimit{static_cast<rlim_t>(value), static_cast<rlim_t>(value)});
+  };
+  if (limits.cpu_seconds) {
+    // Soft limit sends SIGXCPU; the hard limit one second later kills.
+    out.emplace_back(RLIMIT_CPU, rlimit{static_cast<rlim_t>(*limits.cpu_seconds),
+                                        static_cast<rlim_t>(*limits.cpu_seconds + 1)});
+  }
+  if (limits.address_space_bytes) add(RLIMIT_AS, *limits.address_space_bytes);
+  if (limits.file_size_bytes) add(RLIMIT_FSIZE, *limits.file_size_bytes);
+  if (limits.process_headroom) add(RLIMIT_NPROC, count_user_threads() + *limits.process_headroom);
+  if (!limits.core_dumps) add(RLIMIT_CORE, 0);
+  return out;
+}
+
+[[noreturn]] void child_fail(int error_fd, int err) {
+  [[maybe_unused]] auto n = ::write(error_fd, &err, sizeof err);
+  ::_exit(127);
+}
+
+// Runs in the child between fork and exec: async-signal-safe calls only.
+[[noreturn]] void exec_child(const ChildPlan& plan) {
+  ::setpgid(0, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(SIGPIPE, &dfl, nullptr);
+  if (!plan.cwd.empty() && ::chdir(plan.cwd.c_str()) != 0) child_fail(plan.error_fd, errno);
+  for (const auto& [resource, value] : plan.limits) {
+    if (::setrlimit(resource, &value) != 0) child_fail(plan.error_fd, errno);
+  }
+  if (::dup2(plan.stdin_fd, STDIN_FILENO) < 0 || ::dup2(plan.output_fd, STDOUT_FILENO) < 0 ||
+      ::dup2(plan.output_fd, STDERR_FILENO) < 0) {
+    child_fail(plan.error_fd, errno);
+  }
+#ifdef SYS_close_range
+  // Nothing the grader opened may reach the test; CLOEXEC keeps error_fd
+  // usable until execve succeeds.
+  ::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
+#endif
+  ::execve(plan.path.c_str(), plan.argv.data(), plan.envp.data());
+  child_fail(plan.error_fd, errno);
+}
+
+void kill_group(pid_t pgid, int signal) {
+  if (pgid > 0) ::kill(-pgid, signal);
+}
+
+// Kills what is left of the group and reaps every member (the subreaper makes
+// orphaned grandchildren ours). Returns the direct child's wait status.
+int kill_and_reap_group(pid_t child, bool child_reaped, int child_status) {
+  int status = child_status;
+  for (;;) {
+    kill_group(child, SIGKILL);  // again each round: a fork may have raced the last kill
+    int st = 0;
+    const pid_t pid = ::waitpid(-child, &st, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      break;  // ECHILD: nothing of the group is left
+    }
+    if (pid == child && !child_reaped) {
+      status = st;
+      child_reaped = true;
+    }
+  }
+  if (!child_reaped) {
+    // Not in the group any more (it changed its own group): reap it by pid.
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  return status;
+}
+
+bool read_available(int fd, std::string& out, const ProcessSpec& spec, bool& eof, bool& over_cap) {
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      std::string_view chunk(buf, static_cast<std::size_t>(n));
+      if (spec.on_output) spec.on_output(chunk);
+      const auto cap = spec.limits.output_cap_bytes;
+      if (cap && out.size() + chunk.size() > *cap) {
+        out.append(chunk.substr(0, *cap - out.size()));
+        over_cap = true;
+        return true;
+      }
+      out.append(chunk);
+      continue;
+    }
+    if (n == 0) {
+      eof = true;
+      return true;
+    }
+    if (errno == EINTR) continue;
+    return errno == EAGAIN || errno == EWOULDBLOCK;
+  }
+}
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+ChildPlan plan_child(const ProcessSpec& spec, const std::string& path) {
+  ChildPlan plan;
+  plan.path = path;
+  plan.argv_storage = spec.argv;
+  if (spec.env) {
+    plan.env_storage = *spec.env;
+  } else {
+    for (char** e = environ; *e != nullptr; ++e) plan.env_storage.emplace_back(*e);
+  }
+  plan.argv = pointers_to(plan.argv_storage);
+  plan.envp = pointers_to(plan.env_storage);
+  plan.cwd = spec.cwd.string();
+  plan.limits = rlimits_for(spec.limits);
+  return plan;
+}
+
+}  // namespace
+
+std::optional<std::filesystem::path> find_executable(std::string_view name) {
+  if (name.find('/') != std::string_view::npos) {
+    if (::access(std::string(name).c_str(), X_OK) == 0) return std::filesystem::path(name);
+    return std::nullopt;
+  }
+  const auto path_var = get_env("PATH").value_or("/usr/local/bin:/usr/bin:/bin");
+  std::size_t start = 0;
+  while (start <= path_var.size()) {
+    auto end = path_var.find(':', start);
+    if (end == std::string::npos) end = path_var.size();
+    std::string dir = path_var.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    const auto candidate = std::filesystem::path(dir) / std::string(name);
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        ::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// Reads /proc/<pid>/stat fields after the command name, which may itself
+// contain spaces and parentheses.
+std::optional<std::vector<std::string>> proc_stat_fields(const char* pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%s/stat", pid);
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char buf[1024];
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return std::nullopt;
+  std::string_view text(buf, static_cast<std::size_t>(n));
+  const auto close_paren = text.rfind(')');
+  if (close_paren == std::string_view::npos) return std::nullopt;
+  std::vector<std::string> fields;
+  std::size_t pos = close_paren + 1;
+  while (pos < text.size()) {
+    while (pos < text.size() && text[pos] == ' ') ++pos;
+    const auto end = std::min(text.find(' ', pos), text.size());
+    if (end > pos) fields.emplace_back(text.substr(pos, end - pos));
+    pos = end;
+  }
+  return fields;  // fields[0] = state, [1] = ppid, [2] = pgrp, ... [17] = num_threads
+}
+
+template <typename Visit>
+void for_each_process(Visit visit) {
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) return;
+  while (const dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    visit(entry->d_name);
+  }
+  ::closedir(dir);
+}
+
+}  // namespace
+
+int count_group_processes(pid_t pgid) {
+  int count = 0;
+  const auto wanted = std::to_string(pgid);
+  for_each_process([&](const char* pid) {
+    const auto fields = proc_stat_fields(pid);
+    if (fields && fields->size() > 2 && (*fields)[2] == wanted) ++count;
+  });
+  return count;
+}
+
+std::uint64_t count_user_threads() {
+  const uid_t uid = ::getuid();
+  std::uint64_t threads = 0;
+  for_each_process([&](const char* pid) {
+    struct stat st {};
+    const auto dir = std::string("/proc/") + pid;
+    if (::stat(dir.c_str(), &st) != 0 || st.st_uid != uid) return;
+    const auto fields = proc_stat_fields(pid);
+    if (fields && fields->size() > 17) threads += std::strtoull((*fields)[17].c_str(), nullptr, 10);
+  });
+  return threads;
+}
+
+std::vector<std::string> environment_with(
+    const std::vector<std::pair<std::string, std::string>>& overrides) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    const auto name = entry.substr(0, entry.find('='));
+    const bool replaced = std::any_of(overrides.begin(), overrides.end(),
+                                      [&](const auto& kv) { return kv.first == name; });
+    if (!replaced) env.emplace_back(entry);
+  }
+  for (const auto& [name, value] : overrides) env.push_back(name + "=" + value);
+  return env;
+}
+
+std::string describe_signal(int signal) {
+  switch (signal) {
+    case SIGSEGV:
+      return "SIGSEGV (segmentation fault: an invalid memory access)";
+    case SIGABRT:
+      return "SIGABRT (aborted: a failed assert or std::terminate)";
+    case SIGFPE:
+      return "SIGFPE (arithmetic error, such as an integer division by zero)";
+    case SIGBUS:
+      return "SIGBUS (bus error: an invalid memory access)";
+    case SIGILL:
+      return "SIGILL (illegal instruction)";
+    case SIGKILL:
+      return "SIGKILL (killed)";
+    case SIGTERM:
+      return "SIGTERM (terminated)";
+    case SIGPIPE:
+      return "SIGPIPE (wrote to a closed pipe or socket)";
+    case SIGXCPU:
+      return "SIGXCPU (CPU time limit exceeded)";
+    case SIGXFSZ:
+      return "SIGXFSZ (file size limit exceeded)";
+    default:
+      break;
+  }
+  const char* name = ::sigabbrev_np(signal);
+  return name != nullptr ? std::string("SIG") + name : "signal " + std::to_string(signal);
+}
+
+ProcessResult run_process(const ProcessSpec& spec) {
+  ProcessResult result;
+  const auto start = Clock::now();
+  if (spec.argv.empty()) {
+    result.error = "no command";
+    return result;
+  }
+  const auto path = find_executable(spec.argv.front());
+  if (!path) {
+    result.error = "command not found: " + spec.argv.front();
+    return result;
+  }
+  become_subreaper_once();
+
+  Pipe output = make_pipe();
+  Pipe errors = make_pipe();
+  Fd null_in(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  ChildPlan plan = plan_child(spec, path->string());
+  plan.stdin_fd = null_in.get();
+  plan.output_fd = output.write.get();
+  plan.error_fd = errors.write.get();
+
+  const pid_t child = ::fork();
+  if (child < 0) {
+    result.error = std::string("fork: ") + std::strerror(errno);
+    return result;
+  }
+  if (child == 0) exec_child(plan);
+
+  // Set the group from both sides so that kill(-child) works even before the
+  // child has run its own setpgid.
+  ::setpgid(child, child);
+  result.pgid = child;
+  output.write.reset();
+  errors.write.reset();
+  null_in.reset();
+
+  int exec_errno = 0;
+  if (::read(errors.read.get(), &exec_errno, sizeof exec_errno) ==
+      static_cast<ssize_t>(sizeof exec_errno)) {
+    kill_and_reap_group(child, false, 0);
+    result.ending = Ending::spawn_failed;
+    result.error = "cannot run " + spec.argv.front() + ": " + std::strerror(exec_errno);
+    result.seconds = seconds_since(start);
+    return result;
+  }
+
+  ::fcntl(output.read.get(), F_SETFL, ::fcntl(output.read.get(), F_GETFL) | O_NONBLOCK);
+  Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
+
+  const bool watch_group = spec.limits.max_group_processes.has_value();
+  std::optional<Clock::time_point> deadline;
+  if (spec.limits.wall_timeout_s) {
+    deadline = start + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(*spec.limits.wall_timeout_s));
+  }
+  auto next_watch = start + std::chrono::milliseconds(kWatchIntervalMs);
+  std::optional<Clock::time_point> interrupt_deadline;
+
+  bool eof = false;
+  bool child_exited = false;
+  int status = 0;
+  std::optional<Ending> forced;  // set when we end the run ourselves
+
+  while (!child_exited) {
+    int timeout_ms = -1;
+    auto consider = [&](Clock::time_point t) {
+      const auto ms = std::chrono::ceil<std::chrono::milliseconds>(t - Clock::now()).count();
+      const int clamped = static_cast<int>(std::clamp<long long>(ms, 0, 60'000));
+      timeout_ms = timeout_ms < 0 ? clamped : std::min(timeout_ms, clamped);
+    };
+    if (deadline) consider(*deadline);
+    if (watch_group) consider(next_watch);
+    if (interrupt_deadline) consider(*interrupt_deadline);
+    if (pidfd.get() < 0 || eof) consider(Clock::now() + std::chrono::milliseconds(50));
+
+    pollfd fds[3];
+    nfds_t nfds = 0;
+    const int out_index = eof ? -1 : static_cast<int>(nfds);
+    if (!eof) fds[nfds++] = {output.read.get(), POLLIN, 0};
+    const int pid_index = pidfd.get() >= 0 ? static_cast<int>(nfds) : -1;
+    if (pidfd.get() >= 0) fds[nfds++] = {pidfd.get(), POLLIN, 0};
+    const int int_index = interrupt_fd() >= 0 && !interrupt_deadline ? static_cast<int>(nfds) : -1;
+    if (int_index >= 0) fds[nfds++] = {interrupt_fd(), POLLIN, 0};
+
+    const int ready = ::poll(fds, nfds, timeout_ms);
+    if (ready < 0 && errno != EINTR) break;
+
+    if (out_index >= 0 && (fds[out_index].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      bool over_cap = false;
+      read_available(output.read.get(), result.output, spec, eof, over_cap);
+      if (over_cap) {
+        forced = Ending::output_limit;
+        break;
+      }
+    }
+    if (pid_index >= 0 && (fds[pid_index].revents & POLLIN) != 0) child_exited = true;
+    if (pidfd.get() < 0 || eof) {
+      // Without a pidfd (old kernels), or once the pipe is closed, poll for the exit.
+      siginfo_t info{};
+      if (::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+          info.si_pid == child) {
+        child_exited = true;
+      }
+    }
+    if (child_exited) break;
+
+    const auto now = Clock::now();
+    if (interrupted() && !interrupt_deadline) {
+      kill_group(child, spec.interrupt_signal);
+      interrupt_deadline = now + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(kInterruptGraceSeconds));
+    }
+    if (interrupt_deadline && now >= *interrupt_deadline) {
+      forced = Ending::interrupted;
+      break;
+    }
+    if (deadline && now >= *deadline) {
+      forced = Ending::timed_out;
+      break;
+    }
+    if (watch_group && now >= next_watch) {
+      next_watch = now + std::chrono::milliseconds(kWatchIntervalMs);
+      if (count_group_processes(child) > *spec.limits.max_group_processes) {
+        forced = Ending::process_limit;
+        break;
+      }
+    }
+  }
+
+  // Kill before reaping: while the child is an unreaped zombie its pid, and so
+  // the group id, cannot be reused by an unrelated process.
+  status = kill_and_reap_group(child, false, 0);
+  if (!eof && !forced) {
+    bool over_cap = false;
+    read_available(output.read.get(), result.output, spec, eof, over_cap);
+    if (over_cap) forced = Ending::output_limit;
+  }
+  result.seconds = seconds_since(start);
+
+  if (interrupt_deadline || interrupted()) {
+    result.ending = Ending::interrupted;
+  } else if (forced) {
+    result.ending = *forced;
+  } else if (WIFEXITED(status)) {
+    result.ending = Ending::exited;
+    result.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.ending = Ending::signaled;
+    result.signal = WTERMSIG(status);
+  }
+  if (result.ending == Ending::exited || result.ending == Ending::signaled) {
+    if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+  }
+  return result;
+}
+
+}  // namespace grader

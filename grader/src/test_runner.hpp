@@ -1,0 +1,63 @@
+// Running one GoogleTest test case in isolation (design doc §4): a fresh
+// temporary directory, its own process group, resource limits, a scaled wall
+// timeout, capped output; then classification, retries and trace collection.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "model.hpp"
+#include "process.hpp"
+
+namespace grader {
+
+// The limits every test runs under. The defaults are the course's; tests of
+// the grader lower some of them.
+struct SandboxPolicy {
+  std::size_t output_cap_bytes = 64 * 1024;
+  std::uint64_t address_space_bytes = 4ULL
+                                      << 30;  // normal builds only: sanitizers reserve terabytes
+  std::uint64_t file_size_bytes = 256ULL << 20;
+  // RLIMIT_NPROC is per user: the limit is set to the threads the user runs
+  // when the test starts plus this headroom (threads count, not only processes).
+  std::uint64_t process_headroom = 512;
+  // The parent also kills a group that holds more processes than this: it
+  // contains fork bombs quickly, including as root where RLIMIT_NPROC is ignored.
+  int max_group_processes = 128;
+  int max_timing_retries = 2;
+};
+
+// COURSE_TIME_SCALE factor of a build: 1 normal, 2 ASan, 4 TSan.
+double config_time_factor(BuildConfig config);
+
+struct TestRunRequest {
+  std::filesystem::path binary;
+  TestSpec spec;
+  BuildConfig config = BuildConfig::normal;
+  double base_time_scale = 1.0;     // the COURSE_TIME_SCALE the grader itself got
+  std::filesystem::path root;       // course root (for common/tsan.supp)
+  std::filesystem::path trace_dir;  // where trace files are kept; empty: not kept
+  SandboxPolicy policy;
+  std::vector<std::pair<std::string, std::string>> extra_env;
+};
+
+// Runs the test once, or up to 1 + max_timing_retries times when it is tagged
+// "timing" and fails an assertion. Every attempt is recorded.
+RunResult run_test(const TestRunRequest& request);
+
+// `setarch <machine> -R` when it works here, else nothing: ThreadSanitizer
+// binaries run under it (TSan aborts at start-up on kernels with a large mmap
+// randomisation). The personality is inherited, so it also works for ctest.
+const std::vector<std::string>& tsan_launcher_prefix();
+
+// The tests a binary contains (`--gtest_list_tests`), or an error message.
+struct TestListing {
+  std::vector<std::string> names;
+  std::string error;  // empty on success
+};
+TestListing list_tests(const std::filesystem::path& binary);
+
+}  // namespace grader

@@ -1,0 +1,253 @@
+// Commands that need no build: hint, new, export-student, and the helpers
+// grade shares (implementation requests, manifest/binary checks, reports).
+#include "commands.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include "manifest.hpp"
+#include "process.hpp"
+#include "test_support.hpp"
+
+namespace grader {
+namespace {
+
+using testing_support::make_exercise;
+using testing_support::put;
+
+std::string captured(const std::function<void()>& body) {
+  ::testing::internal::CaptureStdout();
+  body();
+  return ::testing::internal::GetCapturedStdout();
+}
+
+bool contains_text(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+TEST(Hint, ShowsTheNextUnseenHintAndRemembersIt) {
+  TempDir root;
+  make_exercise(root.path(), "00-warmup", {"A.One"});
+  const auto first = captured([&] { cmd_hint(root.path(), "warmup", std::nullopt); });
+  EXPECT_TRUE(contains_text(first, "Hint 1 of 2 for 00-warmup")) << first;
+  EXPECT_TRUE(contains_text(first, "\none\n")) << first;
+  EXPECT_TRUE(contains_text(first, "exercises/00-warmup/README.md")) << "names the statement";
+
+  const auto second = captured([&] { cmd_hint(root.path(), "0", std::nullopt); });
+  EXPECT_TRUE(contains_text(second, "Hint 2 of 2")) << second;
+  const auto third = captured([&] { cmd_hint(root.path(), "0", std::nullopt); });
+  EXPECT_TRUE(contains_text(third, "Hint 2 of 2")) << third;
+  EXPECT_TRUE(contains_text(third, "That was the last hint.")) << third;
+
+  const auto level = captured([&] { cmd_hint(root.path(), "0", 1); });
+  EXPECT_TRUE(contains_text(level, "Hint 1 of 2")) << level;
+  const auto seen = nlohmann::json::parse(read_file(root.path() / "build/hints-seen.json"));
+  EXPECT_EQ(seen["00-warmup"], 2) << "asking for an earlier level keeps the progress";
+
+  EXPECT_THROW(cmd_hint(root.path(), "0", 3), GraderError);
+  EXPECT_THROW(cmd_hint(root.path(), "nope", std::nullopt), GraderError);
+}
+
+TEST(New, ScaffoldsAnExerciseFromTheTemplatesWithTheNextNumber) {
+  TempDir root;
+  make_exercise(root.path(), "00-warmup", {"A.One"});
+  make_exercise(root.path(), "04-pool", {"B.One"}, 4);
+  std::filesystem::copy(testing_support::course_dir() / "grader" / "templates",
+                        root.path() / "grader" / "templates",
+                        std::filesystem::copy_options::recursive);
+  captured([&] { cmd_new(root.path(), "bounded-queue"); });
+
+  const auto exercise = root.path() / "exercises" / "05-bounded-queue";
+  const auto solution = root.path() / "solutions" / "05-bounded-queue";
+  for (const auto& file :
+       {exercise / "README.md", exercise / "exercise.toml",
+        exercise / "include/bounded_queue/bounded_queue.hpp", exercise / "src/bounded_queue.cpp",
+        exercise / "tests/bounded_queue_test.cpp", solution / "src/bounded_queue.cpp"}) {
+    ASSERT_TRUE(std::filesystem::is_regular_file(file)) << file;
+    const auto text = read_file(file);
+    EXPECT_FALSE(contains_text(text, "{{")) << file << " still has a placeholder";
+  }
+  const auto manifest = load_manifest(exercise, root.path());
+  EXPECT_EQ(manifest.id, "05-bounded-queue");
+  EXPECT_EQ(manifest.order, 5);
+  EXPECT_EQ(manifest.student_files, std::vector<std::string>{"src/bounded_queue.cpp"});
+  EXPECT_TRUE(contains_text(read_file(exercise / "tests/bounded_queue_test.cpp"),
+                            "TEST(BoundedQueue, CountsEveryValue)"));
+  const auto mutants = mutant_dirs(root.path(), "05-bounded-queue");
+  ASSERT_EQ(mutants.size(), 1U);
+  const auto mutant = load_mutant(mutants[0], root.path());
+  EXPECT_TRUE(check_mutants(manifest, {mutant}, root.path()).empty());
+}
+
+TEST(New, RefusesBadOrTakenNames) {
+  TempDir root;
+  make_exercise(root.path(), "00-warmup", {"A.One"});
+  std::filesystem::copy(testing_support::course_dir() / "grader" / "templates",
+                        root.path() / "grader" / "templates",
+                        std::filesystem::copy_options::recursive);
+  EXPECT_THROW(cmd_new(root.path(), "Bad Name"), GraderError);
+  EXPECT_THROW(cmd_new(root.path(), "9lives"), GraderError);
+  EXPECT_THROW(cmd_new(root.path(), "warmup"), GraderError);
+  EXPECT_FALSE(std::filesystem::exists(root.path() / "exercises" / "01-warmup"));
+}
+
+// A course tree with instructor material in the places export must skip.
+void make_course_tree(const std::filesystem::path& root) {
+  make_exercise(root, "00-warmup", {"A.One"});
+  put(root, "README.md", "the course\n");
+  put(root, "grader/grader", "#!/bin/sh\n");
+  std::filesystem::permissions(root / "grader/grader", std::filesystem::perms::owner_all);
+  put(root, "solutions/00-warmup/src/main.cpp", "the answer\n");
+  put(root, "solutions/00-warmup/mutants/m/mutant.toml", "description = \"x\"\n");
+  put(root, "exercises/00-warmup/mutants/stray.txt", "instructor notes\n");
+  put(root, "build/default/CMakeCache.txt", "cache\n");
+}
+
+void expect_student_tree(const std::filesystem::path& dest) {
+  EXPECT_TRUE(std::filesystem::exists(dest / "README.md"));
+  EXPECT_TRUE(std::filesystem::exists(dest / "exercises/00-warmup/exercise.toml"));
+  EXPECT_TRUE(std::filesystem::exists(dest / "exercises/00-warmup/src/main.cpp"));
+  EXPECT_FALSE(std::filesystem::exists(dest / "solutions"));
+  EXPECT_FALSE(std::filesystem::exists(dest / "exercises/00-warmup/mutants"));
+  EXPECT_FALSE(std::filesystem::exists(dest / "build"));
+  struct stat st {};
+  ASSERT_EQ(::stat((dest / "grader/grader").c_str(), &st), 0);
+  EXPECT_TRUE((st.st_mode & S_IXUSR) != 0) << "the launcher stays executable";
+}
+
+TEST(ExportStudent, CopiesTheCourseWithoutSolutionsOrMutants) {
+  TempDir root;
+  make_course_tree(root.path());
+  TempDir out;
+  const auto dest = out.path() / "student";
+  captured([&] { cmd_export_student(root.path(), dest); });
+  expect_student_tree(dest);
+  EXPECT_THROW(cmd_export_student(root.path(), dest), GraderError) << "not into a non-empty dir";
+  EXPECT_THROW(cmd_export_student(root.path(), root.path() / "exercises" / "copy"), GraderError)
+      << "not inside the course itself";
+}
+
+TEST(ExportStudent, UsesTheFilesGitKnowsWhenTheCourseIsARepository) {
+  if (!find_executable("git")) GTEST_SKIP() << "git is not installed";
+  TempDir root;
+  make_course_tree(root.path());
+  put(root.path(), ".gitignore", "/build/\n*.log\n");
+  put(root.path(), "notes.log", "ignored by git\n");
+  ProcessSpec init;
+  init.argv = {"git", "-C", root.path().string(), "init", "-q"};
+  ASSERT_TRUE(run_process(init).succeeded());
+  TempDir out;
+  captured([&] { cmd_export_student(root.path(), out.path() / "student"); });
+  expect_student_tree(out.path() / "student");
+  EXPECT_TRUE(std::filesystem::exists(out.path() / "student" / ".gitignore"));
+  EXPECT_FALSE(std::filesystem::exists(out.path() / "student" / "notes.log"));
+}
+
+TEST(Requests, NamedImplementationsAndSubmissionDirectories) {
+  TempDir root;
+  make_exercise(root.path(), "00-warmup", {"A.One"});
+  make_exercise(root.path(), "01-pool", {"B.One"}, 1);
+  const auto manifests = load_all_manifests(root.path());
+
+  const auto own = make_requests(root.path(), manifests, "exercises", true);
+  ASSERT_EQ(own.size(), 2U);
+  EXPECT_EQ(own[0].impl, "exercises");
+  EXPECT_TRUE(own[0].tagged_sanitizer_runs);
+
+  EXPECT_THROW(make_requests(root.path(), manifests, "solutions", true), GraderError)
+      << "no solutions/ in this course";
+  EXPECT_THROW(make_requests(root.path(), manifests, "mutant-x", true), GraderError);
+  EXPECT_THROW(make_requests(root.path(), manifests, "/nonexistent/dir", true), GraderError);
+
+  TempDir submission;
+  const auto one = make_requests(root.path(), {manifests[1]}, submission.path().string(), false);
+  ASSERT_EQ(one.size(), 1U);
+  EXPECT_EQ(one[0].impl, "submission");
+  EXPECT_EQ(one[0].submission, std::filesystem::canonical(submission.path()));
+  EXPECT_TRUE(one[0].single_exercise);
+  EXPECT_FALSE(one[0].tagged_sanitizer_runs);
+}
+
+TEST(Requests, SanitizerBuildsAreNeededOnlyForTaggedTests) {
+  TempDir root;
+  put(root.path(), "exercises/00-w/exercise.toml",
+      "id = \"00-w\"\ntitle = \"W\"\nstudent_files = [\"src/a.cpp\"]\n"
+      "[[tests]]\nname = \"A.Plain\"\n[[tests]]\nname = \"A.Raced\"\ntags = "
+      "[\"sanitizer:tsan\"]\n");
+  put(root.path(), "exercises/00-w/src/a.cpp", "\n");
+  const auto manifests = load_all_manifests(root.path());
+  PreparedImpl prepared;
+  prepared.request = make_requests(root.path(), manifests, "exercises", true).front();
+  EXPECT_EQ(prepared.configs(), (std::vector<BuildConfig>{BuildConfig::normal, BuildConfig::tsan}));
+  EXPECT_EQ(prepared.configs_for(manifests[0].tests[0]),
+            std::vector<BuildConfig>{BuildConfig::normal});
+
+  prepared.request.tagged_sanitizer_runs = false;  // --no-sanitizers
+  EXPECT_EQ(prepared.configs(), std::vector<BuildConfig>{BuildConfig::normal});
+
+  prepared.request.every_test_in = {BuildConfig::asan, BuildConfig::tsan};  // selfcheck
+  EXPECT_EQ(prepared.configs_for(manifests[0].tests[0]),
+            (std::vector<BuildConfig>{BuildConfig::normal, BuildConfig::tsan, BuildConfig::asan}));
+}
+
+TEST(CheckPrepared, MissingTestsAreErrorsAndExtraTestsWarningsUnlessStrict) {
+  TempDir root;
+  make_exercise(root.path(), "00-warmup", {"A.One", "A.Two"});
+  PreparedImpl prepared;
+  prepared.request.manifest = load_all_manifests(root.path()).front();
+  prepared.check = check_against_binary(prepared.request.manifest, {"A.One", "A.Two", "A.Three"});
+
+  const auto warnings = check_prepared(root.path(), {prepared}, false);
+  ASSERT_EQ(warnings.size(), 1U);
+  EXPECT_TRUE(contains_text(warnings[0], "does not list: A.Three")) << warnings[0];
+  EXPECT_THROW(check_prepared(root.path(), {prepared}, true), ManifestError);
+
+  prepared.check = check_against_binary(prepared.request.manifest, {"A.One"});
+  try {
+    check_prepared(root.path(), {prepared}, false);
+    FAIL() << "a declared test missing from the binary must stop grading";
+  } catch (const ManifestError& e) {
+    EXPECT_EQ(e.exit_code(), 2);
+    EXPECT_TRUE(contains_text(e.what(), "exercises/00-warmup/exercise.toml: tests: 'A.Two'"))
+        << e.what();
+  }
+}
+
+TEST(Reports, WritesEachFormatToItsOutputAndAlwaysTheLastReport) {
+  TempDir root;
+  make_exercise(root.path(), "00-warmup", {"A.One"});
+  GradeReport report;
+  ExerciseResult exercise;
+  exercise.manifest = load_all_manifests(root.path()).front();
+  exercise.implementation = "exercises";
+  TestResult test;
+  test.spec = exercise.manifest.tests[0];
+  test.runs.push_back(RunResult{BuildConfig::normal, {Attempt{Outcome::passed, 0.1, ""}}, "", {}});
+  test.score = 1;
+  exercise.tests.push_back(test);
+  report.exercises.push_back(exercise);
+
+  TempDir out;
+  GradeArgs args;
+  args.formats = {"json", "junit"};
+  args.outputs = {(out.path() / "r.json").string(), (out.path() / "r.xml").string()};
+  const auto printed = captured([&] { emit_reports(root.path(), report, args); });
+  EXPECT_TRUE(nlohmann::json::parse(read_file(out.path() / "r.json")).is_object());
+  EXPECT_TRUE(contains_text(read_file(out.path() / "r.xml"), "<testsuites"));
+  EXPECT_TRUE(std::filesystem::exists(root.path() / "build/reports/last/report.json"));
+  EXPECT_TRUE(std::filesystem::exists(root.path() / "build/reports/last/report.html"));
+  EXPECT_TRUE(contains_text(printed, "00-warmup")) << "files only: a text summary is printed";
+  EXPECT_TRUE(contains_text(printed, "build/reports/last/report.json")) << printed;
+}
+
+TEST(Root, FindsTheCourseAboveTheDirectoryOrTakesAValidRoot) {
+  TempDir root;
+  make_exercise(root.path(), "00-warmup", {"A.One"});
+  EXPECT_EQ(find_root(root.path()), std::filesystem::canonical(root.path()));
+  EXPECT_THROW(find_root(root.path() / "exercises"), GraderError);
+}
+
+}  // namespace
+}  // namespace grader

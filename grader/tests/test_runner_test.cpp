@@ -1,0 +1,208 @@
+// Running one test: the arguments and environment a test binary gets, its
+// fresh working directory, retries of timing tests, and trace collection.
+// Shell scripts stand in for GoogleTest binaries and copy captured JSON
+// results to the --gtest_output path they are given.
+#include "test_runner.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "test_support.hpp"
+
+namespace grader {
+namespace {
+
+using testing_support::data_dir;
+using testing_support::make_script;
+
+// A script that records its arguments, environment and directory in
+// `state`, writes `json_fixture` (with `name` as the test case) as its result
+// and exits with `code`.
+std::string fake_gtest(const std::filesystem::path& state, const std::string& json_fixture,
+                       const std::string& case_name, int code, const std::string& extra = "") {
+  const auto fixture = data_dir() / "gtest" / json_fixture;
+  return "out=''\n"
+         "for a in \"$@\"; do case \"$a\" in --gtest_output=json:*) "
+         "out=\"${a#--gtest_output=json:}\";; esac; done\n"
+         "echo \"$@\" > '" +
+         state.string() +
+         "/args'\n"
+         "env > '" +
+         state.string() +
+         "/env'\n"
+         "pwd > '" +
+         state.string() +
+         "/cwd'\n"
+         "sed 's/\"Passes\"/\"" +
+         case_name + "\"/; s/\"Fails\"/\"" + case_name + "\"/' '" + fixture.string() +
+         "' > \"$out\"\n" + extra + "exit " + std::to_string(code) + "\n";
+}
+
+TestSpec spec_named(const std::string& name, std::vector<std::string> tags = {}) {
+  TestSpec spec;
+  spec.name = name;
+  spec.timeout_s = 5;
+  spec.tags = std::move(tags);
+  return spec;
+}
+
+bool env_has(const std::string& env, const std::string& line) {
+  return ("\n" + env).find("\n" + line + "\n") != std::string::npos;
+}
+
+TEST(TestRunner, PassesTheFilterJsonOutputAndCourseEnvironment) {
+  TempDir state;
+  TempDir bin;
+  TestRunRequest request;
+  request.binary =
+      make_script(bin.path(), "tests", fake_gtest(state.path(), "passes.json", "Case", 0));
+  request.spec = spec_named("Suite.Case");
+  request.base_time_scale = 1.5;
+  request.root = testing_support::course_dir();
+  const auto run = run_test(request);
+
+  ASSERT_EQ(run.attempts.size(), 1U);
+  EXPECT_EQ(run.final_attempt().outcome, Outcome::passed) << run.final_attempt().reason;
+  const auto args = read_file(state.path() / "args");
+  EXPECT_NE(args.find("--gtest_filter=Suite.Case "), std::string::npos) << args;
+  EXPECT_NE(args.find("--gtest_output=json:"), std::string::npos) << args;
+  EXPECT_NE(args.find("--gtest_color=no"), std::string::npos) << args;
+
+  const auto env = read_file(state.path() / "env");
+  EXPECT_TRUE(env_has(env, "COURSE_TIME_SCALE=1.5")) << env;
+  EXPECT_NE(env.find("COURSE_TRACE_DIR="), std::string::npos);
+  EXPECT_NE(env.find("TSAN_OPTIONS=halt_on_error=1 exitcode=66 second_deadlock_stack=1"),
+            std::string::npos);
+  EXPECT_TRUE(env_has(env, "ASAN_OPTIONS=detect_leaks=1 exitcode=66 abort_on_error=0")) << env;
+  EXPECT_TRUE(env_has(env, "UBSAN_OPTIONS=halt_on_error=1 print_stacktrace=1 exitcode=66")) << env;
+}
+
+TEST(TestRunner, ScalesTimeBySanitizerBuildAndHidesGtestVariables) {
+  TempDir state;
+  TempDir bin;
+  ::setenv("GTEST_REPEAT", "50", 1);
+  TestRunRequest request;
+  request.binary =
+      make_script(bin.path(), "tests", fake_gtest(state.path(), "passes.json", "Case", 0));
+  request.spec = spec_named("Suite.Case");
+  request.base_time_scale = 2;
+  request.config = BuildConfig::tsan;
+  const auto tsan_run = run_test(request);
+  ::unsetenv("GTEST_REPEAT");
+  EXPECT_EQ(tsan_run.config, BuildConfig::tsan);
+  EXPECT_TRUE(tsan_run.passed()) << tsan_run.final_attempt().reason;
+  const auto env = read_file(state.path() / "env");
+  EXPECT_TRUE(env_has(env, "COURSE_TIME_SCALE=8")) << "TSan runs at 4 x the grader's scale";
+  EXPECT_EQ(env.find("GTEST_REPEAT"), std::string::npos) << "GTEST_* would change the run";
+
+  request.config = BuildConfig::asan;
+  run_test(request);
+  EXPECT_TRUE(env_has(read_file(state.path() / "env"), "COURSE_TIME_SCALE=4"));
+}
+
+TEST(TestRunner, EachRunHasAFreshWorkingDirectoryThatIsRemovedAfterwards) {
+  TempDir state;
+  TempDir bin;
+  TestRunRequest request;
+  request.binary = make_script(
+      bin.path(), "tests", fake_gtest(state.path(), "passes.json", "Case", 0, "touch left-over\n"));
+  request.spec = spec_named("Suite.Case");
+  run_test(request);
+  const auto first = trim(read_file(state.path() / "cwd"));
+  run_test(request);
+  const auto second = trim(read_file(state.path() / "cwd"));
+  EXPECT_NE(first, second);
+  EXPECT_FALSE(std::filesystem::exists(first));
+  EXPECT_FALSE(std::filesystem::exists(second));
+}
+
+TEST(TestRunner, AFailingTimingTestIsRetriedAndEveryAttemptIsKept) {
+  TempDir state;
+  TempDir bin;
+  // Fails twice, then passes.
+  const auto script = "n=$(cat '" + state.path().string() +
+                      "/count' 2>/dev/null || echo 0)\n"
+                      "n=$((n + 1)); echo $n > '" +
+                      state.path().string() +
+                      "/count'\n"
+                      "if [ $n -lt 3 ]; then\n" +
+                      fake_gtest(state.path(), "fails.json", "Flaky", 1) + "fi\n" +
+                      fake_gtest(state.path(), "passes.json", "Flaky", 0);
+  TestRunRequest request;
+  request.binary = make_script(bin.path(), "tests", script);
+  request.spec = spec_named("Suite.Flaky", {"timing"});
+  const auto run = run_test(request);
+  ASSERT_EQ(run.attempts.size(), 3U);
+  EXPECT_EQ(run.attempts[0].outcome, Outcome::failed);
+  EXPECT_EQ(run.attempts[1].outcome, Outcome::failed);
+  EXPECT_EQ(run.attempts[2].outcome, Outcome::passed);
+  EXPECT_TRUE(run.passed());
+}
+
+TEST(TestRunner, RetriesStopAtTwoAndOnlyTimingFailuresAreRetried) {
+  TempDir state;
+  TempDir bin;
+  TestRunRequest request;
+  request.binary =
+      make_script(bin.path(), "tests", fake_gtest(state.path(), "fails.json", "Case", 1));
+  request.spec = spec_named("Suite.Case", {"timing"});
+  EXPECT_EQ(run_test(request).attempts.size(), 3U);
+
+  request.spec = spec_named("Suite.Case");
+  EXPECT_EQ(run_test(request).attempts.size(), 1U) << "not tagged timing";
+
+  request.binary = make_script(bin.path(), "crashes", "kill -SEGV $$\n");
+  request.spec = spec_named("Suite.Case", {"timing"});
+  const auto crash = run_test(request);
+  ASSERT_EQ(crash.attempts.size(), 1U) << "a crash is a defect, not bad luck";
+  EXPECT_EQ(crash.final_attempt().outcome, Outcome::crashed);
+}
+
+TEST(TestRunner, AHangingTestTimesOutAtItsScaledLimit) {
+  TempDir bin;
+  TestRunRequest request;
+  request.binary = make_script(bin.path(), "hangs", "sleep 30\n");
+  request.spec = spec_named("Suite.Hangs");
+  request.spec.timeout_s = 0.2;
+  request.base_time_scale = 2;
+  const auto run = run_test(request);
+  EXPECT_EQ(run.final_attempt().outcome, Outcome::timeout);
+  EXPECT_NE(run.final_attempt().reason.find("timed out after 0.4 s"), std::string::npos)
+      << run.final_attempt().reason;
+  EXPECT_LT(run.final_attempt().seconds, 5.0);
+}
+
+TEST(TestRunner, TraceFilesAreCopiedOutBeforeTheDirectoryIsRemoved) {
+  TempDir state;
+  TempDir bin;
+  TempDir reports;
+  TestRunRequest request;
+  request.binary =
+      make_script(bin.path(), "tests",
+                  fake_gtest(state.path(), "passes.json", "Case", 0,
+                             "echo '{\"title\":\"t\"}' > \"$COURSE_TRACE_DIR/timeline.json\"\n"
+                             "echo ignored > \"$COURSE_TRACE_DIR/notes.txt\"\n"));
+  request.spec = spec_named("Suite.Case");
+  request.trace_dir = reports.path() / "traces";
+  const auto run = run_test(request);
+  ASSERT_EQ(run.traces.size(), 1U);
+  EXPECT_EQ(run.traces[0].parent_path(), reports.path() / "traces");
+  EXPECT_EQ(run.traces[0].filename(), "Suite.Case-default-timeline.json");
+  EXPECT_EQ(read_file(run.traces[0]), "{\"title\":\"t\"}\n");
+}
+
+TEST(TestRunner, ListsTheTestsOfABinary) {
+  TempDir bin;
+  const auto listing = list_tests(make_script(
+      bin.path(), "lists", "cat '" + (data_dir() / "gtest" / "list.txt").string() + "'\n"));
+  EXPECT_TRUE(listing.error.empty()) << listing.error;
+  EXPECT_EQ(listing.names.size(), 6U);
+
+  const auto broken = list_tests(make_script(bin.path(), "broken", "kill -SEGV $$\n"));
+  EXPECT_TRUE(broken.names.empty());
+  EXPECT_NE(broken.error.find("SIGSEGV"), std::string::npos) << broken.error;
+}
+
+}  // namespace
+}  // namespace grader
