@@ -10,10 +10,19 @@ namespace grader {
 
 namespace {
 
+// The course's own CI (selfcheck needs the solutions) and the Gradescope
+// packaging stay with the instructors; the autograding workflow goes along.
+bool is_course_ci(const fs::path& relative) {
+  const auto text = relative.generic_string();
+  return text == ".github/workflows/ci.yml" || text.starts_with(".ci/") || text == ".ci" ||
+         text.starts_with("grader/gradescope");
+}
+
 bool is_instructor_only(const fs::path& relative) {
   auto it = relative.begin();
   if (it == relative.end()) return true;
   if (*it == "solutions" || *it == "build" || *it == ".git") return true;
+  if (is_course_ci(relative)) return true;
   for (; it != relative.end(); ++it) {
     if (*it == "mutants") return true;
   }
@@ -67,6 +76,24 @@ void copy_one(const fs::path& from, const fs::path& to) {
   fs::permissions(to, fs::status(from).permissions());
 }
 
+// The autograding workflow grades against the repository's first commit, so
+// the export starts its history with the pristine course.
+bool commit_starter_code(const fs::path& dest) {
+  if (!find_executable("git")) return false;
+  const std::vector<std::vector<std::string>> steps = {
+      {"git", "-C", dest.string(), "init", "-q"},
+      {"git", "-C", dest.string(), "add", "-A"},
+      {"git", "-C", dest.string(), "-c", "user.name=Course", "-c", "user.email=course@localhost",
+       "commit", "-q", "-m", "Starter code"},
+  };
+  for (const auto& argv : steps) {
+    ProcessSpec spec;
+    spec.argv = argv;
+    if (!run_process(spec).succeeded()) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int cmd_export_student(const fs::path& root, const fs::path& dest_arg) {
@@ -88,9 +115,13 @@ int cmd_export_student(const fs::path& root, const fs::path& dest_arg) {
     copy_one(from, dest / relative);
     ++copied;
   }
+  const bool committed = commit_starter_code(dest);
   std::cout << "exported " << copied << " files to " << dest.string()
             << " (without solutions/ and mutants" << (listed ? "; files known to git" : "")
             << ").\n"
+            << (committed ? "It is a git repository whose first commit, \"Starter code\", is what "
+                            "the autograding workflow grades against.\n"
+                          : "")
             << "Students grade with `grader/grader grade`; selfcheck needs the solutions and "
                "stays with the instructors.\n";
   return 0;

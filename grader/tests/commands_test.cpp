@@ -103,6 +103,10 @@ void make_course_tree(const std::filesystem::path& root) {
   put(root, "solutions/00-warmup/mutants/m/mutant.toml", "description = \"x\"\n");
   put(root, "exercises/00-warmup/mutants/stray.txt", "instructor notes\n");
   put(root, "build/default/CMakeCache.txt", "cache\n");
+  put(root, ".github/workflows/ci.yml", "the course's own CI\n");
+  put(root, ".github/workflows/classroom.yml", "autograding\n");
+  put(root, ".ci/run", "#!/bin/sh\n");
+  put(root, "grader/gradescope/setup.sh", "#!/bin/sh\n");
 }
 
 void expect_student_tree(const std::filesystem::path& dest) {
@@ -112,6 +116,11 @@ void expect_student_tree(const std::filesystem::path& dest) {
   EXPECT_FALSE(std::filesystem::exists(dest / "solutions"));
   EXPECT_FALSE(std::filesystem::exists(dest / "exercises/00-warmup/mutants"));
   EXPECT_FALSE(std::filesystem::exists(dest / "build"));
+  EXPECT_FALSE(std::filesystem::exists(dest / ".github/workflows/ci.yml"))
+      << "the course's CI runs selfcheck, which needs the solutions";
+  EXPECT_FALSE(std::filesystem::exists(dest / ".ci"));
+  EXPECT_FALSE(std::filesystem::exists(dest / "grader/gradescope"));
+  EXPECT_TRUE(std::filesystem::exists(dest / ".github/workflows/classroom.yml"));
   struct stat st {};
   ASSERT_EQ(::stat((dest / "grader/grader").c_str(), &st), 0);
   EXPECT_TRUE((st.st_mode & S_IXUSR) != 0) << "the launcher stays executable";
@@ -142,6 +151,8 @@ TEST(ExportStudent, UsesTheFilesGitKnowsWhenTheCourseIsARepository) {
   captured([&] { cmd_export_student(root.path(), out.path() / "student"); });
   expect_student_tree(out.path() / "student");
   EXPECT_TRUE(std::filesystem::exists(out.path() / "student" / ".gitignore"));
+  EXPECT_TRUE(std::filesystem::exists(out.path() / "student" / ".git"))
+      << "the export starts its own history with the starter code";
   EXPECT_FALSE(std::filesystem::exists(out.path() / "student" / "notes.log"));
 }
 
