@@ -44,7 +44,8 @@ GradeReport grade_once(const fs::path& root, const std::vector<ExerciseManifest>
   std::error_code ec;
   fs::remove_all(context.trace_root, ec);
 
-  auto prepared = prepare(context, make_requests(root, manifests, impl, sanitizers));
+  // The normal build first; sanitizer builds only for what passed there.
+  auto prepared = prepare(context, make_requests(root, manifests, impl, false));
   for (const auto& p : prepared) {
     for (const auto& warning : p.warnings) progress.message("warning: " + warning);
   }
@@ -53,6 +54,7 @@ GradeReport grade_once(const fs::path& root, const std::vector<ExerciseManifest>
   }
   GradeReport report;
   report.exercises = run_prepared(context, prepared);
+  if (sanitizers && !interrupted()) add_sanitizer_runs(context, prepared, report.exercises);
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return report;
 }

@@ -117,7 +117,8 @@ std::vector<TestSpec> PreparedImpl::selected_tests() const {
 }
 
 std::vector<BuildConfig> PreparedImpl::configs_for(const TestSpec& test) const {
-  std::vector<BuildConfig> configs = {BuildConfig::normal};
+  std::vector<BuildConfig> configs;
+  if (!request.sanitizer_builds_only) configs.push_back(BuildConfig::normal);
   if (request.tagged_sanitizer_runs) {
     for (auto c : sanitizer_configs_of(test)) add_unique(configs, c);
   }
@@ -130,7 +131,8 @@ std::vector<BuildConfig> PreparedImpl::configs_for(const TestSpec& test) const {
 }
 
 std::vector<BuildConfig> PreparedImpl::configs() const {
-  std::vector<BuildConfig> configs = {BuildConfig::normal};
+  std::vector<BuildConfig> configs;
+  if (!request.sanitizer_builds_only) configs.push_back(BuildConfig::normal);
   for (const auto& test : selected_tests()) {
     for (auto c : configs_for(test)) add_unique(configs, c);
   }
@@ -262,6 +264,48 @@ std::vector<ExerciseResult> run_prepared(const GradeContext& context,
     results.push_back(std::move(result));
   }
   return results;
+}
+
+namespace {
+
+std::vector<std::string> passed_sanitizer_tagged(const ExerciseResult& result) {
+  std::vector<std::string> names;
+  for (const auto& test : result.tests) {
+    if (test.passed() && !sanitizer_configs_of(test.spec).empty()) names.push_back(test.spec.name);
+  }
+  return names;
+}
+
+void merge_runs(ExerciseResult& into, const ExerciseResult& extra) {
+  if (!into.build_error && extra.build_error) into.build_error = extra.build_error;
+  for (const auto& more : extra.tests) {
+    for (auto& test : into.tests) {
+      if (test.spec.name != more.spec.name) continue;
+      test.runs.insert(test.runs.end(), more.runs.begin(), more.runs.end());
+      test.score = test.passed() ? test.spec.points : 0.0;
+    }
+  }
+}
+
+}  // namespace
+
+void add_sanitizer_runs(const GradeContext& context, const std::vector<PreparedImpl>& prepared,
+                        std::vector<ExerciseResult>& results) {
+  std::vector<ImplRequest> requests;
+  std::vector<std::size_t> owners;  // index into results for each request
+  for (std::size_t i = 0; i < prepared.size(); ++i) {
+    auto names = passed_sanitizer_tagged(results[i]);
+    if (names.empty()) continue;
+    ImplRequest request = prepared[i].request;
+    request.tagged_sanitizer_runs = true;
+    request.sanitizer_builds_only = true;
+    request.only_tests = std::move(names);
+    requests.push_back(std::move(request));
+    owners.push_back(i);
+  }
+  if (requests.empty()) return;
+  const auto extra = run_prepared(context, prepare(context, std::move(requests)));
+  for (std::size_t k = 0; k < extra.size(); ++k) merge_runs(results[owners[k]], extra[k]);
 }
 
 }  // namespace grader

@@ -36,6 +36,7 @@ struct ImplRequest {
   bool tagged_sanitizer_runs = true;       // tests tagged sanitizer:* also run in those builds
   std::vector<BuildConfig> every_test_in;  // extra builds where every selected test runs
   std::optional<std::vector<std::string>> only_tests;  // default: every manifest test
+  bool sanitizer_builds_only = false;  // skip the normal build (it already ran)
 };
 
 struct PreparedImpl {
@@ -60,6 +61,13 @@ std::vector<PreparedImpl> prepare(const GradeContext& context, std::vector<ImplR
 // Runs the tests of every prepared implementation that built.
 std::vector<ExerciseResult> run_prepared(const GradeContext& context,
                                          const std::vector<PreparedImpl>& prepared);
+
+// The sanitizer runs of a grade: only tests that passed in the normal build
+// and are tagged for a sanitizer run again there (a test that already failed
+// cannot earn its points, so building and running it under TSan would only
+// cost the student time). Their runs are appended to `results`.
+void add_sanitizer_runs(const GradeContext& context, const std::vector<PreparedImpl>& prepared,
+                        std::vector<ExerciseResult>& results);
 
 // "sanitizer:tsan" -> BuildConfig::tsan...
 std::vector<BuildConfig> sanitizer_configs_of(const TestSpec& test);

@@ -132,6 +132,25 @@ std::string attempt_line(const Attempt& attempt, BuildConfig config, std::size_t
   return line;
 }
 
+// What a sanitizer's headline means, in the course's terms.
+std::string sanitizer_meaning(std::string_view report) {
+  if (report.find("data race") != std::string_view::npos) {
+    return "(Two threads touched the same memory at overlapping moments, at least one of them "
+           "writing, and no lock or atomic ordered the accesses. The two stacks below show "
+           "both sides.)";
+  }
+  if (report.find("lock-order-inversion") != std::string_view::npos) {
+    return "(Two mutexes were taken in opposite orders by different threads: that can deadlock. "
+           "Take them in one fixed order, or together with std::scoped_lock.)";
+  }
+  if (report.find("heap-use-after-free") != std::string_view::npos ||
+      report.find("stack-use-after-scope") != std::string_view::npos) {
+    return "(Memory was used after its lifetime ended: often a thread still running after "
+           "the object it uses was destroyed. Join threads before their data goes away.)";
+  }
+  return "";
+}
+
 FailureBlock block_for_run(const RunResult& run, std::size_t max_lines) {
   FailureBlock block;
   block.run = &run;
@@ -153,6 +172,9 @@ FailureBlock block_for_run(const RunResult& run, std::size_t max_lines) {
       details.push_back("  " + attempt_line(run.attempts[i], run.config, i + 1, attempts));
     }
   }
+  if (last.outcome == Outcome::sanitizer) {
+    if (auto meaning = sanitizer_meaning(reason); !meaning.empty()) details.push_back(meaning);
+  }
   for (std::size_t i = 1; i < reason_lines.size(); ++i) details.emplace_back(reason_lines[i]);
 
   // A sanitizer's reason already holds the report's first lines; its raw output (GoogleTest
@@ -161,7 +183,21 @@ FailureBlock block_for_run(const RunResult& run, std::size_t max_lines) {
   const bool show_output = !reason_is_report || max_lines == 0;
   if (show_output) {
     const std::string output = printable(run.output);
-    for (auto line : split_lines(output_after_reason(output, reason))) details.emplace_back(line);
+    // The headline already says the first message; GoogleTest's "unknown file"
+    // (its location for an exception) says nothing to a student.
+    std::string_view headline_message =
+        reason_lines.empty() ? std::string_view() : trim(reason_lines.front());
+    headline_message = headline_message.substr(0, headline_message.find(" (and "));
+    bool repeated_headline = reason_is_report;  // verbose mode shows a report's output whole
+    for (auto line : split_lines(output_after_reason(output, reason))) {
+      const auto text = trim(line);
+      if (text == "unknown file") continue;
+      if (!repeated_headline && !headline_message.empty() && text == headline_message) {
+        repeated_headline = true;
+        continue;
+      }
+      details.emplace_back(line);
+    }
   }
 
   const std::size_t max_width = max_lines == 0 ? 0 : 400;
