@@ -134,7 +134,7 @@ void emit_reports(const fs::path& root, const GradeReport& report, const GradeAr
   bool text_on_stdout = false;
   for (std::size_t i = 0; i < formats.size(); ++i) {
     const auto& format = formats[i];
-    if (i < args.outputs.size()) {
+    if (i < args.outputs.size() && !args.outputs[i].empty()) {
       write_file(args.outputs[i], render(format, report, args, false));
       continue;
     }

@@ -19,6 +19,35 @@ void add_jobs_option(CLI::App* command, int& jobs) {
 
 }  // namespace
 
+namespace {
+
+// `--format A --output F --format B` writes A to F and B to the terminal: an
+// --output belongs to the --format just before it. GradeArgs::outputs ends up
+// as long as formats, with "" for the terminal.
+void pair_outputs_with_formats(const CLI::App& grade, const CLI::Option* format_option,
+                               const CLI::Option* output_option, grader::GradeArgs& args) {
+  std::vector<std::string> formats;
+  std::vector<std::string> outputs;
+  std::size_t next_format = 0;
+  std::size_t next_output = 0;
+  for (const auto* option : grade.parse_order()) {
+    if (option == format_option && next_format < args.formats.size()) {
+      formats.push_back(args.formats[next_format++]);
+      outputs.emplace_back();
+    } else if (option == output_option && next_output < args.outputs.size()) {
+      if (outputs.empty() || !outputs.back().empty()) {
+        throw grader::GraderError("each --output must follow the --format it is for, as in "
+                                  "`--format gradescope --output results.json`");
+      }
+      outputs.back() = args.outputs[next_output++];
+    }
+  }
+  args.formats = std::move(formats);
+  args.outputs = std::move(outputs);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   // A reader that goes away (`| head`) must not kill the grader mid-run.
   std::signal(SIGPIPE, SIG_IGN);
@@ -38,10 +67,12 @@ int main(int argc, char** argv) {
   grade->add_option("--impl", grade_args.impl,
                     "exercises (your code, default), solutions, mutant-<name>, or a submission "
                     "directory");
-  grade->add_option("--format", grade_args.formats, "text, json, junit, gradescope, github, html")
+  auto* format_option =
+      grade->add_option("--format", grade_args.formats, "text, json, junit, gradescope, github, html")
       ->check(CLI::IsMember({"text", "json", "junit", "gradescope", "github", "html"}))
       ->allow_extra_args(false);
-  grade->add_option("--output", grade_args.outputs, "File for the --format at the same position")
+  auto* output_option =
+      grade->add_option("--output", grade_args.outputs, "File for the --format just before it")
       ->allow_extra_args(false);
   grade
       ->add_option("--fail-under", grade_args.fail_under,
@@ -88,7 +119,10 @@ int main(int argc, char** argv) {
     const auto root = grader::find_root(root_arg ? std::optional<std::filesystem::path>(*root_arg)
                                                  : std::nullopt);
     if (*list) return grader::cmd_list(root, list_impl);
-    if (*grade) return grader::cmd_grade(root, grade_args);
+    if (*grade) {
+      pair_outputs_with_formats(*grade, format_option, output_option, grade_args);
+      return grader::cmd_grade(root, grade_args);
+    }
     if (*hint) return grader::cmd_hint(root, hint_exercise, hint_level);
     if (*watch) return grader::cmd_watch(root, watch_exercise, watch_jobs);
     if (*selfcheck) return grader::cmd_selfcheck(root, selfcheck_args);
