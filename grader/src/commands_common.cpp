@@ -29,6 +29,7 @@ std::string render(const std::string& format, const GradeReport& report, const G
   if (format == "gradescope") return render_gradescope(report);
   if (format == "github") return render_github(report);
   if (format == "html") return render_html(report);
+  if (format == "classroom") return render_classroom(report);
   return render_text(report, TextOptions{to_terminal && use_color(), args.verbose});
 }
 

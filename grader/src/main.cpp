@@ -68,8 +68,8 @@ int main(int argc, char** argv) {
                     "exercises (your code, default), solutions, mutant-<name>, or a submission "
                     "directory");
   auto* format_option =
-      grade->add_option("--format", grade_args.formats, "text, json, junit, gradescope, github, html")
-      ->check(CLI::IsMember({"text", "json", "junit", "gradescope", "github", "html"}))
+      grade->add_option("--format", grade_args.formats, "text, json, junit, gradescope, github, html, classroom")
+      ->check(CLI::IsMember({"text", "json", "junit", "gradescope", "github", "html", "classroom"}))
       ->allow_extra_args(false);
   auto* output_option =
       grade->add_option("--output", grade_args.outputs, "File for the --format just before it")

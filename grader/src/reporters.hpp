@@ -18,5 +18,6 @@ std::string render_junit(const GradeReport& report);
 std::string render_gradescope(const GradeReport& report);
 std::string render_github(const GradeReport& report);
 std::string render_html(const GradeReport& report);  // reads the trace files named in the report
+std::string render_classroom(const GradeReport& report);  // GitHub Classroom's reporter payload
 
 }  // namespace grader
