@@ -36,7 +36,7 @@ struct ImplRequest {
   bool tagged_sanitizer_runs = true;       // tests tagged sanitizer:* also run in those builds
   std::vector<BuildConfig> every_test_in;  // extra builds where every selected test runs
   std::optional<std::vector<std::string>> only_tests;  // default: every manifest test
-  bool sanitizer_builds_only = false;  // skip the normal build (it already ran)
+  bool sanitizer_builds_only = false;                  // skip the normal build (it already ran)
 };
 
 struct PreparedImpl {

@@ -36,8 +36,9 @@ void pair_outputs_with_formats(const CLI::App& grade, const CLI::Option* format_
       outputs.emplace_back();
     } else if (option == output_option && next_output < args.outputs.size()) {
       if (outputs.empty() || !outputs.back().empty()) {
-        throw grader::GraderError("each --output must follow the --format it is for, as in "
-                                  "`--format gradescope --output results.json`");
+        throw grader::GraderError(
+            "each --output must follow the --format it is for, as in "
+            "`--format gradescope --output results.json`");
       }
       outputs.back() = args.outputs[next_output++];
     }
@@ -67,13 +68,15 @@ int main(int argc, char** argv) {
   grade->add_option("--impl", grade_args.impl,
                     "exercises (your code, default), solutions, mutant-<name>, or a submission "
                     "directory");
-  auto* format_option =
-      grade->add_option("--format", grade_args.formats, "text, json, junit, gradescope, github, html, classroom")
-      ->check(CLI::IsMember({"text", "json", "junit", "gradescope", "github", "html", "classroom"}))
-      ->allow_extra_args(false);
+  auto* format_option = grade
+                            ->add_option("--format", grade_args.formats,
+                                         "text, json, junit, gradescope, github, html, classroom")
+                            ->check(CLI::IsMember({"text", "json", "junit", "gradescope", "github",
+                                                   "html", "classroom"}))
+                            ->allow_extra_args(false);
   auto* output_option =
       grade->add_option("--output", grade_args.outputs, "File for the --format just before it")
-      ->allow_extra_args(false);
+          ->allow_extra_args(false);
   grade
       ->add_option("--fail-under", grade_args.fail_under,
                    "Exit 1 when the score is below this percentage")

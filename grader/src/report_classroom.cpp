@@ -18,8 +18,8 @@ std::string render_classroom(const GradeReport& report) {
           {"status", test.passed() ? "pass" : "fail"},
           {"score", test.score},
           {"max_score", test.spec.points},
-          {"message", test.passed() ? std::string()
-                                    : report::failure_text(test, report::kMaxFailureLines)},
+          {"message",
+           test.passed() ? std::string() : report::failure_text(test, report::kMaxFailureLines)},
           {"line_no", 0},
           {"execution_time", report::format_seconds(test.seconds())},
       });

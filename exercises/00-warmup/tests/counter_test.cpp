@@ -19,15 +19,16 @@ struct Counter {
 };
 
 std::string lost_updates_message(std::int64_t expected, std::int64_t got) {
-  return "Expected " + std::to_string(expected) + " but the counter ended at " + std::to_string(got) +
-         ": " + std::to_string(expected - got) +
+  return "Expected " + std::to_string(expected) + " but the counter ended at " +
+         std::to_string(got) + ": " + std::to_string(expected - got) +
          " increments were lost. Two workers read the same old value and both wrote "
          "old+1. Make the read-add-write indivisible (hold the lock around it, or use "
          "fetch_add).";
 }
 
 void expect_exact(const Counter& counter, int threads, std::int64_t increments) {
-  const CountJob job{.threads = threads, .increments_per_thread = increments, .on_worker_start = {}};
+  const CountJob job{
+      .threads = threads, .increments_per_thread = increments, .on_worker_start = {}};
   const std::int64_t expected = threads * increments;
   const std::int64_t got = counter.count(job);
   EXPECT_EQ(got, expected) << lost_updates_message(expected, got);
@@ -35,7 +36,8 @@ void expect_exact(const Counter& counter, int threads, std::int64_t increments) 
 
 void expect_workers_overlap(const Counter& counter, int threads) {
   testing::OverlapWatch watch(threads);
-  const CountJob job{.threads = threads, .increments_per_thread = 1000, .on_worker_start = watch.hook()};
+  const CountJob job{
+      .threads = threads, .increments_per_thread = 1000, .on_worker_start = watch.hook()};
   const std::int64_t got = counter.count(job);
   watch.save(std::string(counter.name) + " workers");
   EXPECT_TRUE(watch.all_together()) << watch.explain();

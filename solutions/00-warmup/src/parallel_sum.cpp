@@ -38,7 +38,8 @@ std::int64_t parallel_sum(std::span<const std::int64_t> values, int threads,
       workers.emplace_back([&, w] {
         if (on_worker_start) on_worker_start(w);
         const auto part = chunk(values, threads, w);
-        partial[static_cast<std::size_t>(w)] = std::accumulate(part.begin(), part.end(), std::int64_t{0});
+        partial[static_cast<std::size_t>(w)] =
+            std::accumulate(part.begin(), part.end(), std::int64_t{0});
       });
     }
   }

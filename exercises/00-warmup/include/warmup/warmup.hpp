@@ -16,9 +16,9 @@ namespace warmup {
 using WorkerHook = std::function<void(int worker)>;
 
 struct CountJob {
-  int threads = 4;                           // workers to start, >= 1
-  std::int64_t increments_per_thread = 0;    // each worker adds 1 this many times, >= 0
-  WorkerHook on_worker_start;                // may be empty
+  int threads = 4;                         // workers to start, >= 1
+  std::int64_t increments_per_thread = 0;  // each worker adds 1 this many times, >= 0
+  WorkerHook on_worker_start;              // may be empty
 };
 
 // Given: the race from the notes. Every worker does `++counter` on a shared

@@ -37,11 +37,11 @@ std::int64_t parallel_sum(std::span<const std::int64_t> values, int threads,
     auto work = [&](int w) {
       if (on_worker_start) on_worker_start(w);
       const auto part = chunk(values, threads, w);
-      partial[static_cast<std::size_t>(w)] = std::accumulate(part.begin(), part.end(), std::int64_t{0});
+      partial[static_cast<std::size_t>(w)] =
+          std::accumulate(part.begin(), part.end(), std::int64_t{0});
     };
     for (int w = 1; w < threads; ++w) workers.emplace_back(work, w);
     work(0);  // mutant: worker 0 runs on the calling thread
-
   }
   return std::accumulate(partial.begin(), partial.end(), std::int64_t{0});
 }
