@@ -203,7 +203,7 @@ struct HttpTestServer::Impl {
   void reply_rendezvous_failure(httplib::Response& response, const ExchangePtr& exchange,
                                 const Meeting& meeting);
   void send_body(httplib::Response& response, const ExchangePtr& exchange,
-                 std::shared_ptr<const std::string> body, const std::string& content_type,
+                 const std::shared_ptr<const std::string>& body, const std::string& content_type,
                  BodyMode mode, Trickle trickle = {});
 
   const Options options;
@@ -392,7 +392,7 @@ void HttpTestServer::Impl::wait_for_stop() {
 }
 
 void HttpTestServer::Impl::send_body(httplib::Response& response, const ExchangePtr& exchange,
-                                     std::shared_ptr<const std::string> body,
+                                     const std::shared_ptr<const std::string>& body,
                                      const std::string& content_type, BodyMode mode,
                                      Trickle trickle) {
   if (body->empty()) {

@@ -44,7 +44,7 @@ void append_file(const fs::path& path, const std::string& content) {
 
 fs::path find_root(const std::optional<fs::path>& given) {
   if (given) {
-    const auto root = fs::weakly_canonical(fs::absolute(*given));
+    auto root = fs::weakly_canonical(fs::absolute(*given));
     if (!is_course_root(root)) {
       throw GraderError(root.string() +
                         " is not the course's root (no exercises/ and grader/ there)");

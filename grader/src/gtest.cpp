@@ -40,7 +40,7 @@ bool is_location_line(std::string_view line) {
 
 std::string first_message_line(std::string_view failure) {
   for (const auto& line : split_lines(failure)) {
-    const auto t = trim(line);
+    auto t = trim(line);
     if (t.empty() || t == "Failed" || is_location_line(t)) continue;
     return t;
   }

@@ -19,8 +19,6 @@
 
 #include "util.hpp"
 
-extern char** environ;
-
 namespace grader {
 
 namespace {

@@ -17,7 +17,7 @@ namespace grader {
 // The limits every test runs under. The defaults are the course's; tests of
 // the grader lower some of them.
 struct SandboxPolicy {
-  std::size_t output_cap_bytes = 64 * 1024;
+  std::size_t output_cap_bytes = std::size_t{64} * 1024;
   std::uint64_t address_space_bytes = 4ULL
                                       << 30;  // normal builds only: sanitizers reserve terabytes
   std::uint64_t file_size_bytes = 256ULL << 20;
