@@ -36,6 +36,15 @@ struct SelfcheckArgs {
 };
 int cmd_selfcheck(const std::filesystem::path& root, const SelfcheckArgs& args);
 
+struct StressArgs {
+  std::vector<std::string> exercises;
+  int runs = 50;
+  std::string config = "default";  // default, asan or tsan
+  bool load = true;                // keep one core busy meanwhile
+  int jobs = 0;
+};
+int cmd_stress(const std::filesystem::path& root, const StressArgs& args);
+
 int cmd_export_student(const std::filesystem::path& root, const std::filesystem::path& dest);
 int cmd_new(const std::filesystem::path& root, const std::string& name);
 

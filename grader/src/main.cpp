@@ -111,6 +111,15 @@ int main(int argc, char** argv) {
       "export-student", "Instructors: write the student repository (no solutions) to DIR");
   export_student->add_option("dir", export_dir, "A new or empty directory")->required();
 
+  grader::StressArgs stress_args;
+  auto* stress = app.add_subcommand(
+      "stress", "Instructors: run the reference's tests many times with one core kept busy");
+  stress->add_option("exercises", stress_args.exercises, "Exercises (default: all)");
+  stress->add_option("--runs", stress_args.runs, "Rounds (default 50)");
+  stress->add_option("--config", stress_args.config, "default, asan or tsan");
+  stress->add_flag("!--no-load", stress_args.load, "Do not keep a core busy");
+  add_jobs_option(stress, stress_args.jobs);
+
   std::string new_name;
   auto* create =
       app.add_subcommand("new", "Instructors: scaffold a new exercise from the templates");
@@ -131,6 +140,7 @@ int main(int argc, char** argv) {
     if (*selfcheck) return grader::cmd_selfcheck(root, selfcheck_args);
     if (*export_student) return grader::cmd_export_student(root, export_dir);
     if (*create) return grader::cmd_new(root, new_name);
+    if (*stress) return grader::cmd_stress(root, stress_args);
   } catch (const grader::GraderError& e) {
     std::cerr << "grader: " << e.what() << "\n";
     return e.exit_code();
