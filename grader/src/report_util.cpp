@@ -184,14 +184,15 @@ FailureBlock block_for_run(const RunResult& run, std::size_t max_lines) {
   if (show_output) {
     const std::string output = printable(run.output);
     // The headline already says the first message; GoogleTest's "unknown file"
-    // (its location for an exception) says nothing to a student.
+    // (its location for an exception) and "Failed" (ADD_FAILURE's) say nothing
+    // to a student.
     std::string_view headline_message =
         reason_lines.empty() ? std::string_view() : trim(reason_lines.front());
     headline_message = headline_message.substr(0, headline_message.find(" (and "));
     bool repeated_headline = reason_is_report;  // verbose mode shows a report's output whole
     for (auto line : split_lines(output_after_reason(output, reason))) {
       const auto text = trim(line);
-      if (text == "unknown file") continue;
+      if (text == "unknown file" || text == "Failed") continue;  // GoogleTest's filler
       if (!repeated_headline && !headline_message.empty() && text == headline_message) {
         repeated_headline = true;
         continue;

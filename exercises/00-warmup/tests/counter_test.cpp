@@ -31,7 +31,7 @@ void expect_exact(const Counter& counter, int threads, std::int64_t increments) 
       .threads = threads, .increments_per_thread = increments, .on_worker_start = {}};
   const std::int64_t expected = threads * increments;
   const std::int64_t got = counter.count(job);
-  EXPECT_EQ(got, expected) << lost_updates_message(expected, got);
+  if (got != expected) ADD_FAILURE() << lost_updates_message(expected, got);
 }
 
 void expect_workers_overlap(const Counter& counter, int threads) {
@@ -40,7 +40,7 @@ void expect_workers_overlap(const Counter& counter, int threads) {
       .threads = threads, .increments_per_thread = 1000, .on_worker_start = watch.hook()};
   const std::int64_t got = counter.count(job);
   watch.save(std::string(counter.name) + " workers");
-  EXPECT_TRUE(watch.all_together()) << watch.explain();
+  if (!watch.all_together()) ADD_FAILURE() << watch.explain();
   EXPECT_EQ(got, threads * 1000);
 }
 

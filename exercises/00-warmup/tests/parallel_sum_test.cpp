@@ -59,7 +59,7 @@ TEST(ParallelSum, WorkersRunAtTheSameTime) {
   testing::OverlapWatch watch(4);
   const auto got = parallel_sum(values, 4, watch.hook());
   watch.save("parallel_sum workers");
-  EXPECT_TRUE(watch.all_together()) << watch.explain();
+  if (!watch.all_together()) ADD_FAILURE() << watch.explain();
   EXPECT_EQ(got, sequential_sum(values));
 }
 

@@ -30,7 +30,9 @@ class OverlapWatch {
       // After one worker has given up, the rest need not wait again.
       const bool together = !gave_up_.load() && probe_.arrive_and_wait();
       if (!together) gave_up_.store(true);
-      trace_.record("worker " + std::to_string(worker), arrived, std::chrono::steady_clock::now());
+      // The worker waits in the probe: a wait segment, in the notes' terms.
+      trace_.record_segment("worker " + std::to_string(worker), course::SegmentKind::wait, arrived,
+                            std::chrono::steady_clock::now());
     };
   }
 
@@ -42,8 +44,8 @@ class OverlapWatch {
            std::to_string(probe_.max_inside()) +
            " were: their lifetimes did not overlap. Start every std::jthread before you wait "
            "for any of them (a jthread joins when it is destroyed, so do not create and destroy "
-           "it inside the same loop iteration).\nEach bar is a worker, from its start until all "
-           "workers were together (or the probe gave up):\n" +
+           "it inside the same loop iteration).\nEach bar is a worker waiting in the probe, from "
+           "its start until all workers were together (or the probe gave up):\n" +
            trace_.timeline();
   }
 
