@@ -72,9 +72,7 @@ std::string render_github(const GradeReport& report) {
   const double score = report.score();
   const double max_score = report.max_score();
   const report::Counts counts = report::count_tests(report);
-  std::string out = "## Grade: " + report::format_points(score) + " / " +
-                    report::format_points(max_score) + " points (" +
-                    report::format_percent(score, max_score) + ")\n\n";
+  std::string out = "## Grade: " + report::score_summary(score, max_score) + "\n\n";
   out += std::to_string(counts.passed) + " of " + std::to_string(counts.tests) + " tests pass";
   if (counts.not_run > 0) out += ", " + std::to_string(counts.not_run) + " not run";
   out += ", in " + report::format_seconds(report.seconds) + ".\n\n";

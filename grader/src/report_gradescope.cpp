@@ -46,9 +46,7 @@ Json test_json(const ExerciseResult& exercise, const TestResult& test, std::size
 }
 
 std::string summary_output(const GradeReport& report, double score) {
-  std::string output = "Score: " + report::format_points(score) + " / " +
-                       report::format_points(report.max_score()) + " points (" +
-                       report::format_percent(score, report.max_score()) + ")\n";
+  std::string output = "Score: " + report::score_summary(score, report.max_score()) + "\n";
   for (const auto& exercise : report.exercises) {
     output += exercise.manifest.id + " - " + exercise.manifest.title + ": " +
               report::format_points(exercise.score()) + " / " +

@@ -218,9 +218,7 @@ void append_total(std::string& out, const GradeReport& report, const Painter& pa
   const double score = report.score();
   const double max_score = report.max_score();
   const report::Counts counts = report::count_tests(report);
-  std::string line = "Total: " + report::format_points(score) + " / " +
-                     report::format_points(max_score) + " points (" +
-                     report::format_percent(score, max_score) + ")";
+  std::string line = "Total: " + report::score_summary(score, max_score);
   out += paint(line, tone_of_score(score, max_score));
   out +=
       " — " + std::to_string(counts.passed) + " of " + std::to_string(counts.tests) + " tests pass";

@@ -387,6 +387,11 @@ std::string format_percent(double part, double whole) {
   return text + "%";
 }
 
+std::string score_summary(double score, double max_score) {
+  return format_points(score) + " / " + format_points(max_score) + " points (" +
+         format_percent(score, max_score) + ")";
+}
+
 std::string format_test_time(const TestResult& test) {
   return shown_outcome(test) == Outcome::not_run ? "-" : format_seconds(test.seconds());
 }

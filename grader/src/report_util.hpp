@@ -54,9 +54,10 @@ inline constexpr std::size_t kMaxFailureLines = 40;
 
 // ---- Numbers ------------------------------------------------------------------------------------
 
-std::string format_points(double points);               // "7.0", "0.5", "0.25"
-std::string format_seconds(double seconds);             // "0.01 s", "12.3 s", "2 min 03 s"
-std::string format_percent(double part, double whole);  // "56.7%", "100%"
+std::string format_points(double points);                   // "7.0", "0.5", "0.25"
+std::string format_seconds(double seconds);                 // "0.01 s", "12.3 s", "2 min 03 s"
+std::string format_percent(double part, double whole);      // "56.7%", "100%"
+std::string score_summary(double score, double max_score);  // "7.0 / 10.0 points (70%)"
 
 // The time column of a test: its total seconds over every run and attempt, "-" when it never ran.
 std::string format_test_time(const TestResult& test);
