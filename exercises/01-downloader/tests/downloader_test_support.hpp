@@ -214,6 +214,25 @@ inline std::string describe(const std::vector<Result>& results) {
   return out;
 }
 
+// Whether download() returned one result per URL, perhaps only after the test stopped it.
+inline ::testing::AssertionResult returned(const Outcome& run, std::size_t expected_results) {
+  if (!run.exception.empty()) {
+    return ::testing::AssertionFailure() << "download() threw " << run.exception;
+  }
+  if (run.results.size() != expected_results) {
+    return ::testing::AssertionFailure()
+           << "download() returned " << run.results.size() << " results for " << expected_results
+           << " URLs: it must return exactly one result per URL, in input order.";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+inline std::string lateness(const Outcome& run) {
+  if (run.finished_in_time) return "";
+  return "download() was still running after " + std::to_string(run.deadline.count()) +
+         " ms (scaled), so the test requested a stop.\n";
+}
+
 // Whether download() returned every result in time; the failure says what went wrong.
 inline ::testing::AssertionResult completed(const Outcome& run, std::size_t expected_results) {
   if (!run.exception.empty()) {

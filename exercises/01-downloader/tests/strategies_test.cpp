@@ -136,22 +136,22 @@ void expect_errors_isolated(Strategy strategy) {
 
 void expect_rendezvous(Strategy strategy, std::size_t k) {
   World world;
-  world.server.rendezvous(k, 3s);
+  world.server.rendezvous(k, 1s);
   const auto urls = world.add_files("meet", k, 1000, 0ms, /*rendezvous=*/true);
   const Options options = test_options(strategy, k);
 
   const Outcome run = run_download(world.server, urls, world.dest, options);
-  ASSERT_TRUE(completed(run, urls.size()));
+  ASSERT_TRUE(returned(run, urls.size()));
   const bool all_ok = std::all_of(run.results.begin(), run.results.end(),
                                   [](const Result& r) { return r.ok(); });
   course::save_trace_for_report(world.server.trace());
   EXPECT_TRUE(all_ok)
       << "The server answers these " << k << " URLs only once all " << k
       << " requests are in flight at the same time (a rendezvous); otherwise it answers 504 "
-         "after 3 s. With "
+         "after 1 s. With "
       << limit_text(strategy, k) << " the " << strategy_name(options)
       << " strategy must have all of them in flight together.\n"
-      << describe(run.results) << course::explain_overlap(world.server.trace(), k, "downloads");
+      << lateness(run) << describe(run.results) << course::explain_overlap(world.server.trace(), k, "downloads");
 }
 
 // Round of n URLs at limit `limit` where the server answers in groups of in_flight_for(...):
@@ -160,12 +160,12 @@ void expect_peak(World& world, Strategy strategy, std::size_t n, std::size_t lim
                  const std::string& prefix) {
   const std::size_t expected = in_flight_for(strategy, n, limit);
   world.server.reset_counters();
-  world.server.rendezvous(expected, 3s);
+  world.server.rendezvous(expected, 1s);
   const auto urls = world.add_files(prefix, n, 2000, 0ms, /*rendezvous=*/true);
   const Options options = test_options(strategy, limit);
 
   const Outcome run = run_download(world.server, urls, world.dest, options);
-  ASSERT_TRUE(completed(run, urls.size()));
+  ASSERT_TRUE(returned(run, urls.size()));
   const std::size_t peak = world.server.peak_in_flight();
   course::save_trace_for_report(world.server.trace());
   EXPECT_LE(peak, expected) << n << " URLs with " << limit_text(strategy, limit)
@@ -179,7 +179,7 @@ void expect_peak(World& world, Strategy strategy, std::size_t n, std::size_t lim
       << expected << " requests in flight together (504 when a group never forms), and saw at "
       << "most " << peak << " at once. Keep " << expected << " transfers in flight while "
       << "URLs remain.\n"
-      << describe(run.results) << course::explain_overlap(world.server.trace(), expected, "downloads");
+      << lateness(run) << describe(run.results) << course::explain_overlap(world.server.trace(), expected, "downloads");
 }
 
 // ---- timing ----
