@@ -71,7 +71,8 @@ Settings parse_arguments(int argc, char** argv) {
     } else if (arg == "--limits") {
       settings.limits.clear();
       std::stringstream list(value());
-      for (std::string item; std::getline(list, item, ',');) settings.limits.push_back(std::stoul(item));
+      for (std::string item; std::getline(list, item, ',');)
+        settings.limits.push_back(std::stoul(item));
     } else if (arg == "--serve") {
       settings.serve_list = value();
     } else if (arg == "--no-python") {
@@ -192,10 +193,10 @@ int main(int argc, char** argv) {
         std::ofstream out(*settings.serve_list);
         for (const auto& url : urls) out << url << "\n";
       }
-      std::printf("serving %zu files of %zu KiB at %d ms latency; their URLs are in %s\n"
-                  "press Enter to stop\n",
-                  settings.files, settings.size_kib, settings.latency_ms,
-                  settings.serve_list->c_str());
+      std::printf(
+          "serving %zu files of %zu KiB at %d ms latency; their URLs are in %s\n"
+          "press Enter to stop\n",
+          settings.files, settings.size_kib, settings.latency_ms, settings.serve_list->c_str());
       std::string line;
       std::getline(std::cin, line);
       return 0;
@@ -226,9 +227,10 @@ int main(int argc, char** argv) {
         // Sequential ignores L (always 1) and threads uses one per URL: measure each once.
         if (strategy == Strategy::sequential && limit != settings.limits.front()) continue;
         if (strategy == Strategy::thread_per_url && limit != settings.limits.back()) continue;
-        const std::size_t in_flight = strategy == Strategy::sequential       ? 1
-                                      : strategy == Strategy::thread_per_url ? settings.files
-                                                                             : std::min(limit, settings.files);
+        const std::size_t in_flight = strategy == Strategy::sequential ? 1
+                                      : strategy == Strategy::thread_per_url
+                                          ? settings.files
+                                          : std::min(limit, settings.files);
         try {
           const Measurement m = measure(server, settings.runs, [&](const fs::path& dir) {
             return run_cpp(urls, strategy, limit, dir);
@@ -243,9 +245,12 @@ int main(int argc, char** argv) {
 
     if (settings.python && python_available()) {
       const std::string dir = std::string(COURSE_EXERCISE_DIR) + "/bench/";
-      for (const auto& [name, script] :
-           {std::pair{"python threading", dir + "notes_threading.py"},
-            std::pair{"python asyncio", dir + "notes_asyncio.py"}}) {
+      const std::vector<std::pair<std::string, std::string>> scripts = {
+          {"python threading", dir + "notes_threading.py"},
+          {"python asyncio", dir + "notes_asyncio.py"}};
+      for (const auto& python_version : scripts) {
+        const std::string& name = python_version.first;
+        const std::string& script = python_version.second;
         for (const std::size_t limit : settings.limits) {
           const Measurement m = measure(server, settings.runs, [&](const fs::path& run_dir) {
             return run_python(script, url_file, limit, run_dir);
@@ -255,7 +260,9 @@ int main(int argc, char** argv) {
       }
       std::printf("\nC++ time / Python asyncio time (below 1: C++ faster)\n");
       std::printf("%-18s", "strategy");
-      for (const std::size_t limit : settings.limits) std::printf(" %8s", ("L=" + std::to_string(limit)).c_str());
+      for (const std::size_t limit : settings.limits) {
+        std::printf(" %8s", ("L=" + std::to_string(limit)).c_str());
+      }
       std::printf("\n");
       for (const std::string name : {"pool", "async", "processes", "python threading"}) {
         std::printf("%-18s", name.c_str());
@@ -271,9 +278,10 @@ int main(int argc, char** argv) {
         std::printf("\n");
       }
     } else if (settings.python) {
-      std::printf("\n(%s with requests and aiohttp not found: Python comparison skipped; on Debian "
-                  "install python3-requests and python3-aiohttp)\n",
-                  kPython);
+      std::printf(
+          "\n(%s with requests and aiohttp not found: Python comparison skipped; on Debian "
+          "install python3-requests and python3-aiohttp)\n",
+          kPython);
     }
     return 0;
   } catch (const std::exception& error) {

@@ -29,8 +29,8 @@ void ProgressReporter::finished(std::size_t index, const Result& result) {
   ++done_;
   bytes_ += result.bytes;
   if (callback_) {
-    callback_(Progress{.index = index, .files_done = done_, .files_total = total_,
-                       .bytes_done = bytes_});
+    callback_(
+        Progress{.index = index, .files_done = done_, .files_total = total_, .bytes_done = bytes_});
   }
 }
 

@@ -99,7 +99,10 @@ class BackgroundDownload {
  public:
   BackgroundDownload(course::HttpTestServer& server, std::vector<std::string> urls, fs::path dest,
                      Options options)
-      : server_(server), urls_(std::move(urls)), dest_(std::move(dest)), options_(std::move(options)) {
+      : server_(server),
+        urls_(std::move(urls)),
+        dest_(std::move(dest)),
+        options_(std::move(options)) {
     options_.stop = stop_.get_token();
     done_ = finished_.get_future();
     runner_ = std::jthread([this] { work(); });
@@ -185,8 +188,8 @@ inline bool wait_for_in_flight(course::HttpTestServer& server, BackgroundDownloa
 }
 
 inline Outcome run_download(course::HttpTestServer& server, const std::vector<std::string>& urls,
-                        const fs::path& dest, const Options& options,
-                        std::chrono::milliseconds deadline = 10s) {
+                            const fs::path& dest, const Options& options,
+                            std::chrono::milliseconds deadline = 10s) {
   BackgroundDownload background(server, urls, dest, options);
   return background.finish(deadline);
 }
@@ -357,8 +360,9 @@ inline long http_get_status(const std::string& url) {
   curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 10'000L);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION,
-                   +[](char*, std::size_t size, std::size_t count, void*) { return size * count; });
+  curl_easy_setopt(
+      easy, CURLOPT_WRITEFUNCTION,
+      +[](char*, std::size_t size, std::size_t count, void*) { return size * count; });
   long status = 0;
   if (curl_easy_perform(easy) == CURLE_OK) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_cleanup(easy);  // closes the connection, so the server's thread is free again

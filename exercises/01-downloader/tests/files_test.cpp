@@ -40,12 +40,12 @@ TEST(Names, FollowTheNotesRule) {
 TEST(Names, CollisionsAreNumberedInInputOrder) {
   const fs::path dest = "/downloads";
   const std::vector<std::string> urls = {
-      "http://h/a.txt",   "http://h/x/a.txt", "http://h/a-1.txt",        "http://h/y/a.txt",
-      "http://h/b",       "http://h/z/b",     "http://h/c.tar.gz",       "http://h/d/c.tar.gz",
-      "http://h/e/",      "http://h/f/",
+      "http://h/a.txt", "http://h/x/a.txt", "http://h/a-1.txt",  "http://h/y/a.txt",
+      "http://h/b",     "http://h/z/b",     "http://h/c.tar.gz", "http://h/d/c.tar.gz",
+      "http://h/e/",    "http://h/f/",
   };
-  const std::vector<std::string> expected = {"a.txt", "a-1.txt",     "a-1-1.txt",  "a-2.txt",
-                                             "b",     "b-1",         "c.tar.gz",   "c.tar-1.gz",
+  const std::vector<std::string> expected = {"a.txt",    "a-1.txt",   "a-1-1.txt", "a-2.txt",
+                                             "b",        "b-1",       "c.tar.gz",  "c.tar-1.gz",
                                              "download", "download-1"};
   const auto paths = plan_destinations(urls, dest);
   ASSERT_EQ(paths.size(), urls.size()) << "one destination per URL";
@@ -89,7 +89,7 @@ TEST(Names, LongNamesAreShortened) {
   const std::string path = "/long/" + long_stem + ".jpg";
   world.server.add({.path = path, .body_size = 1234});
   const Outcome run = run_download(world.server, {world.server.url(path)}, world.dest,
-                               test_options(Strategy::sequential, 1));
+                                   test_options(Strategy::sequential, 1));
   ASSERT_TRUE(completed(run, 1));
   EXPECT_TRUE(saved_intact(run.results[0], path, 1234));
 }
@@ -169,14 +169,14 @@ TEST(Names, HostilePathsNeverLeaveDestDir) {
   for (std::size_t i = 0; i < corpus.size(); ++i) {
     const std::string raw = corpus[i].substr(0, corpus[i].find('?'));
     // The server sees the path decoded, after or without the client's dot-segment removal.
-    for (const std::string& seen : {percent_decoded(raw), percent_decoded(without_dot_segments(raw))}) {
+    for (const std::string& seen :
+         {percent_decoded(raw), percent_decoded(without_dot_segments(raw))}) {
       world.server.add({.path = seen, .body = "hostile\n"});
     }
     urls.push_back(world.server.url(corpus[i]));
   }
 
-  const Outcome run =
-      run_download(world.server, urls, dest, test_options(Strategy::sequential, 1));
+  const Outcome run = run_download(world.server, urls, dest, test_options(Strategy::sequential, 1));
   std::vector<std::string> escaped;
   for (std::size_t n = 1; n <= 4; ++n) {
     const fs::path target = fs::temp_directory_path() / (tag + "-" + std::to_string(n));
@@ -226,10 +226,9 @@ TEST(Files, FailedDownloadLeavesThePreviousFileAlone) {
   write_file(world.dest / "cut.bin", "the previous cut.bin");
   write_file(world.dest / "broken.bin", "the previous broken.bin");
   write_file(world.dest / "fresh.bin", "the previous fresh.bin");
-  const std::vector<std::string> urls = {world.server.url("/cut.bin"),
-                                         world.server.url("/broken.bin"),
-                                         world.server.url("/fresh.bin"),
-                                         world.server.url("/new-but-missing.bin")};
+  const std::vector<std::string> urls = {
+      world.server.url("/cut.bin"), world.server.url("/broken.bin"), world.server.url("/fresh.bin"),
+      world.server.url("/new-but-missing.bin")};
 
   const Outcome run =
       run_download(world.server, urls, world.dest, test_options(Strategy::sequential, 1));
@@ -244,8 +243,7 @@ TEST(Files, FailedDownloadLeavesThePreviousFileAlone) {
       << "the server answered 500 for broken.bin, yet the old file changed (or went away)";
   EXPECT_TRUE(saved_intact(run.results[2], "/fresh.bin", 4000))
       << "a successful download replaces the old file";
-  EXPECT_FALSE(fs::exists(world.dest / "new-but-missing.bin"))
-      << "a 404 must leave no file";
+  EXPECT_FALSE(fs::exists(world.dest / "new-but-missing.bin")) << "a 404 must leave no file";
   EXPECT_EQ(files_below(world.dest),
             (std::vector<std::string>{"broken.bin", "cut.bin", "fresh.bin"}))
       << "no temporary file may be left behind";

@@ -10,10 +10,8 @@ namespace {
 
 Options retrying_options(course::FakeSleeper& sleeper, int max_retries) {
   Options options = test_options(Strategy::sequential, 1);
-  options.retry = {.max_retries = max_retries,
-                   .initial_backoff = 100ms,
-                   .multiplier = 2.0,
-                   .max_backoff = 10s};
+  options.retry = {
+      .max_retries = max_retries, .initial_backoff = 100ms, .multiplier = 2.0, .max_backoff = 10s};
   options.sleeper = sleeper.sleeper();
   return options;
 }
@@ -31,8 +29,7 @@ TEST(Retries, TransientFailuresSucceedAfterRetries) {
   world.server.add({.path = "/503.bin", .body_size = 1000, .fail_first = 2, .fail_status = 503});
   world.server.add({.path = "/500.bin", .body_size = 2000, .fail_first = 1, .fail_status = 500});
   world.server.add({.path = "/429.bin", .body_size = 3000, .fail_first = 2, .fail_status = 429});
-  const std::vector<std::string> urls = {world.server.url("/503.bin"),
-                                         world.server.url("/500.bin"),
+  const std::vector<std::string> urls = {world.server.url("/503.bin"), world.server.url("/500.bin"),
                                          world.server.url("/429.bin")};
   course::FakeSleeper sleeper;
 
@@ -61,7 +58,8 @@ TEST(Retries, BackoffDoublesUpToTheCap) {
   Options options = retrying_options(sleeper, 5);
   options.retry.max_backoff = 500ms;
 
-  const Outcome run = run_download(world.server, {world.server.url("/down.bin")}, world.dest, options);
+  const Outcome run =
+      run_download(world.server, {world.server.url("/down.bin")}, world.dest, options);
   ASSERT_TRUE(completed(run, 1));
   const Result& result = run.results[0];
   EXPECT_FALSE(result.ok()) << "a URL that keeps failing must fail in the end: "
@@ -81,7 +79,7 @@ TEST(Retries, HonoursRetryAfter) {
   course::FakeSleeper sleeper;
 
   const Outcome run = run_download(world.server, {world.server.url("/busy.bin")}, world.dest,
-                               retrying_options(sleeper, 3));
+                                   retrying_options(sleeper, 3));
   ASSERT_TRUE(completed(run, 1));
   EXPECT_TRUE(saved_intact(run.results[0], "/busy.bin", 1500)) << describe(run.results[0]);
   EXPECT_EQ(run.results[0].attempts, 2) << describe(run.results[0]);
@@ -150,11 +148,9 @@ TEST(Retries, StopInterruptsTheBackoff) {
   world.server.add({.path = "/down.bin", .body_size = 1000, .fail_first = 100});
   Options options = test_options(Strategy::sequential, 1);
   // No sleeper: the back-off really waits, 10 s, unless a stop request ends it.
-  options.retry = {.max_retries = 3, .initial_backoff = 10s, .multiplier = 2.0,
-                   .max_backoff = 60s};
+  options.retry = {.max_retries = 3, .initial_backoff = 10s, .multiplier = 2.0, .max_backoff = 60s};
 
-  BackgroundDownload background(world.server, {world.server.url("/down.bin")}, world.dest,
-                                options);
+  BackgroundDownload background(world.server, {world.server.url("/down.bin")}, world.dest, options);
   // Once the first attempt has been answered, the downloader is waiting to retry.
   const auto first_answered = [&] {
     return world.server.hits("/down.bin") >= 1 && world.server.in_flight() == 0;

@@ -58,7 +58,8 @@ void expect_every_file_intact(Strategy strategy) {
     total += sizes[i];
   }
   std::vector<std::string> expected_files;
-  for (std::size_t i = 0; i < urls.size(); ++i) expected_files.push_back(std::to_string(i) + ".bin");
+  for (std::size_t i = 0; i < urls.size(); ++i)
+    expected_files.push_back(std::to_string(i) + ".bin");
   std::sort(expected_files.begin(), expected_files.end());
   EXPECT_EQ(files_below(world.dest), expected_files)
       << "dest_dir should hold exactly the downloaded files, no temporary file left behind";
@@ -114,8 +115,8 @@ void expect_errors_isolated(Strategy strategy) {
   EXPECT_TRUE(saved_intact(results[0], "/ok/first.bin", 5000));
   EXPECT_TRUE(saved_intact(results[7], "/ok/last.bin", 7000));
   const auto expect_failed = [&](std::size_t i, const char* why) {
-    EXPECT_FALSE(results[i].ok()) << why << " must be reported as a failure: "
-                                  << describe(results[i]);
+    EXPECT_FALSE(results[i].ok()) << why
+                                  << " must be reported as a failure: " << describe(results[i]);
     EXPECT_FALSE(fs::exists(results[i].path))
         << "a failed download must leave no file, but " << results[i].path << " exists";
   };
@@ -142,8 +143,8 @@ void expect_rendezvous(Strategy strategy, std::size_t k) {
 
   const Outcome run = run_download(world.server, urls, world.dest, options);
   ASSERT_TRUE(returned(run, urls.size()));
-  const bool all_ok = std::all_of(run.results.begin(), run.results.end(),
-                                  [](const Result& r) { return r.ok(); });
+  const bool all_ok =
+      std::all_of(run.results.begin(), run.results.end(), [](const Result& r) { return r.ok(); });
   course::save_trace_for_report(world.server.trace());
   EXPECT_TRUE(all_ok)
       << "The server answers these " << k << " URLs only once all " << k
@@ -151,7 +152,8 @@ void expect_rendezvous(Strategy strategy, std::size_t k) {
          "after 1 s. With "
       << limit_text(strategy, k) << " the " << strategy_name(options)
       << " strategy must have all of them in flight together.\n"
-      << lateness(run) << describe(run.results) << course::explain_overlap(world.server.trace(), k, "downloads");
+      << lateness(run) << describe(run.results)
+      << course::explain_overlap(world.server.trace(), k, "downloads");
 }
 
 // Round of n URLs at limit `limit` where the server answers in groups of in_flight_for(...):
@@ -172,14 +174,15 @@ void expect_peak(World& world, Strategy strategy, std::size_t n, std::size_t lim
                             << ": the server saw " << peak << " requests in flight at once, but "
                             << "at most " << expected << " may be.\n"
                             << course::explain_limit(world.server.trace(), expected, "downloads");
-  const bool all_ok = std::all_of(run.results.begin(), run.results.end(),
-                                  [](const Result& r) { return r.ok(); });
+  const bool all_ok =
+      std::all_of(run.results.begin(), run.results.end(), [](const Result& r) { return r.ok(); });
   EXPECT_TRUE(all_ok && peak >= expected)
       << n << " URLs with " << limit_text(strategy, limit) << ": the server answers in groups of "
       << expected << " requests in flight together (504 when a group never forms), and saw at "
       << "most " << peak << " at once. Keep " << expected << " transfers in flight while "
       << "URLs remain.\n"
-      << lateness(run) << describe(run.results) << course::explain_overlap(world.server.trace(), expected, "downloads");
+      << lateness(run) << describe(run.results)
+      << course::explain_overlap(world.server.trace(), expected, "downloads");
 }
 
 // ---- timing ----
@@ -207,12 +210,15 @@ void expect_rounds(Strategy strategy, std::size_t n, std::size_t limit, millisec
       << rounds << " rounds of at most " << at_once << " downloads need: more than " << at_once
       << " were in flight at once.\n"
       << world.server.trace().timeline();
-  EXPECT_LE(took_ms, upper_ms)
-      << setting << " took " << took_ms << " ms. With " << at_once << " in flight at once they "
-      << "need ceil(" << n << "/" << at_once << ") = " << rounds << " rounds, about " << ideal_ms
-      << " ms (allowed up to 1.5x + slack = " << upper_ms << " ms). Their lifetimes did not "
-      << "overlap as much as they should.\n"
-      << course::explain_overlap(world.server.trace(), at_once, "downloads");
+  EXPECT_LE(took_ms, upper_ms) << setting << " took " << took_ms << " ms. With " << at_once
+                               << " in flight at once they "
+                               << "need ceil(" << n << "/" << at_once << ") = " << rounds
+                               << " rounds, about " << ideal_ms
+                               << " ms (allowed up to 1.5x + slack = " << upper_ms
+                               << " ms). Their lifetimes did not "
+                               << "overlap as much as they should.\n"
+                               << course::explain_overlap(world.server.trace(), at_once,
+                                                          "downloads");
 }
 
 void expect_queue_time_not_counted(Strategy strategy) {
@@ -325,8 +331,8 @@ void expect_async_retries() {
   urls.insert(urls.end(), steady.begin(), steady.end());
   course::FakeSleeper sleeper;
   Options options = test_options(Strategy::async, 4);
-  options.retry = {.max_retries = 3, .initial_backoff = 100ms, .multiplier = 2.0,
-                   .max_backoff = 10s};
+  options.retry = {
+      .max_retries = 3, .initial_backoff = 100ms, .multiplier = 2.0, .max_backoff = 10s};
   options.sleeper = sleeper.sleeper();
 
   const Outcome run = run_download(world.server, urls, world.dest, options);
@@ -346,18 +352,6 @@ void expect_async_retries() {
 
 // ---- the tests ----
 
-// The sequential strategy is given: this shows its baseline and checks it stays one at a time.
-TEST(Sequential, OneRequestAtATime) {
-  World world;
-  const auto urls = world.add_files("seq", 4, 1000, 30ms);
-  const Outcome run =
-      run_download(world.server, urls, world.dest, test_options(Strategy::sequential, 8));
-  ASSERT_TRUE(completed(run, urls.size()));
-  for (const Result& result : run.results) EXPECT_TRUE(result.ok()) << describe(result);
-  EXPECT_TRUE(course::at_most_overlap(world.server.trace(), 1, "downloads"));
-  EXPECT_EQ(world.server.peak_in_flight(), 1U);
-}
-
 TEST(ThreadPerUrl, DownloadsEveryFileIntactInInputOrder) {
   expect_every_file_intact(Strategy::thread_per_url);
 }
@@ -369,9 +363,7 @@ TEST(ThreadPerUrl, StartsEveryUrlAtOnce) {
   World world;
   expect_peak(world, Strategy::thread_per_url, 12, 4, "all");
 }
-TEST(ThreadPerUrl, TakesAboutOneLatency) {
-  expect_rounds(Strategy::thread_per_url, 12, 4, 300ms);
-}
+TEST(ThreadPerUrl, TakesAboutOneLatency) { expect_rounds(Strategy::thread_per_url, 12, 4, 300ms); }
 TEST(ThreadPerUrl, StopEndsEveryWorkerPromptly) { expect_prompt_stop(Strategy::thread_per_url); }
 
 TEST(ThreadPool, DownloadsEveryFileIntactInInputOrder) {
@@ -383,6 +375,8 @@ TEST(ThreadPool, PeakInFlightIsTheLimit) {
   World world;
   expect_peak(world, Strategy::thread_pool, 12, 4, "many");
   expect_peak(world, Strategy::thread_pool, 3, 8, "few");
+  // For contrast, the given sequential baseline on the same server: one at a time.
+  expect_peak(world, Strategy::sequential, 6, 4, "baseline");
 }
 TEST(ThreadPool, TakesCeilNOverLRounds) { expect_rounds(Strategy::thread_pool, 12, 4, 150ms); }
 TEST(ThreadPool, TimeoutDoesNotCountTimeQueued) {

@@ -282,9 +282,10 @@ int run_comparison(const Settings& settings, const std::vector<std::string>& url
   for (const Strategy strategy : downloader::kAllStrategies) {
     if (stop.stop_requested()) break;
     const std::string name(downloader::to_string(strategy));
-    const std::string limit = strategy == Strategy::sequential       ? "1"
-                              : strategy == Strategy::thread_per_url ? std::to_string(urls.size())
-                                                                     : std::to_string(settings.jobs);
+    const std::string limit = strategy == Strategy::sequential ? "1"
+                              : strategy == Strategy::thread_per_url
+                                  ? std::to_string(urls.size())
+                                  : std::to_string(settings.jobs);
     const auto start = std::chrono::steady_clock::now();
     try {
       const auto results =

@@ -88,8 +88,7 @@ struct AttemptOutcome {
 // timeouts, and the file its body goes to. Pinned in memory, because libcurl keeps a pointer to it.
 class Attempt {
  public:
-  Attempt(const std::string& url, const std::filesystem::path& destination,
-          const Options& options);
+  Attempt(const std::string& url, const std::filesystem::path& destination, const Options& options);
   Attempt(const Attempt&) = delete;
   Attempt& operator=(const Attempt&) = delete;
 

@@ -17,9 +17,8 @@ std::vector<Result> download_thread_per_url(const Job& job) {
     threads.reserve(job.size());
     for (std::size_t i = 0; i < job.size(); ++i) {
       // Each thread writes only its own slot, so the results need no lock.
-      threads.emplace_back([&job, &results, &cancel, i] {
-        results[i] = job.fetch_and_report(i, cancel);
-      });
+      threads.emplace_back(
+          [&job, &results, &cancel, i] { results[i] = job.fetch_and_report(i, cancel); });
     }
   }  // every jthread joins here; joining makes their writes visible to this thread
   return results;

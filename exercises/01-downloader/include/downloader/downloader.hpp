@@ -74,10 +74,10 @@ struct RetryPolicy {
 };
 
 struct Progress {
-  std::size_t index = 0;        // the URL that just finished (its position in `urls`)
-  std::size_t files_done = 0;   // URLs finished so far, successful or not (1, 2, ... files_total)
-  std::size_t files_total = 0;  // urls.size()
-  std::uint64_t bytes_done = 0; // bytes written by the successful downloads so far
+  std::size_t index = 0;         // the URL that just finished (its position in `urls`)
+  std::size_t files_done = 0;    // URLs finished so far, successful or not (1, 2, ... files_total)
+  std::size_t files_total = 0;   // urls.size()
+  std::uint64_t bytes_done = 0;  // bytes written by the successful downloads so far
 };
 
 // Called once per URL when it finishes (successfully or not). Calls come from any thread the

@@ -31,8 +31,7 @@ class AsyncLoop {
 
   std::vector<Result> run() {
     // A stop request wakes the loop at once instead of at its next timeout.
-    const std::stop_callback wake(job_.options.stop,
-                                  [m = multi_.get()] { curl_multi_wakeup(m); });
+    const std::stop_callback wake(job_.options.stop, [m = multi_.get()] { curl_multi_wakeup(m); });
     while (!job_.options.stop.stop_requested()) {
       start_what_fits();
       if (running_.empty() && queued_.empty() && retrying_.empty()) return std::move(results_);
@@ -65,9 +64,8 @@ class AsyncLoop {
   // here, not earlier, keeps queued time out of its timeout.
   void start_what_fits() {
     while (true) {
-      const auto due = std::find_if(retrying_.begin(), retrying_.end(), [](const Pending& p) {
-        return p.due <= Clock::now();
-      });
+      const auto due = std::find_if(retrying_.begin(), retrying_.end(),
+                                    [](const Pending& p) { return p.due <= Clock::now(); });
       if (due != retrying_.end()) {
         const Pending pending = *due;
         retrying_.erase(due);
@@ -187,7 +185,8 @@ class AsyncLoop {
     }
     retrying_.clear();
     for (const Pending& queued : queued_) {
-      finish(queued.index, cancelled_before_start(job_.urls[queued.index], job_.paths[queued.index]));
+      finish(queued.index,
+             cancelled_before_start(job_.urls[queued.index], job_.paths[queued.index]));
     }
     queued_.clear();
   }
