@@ -4,7 +4,7 @@
 //
 //   cmake --preset release && cmake --build --preset release --target 01-downloader_bench_solutions
 //   build/release/tools/01-downloader/solutions/bench [--runs 3] [--files 200] [--size-kib 64]
-//       [--latency-ms 50] [--limits 1,8,32,200] [--no-python]
+//       [--latency-ms 50] [--limits 1,8,32,200] [--strategies pool,async] [--no-python]
 //   build/release/tools/01-downloader/solutions/bench --serve urls.txt [--files ...]
 //
 // --serve only starts the server with those files, writes their URLs to the file given and
@@ -49,6 +49,8 @@ struct Settings {
   int latency_ms = 50;
   std::vector<std::size_t> limits = {1, 8, 32, 200};
   bool python = true;
+  std::vector<Strategy> strategies{downloader::kAllStrategies.begin(),
+                                   downloader::kAllStrategies.end()};
   std::optional<std::string> serve_list;
 };
 
@@ -73,6 +75,14 @@ Settings parse_arguments(int argc, char** argv) {
       std::stringstream list(value());
       for (std::string item; std::getline(list, item, ',');)
         settings.limits.push_back(std::stoul(item));
+    } else if (arg == "--strategies") {
+      settings.strategies.clear();
+      std::stringstream list(value());
+      for (std::string item; std::getline(list, item, ',');) {
+        const auto strategy = downloader::parse_strategy(item);
+        if (!strategy) throw std::invalid_argument("unknown strategy " + item);
+        settings.strategies.push_back(*strategy);
+      }
     } else if (arg == "--serve") {
       settings.serve_list = value();
     } else if (arg == "--no-python") {
@@ -221,7 +231,7 @@ int main(int argc, char** argv) {
       print_row(row, settings.files, latency_s);
       medians[{row.name, row.limit}] = row.measurement.median_s;
     };
-    for (const Strategy strategy : downloader::kAllStrategies) {
+    for (const Strategy strategy : settings.strategies) {
       const std::string name(downloader::to_string(strategy));
       for (const std::size_t limit : settings.limits) {
         // Sequential ignores L (always 1) and threads uses one per URL: measure each once.
