@@ -88,20 +88,30 @@ struct AttemptOutcome {
 // timeouts, and the file its body goes to. Pinned in memory, because libcurl keeps a pointer to it.
 class Attempt {
  public:
-  Attempt(const std::string& url, const std::filesystem::path& destination, const Options& options);
+  // `now` creates the part file at once. `later` leaves it to open_file(), so that an event loop
+  // can send the request first and create the file while the server takes its time (or, at the
+  // latest, when the first bytes arrive).
+  enum class FileTiming { now, later };
+
+  Attempt(const std::string& url, const std::filesystem::path& destination, const Options& options,
+          FileTiming file_timing = FileTiming::now);
   Attempt(const Attempt&) = delete;
   Attempt& operator=(const Attempt&) = delete;
 
   // Empty when the attempt is ready to run, else why it cannot (no part file, no handle).
   const std::string& setup_error() const { return setup_error_; }
   CURL* easy() const { return easy_.get(); }
+  // Creates the part file unless it exists; false if it cannot be created.
+  bool open_file();
   // Reads the answer once libcurl has finished with `code`; commits the file on success.
   AttemptOutcome finish(CURLcode code);
 
  private:
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* self);
 
-  PartFile file_;
+  std::filesystem::path destination_;
+  std::optional<PartFile> file_;
+  std::string file_error_;
   EasyHandle easy_;
   std::string setup_error_;
   std::uint64_t bytes_ = 0;

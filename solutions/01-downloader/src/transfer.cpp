@@ -143,10 +143,10 @@ bool PartFile::commit(std::string& error) {
 // ---- Attempt ----
 
 Attempt::Attempt(const std::string& url, const std::filesystem::path& destination,
-                 const Options& options)
-    : file_(destination), easy_(curl_easy_init()) {
-  if (!file_.is_open()) {
-    setup_error_ = file_.open_error();
+                 const Options& options, FileTiming file_timing)
+    : destination_(destination), easy_(curl_easy_init()) {
+  if (file_timing == FileTiming::now && !open_file()) {
+    setup_error_ = file_error_;
     return;
   }
   if (!easy_) {
@@ -170,13 +170,23 @@ Attempt::Attempt(const std::string& url, const std::filesystem::path& destinatio
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, this);
 }
 
+bool Attempt::open_file() {
+  if (file_) return true;
+  if (!file_error_.empty()) return false;
+  PartFile& file = file_.emplace(destination_);
+  if (file.is_open()) return true;
+  file_error_ = file.open_error();
+  file_.reset();
+  return false;
+}
+
 std::size_t Attempt::on_body(char* data, std::size_t size, std::size_t count, void* self) {
   auto& attempt = *static_cast<Attempt*>(self);
   const std::size_t bytes = size * count;
   long status = 0;
   curl_easy_getinfo(attempt.easy_.get(), CURLINFO_RESPONSE_CODE, &status);
   if (status < 200 || status >= 300) return bytes;  // an error page is not the file
-  if (!attempt.file_.write(data, bytes)) {
+  if (!attempt.open_file() || !attempt.file_->write(data, bytes)) {
     attempt.write_failed_ = true;
     return CURL_WRITEFUNC_ERROR;
   }
@@ -190,12 +200,17 @@ AttemptOutcome Attempt::finish(CURLcode code) {
   curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &status);
   outcome.http_status = static_cast<int>(status);
   if (code == CURLE_OK && status >= 200 && status < 300) {
-    outcome.ok = file_.commit(outcome.error);
+    // An empty body never reached on_body, so its file may not exist yet.
+    outcome.ok = open_file() ? file_->commit(outcome.error) : false;
+    if (!file_error_.empty()) outcome.error = file_error_;
     if (outcome.ok) outcome.bytes = bytes_;
     return outcome;
   }
-  outcome.error = write_failed_ ? "cannot write the downloaded data"
-                                : describe_failure(code, outcome.http_status, curl_error_);
+  if (write_failed_) {
+    outcome.error = file_error_.empty() ? "cannot write the downloaded data" : file_error_;
+  } else {
+    outcome.error = describe_failure(code, outcome.http_status, curl_error_);
+  }
   outcome.retryable = !write_failed_ && is_retryable(code, outcome.http_status);
   curl_off_t retry_after_s = -1;
   if (curl_easy_getinfo(easy_.get(), CURLINFO_RETRY_AFTER, &retry_after_s) == CURLE_OK &&

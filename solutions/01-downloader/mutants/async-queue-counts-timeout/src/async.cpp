@@ -2,6 +2,10 @@
 // event loop around libcurl's multi interface: it keeps up to L transfers in flight, sleeps in
 // curl_multi_poll until one of them has news, and never blocks on a single transfer. A retry
 // waits on the loop's clock, not in a sleep, so the other transfers keep going meanwhile.
+//
+// Everything the loop does runs one thing at a time, file system work included (creating a part
+// file, renaming it into place). So the loop sends requests first and does that work while they
+// wait for their server: the exec segments hide in the wait segments instead of delaying them.
 #include <algorithm>
 #include <deque>
 #include <map>
@@ -35,11 +39,17 @@ class AsyncLoop {
     while (!job_.options.stop.stop_requested()) {
       start_what_fits();
       if (running_.empty() && queued_.empty() && retrying_.empty()) return std::move(results_);
-      int still_running = 0;
-      curl_multi_perform(multi_.get(), &still_running);
-      if (collect_finished() == 0) {
+      perform();
+      open_new_files();  // while the requests just sent wait for their server
+      std::vector<Finished> finished = take_finished();
+      if (finished.empty()) {
         curl_multi_poll(multi_.get(), nullptr, 0, poll_timeout_ms(), nullptr);
+        continue;
       }
+      // The successors' requests go out before the finished files are renamed into place.
+      start_what_fits();
+      perform();
+      for (Finished& done : finished) conclude(done.running, done.code);
     }
     cancel_everything();
     return std::move(results_);
@@ -56,6 +66,10 @@ class AsyncLoop {
   struct Running {
     Pending pending;
     std::unique_ptr<Attempt> attempt;
+  };
+  struct Finished {
+    Running running;
+    CURLcode code;
   };
 
   const Options& options() const { return job_.options; }
@@ -83,7 +97,8 @@ class AsyncLoop {
 
   void start(const Pending& pending) {
     const std::size_t i = pending.index;
-    auto attempt = std::make_unique<Attempt>(job_.urls[i], job_.paths[i], options());
+    auto attempt = std::make_unique<Attempt>(job_.urls[i], job_.paths[i], options(),
+                                             Attempt::FileTiming::later);
     if (!attempt->setup_error().empty()) {
       Result result{.url = job_.urls[i], .path = job_.paths[i]};
       result.attempts = pending.attempt - 1;
@@ -95,10 +110,27 @@ class AsyncLoop {
     curl_multi_add_handle(multi_.get(), attempt->easy());
     CURL* easy = attempt->easy();
     running_.emplace(easy, Running{.pending = pending, .attempt = std::move(attempt)});
+    unopened_.push_back(easy);
   }
 
-  std::size_t collect_finished() {
-    std::size_t finished = 0;
+  void perform() {
+    int still_running = 0;
+    curl_multi_perform(multi_.get(), &still_running);
+  }
+
+  // A file that cannot be created here fails its transfer when the first bytes arrive.
+  void open_new_files() {
+    for (CURL* easy : unopened_) {
+      if (const auto node = running_.find(easy); node != running_.end()) {
+        node->second.attempt->open_file();
+      }
+    }
+    unopened_.clear();
+  }
+
+  // Takes the finished transfers out of the multi handle, leaving their files for conclude().
+  std::vector<Finished> take_finished() {
+    std::vector<Finished> finished;
     int queued_messages = 0;
     while (const CURLMsg* message = curl_multi_info_read(multi_.get(), &queued_messages)) {
       if (message->msg != CURLMSG_DONE) continue;
@@ -107,10 +139,8 @@ class AsyncLoop {
       const auto node = running_.find(easy);
       if (node == running_.end()) continue;
       curl_multi_remove_handle(multi_.get(), easy);
-      Running done = std::move(node->second);
+      finished.push_back({.running = std::move(node->second), .code = code});
       running_.erase(node);
-      conclude(done, code);
-      ++finished;
     }
     return finished;
   }
@@ -176,6 +206,7 @@ class AsyncLoop {
       finish(running.pending.index, std::move(result));
     }
     running_.clear();
+    unopened_.clear();
     for (const Pending& retry : retrying_) {
       Result result{.url = job_.urls[retry.index], .path = job_.paths[retry.index]};
       result.attempts = retry.attempt - 1;
@@ -197,6 +228,7 @@ class AsyncLoop {
   std::deque<Pending> queued_;
   std::vector<Pending> retrying_;
   std::map<CURL*, Running> running_;
+  std::vector<CURL*> unopened_;  // started, part file not created yet
 };
 
 }  // namespace
