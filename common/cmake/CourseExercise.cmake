@@ -12,6 +12,21 @@
 # Every test binary lands in <build>/tests/NN-name/<implementation>.
 # An exercise may add an `exercise.cmake` that sets EXERCISE_LIBS (libraries the
 # implementation links) and EXERCISE_TEST_LIBS (libraries only the tests link).
+#
+# Programs built against an implementation (a command-line tool, a benchmark) are listed in
+# EXERCISE_TOOLS. For each tool T, EXERCISE_TOOL_T_SOURCES names its sources (relative to the
+# exercise directory) and EXERCISE_TOOL_T_LIBS any libraries it needs besides the
+# implementation, e.g.
+#
+#   set(EXERCISE_TOOLS downloader bench)
+#   set(EXERCISE_TOOL_downloader_SOURCES tools/downloader_cli.cpp)
+#   set(EXERCISE_TOOL_bench_SOURCES bench/bench.cpp)
+#   set(EXERCISE_TOOL_bench_LIBS course::kit)
+#
+# Tool T of implementation I is the target NN-name_T_I, written to <build>/tools/NN-name/I/T.
+# Tools exist for the student's files, the reference and a staged submission (not for mutants);
+# only the first two are part of `all`. Tool sources see COURSE_EXERCISE_DIR, the exercise's
+# source directory as a string literal, to find data files that sit next to them.
 
 function(_course_impl_sources out_var src_dir fallback_dir)
   # A mutant overrides some of the reference's files; the rest come from the reference.
@@ -32,8 +47,27 @@ function(_course_impl_sources out_var src_dir fallback_dir)
   set(${out_var} "${result}" PARENT_SCOPE)
 endfunction()
 
+function(_course_add_tools key impl lib exclude)
+  foreach(tool IN LISTS EXERCISE_TOOLS)
+    set(tool_sources "")
+    foreach(source IN LISTS EXERCISE_TOOL_${tool}_SOURCES)
+      list(APPEND tool_sources "${EXERCISE_DIR}/${source}")
+    endforeach()
+    if(NOT tool_sources)
+      message(FATAL_ERROR "${key}: tool '${tool}' has no EXERCISE_TOOL_${tool}_SOURCES")
+    endif()
+    set(target "${key}_${tool}_${impl}")
+    add_executable(${target} ${exclude} ${tool_sources})
+    target_link_libraries(${target} PRIVATE ${lib} ${EXERCISE_TOOL_${tool}_LIBS})
+    target_compile_definitions(${target} PRIVATE COURSE_EXERCISE_DIR="${EXERCISE_DIR}")
+    set_target_properties(${target} PROPERTIES
+      OUTPUT_NAME "${tool}"
+      RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tools/${key}/${impl}")
+  endforeach()
+endfunction()
+
 function(course_add_impl key impl src_dir)
-  cmake_parse_arguments(ARG "IN_ALL" "FALLBACK" "" ${ARGN})
+  cmake_parse_arguments(ARG "IN_ALL;TOOLS" "FALLBACK" "" ${ARGN})
   _course_impl_sources(sources "${src_dir}" "${ARG_FALLBACK}")
   set(lib "${key}_impl_${impl}")
   set(exe "${key}_tests_${impl}")
@@ -55,6 +89,10 @@ function(course_add_impl key impl src_dir)
     OUTPUT_NAME "${impl}"
     RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests/${key}")
 
+  if(ARG_TOOLS)
+    _course_add_tools(${key} ${impl} ${lib} "${exclude}")
+  endif()
+
   if(impl STREQUAL COURSE_CTEST_IMPL)
     gtest_discover_tests(${exe} DISCOVERY_MODE PRE_TEST TEST_PREFIX "${key}/" PROPERTIES LABELS "${key}")
   endif()
@@ -63,8 +101,10 @@ endfunction()
 function(course_add_exercise exercise_dir)
   get_filename_component(key "${exercise_dir}" NAME)
   set(solution_dir "${CMAKE_SOURCE_DIR}/solutions/${key}")
+  set(EXERCISE_DIR "${exercise_dir}")
   set(EXERCISE_LIBS "")
   set(EXERCISE_TEST_LIBS "")
+  set(EXERCISE_TOOLS "")
   if(EXISTS "${exercise_dir}/exercise.cmake")
     include("${exercise_dir}/exercise.cmake")
   endif()
@@ -78,10 +118,10 @@ function(course_add_exercise exercise_dir)
   add_library(${key}_testobjs OBJECT EXCLUDE_FROM_ALL ${test_sources})
   target_link_libraries(${key}_testobjs PUBLIC ${key}_api course::kit GTest::gtest GTest::gmock)
 
-  course_add_impl(${key} exercises "${exercise_dir}/src" IN_ALL)
+  course_add_impl(${key} exercises "${exercise_dir}/src" IN_ALL TOOLS)
 
   if(IS_DIRECTORY "${solution_dir}/src")
-    course_add_impl(${key} solutions "${solution_dir}/src" IN_ALL)
+    course_add_impl(${key} solutions "${solution_dir}/src" IN_ALL TOOLS)
     file(GLOB mutant_dirs LIST_DIRECTORIES true CONFIGURE_DEPENDS "${solution_dir}/mutants/*")
     foreach(mutant_dir IN LISTS mutant_dirs)
       if(IS_DIRECTORY "${mutant_dir}/src")
@@ -97,5 +137,5 @@ function(course_add_exercise exercise_dir)
   if(NOT EXISTS "${staging}/src")
     file(COPY "${exercise_dir}/src" DESTINATION "${staging}")
   endif()
-  course_add_impl(${key} submission "${staging}/src" FALLBACK "${exercise_dir}/src")
+  course_add_impl(${key} submission "${staging}/src" FALLBACK "${exercise_dir}/src" TOOLS)
 endfunction()

@@ -1,0 +1,288 @@
+// Level 2: safe, unique file names and atomic writes. These tests use the given sequential
+// strategy, so they only need your names.cpp and the file handling in transfer.cpp.
+#include <unistd.h>
+
+#include <cctype>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "downloader_test_support.hpp"
+
+namespace downloader::testing {
+namespace {
+
+// ---- names ----
+
+TEST(Names, FollowTheNotesRule) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"http://example.com/img/cat.jpg", "cat.jpg"},
+      {"http://example.com/img/cat.jpg?size=2#top", "cat.jpg"},
+      {"http://example.com:8080/a/b/c/report-2024_final.pdf", "report-2024_final.pdf"},
+      {"http://example.com/photos/my%20cat.jpg", "my_cat.jpg"},
+      {"http://example.com/caf%C3%A9.txt", "caf__.txt"},
+      {"http://example.com/dir/", "download"},
+      {"http://example.com", "download"},
+      {"http://example.com?page=2", "download"},
+      {"http://example.com/.hidden", "hidden"},
+      {"http://example.com/a/..%2F..%2Fetc%2Fpasswd", "_.._etc_passwd"},
+      {"http://example.com/50%25off.png", "50_off.png"},
+      {"http://example.com/100%.txt", "100_.txt"},
+  };
+  for (const auto& [url, expected] : cases) {
+    EXPECT_EQ(file_name_for(url), expected)
+        << "file_name_for(\"" << url << "\"): take the last segment of the URL's path (without "
+        << "query or fragment), percent-decode it, replace every byte other than letters, digits, "
+        << "'.', '-' and '_' by '_', drop leading dots, and use \"download\" if nothing is left";
+  }
+}
+
+TEST(Names, CollisionsAreNumberedInInputOrder) {
+  const fs::path dest = "/downloads";
+  const std::vector<std::string> urls = {
+      "http://h/a.txt", "http://h/x/a.txt", "http://h/a-1.txt",  "http://h/y/a.txt",
+      "http://h/b",     "http://h/z/b",     "http://h/c.tar.gz", "http://h/d/c.tar.gz",
+      "http://h/e/",    "http://h/f/",
+  };
+  const std::vector<std::string> expected = {"a.txt",    "a-1.txt",   "a-1-1.txt", "a-2.txt",
+                                             "b",        "b-1",       "c.tar.gz",  "c.tar-1.gz",
+                                             "download", "download-1"};
+  const auto paths = plan_destinations(urls, dest);
+  ASSERT_EQ(paths.size(), urls.size()) << "one destination per URL";
+  for (std::size_t i = 0; i < urls.size(); ++i) {
+    EXPECT_EQ(paths[i], dest / expected[i])
+        << "URL " << i << " (" << urls[i] << "): a name already given to an earlier URL becomes "
+        << "stem-1.ext, stem-2.ext, ... (the first not given yet), in input order";
+  }
+
+  // And through download(): each URL keeps its own bytes.
+  World world;
+  std::vector<std::string> served;
+  std::vector<std::string> routes;
+  for (const std::string dir : {"one", "two", "three"}) {
+    const std::string path = "/" + dir + "/same.bin";
+    world.server.add({.path = path, .body_size = 500 + routes.size()});
+    served.push_back(world.server.url(path));
+    routes.push_back(path);
+  }
+  const Outcome run =
+      run_download(world.server, served, world.dest, test_options(Strategy::sequential, 1));
+  ASSERT_TRUE(completed(run, served.size()));
+  const std::vector<std::string> names = {"same.bin", "same-1.bin", "same-2.bin"};
+  for (std::size_t i = 0; i < served.size(); ++i) {
+    EXPECT_EQ(run.results[i].path, world.dest / names[i]);
+    EXPECT_TRUE(saved_intact(run.results[i], routes[i], 500 + i))
+        << "three URLs named same.bin must give three files, none overwriting another";
+  }
+}
+
+TEST(Names, LongNamesAreShortened) {
+  const std::string long_stem(300, 'a');
+  const std::string with_extension = file_name_for("http://h/" + long_stem + ".jpg");
+  EXPECT_LE(with_extension.size(), kMaxNameBytes)
+      << "file systems refuse names longer than 255 bytes; keep at most " << kMaxNameBytes;
+  EXPECT_EQ(with_extension, std::string(kMaxNameBytes - 4, 'a') + ".jpg")
+      << "a long name keeps its extension (up to 16 bytes) and loses the end of its stem";
+  EXPECT_EQ(file_name_for("http://h/" + long_stem), std::string(kMaxNameBytes, 'a'));
+
+  World world;
+  const std::string path = "/long/" + long_stem + ".jpg";
+  world.server.add({.path = path, .body_size = 1234});
+  const Outcome run = run_download(world.server, {world.server.url(path)}, world.dest,
+                                   test_options(Strategy::sequential, 1));
+  ASSERT_TRUE(completed(run, 1));
+  EXPECT_TRUE(saved_intact(run.results[0], path, 1234));
+}
+
+// ---- hostile URL paths ----
+
+std::string percent_decoded(const std::string& text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 1])) != 0 &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 2])) != 0) {
+      out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// RFC 3986's remove_dot_segments on an absolute path: what libcurl does to "/a/../b".
+std::string without_dot_segments(const std::string& path) {
+  std::vector<std::string> kept;
+  std::size_t start = 1;
+  bool trailing_slash = false;
+  while (start <= path.size()) {
+    const auto end = std::min(path.find('/', start), path.size());
+    const std::string segment = path.substr(start, end - start);
+    trailing_slash = segment == "." || segment == ".." || end == path.size() - 1;
+    if (segment == "..") {
+      if (!kept.empty()) kept.pop_back();
+    } else if (segment != ".") {
+      kept.push_back(segment);
+    }
+    start = end + 1;
+  }
+  std::string out;
+  for (std::size_t i = 0; i < kept.size(); ++i) out += "/" + kept[i];
+  if (out.empty() || (trailing_slash && out.back() != '/')) out += "/";
+  return out;
+}
+
+TEST(Names, HostilePathsNeverLeaveDestDir) {
+  World world;
+  // Three levels below the test's directory, so that a few "../" still land inside it and get
+  // noticed; deeper escapes aim at /tmp/<tag>-N, which the test checks and removes.
+  const fs::path dest = world.dir.path() / "x" / "y" / "dest";
+  std::random_device random;
+  const std::string tag =
+      "course-escape-" + std::to_string(::getpid()) + "-" + std::to_string(random());
+  const std::vector<std::string> corpus = {
+      "/files/../../../../../../../../tmp/" + tag + "-1",
+      "/files/..%2F..%2F..%2F..%2F..%2F..%2F..%2F..%2Ftmp%2F" + tag + "-2",
+      "/files/%2e%2e%2f%2e%2e%2f%2e%2e%2fescaped-3.txt",
+      "/files/%2Ftmp%2F" + tag + "-4",
+      "/files/..%5C..%5C..%5Cescaped-5.txt",
+      "/files/..",
+      "/files/%2e%2e",
+      "/files/.",
+      "/files/%2e",
+      "/files/name%00.txt",
+      "/files/" + std::string(300, 'n') + ".jpg",
+      "/files/",
+      "/",
+      "/files/%2E%2E%2F%2E%2E%2Fescaped-13",
+      "/files/..%252F..%252Fescaped-14",
+      "/files/tab%09and%20space%3Bsemicolon%22quote%3C%3E",
+      "/files/.bashrc",
+      "/files/~%2F.ssh%2Fauthorized_keys",
+      "/files/a%5Cb%5C..%5C..%5C..%5Cescaped-19",
+      "/files/query.bin?name=../../../escaped-20",
+      "/files/%2F%2F%2Fescaped-21",
+      "/files/%2E",
+  };
+  std::vector<std::string> urls;
+  for (std::size_t i = 0; i < corpus.size(); ++i) {
+    const std::string raw = corpus[i].substr(0, corpus[i].find('?'));
+    // The server sees the path decoded, after or without the client's dot-segment removal.
+    for (const std::string& seen :
+         {percent_decoded(raw), percent_decoded(without_dot_segments(raw))}) {
+      world.server.add({.path = seen, .body = "hostile\n"});
+    }
+    urls.push_back(world.server.url(corpus[i]));
+  }
+
+  const Outcome run = run_download(world.server, urls, dest, test_options(Strategy::sequential, 1));
+  std::vector<std::string> escaped;
+  for (std::size_t n = 1; n <= 4; ++n) {
+    const fs::path target = fs::temp_directory_path() / (tag + "-" + std::to_string(n));
+    if (fs::exists(target)) {
+      escaped.push_back(target.string());
+      fs::remove(target);
+    }
+  }
+  ASSERT_TRUE(completed(run, urls.size()));
+  EXPECT_EQ(escaped, std::vector<std::string>{})
+      << "downloads escaped dest_dir and wrote these files (now removed)";
+
+  const fs::path real_dest = fs::canonical(dest);
+  std::set<fs::path> seen_paths;
+  for (std::size_t i = 0; i < urls.size(); ++i) {
+    const Result& result = run.results[i];
+    const std::string name = result.path.filename().string();
+    EXPECT_EQ(result.path.parent_path(), dest)
+        << "the path for " << corpus[i] << " is " << result.path << ", not a file directly in "
+        << dest;
+    EXPECT_TRUE(name != "." && name != ".." && !name.empty() && name.front() != '.')
+        << "the name for " << corpus[i] << " is \"" << name << "\"";
+    EXPECT_LE(name.size(), kMaxNameBytes + 8) << "the name for " << corpus[i] << " is too long";
+    EXPECT_TRUE(seen_paths.insert(result.path).second)
+        << "two URLs got the same path " << result.path;
+    EXPECT_TRUE(result.ok()) << "a hostile name must be made safe, not refused: "
+                             << describe(result);
+    if (result.ok()) {
+      EXPECT_EQ(fs::weakly_canonical(result.path).parent_path(), real_dest) << describe(result);
+      EXPECT_EQ(read_file(result.path), "hostile\n") << describe(result);
+    }
+  }
+  for (const std::string& file : files_below(world.dir.path())) {
+    EXPECT_EQ(file.rfind("x/y/dest/", 0), 0U)
+        << "a download wrote " << world.dir.path() / file << ", outside dest_dir " << dest
+        << ". A name taken from a URL must never contain '/' or be \"..\".";
+  }
+}
+
+// ---- atomic writes ----
+
+TEST(Files, FailedDownloadLeavesThePreviousFileAlone) {
+  World world;
+  world.server.add({.path = "/cut.bin", .body_size = 200'000, .close_mid_body = true});
+  world.server.add({.path = "/broken.bin", .status = 500, .body = "server error page"});
+  world.server.add({.path = "/fresh.bin", .body_size = 4000});
+  write_file(world.dest / "cut.bin", "the previous cut.bin");
+  write_file(world.dest / "broken.bin", "the previous broken.bin");
+  write_file(world.dest / "fresh.bin", "the previous fresh.bin");
+  const std::vector<std::string> urls = {
+      world.server.url("/cut.bin"), world.server.url("/broken.bin"), world.server.url("/fresh.bin"),
+      world.server.url("/new-but-missing.bin")};
+
+  const Outcome run =
+      run_download(world.server, urls, world.dest, test_options(Strategy::sequential, 1));
+  ASSERT_TRUE(completed(run, urls.size()));
+  EXPECT_FALSE(run.results[0].ok()) << describe(run.results[0]);
+  EXPECT_FALSE(run.results[1].ok()) << describe(run.results[1]);
+  EXPECT_EQ(read_file(world.dest / "cut.bin"), "the previous cut.bin")
+      << "the connection closed halfway through cut.bin, yet the file that was there before "
+         "changed. Write into a temporary file in dest_dir and rename() it over the destination "
+         "only once the download succeeded: then a failure leaves the old file as it was.";
+  EXPECT_EQ(read_file(world.dest / "broken.bin"), "the previous broken.bin")
+      << "the server answered 500 for broken.bin, yet the old file changed (or went away)";
+  EXPECT_TRUE(saved_intact(run.results[2], "/fresh.bin", 4000))
+      << "a successful download replaces the old file";
+  EXPECT_FALSE(fs::exists(world.dest / "new-but-missing.bin")) << "a 404 must leave no file";
+  EXPECT_EQ(files_below(world.dest),
+            (std::vector<std::string>{"broken.bin", "cut.bin", "fresh.bin"}))
+      << "no temporary file may be left behind";
+}
+
+TEST(Files, NoPartialFileIsVisibleWhileDownloading) {
+  World world;
+  constexpr std::size_t kSize = 4096;
+  world.server.add({.path = "/slow.bin",
+                    .body_size = kSize,
+                    .trickle = course::Trickle{.chunk_bytes = 1024, .interval = 150ms}});
+  const fs::path final_path = world.dest / "slow.bin";
+
+  BackgroundDownload background(world.server, {world.server.url("/slow.bin")}, world.dest,
+                                test_options(Strategy::sequential, 1));
+  ASSERT_TRUE(world.server.wait_for_in_flight(1, 3s)) << "the download never reached the server";
+  // Watch the final name while the body trickles in (4 chunks, 150 ms apart): it may appear
+  // only with the whole file.
+  bool seen_early = false;
+  std::string seen_size;
+  while (!background.wait_for(5ms)) {
+    std::error_code error;
+    const auto size = fs::file_size(final_path, error);
+    if (!error && size < kSize) {
+      seen_early = true;
+      seen_size = std::to_string(size);
+      break;
+    }
+  }
+  const Outcome run = background.finish(5s);
+  ASSERT_TRUE(completed(run, 1));
+  EXPECT_FALSE(seen_early)
+      << "slow.bin existed under its final name (with " << seen_size << " of " << kSize
+      << " bytes) while its body was still arriving: another program could read half a file. "
+         "Download into a temporary file (its name starting with '.') in dest_dir and rename() "
+         "it to slow.bin once complete.";
+  EXPECT_TRUE(saved_intact(run.results[0], "/slow.bin", kSize));
+  EXPECT_EQ(files_below(world.dest), std::vector<std::string>{"slow.bin"});
+}
+
+}  // namespace
+}  // namespace downloader::testing

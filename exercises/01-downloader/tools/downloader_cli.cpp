@@ -1,0 +1,334 @@
+// The `downloader` command, built against your code (build/<preset>/tools/01-downloader/exercises/)
+// and against the reference (.../solutions/).
+//
+//   downloader [options] URL...        download the URLs into --out
+//   downloader -i urls.txt --compare   run every strategy on the same list and compare them
+//
+// Ctrl-C requests a stop: the download ends promptly and leaves no half-written file.
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "downloader/downloader.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using downloader::Options;
+using downloader::Result;
+using downloader::Strategy;
+
+constexpr const char* kUsage = R"(usage: downloader [options] [URL...]
+
+Downloads every URL into a directory, concurrently.
+
+options:
+  -i, --input FILE        read URLs from FILE, one per line ('-' for standard input;
+                          blank lines and lines starting with '#' are skipped)
+  -o, --out DIR           where the files go (default: downloads)
+  -s, --strategy NAME     sequential, threads, pool, async or processes (default: pool)
+  -j, --jobs L            the most downloads in flight at once (default: 8)
+      --timeout S         seconds an attempt may take (default: 30)
+      --connect-timeout S seconds to connect (default: 5)
+      --retries N         retries of a transient failure (default: 3)
+      --compare           run every strategy on the same list (into DIR/<strategy>) and
+                          print the notes' comparison table
+  -q, --quiet             no progress bar
+  -h, --help              this text
+)";
+
+struct Settings {
+  std::vector<std::string> urls;
+  std::optional<std::string> input;
+  fs::path out = "downloads";
+  Strategy strategy = Strategy::thread_pool;
+  std::size_t jobs = 8;
+  double timeout_s = 30;
+  double connect_timeout_s = 5;
+  int retries = 3;
+  bool compare = false;
+  bool quiet = false;
+};
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// ---- command line ----
+
+double parse_number(const std::string& option, const std::string& text) {
+  try {
+    std::size_t used = 0;
+    const double value = std::stod(text, &used);
+    if (used == text.size() && value >= 0) return value;
+  } catch (const std::exception&) {
+  }
+  throw UsageError(option + " needs a non-negative number, not '" + text + "'");
+}
+
+Settings parse_arguments(int argc, char** argv) {
+  Settings settings;
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    const auto value = [&]() -> const std::string& {
+      if (i + 1 >= args.size()) throw UsageError(arg + " needs a value");
+      return args[++i];
+    };
+    if (arg == "-h" || arg == "--help") {
+      std::cout << kUsage;
+      std::exit(0);
+    } else if (arg == "-i" || arg == "--input") {
+      settings.input = value();
+    } else if (arg == "-o" || arg == "--out") {
+      settings.out = value();
+    } else if (arg == "-s" || arg == "--strategy") {
+      const std::string& name = value();
+      const auto strategy = downloader::parse_strategy(name);
+      if (!strategy) throw UsageError("unknown strategy '" + name + "'");
+      settings.strategy = *strategy;
+    } else if (arg == "-j" || arg == "--jobs") {
+      settings.jobs = static_cast<std::size_t>(parse_number(arg, value()));
+      if (settings.jobs < 1) throw UsageError("--jobs must be at least 1");
+    } else if (arg == "--timeout") {
+      settings.timeout_s = parse_number(arg, value());
+    } else if (arg == "--connect-timeout") {
+      settings.connect_timeout_s = parse_number(arg, value());
+    } else if (arg == "--retries") {
+      settings.retries = static_cast<int>(parse_number(arg, value()));
+    } else if (arg == "--compare") {
+      settings.compare = true;
+    } else if (arg == "-q" || arg == "--quiet") {
+      settings.quiet = true;
+    } else if (!arg.empty() && arg.front() == '-' && arg != "-") {
+      throw UsageError("unknown option " + arg);
+    } else {
+      settings.urls.push_back(arg);
+    }
+  }
+  return settings;
+}
+
+void read_urls(std::istream& in, std::vector<std::string>& urls) {
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') continue;
+    const auto last = line.find_last_not_of(" \t\r");
+    urls.push_back(line.substr(first, last - first + 1));
+  }
+}
+
+// ---- Ctrl-C ----
+
+// Turns SIGINT and SIGTERM into a stop request. The signals are blocked in every thread (the
+// library's threads inherit the mask) and read from a signalfd by one watcher thread, so no code
+// runs in a signal handler.
+class SignalStop {
+ public:
+  SignalStop() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    signal_fd_ = ::signalfd(-1, &signals, SFD_CLOEXEC);
+    wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
+    watcher_ = std::jthread([this](std::stop_token token) { watch(token); });
+  }
+  SignalStop(const SignalStop&) = delete;
+  SignalStop& operator=(const SignalStop&) = delete;
+  ~SignalStop() {
+    watcher_.request_stop();
+    watcher_.join();
+    ::close(signal_fd_);
+    ::close(wake_fd_);
+  }
+
+  std::stop_token token() const { return source_.get_token(); }
+
+ private:
+  void watch(const std::stop_token& token) {
+    const std::stop_callback wake(token, [this] {
+      const std::uint64_t one = 1;
+      [[maybe_unused]] const ssize_t ignored = ::write(wake_fd_, &one, sizeof one);
+    });
+    while (!token.stop_requested()) {
+      pollfd fds[2] = {{.fd = signal_fd_, .events = POLLIN, .revents = 0},
+                       {.fd = wake_fd_, .events = POLLIN, .revents = 0}};
+      if (::poll(fds, 2, -1) <= 0) continue;
+      if (fds[0].revents != 0) {
+        signalfd_siginfo info{};
+        [[maybe_unused]] const ssize_t ignored = ::read(signal_fd_, &info, sizeof info);
+        std::fprintf(stderr, "\nstopping...\n");
+        source_.request_stop();
+      }
+    }
+  }
+
+  std::stop_source source_;
+  int signal_fd_ = -1;
+  int wake_fd_ = -1;
+  std::jthread watcher_;
+};
+
+// ---- progress and summary ----
+
+std::string human_bytes(std::uint64_t bytes) {
+  char text[32];
+  if (bytes >= 1024 * 1024) {
+    std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  } else if (bytes >= 1024) {
+    std::snprintf(text, sizeof text, "%.1f KiB", static_cast<double>(bytes) / 1024.0);
+  } else {
+    std::snprintf(text, sizeof text, "%llu B", static_cast<unsigned long long>(bytes));
+  }
+  return text;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// A progress bar on standard error, redrawn in place; only when standard error is a terminal.
+downloader::ProgressCallback progress_bar(std::chrono::steady_clock::time_point start) {
+  return [start](const downloader::Progress& progress) {
+    constexpr int kWidth = 30;
+    const int filled = progress.files_total == 0
+                           ? kWidth
+                           : static_cast<int>(kWidth * progress.files_done / progress.files_total);
+    std::fprintf(stderr, "\r[%s%s] %zu/%zu files  %s  %.1f s ",
+                 std::string(static_cast<std::size_t>(filled), '#').c_str(),
+                 std::string(static_cast<std::size_t>(kWidth - filled), '.').c_str(),
+                 progress.files_done, progress.files_total,
+                 human_bytes(progress.bytes_done).c_str(), seconds_since(start));
+    if (progress.files_done == progress.files_total) std::fprintf(stderr, "\n");
+    std::fflush(stderr);
+  };
+}
+
+Options options_for(const Settings& settings, Strategy strategy, std::stop_token stop) {
+  Options options;
+  options.strategy = strategy;
+  options.max_concurrency = settings.jobs;
+  options.total_timeout = std::chrono::milliseconds(static_cast<long>(settings.timeout_s * 1000));
+  options.connect_timeout =
+      std::chrono::milliseconds(static_cast<long>(settings.connect_timeout_s * 1000));
+  options.retry.max_retries = settings.retries;
+  options.stop = std::move(stop);
+  return options;
+}
+
+struct Summary {
+  std::size_t ok = 0;
+  std::uint64_t bytes = 0;
+};
+
+Summary summarise(const std::vector<Result>& results) {
+  Summary summary;
+  for (const Result& result : results) {
+    if (result.ok()) {
+      ++summary.ok;
+      summary.bytes += result.bytes;
+    }
+  }
+  return summary;
+}
+
+int run_one(const Settings& settings, const std::vector<std::string>& urls, std::stop_token stop) {
+  Options options = options_for(settings, settings.strategy, std::move(stop));
+  const auto start = std::chrono::steady_clock::now();
+  if (!settings.quiet && ::isatty(STDERR_FILENO) != 0) options.on_progress = progress_bar(start);
+  const std::vector<Result> results = downloader::download(urls, settings.out, options);
+  const double took = seconds_since(start);
+
+  const Summary summary = summarise(results);
+  std::size_t shown = 0;
+  for (const Result& result : results) {
+    if (result.ok() || ++shown > 20) continue;
+    std::cout << "failed: " << result.url << ": " << result.error << "\n";
+  }
+  if (shown > 20) std::cout << "... and " << shown - 20 << " more failures\n";
+  std::printf("%zu of %zu files (%s) in %.2f s with %s, L=%zu, into %s\n", summary.ok,
+              results.size(), human_bytes(summary.bytes).c_str(), took,
+              std::string(downloader::to_string(settings.strategy)).c_str(), settings.jobs,
+              settings.out.string().c_str());
+  return summary.ok == results.size() ? 0 : 1;
+}
+
+// Every strategy on the same list, each into its own directory, like the notes' comparison.
+int run_comparison(const Settings& settings, const std::vector<std::string>& urls,
+                   const std::stop_token& stop) {
+  std::printf("%zu URLs, L=%zu\n\n", urls.size(), settings.jobs);
+  std::printf("%-12s %6s %10s %9s %12s\n", "strategy", "L", "time", "speed-up", "files ok");
+  std::optional<double> sequential_s;
+  bool all_ok = true;
+  for (const Strategy strategy : downloader::kAllStrategies) {
+    if (stop.stop_requested()) break;
+    const std::string name(downloader::to_string(strategy));
+    const std::string limit = strategy == Strategy::sequential ? "1"
+                              : strategy == Strategy::thread_per_url
+                                  ? std::to_string(urls.size())
+                                  : std::to_string(settings.jobs);
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      const auto results =
+          downloader::download(urls, settings.out / name, options_for(settings, strategy, stop));
+      const double took = seconds_since(start);
+      if (strategy == Strategy::sequential) sequential_s = took;
+      const Summary summary = summarise(results);
+      all_ok = all_ok && summary.ok == results.size();
+      char speedup[32] = "-";
+      if (sequential_s) std::snprintf(speedup, sizeof speedup, "%.1fx", *sequential_s / took);
+      std::printf("%-12s %6s %9.2fs %9s %8zu/%zu\n", name.c_str(), limit.c_str(), took, speedup,
+                  summary.ok, results.size());
+    } catch (const std::logic_error& error) {
+      std::printf("%-12s %6s %10s   (%s)\n", name.c_str(), limit.c_str(), "-", error.what());
+    }
+    std::fflush(stdout);
+  }
+  return all_ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    Settings settings = parse_arguments(argc, argv);
+    if (settings.input) {
+      if (*settings.input == "-") {
+        read_urls(std::cin, settings.urls);
+      } else {
+        std::ifstream file(*settings.input);
+        if (!file) throw UsageError("cannot read " + *settings.input);
+        read_urls(file, settings.urls);
+      }
+    }
+    if (settings.urls.empty()) throw UsageError("no URLs given");
+    const SignalStop signals;
+    return settings.compare ? run_comparison(settings, settings.urls, signals.token())
+                            : run_one(settings, settings.urls, signals.token());
+  } catch (const UsageError& error) {
+    std::cerr << "downloader: " << error.what() << "\n\n" << kUsage;
+    return 2;
+  } catch (const std::exception& error) {
+    std::cerr << "downloader: " << error.what() << "\n";
+    return 2;
+  }
+}
