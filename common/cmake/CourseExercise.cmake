@@ -9,7 +9,9 @@
 #                                  over the reference for the files it leaves out
 #   NN-name_tests_submission       files the grader stages in <build>/submission/NN-name/src
 #
-# Every test binary lands in <build>/tests/NN-name/<implementation>.
+# Every test binary lands in <build>/tests/NN-name/<implementation>. Each reference file is
+# compiled once per configuration (an object library); the reference and every mutant made
+# only of .cpp files link those objects, so a mutant compiles just the files it changes.
 # An exercise may add an `exercise.cmake` that sets EXERCISE_LIBS (libraries the
 # implementation links) and EXERCISE_TEST_LIBS (libraries only the tests link).
 #
@@ -28,23 +30,47 @@
 # only the first two are part of `all`. Tool sources see COURSE_EXERCISE_DIR, the exercise's
 # source directory as a string literal, to find data files that sit next to them.
 
-function(_course_impl_sources out_var src_dir fallback_dir)
-  # A mutant overrides some of the reference's files; the rest come from the reference.
-  set(result "")
+# Splits an implementation into the sources it compiles itself and the reference files it
+# reuses: a mutant overrides some of the reference's files and takes the rest from the reference.
+function(_course_impl_sources own_var reused_var src_dir fallback_dir)
+  if(src_dir STREQUAL fallback_dir)
+    set(own "")  # the reference itself: every file is reused
+  else()
+    file(GLOB_RECURSE own CONFIGURE_DEPENDS "${src_dir}/*.cpp")
+  endif()
+  set(reused "")
   if(fallback_dir)
     file(GLOB_RECURSE base RELATIVE "${fallback_dir}" CONFIGURE_DEPENDS "${fallback_dir}/*.cpp")
     foreach(rel IN LISTS base)
-      if(EXISTS "${src_dir}/${rel}")
-        list(APPEND result "${src_dir}/${rel}")
-      else()
-        list(APPEND result "${fallback_dir}/${rel}")
+      if(src_dir STREQUAL fallback_dir OR NOT EXISTS "${src_dir}/${rel}")
+        list(APPEND reused "${rel}")
       endif()
     endforeach()
   endif()
-  file(GLOB_RECURSE own CONFIGURE_DEPENDS "${src_dir}/*.cpp")
-  list(APPEND result ${own})
-  list(REMOVE_DUPLICATES result)
-  set(${out_var} "${result}" PARENT_SCOPE)
+  set(${own_var} "${own}" PARENT_SCOPE)
+  set(${reused_var} "${reused}" PARENT_SCOPE)
+endfunction()
+
+# One object library per reference source file, compiled once per configuration: the
+# reference and every mutant that leaves the file alone link the same objects.
+function(_course_reference_objects key solution_src)
+  file(GLOB_RECURSE rels RELATIVE "${solution_src}" CONFIGURE_DEPENDS "${solution_src}/*.cpp")
+  foreach(rel IN LISTS rels)
+    string(MAKE_C_IDENTIFIER "${rel}" id)
+    set(target "${key}_reference_${id}")
+    add_library(${target} OBJECT EXCLUDE_FROM_ALL "${solution_src}/${rel}")
+    target_include_directories(${target} PRIVATE "${solution_src}")
+    target_link_libraries(${target} PUBLIC ${key}_api ${EXERCISE_LIBS})
+  endforeach()
+endfunction()
+
+function(_course_reference_object_files out_var key rels)
+  set(objects "")
+  foreach(rel IN LISTS rels)
+    string(MAKE_C_IDENTIFIER "${rel}" id)
+    list(APPEND objects "$<TARGET_OBJECTS:${key}_reference_${id}>")
+  endforeach()
+  set(${out_var} "${objects}" PARENT_SCOPE)
 endfunction()
 
 function(_course_add_tools key impl lib exclude)
@@ -67,8 +93,20 @@ function(_course_add_tools key impl lib exclude)
 endfunction()
 
 function(course_add_impl key impl src_dir)
-  cmake_parse_arguments(ARG "IN_ALL;TOOLS" "FALLBACK" "" ${ARGN})
-  _course_impl_sources(sources "${src_dir}" "${ARG_FALLBACK}")
+  cmake_parse_arguments(ARG "IN_ALL;TOOLS;REUSE_REFERENCE" "FALLBACK" "" ${ARGN})
+  _course_impl_sources(own reused "${src_dir}" "${ARG_FALLBACK}")
+  # A mutant that changes a private header must recompile every file that includes it, so
+  # only a mutant made of .cpp files reuses the reference's objects.
+  file(GLOB_RECURSE own_headers CONFIGURE_DEPENDS "${src_dir}/*.h" "${src_dir}/*.hpp")
+  if(ARG_REUSE_REFERENCE AND NOT own_headers)
+    _course_reference_object_files(reused_sources ${key} "${reused}")
+  else()
+    set(reused_sources "")
+    foreach(rel IN LISTS reused)
+      list(APPEND reused_sources "${ARG_FALLBACK}/${rel}")
+    endforeach()
+  endif()
+  set(sources ${own} ${reused_sources})
   set(lib "${key}_impl_${impl}")
   set(exe "${key}_tests_${impl}")
   if(ARG_IN_ALL)
@@ -121,12 +159,15 @@ function(course_add_exercise exercise_dir)
   course_add_impl(${key} exercises "${exercise_dir}/src" IN_ALL TOOLS)
 
   if(IS_DIRECTORY "${solution_dir}/src")
-    course_add_impl(${key} solutions "${solution_dir}/src" IN_ALL TOOLS)
+    _course_reference_objects(${key} "${solution_dir}/src")
+    course_add_impl(${key} solutions "${solution_dir}/src" IN_ALL TOOLS REUSE_REFERENCE
+                    FALLBACK "${solution_dir}/src")
     file(GLOB mutant_dirs LIST_DIRECTORIES true CONFIGURE_DEPENDS "${solution_dir}/mutants/*")
     foreach(mutant_dir IN LISTS mutant_dirs)
       if(IS_DIRECTORY "${mutant_dir}/src")
         get_filename_component(mutant "${mutant_dir}" NAME)
-        course_add_impl(${key} "mutant-${mutant}" "${mutant_dir}/src" FALLBACK "${solution_dir}/src")
+        course_add_impl(${key} "mutant-${mutant}" "${mutant_dir}/src" REUSE_REFERENCE
+                        FALLBACK "${solution_dir}/src")
       endif()
     endforeach()
   endif()
