@@ -26,10 +26,11 @@
 #include <iostream>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "course/http_test_server.hpp"
 #include "course/temp_dir.hpp"
@@ -54,45 +55,45 @@ struct Settings {
   std::optional<std::string> serve_list;
 };
 
-Settings parse_arguments(int argc, char** argv) {
-  Settings settings;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--runs") {
-      settings.runs = std::max(1, std::stoi(value()));
-    } else if (arg == "--files") {
-      settings.files = std::stoul(value());
-    } else if (arg == "--size-kib") {
-      settings.size_kib = std::stoul(value());
-    } else if (arg == "--latency-ms") {
-      settings.latency_ms = std::stoi(value());
-    } else if (arg == "--limits") {
-      settings.limits.clear();
-      std::stringstream list(value());
-      for (std::string item; std::getline(list, item, ',');)
-        settings.limits.push_back(std::stoul(item));
-    } else if (arg == "--strategies") {
-      settings.strategies.clear();
-      std::stringstream list(value());
-      for (std::string item; std::getline(list, item, ',');) {
-        const auto strategy = downloader::parse_strategy(item);
-        if (!strategy) throw std::invalid_argument("unknown strategy " + item);
-        settings.strategies.push_back(*strategy);
-      }
-    } else if (arg == "--serve") {
-      settings.serve_list = value();
-    } else if (arg == "--no-python") {
-      settings.python = false;
-    } else {
-      throw std::invalid_argument("unknown option " + arg + " (see the comment at the top of " +
-                                  std::string(__FILE__) + ")");
-    }
+std::vector<std::string> strategy_names() {
+  std::vector<std::string> names;
+  for (const Strategy strategy : downloader::kAllStrategies) {
+    names.emplace_back(downloader::to_string(strategy));
   }
-  return settings;
+  return names;
+}
+
+void describe_options(CLI::App& app, Settings& settings) {
+  app.add_option("--runs", settings.runs, "runs of each measurement; the median counts")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app.add_option("--files", settings.files, "files the server serves")->capture_default_str();
+  app.add_option("--size-kib", settings.size_kib, "size of each file")->capture_default_str();
+  app.add_option("--latency-ms", settings.latency_ms, "the server's delay before each answer")
+      ->capture_default_str();
+  app.add_option("--limits", settings.limits, "the limits L to measure, comma-separated")
+      ->delimiter(',')
+      ->default_str("1,8,32,200");
+  app.add_option_function<std::vector<std::string>>(
+         "--strategies",
+         [&settings](const std::vector<std::string>& names) {
+           settings.strategies.clear();
+           // IsMember below has checked every name.
+           for (const std::string& name : names) {
+             settings.strategies.push_back(*downloader::parse_strategy(name));
+           }
+         },
+         "the strategies to measure, comma-separated (default: all)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(strategy_names()));
+  app.add_option("--serve", settings.serve_list,
+                 "only serve the files, write their URLs to FILE and wait for Enter")
+      ->type_name("FILE");
+  app.add_flag_callback(
+      "--no-python", [&settings] { settings.python = false; }, "skip the notes' Python versions");
+  app.failure_message([](const CLI::App* command, const CLI::Error& error) {
+    return "bench: " + CLI::FailureMessage::simple(command, error);
+  });
 }
 
 struct Measurement {
@@ -185,8 +186,16 @@ void print_row(const Row& row, std::size_t files, double latency_s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  Settings settings;
+  CLI::App app{"Measures every strategy at several limits L against a server on loopback.",
+               "bench"};
+  describe_options(app, settings);
   try {
-    const Settings settings = parse_arguments(argc, argv);
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error) == 0 ? 0 : 2;  // --help prints the usage and succeeds
+  }
+  try {
     course::HttpTestServer server;
     std::vector<std::string> paths;
     for (std::size_t i = 0; i < settings.files; ++i) {

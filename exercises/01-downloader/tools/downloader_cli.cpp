@@ -25,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "downloader/downloader.hpp"
 
 namespace {
@@ -33,25 +35,6 @@ namespace fs = std::filesystem;
 using downloader::Options;
 using downloader::Result;
 using downloader::Strategy;
-
-constexpr const char* kUsage = R"(usage: downloader [options] [URL...]
-
-Downloads every URL into a directory, concurrently.
-
-options:
-  -i, --input FILE        read URLs from FILE, one per line ('-' for standard input;
-                          blank lines and lines starting with '#' are skipped)
-  -o, --out DIR           where the files go (default: downloads)
-  -s, --strategy NAME     sequential, threads, pool, async or processes (default: pool)
-  -j, --jobs L            the most downloads in flight at once (default: 8)
-      --timeout S         seconds an attempt may take (default: 30)
-      --connect-timeout S seconds to connect (default: 5)
-      --retries N         retries of a transient failure (default: 3)
-      --compare           run every strategy on the same list (into DIR/<strategy>) and
-                          print the notes' comparison table
-  -q, --quiet             no progress bar
-  -h, --help              this text
-)";
 
 struct Settings {
   std::vector<std::string> urls;
@@ -66,63 +49,72 @@ struct Settings {
   bool quiet = false;
 };
 
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 // ---- command line ----
 
-double parse_number(const std::string& option, const std::string& text) {
-  try {
-    std::size_t used = 0;
-    const double value = std::stod(text, &used);
-    if (used == text.size() && value >= 0) return value;
-  } catch (const std::exception&) {
+std::vector<std::string> strategy_names() {
+  std::vector<std::string> names;
+  for (const Strategy strategy : downloader::kAllStrategies) {
+    names.emplace_back(downloader::to_string(strategy));
   }
-  throw UsageError(option + " needs a non-negative number, not '" + text + "'");
+  return names;
 }
 
-Settings parse_arguments(int argc, char** argv) {
-  Settings settings;
-  const std::vector<std::string> args(argv + 1, argv + argc);
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    const auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw UsageError(arg + " needs a value");
-      return args[++i];
-    };
-    if (arg == "-h" || arg == "--help") {
-      std::cout << kUsage;
-      std::exit(0);
-    } else if (arg == "-i" || arg == "--input") {
-      settings.input = value();
-    } else if (arg == "-o" || arg == "--out") {
-      settings.out = value();
-    } else if (arg == "-s" || arg == "--strategy") {
-      const std::string& name = value();
-      const auto strategy = downloader::parse_strategy(name);
-      if (!strategy) throw UsageError("unknown strategy '" + name + "'");
-      settings.strategy = *strategy;
-    } else if (arg == "-j" || arg == "--jobs") {
-      settings.jobs = static_cast<std::size_t>(parse_number(arg, value()));
-      if (settings.jobs < 1) throw UsageError("--jobs must be at least 1");
-    } else if (arg == "--timeout") {
-      settings.timeout_s = parse_number(arg, value());
-    } else if (arg == "--connect-timeout") {
-      settings.connect_timeout_s = parse_number(arg, value());
-    } else if (arg == "--retries") {
-      settings.retries = static_cast<int>(parse_number(arg, value()));
-    } else if (arg == "--compare") {
-      settings.compare = true;
-    } else if (arg == "-q" || arg == "--quiet") {
-      settings.quiet = true;
-    } else if (!arg.empty() && arg.front() == '-' && arg != "-") {
-      throw UsageError("unknown option " + arg);
-    } else {
-      settings.urls.push_back(arg);
+// Accepts a number of at least `least`, and says so when it refuses one (CLI11's own numeric checks
+// print a range that runs up to the largest double).
+CLI::Validator at_least(int least) {
+  const auto check = [least](const std::string& text) -> std::string {
+    try {
+      std::size_t used = 0;
+      if (std::stod(text, &used) >= least && used == text.size()) return "";
+    } catch (const std::exception&) {
     }
-  }
-  return settings;
+    return "needs a number of at least " + std::to_string(least) + ", not '" + text + "'";
+  };
+  return CLI::Validator(check, "");
+}
+
+void describe_options(CLI::App& app, Settings& settings) {
+  app.add_option("URL", settings.urls, "the URLs to download");
+  app.add_option("-i,--input", settings.input,
+                 "read URLs from FILE, one per line ('-' for standard input;\n"
+                 "blank lines and lines starting with '#' are skipped)")
+      ->type_name("FILE");
+  app.add_option("-o,--out", settings.out, "where the files go")
+      ->type_name("DIR")
+      ->default_str(settings.out.string());
+  app.add_option_function<std::string>(
+         "-s,--strategy",
+         [&settings](const std::string& name) {
+           settings.strategy = *downloader::parse_strategy(name);  // IsMember checked it
+         },
+         "how the downloads run")
+      ->type_name("NAME")
+      ->check(CLI::IsMember(strategy_names()))
+      ->default_str(std::string(downloader::to_string(settings.strategy)));
+  app.add_option("-j,--jobs", settings.jobs, "the most downloads in flight at once")
+      ->type_name("L")
+      ->check(at_least(1))
+      ->capture_default_str();
+  app.add_option("--timeout", settings.timeout_s, "seconds an attempt may take")
+      ->type_name("S")
+      ->check(at_least(0))
+      ->capture_default_str();
+  app.add_option("--connect-timeout", settings.connect_timeout_s, "seconds to connect")
+      ->type_name("S")
+      ->check(at_least(0))
+      ->capture_default_str();
+  app.add_option("--retries", settings.retries, "retries of a transient failure")
+      ->type_name("N")
+      ->check(at_least(0))
+      ->capture_default_str();
+  app.add_flag("--compare", settings.compare,
+               "run every strategy on the same list (into DIR/<strategy>) and\n"
+               "print the notes' comparison table");
+  app.add_flag("-q,--quiet", settings.quiet, "no progress bar");
+  // A usage error names the problem, then shows the whole usage.
+  app.failure_message([](const CLI::App* command, const CLI::Error& error) {
+    return "downloader: " + std::string(error.what()) + "\n\n" + command->help();
+  });
 }
 
 void read_urls(std::istream& in, std::vector<std::string>& urls) {
@@ -133,6 +125,18 @@ void read_urls(std::istream& in, std::vector<std::string>& urls) {
     const auto last = line.find_last_not_of(" \t\r");
     urls.push_back(line.substr(first, last - first + 1));
   }
+}
+
+// Adds the URLs of the --input file, if there is one, after those of the command line.
+void add_input_urls(Settings& settings) {
+  if (!settings.input) return;
+  if (*settings.input == "-") {
+    read_urls(std::cin, settings.urls);
+    return;
+  }
+  std::ifstream file(*settings.input);
+  if (!file) throw CLI::ValidationError("--input", "cannot read " + *settings.input);
+  read_urls(file, settings.urls);
 }
 
 // ---- Ctrl-C ----
@@ -309,24 +313,20 @@ int run_comparison(const Settings& settings, const std::vector<std::string>& url
 }  // namespace
 
 int main(int argc, char** argv) {
+  Settings settings;
+  CLI::App app{"Downloads every URL into a directory, concurrently.", "downloader"};
+  describe_options(app, settings);
   try {
-    Settings settings = parse_arguments(argc, argv);
-    if (settings.input) {
-      if (*settings.input == "-") {
-        read_urls(std::cin, settings.urls);
-      } else {
-        std::ifstream file(*settings.input);
-        if (!file) throw UsageError("cannot read " + *settings.input);
-        read_urls(file, settings.urls);
-      }
-    }
-    if (settings.urls.empty()) throw UsageError("no URLs given");
+    app.parse(argc, argv);
+    add_input_urls(settings);
+    if (settings.urls.empty()) throw CLI::ValidationError("no URLs given");
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error) == 0 ? 0 : 2;  // --help prints the usage and succeeds
+  }
+  try {
     const SignalStop signals;
     return settings.compare ? run_comparison(settings, settings.urls, signals.token())
                             : run_one(settings, settings.urls, signals.token());
-  } catch (const UsageError& error) {
-    std::cerr << "downloader: " << error.what() << "\n\n" << kUsage;
-    return 2;
   } catch (const std::exception& error) {
     std::cerr << "downloader: " << error.what() << "\n";
     return 2;
