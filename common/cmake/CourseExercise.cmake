@@ -5,8 +5,9 @@
 #
 #   NN-name_tests_exercises        the student's files   exercises/NN-name/src
 #   NN-name_tests_solutions        the reference         solutions/NN-name/src
-#   NN-name_tests_mutant-<m>       a known-wrong variant solutions/NN-name/mutants/<m>/src,
-#                                  over the reference for the files it leaves out
+#   NN-name_tests_mutant-<m>       a known-wrong variant: solutions/NN-name/mutants/<m>/mutant.patch
+#                                  applied to the reference, or files in mutants/<m>/src that
+#                                  replace the reference's of the same name
 #   NN-name_tests_submission       files the grader stages in <build>/submission/NN-name/src
 #
 # Every test binary lands in <build>/tests/NN-name/<implementation>. Each reference file is
@@ -92,6 +93,36 @@ function(_course_add_tools key impl lib exclude)
   endforeach()
 endfunction()
 
+# A mutant written as `mutant.patch` (a unified diff against solutions/NN-name, paths like
+# a/src/file.cpp, e.g. from `git diff --relative=solutions/NN-name`) is applied at configure
+# time to copies of the files it touches, in <build>/mutants/NN-name/<m>/src. A patch that no
+# longer applies to the reference stops the configure with a message that says so.
+function(_course_patched_mutant out_var key mutant solution_dir patch_file)
+  set(out "${CMAKE_BINARY_DIR}/mutants/${key}/${mutant}")
+  file(REMOVE_RECURSE "${out}")
+  file(STRINGS "${patch_file}" targets REGEX "^\\+\\+\\+ ")
+  if(NOT targets)
+    message(FATAL_ERROR "${patch_file}: no '+++ b/src/...' line; is it a unified diff?")
+  endif()
+  foreach(line IN LISTS targets)
+    string(REGEX REPLACE "^\\+\\+\\+ b/([^\t ]+).*$" "\\1" rel "${line}")
+    if(NOT rel MATCHES "^src/" OR NOT EXISTS "${solution_dir}/${rel}")
+      message(FATAL_ERROR "${patch_file}: '${rel}' is not a file of solutions/${key}/src")
+    endif()
+    configure_file("${solution_dir}/${rel}" "${out}/${rel}" COPYONLY)
+  endforeach()
+  find_program(COURSE_PATCH patch REQUIRED)
+  execute_process(
+    COMMAND "${COURSE_PATCH}" -p1 --quiet --forward --no-backup-if-mismatch -r - -i "${patch_file}"
+    WORKING_DIRECTORY "${out}" RESULT_VARIABLE failed OUTPUT_VARIABLE said ERROR_VARIABLE said)
+  if(failed)
+    message(FATAL_ERROR "mutant ${mutant} of ${key} no longer applies to the reference:\n${said}"
+                        "Update ${patch_file} to the reference as it is now.")
+  endif()
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${patch_file}")
+  set(${out_var} "${out}/src" PARENT_SCOPE)
+endfunction()
+
 function(course_add_impl key impl src_dir)
   cmake_parse_arguments(ARG "IN_ALL;TOOLS;REUSE_REFERENCE" "FALLBACK" "" ${ARGN})
   _course_impl_sources(own reused "${src_dir}" "${ARG_FALLBACK}")
@@ -164,11 +195,16 @@ function(course_add_exercise exercise_dir)
                     FALLBACK "${solution_dir}/src")
     file(GLOB mutant_dirs LIST_DIRECTORIES true CONFIGURE_DEPENDS "${solution_dir}/mutants/*")
     foreach(mutant_dir IN LISTS mutant_dirs)
-      if(IS_DIRECTORY "${mutant_dir}/src")
-        get_filename_component(mutant "${mutant_dir}" NAME)
-        course_add_impl(${key} "mutant-${mutant}" "${mutant_dir}/src" REUSE_REFERENCE
-                        FALLBACK "${solution_dir}/src")
+      get_filename_component(mutant "${mutant_dir}" NAME)
+      if(EXISTS "${mutant_dir}/mutant.patch")
+        _course_patched_mutant(mutant_src ${key} ${mutant} "${solution_dir}" "${mutant_dir}/mutant.patch")
+      elseif(IS_DIRECTORY "${mutant_dir}/src")
+        set(mutant_src "${mutant_dir}/src")
+      else()
+        continue()
       endif()
+      course_add_impl(${key} "mutant-${mutant}" "${mutant_src}" REUSE_REFERENCE
+                      FALLBACK "${solution_dir}/src")
     endforeach()
   endif()
 

@@ -93,7 +93,7 @@ std::vector<ImplRequest> make_requests(const fs::path& root,
                         "/src is missing)");
     }
     if (impl.rfind("mutant-", 0) == 0 &&
-        !fs::is_directory(root / "solutions" / manifest.id / "mutants" / impl.substr(7) / "src")) {
+        !is_mutant_dir(root / "solutions" / manifest.id / "mutants" / impl.substr(7))) {
       throw GraderError(manifest.id + " has no mutant '" + impl.substr(7) + "'");
     }
     requests.push_back(std::move(request));

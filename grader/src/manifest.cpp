@@ -357,13 +357,17 @@ std::vector<ExerciseManifest> load_all_manifests(const fs::path& root) {
   return manifests;
 }
 
+bool is_mutant_dir(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(dir / "mutant.patch", ec) || fs::is_directory(dir / "src", ec);
+}
+
 std::vector<fs::path> mutant_dirs(const fs::path& root, std::string_view exercise_id) {
   std::vector<fs::path> dirs;
   std::error_code ec;
   const auto base = root / "solutions" / std::string(exercise_id) / "mutants";
   for (const auto& entry : fs::directory_iterator(base, ec)) {
-    if (entry.is_directory(ec) && fs::is_directory(entry.path() / "src"))
-      dirs.push_back(entry.path());
+    if (entry.is_directory(ec) && is_mutant_dir(entry.path())) dirs.push_back(entry.path());
   }
   std::sort(dirs.begin(), dirs.end());
   return dirs;

@@ -47,6 +47,10 @@ std::vector<std::filesystem::path> exercise_dirs(const std::filesystem::path& ro
 std::vector<ExerciseManifest> load_all_manifests(const std::filesystem::path& root);
 
 // solutions/<id>/mutants/<m>/ directories (with a src/ directory), in order.
+// A mutant is a directory under solutions/<id>/mutants/ with a mutant.patch
+// (applied to the reference when CMake configures) or a src/ of whole files.
+bool is_mutant_dir(const std::filesystem::path& dir);
+
 std::vector<std::filesystem::path> mutant_dirs(const std::filesystem::path& root,
                                                std::string_view exercise_id);
 

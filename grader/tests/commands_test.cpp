@@ -260,5 +260,19 @@ TEST(Root, FindsTheCourseAboveTheDirectoryOrTakesAValidRoot) {
   EXPECT_THROW(find_root(root.path() / "exercises"), GraderError);
 }
 
+TEST(Mutants, APatchOrASourceDirectoryMakesAMutant) {
+  TempDir root;
+  const std::string base = "solutions/00-warmup/mutants/";
+  put(root.path(), base + "as-patch/mutant.patch", "--- a/src/main.cpp\n+++ b/src/main.cpp\n");
+  put(root.path(), base + "as-patch/mutant.toml", "description = \"x\"\n");
+  put(root.path(), base + "as-files/src/main.cpp", "// wrong\n");
+  put(root.path(), base + "as-files/mutant.toml", "description = \"y\"\n");
+  put(root.path(), base + "notes/README.md", "not a mutant: no patch, no src/\n");
+  const auto dirs = mutant_dirs(root.path(), "00-warmup");
+  ASSERT_EQ(dirs.size(), 2U);
+  EXPECT_EQ(dirs[0].filename(), "as-files");
+  EXPECT_EQ(dirs[1].filename(), "as-patch");
+}
+
 }  // namespace
 }  // namespace grader
