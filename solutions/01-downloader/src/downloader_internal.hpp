@@ -48,6 +48,9 @@ struct Cancellation {
 
 // ---- one file on disk (level 2) ----
 
+// Writes all `size` bytes to `fd`, resuming after partial writes and EINTR.
+bool write_all(int fd, const char* data, std::size_t size);
+
 // A temporary file in the destination's directory, named ".<name>-XXXXXX.part" (final names never
 // start with '.'). commit() renames it over the destination; otherwise the destructor removes it,
 // so a failed or cancelled attempt leaves nothing behind.

@@ -71,19 +71,6 @@ std::pair<Fd, Fd> make_job_queue() {
   return {Fd(fds[0]), Fd(fds[1])};  // {parent sends, workers receive}
 }
 
-bool write_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t written = ::write(fd, data, size);
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data += written;
-    size -= static_cast<std::size_t>(written);
-  }
-  return true;
-}
-
 // ---- what a worker sends back for each URL ----
 
 struct FrameHeader {

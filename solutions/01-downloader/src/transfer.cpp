@@ -107,16 +107,11 @@ PartFile::PartFile(const std::filesystem::path& destination) : destination_(dest
   ::fchmod(fd_, 0644);  // mkstemp's 0600 would surprise whoever reads the download
 }
 
-PartFile::~PartFile() {
-  if (fd_ >= 0) ::close(fd_);
-  if (created_ && !committed_) ::unlink(temp_path_.c_str());
-}
-
-bool PartFile::write(const char* data, std::size_t size) {
+bool write_all(int fd, const char* data, std::size_t size) {
   while (size > 0) {
-    const ssize_t written = ::write(fd_, data, size);
+    const ssize_t written = ::write(fd, data, size);
     if (written < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) continue;  // a signal interrupted it before anything was written
       return false;
     }
     data += written;
@@ -124,6 +119,13 @@ bool PartFile::write(const char* data, std::size_t size) {
   }
   return true;
 }
+
+PartFile::~PartFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (created_ && !committed_) ::unlink(temp_path_.c_str());
+}
+
+bool PartFile::write(const char* data, std::size_t size) { return write_all(fd_, data, size); }
 
 bool PartFile::commit(std::string& error) {
   const int fd = std::exchange(fd_, -1);
