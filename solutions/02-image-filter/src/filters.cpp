@@ -1,0 +1,326 @@
+// The filters, byte for byte as Pillow 9.4 computes them (Filter.c, Convert.c, Blend.c).
+//
+// Every pass writes the rows it is given and nothing else, so that bands of rows can be filtered
+// by different threads at once. BLUR, SHARPEN and CONTOUR take exact integer shortcuts that g++
+// vectorises; every other kernel repeats Pillow's single-precision arithmetic in Pillow's order,
+// which is the only way to agree with it on every byte.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "imgfilter_internal.hpp"
+
+namespace imgfilter::detail {
+namespace {
+
+// Pillow adds 0.5 to the kernel's offset "for rounding", then truncates.
+constexpr float kRounding = 0.5F;
+
+// ---- Borders and small images ----
+
+// Pillow leaves the outer `radius` rows and columns as they were in the source, and copies an
+// image smaller than the kernel whole.
+bool is_copied_whole(const Image& src, int size) { return src.width < size || src.height < size; }
+
+void copy_rows(const Image& src, Image& dst, int first_row, int end_row) {
+  if (first_row >= end_row) return;
+  std::memcpy(dst.row(first_row), src.row(first_row),
+              src.row_bytes() * static_cast<std::size_t>(end_row - first_row));
+}
+
+// Copies the rows of [first_row, end_row) that lie in the top or bottom border, and returns the
+// interior part of the band, whose rows still need their border columns copied.
+std::pair<int, int> copy_border_rows(const Image& src, Image& dst, int radius, int first_row,
+                                     int end_row) {
+  copy_rows(src, dst, first_row, std::min(end_row, radius));
+  copy_rows(src, dst, std::max(first_row, src.height - radius), end_row);
+  const int begin = std::max(first_row, radius);
+  const int end = std::min(end_row, src.height - radius);
+  return {begin, std::max(begin, end)};
+}
+
+void copy_border_columns(const Image& src, Image& dst, int radius, int y) {
+  const std::size_t edge = static_cast<std::size_t>(radius) * src.channels;
+  std::memcpy(dst.row(y), src.row(y), edge);
+  std::memcpy(dst.row(y) + src.row_bytes() - edge, src.row(y) + src.row_bytes() - edge, edge);
+}
+
+std::uint8_t clamp_to_byte(int v) { return static_cast<std::uint8_t>(std::clamp(v, 0, 255)); }
+
+// Pillow's clip8: clamp, then truncate towards zero.
+std::uint8_t clip8(float v) {
+  if (v <= 0.0F) return 0;
+  if (v >= 255.0F) return 255;
+  return static_cast<std::uint8_t>(v);
+}
+
+// ---- Integer shortcuts (exact: every weight / scale is a multiple of 1/16) ----
+
+// Column sums of `count` rows starting at `top`, for every byte of a row.
+void column_sums(const Image& src, int top, int count, std::uint16_t* __restrict sums) {
+  const std::size_t n = src.row_bytes();
+  const std::uint8_t* first = src.row(top);
+  for (std::size_t i = 0; i < n; ++i) sums[i] = first[i];
+  for (int r = 1; r < count; ++r) {
+    const std::uint8_t* __restrict row = src.row(top + r);
+    for (std::size_t i = 0; i < n; ++i) sums[i] = static_cast<std::uint16_t>(sums[i] + row[i]);
+  }
+}
+
+// BLUR: the 16 pixels of the 5x5 ring, which is the 5x5 box minus the 3x3 box:
+// (ring + 8) >> 4.
+void blur_row(const std::uint16_t* __restrict box5, const std::uint16_t* __restrict box3,
+              std::uint8_t* __restrict out, std::size_t begin, std::size_t end, std::size_t d) {
+  for (std::size_t i = begin; i < end; ++i) {
+    const int sum5 = box5[i - 2 * d] + box5[i - d] + box5[i] + box5[i + d] + box5[i + 2 * d];
+    const int sum3 = box3[i - d] + box3[i] + box3[i + d];
+    out[i] = static_cast<std::uint8_t>((sum5 - sum3 + 8) >> 4);
+  }
+}
+
+// SHARPEN: 2c − N8/8 + 0.5 = (16c − N8 + 4) / 8 with N8 = box3 − c; CONTOUR: 255 + 8c − N8.
+template <bool kSharpen>
+void sharpen_or_contour_row(const std::uint16_t* __restrict box3, const std::uint8_t* __restrict in,
+                            std::uint8_t* __restrict out, std::size_t begin, std::size_t end,
+                            std::size_t d) {
+  for (std::size_t i = begin; i < end; ++i) {
+    const int c = in[i];
+    const int box = box3[i - d] + box3[i] + box3[i + d];
+    const int v = kSharpen ? (17 * c - box + 4) >> 3 : 255 + 9 * c - box;
+    out[i] = clamp_to_byte(v);
+  }
+}
+
+void integer_kernel_rows(const Image& src, Image& dst, FilterKind kind, int radius, int begin,
+                         int end) {
+  const std::size_t n = src.row_bytes();
+  const std::size_t d = static_cast<std::size_t>(src.channels);
+  const std::size_t first = radius * d;
+  const std::size_t last = n - radius * d;
+  std::vector<std::uint16_t> box3(n);
+  std::vector<std::uint16_t> box5(kind == FilterKind::blur ? n : 0);
+  for (int y = begin; y < end; ++y) {
+    column_sums(src, y - 1, 3, box3.data());
+    if (kind == FilterKind::blur) {
+      column_sums(src, y - 2, 5, box5.data());
+      blur_row(box5.data(), box3.data(), dst.row(y), first, last, d);
+    } else if (kind == FilterKind::sharpen) {
+      sharpen_or_contour_row<true>(box3.data(), src.row(y), dst.row(y), first, last, d);
+    } else {
+      sharpen_or_contour_row<false>(box3.data(), src.row(y), dst.row(y), first, last, d);
+    }
+    copy_border_columns(src, dst, radius, y);
+  }
+}
+
+// ---- Pillow's general rule, in single precision ----
+
+struct FloatKernel {
+  int size = 3;
+  float weights[25] = {};
+  float offset = 0;
+};
+
+FloatKernel prepare(const Kernel& kernel) {
+  FloatKernel k;
+  k.size = kernel.size;
+  // _imaging.c divides each float weight by the float scale; ImagingFilter then adds 0.5.
+  for (int i = 0; i < kernel.size * kernel.size; ++i)
+    k.weights[i] = kernel.weights[i] / kernel.scale;
+  k.offset = static_cast<float>(static_cast<double>(kernel.offset) + kRounding);
+  return k;
+}
+
+// One kernel row times 3 or 5 neighbours, summed left to right as Pillow's KERNEL1x3/1x5 do.
+template <int kSize>
+float kernel_row(const std::uint8_t* row, std::size_t i, std::size_t d, const float* w) {
+  if constexpr (kSize == 3) {
+    return static_cast<float>(row[i - d]) * w[0] + static_cast<float>(row[i]) * w[1] +
+           static_cast<float>(row[i + d]) * w[2];
+  } else {
+    return static_cast<float>(row[i - 2 * d]) * w[0] + static_cast<float>(row[i - d]) * w[1] +
+           static_cast<float>(row[i]) * w[2] + static_cast<float>(row[i + d]) * w[3] +
+           static_cast<float>(row[i + 2 * d]) * w[4];
+  }
+}
+
+template <int kSize>
+void float_kernel_row(const Image& src, std::uint8_t* __restrict out, int y, const FloatKernel& k,
+                      std::size_t begin, std::size_t end) {
+  constexpr int kRadius = kSize / 2;
+  const std::size_t d = static_cast<std::size_t>(src.channels);
+  const std::uint8_t* rows[kSize];
+  // Pillow applies the kernel flipped vertically: its first row of weights meets the row below.
+  for (int r = 0; r < kSize; ++r) rows[r] = src.row(y + kRadius - r);
+  for (std::size_t i = begin; i < end; ++i) {
+    float sum = k.offset;
+    for (int r = 0; r < kSize; ++r) sum += kernel_row<kSize>(rows[r], i, d, k.weights + r * kSize);
+    out[i] = clip8(sum);
+  }
+}
+
+void float_kernel_rows(const Image& src, Image& dst, const Kernel& kernel, int begin, int end) {
+  const FloatKernel k = prepare(kernel);
+  const int radius = kernel.size / 2;
+  const std::size_t d = static_cast<std::size_t>(src.channels);
+  for (int y = begin; y < end; ++y) {
+    if (kernel.size == 3) {
+      float_kernel_row<3>(src, dst.row(y), y, k, radius * d, src.row_bytes() - radius * d);
+    } else {
+      float_kernel_row<5>(src, dst.row(y), y, k, radius * d, src.row_bytes() - radius * d);
+    }
+    copy_border_columns(src, dst, radius, y);
+  }
+}
+
+void kernel_rows(const Image& src, Image& dst, const Filter& filter, int first_row, int end_row) {
+  const Kernel kernel =
+      filter.kind == FilterKind::kernel ? filter.kernel : *builtin_kernel(filter.kind);
+  if (is_copied_whole(src, kernel.size)) {
+    copy_rows(src, dst, first_row, end_row);
+    return;
+  }
+  const int radius = kernel.size / 2;
+  const auto [begin, end] = copy_border_rows(src, dst, radius, first_row, end_row);
+  const bool exact_in_integers = filter.kind == FilterKind::blur ||
+                                 filter.kind == FilterKind::sharpen ||
+                                 filter.kind == FilterKind::contour;
+  if (exact_in_integers) {
+    integer_kernel_rows(src, dst, filter.kind, radius, begin, end);
+  } else {
+    float_kernel_rows(src, dst, kernel, begin, end);
+  }
+}
+
+// ---- convert("L") and ImageEnhance.Contrast ----
+
+// Pillow's ITU-R 601-2 luma in 16-bit fixed point (Convert.c's L24).
+std::uint8_t luma(const std::uint8_t* rgb) {
+  return static_cast<std::uint8_t>((19595U * rgb[0] + 38470U * rgb[1] + 7471U * rgb[2] + 0x8000U) >>
+                                   16);
+}
+
+void grayscale_rows(const Image& src, Image& dst, int first_row, int end_row) {
+  const std::size_t d = static_cast<std::size_t>(src.channels);
+  for (int y = first_row; y < end_row; ++y) {
+    const std::uint8_t* __restrict in = src.row(y);
+    std::uint8_t* __restrict out = dst.row(y);
+    if (d >= 3) {
+      for (int x = 0; x < src.width; ++x) out[x] = luma(in + x * d);
+    } else {
+      for (int x = 0; x < src.width; ++x) out[x] = in[x * d];  // L, or the L of LA
+    }
+  }
+}
+
+bool has_alpha(const Image& image) { return image.channels == 2 || image.channels == 4; }
+
+// Image.blend(degenerate, image, factor) for every value a byte can have: m + f × (p − m) in
+// float, then clamped and truncated.
+std::array<std::uint8_t, 256> contrast_table(float factor, int pivot) {
+  std::array<std::uint8_t, 256> table{};
+  for (int p = 0; p < 256; ++p) {
+    table[p] = clip8(static_cast<float>(pivot) + factor * static_cast<float>(p - pivot));
+  }
+  return table;
+}
+
+void contrast_rows(const Image& src, Image& dst, float factor, int pivot, int first_row,
+                   int end_row) {
+  const std::array<std::uint8_t, 256> table = contrast_table(factor, pivot);
+  const std::size_t d = static_cast<std::size_t>(src.channels);
+  const std::size_t colour_channels = has_alpha(src) ? d - 1 : d;
+  for (int y = first_row; y < end_row; ++y) {
+    const std::uint8_t* in = src.row(y);
+    std::uint8_t* out = dst.row(y);
+    for (std::size_t i = 0; i < src.row_bytes(); ++i) {
+      out[i] = i % d < colour_channels ? table[in[i]] : in[i];  // alpha is kept
+    }
+  }
+}
+
+}  // namespace
+
+void check(const Image& image) {
+  if (image.channels < 1 || image.channels > 4 || image.width <= 0 || image.height <= 0 ||
+      image.pixel_count() > course::kMaxPixels ||
+      image.pixels.size() != image.row_bytes() * static_cast<std::size_t>(image.height)) {
+    throw std::invalid_argument("invalid image: " + std::to_string(image.width) + " x " +
+                                std::to_string(image.height) + " x " +
+                                std::to_string(image.channels) + " channels with " +
+                                std::to_string(image.pixels.size()) + " bytes");
+  }
+}
+
+void check(const Filter& filter) {
+  if (filter.kind == FilterKind::contrast &&
+      !(std::isfinite(filter.factor) && filter.factor >= 0)) {
+    throw std::invalid_argument("contrast factor must be finite and >= 0");
+  }
+  if (filter.kind != FilterKind::kernel) return;
+  const Kernel& k = filter.kernel;
+  if ((k.size != 3 && k.size != 5) ||
+      k.weights.size() != static_cast<std::size_t>(k.size * k.size)) {
+    throw std::invalid_argument("a kernel is 3x3 or 5x5 with size x size weights");
+  }
+  if (k.scale == 0 || !std::isfinite(k.scale) || !std::isfinite(k.offset)) {
+    throw std::invalid_argument("a kernel's scale must be finite and non-zero");
+  }
+}
+
+Image make_output(const Image& src, const Filter& filter) {
+  const int channels = filter.kind == FilterKind::grayscale ? 1 : src.channels;
+  return Image(src.width, src.height, channels);
+}
+
+std::uint64_t gray_sum(const Image& src, int first_row, int end_row) {
+  const std::size_t d = static_cast<std::size_t>(src.channels);
+  std::uint64_t sum = 0;
+  for (int y = first_row; y < end_row; ++y) {
+    const std::uint8_t* in = src.row(y);
+    std::uint32_t row_sum = 0;  // at most 65535 x 255 per row
+    for (int x = 0; x < src.width; ++x) row_sum += d >= 3 ? luma(in + x * d) : in[x * d];
+    sum += row_sum;
+  }
+  return sum;
+}
+
+// int(mean + 0.5), in integers: the mean rounded half up.
+int contrast_pivot(std::uint64_t sum, std::size_t pixel_count) {
+  return static_cast<int>((2 * sum + pixel_count) / (2 * pixel_count));
+}
+
+void filter_rows(const Image& src, Image& dst, const Filter& filter, int first_row, int end_row,
+                 int pivot) {
+  switch (filter.kind) {
+    case FilterKind::grayscale:
+      grayscale_rows(src, dst, first_row, end_row);
+      return;
+    case FilterKind::contrast:
+      contrast_rows(src, dst, filter.factor, pivot, first_row, end_row);
+      return;
+    default:
+      kernel_rows(src, dst, filter, first_row, end_row);
+      return;
+  }
+}
+
+}  // namespace imgfilter::detail
+
+namespace imgfilter {
+
+Image apply(const Image& image, const Filter& filter) {
+  detail::check(image);
+  detail::check(filter);
+  Image out = detail::make_output(image, filter);
+  int pivot = 0;
+  if (filter.kind == FilterKind::contrast) {
+    pivot = detail::contrast_pivot(detail::gray_sum(image, 0, image.height), image.pixel_count());
+  }
+  detail::filter_rows(image, out, filter, 0, image.height, pivot);
+  return out;
+}
+
+}  // namespace imgfilter
