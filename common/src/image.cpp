@@ -192,8 +192,10 @@ Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name)
   if (stbi_info_from_memory(data, size, &width, &height, &channels) == 0) {
     const std::string format = format_of(bytes);
     if (!format.empty()) {
-      throw ImageError(file + " is a " + format + " file whose header is corrupt or truncated (" +
-                       stbi_failure_reason() + ")");
+      throw ImageError(file + " is a " + format + " file stb cannot decode (" +
+                       stbi_failure_reason() +
+                       "): its header is corrupt or truncated, or it is a variant stb does not "
+                       "read (e.g. RLE-compressed BMP, progressive 12-bit JPEG)");
     }
     throw ImageError(file + " is not a PNG, JPEG or BMP image stb can read (" +
                      stbi_failure_reason() + ")");

@@ -211,6 +211,33 @@ TEST(Files, UnwritableOutputDirectoryFailsEveryFileCleanly) {
   EXPECT_EQ(files_below(dir.path()), std::vector<std::string>{"plain-file"});
 }
 
+TEST(Files, TwoInputsWithOneOutputNameDoNotOverwriteEachOther) {
+  const course::TempDir dir("imgfilter");
+  fs::create_directories(dir.path() / "a");
+  fs::create_directories(dir.path() / "b");
+  fs::copy_file(golden_dir() / "inputs" / "rgb_33x17.png", dir.path() / "a" / "cat.png");
+  fs::copy_file(golden_dir() / "inputs" / "l_7x5.png", dir.path() / "b" / "cat.png");
+  fs::copy_file(golden_dir() / "inputs" / "rgba_5x5.png", dir.path() / "a" / "cat.bmp");
+  const std::vector<fs::path> inputs = {dir.path() / "a" / "cat.png", dir.path() / "b" / "cat.png",
+                                        dir.path() / "a" / "cat.bmp"};
+  Options options;
+  options.mode = Mode::images;
+  options.jobs = 3;
+  const fs::path out = dir.path() / "out";
+  const auto results = run_process_files(inputs, out, parse_chain("blur"), options);
+  ASSERT_EQ(results.size(), 3U);
+  EXPECT_TRUE(results[0].ok()) << "the first input keeps the name\n" << describe(results);
+  for (const std::size_t i : {1, 2}) {
+    EXPECT_FALSE(results[i].ok())
+        << "a later input with the same output name must fail, not overwrite the first\n"
+        << describe(results);
+    EXPECT_NE(results[i].error.find("cat"), std::string::npos) << describe(results);
+  }
+  EXPECT_EQ(course::load_image(out / "blur_cat.png"),
+            apply(course::load_image(inputs[0]), parse_chain("blur").front()));
+  EXPECT_EQ(files_below(out), std::vector<std::string>{"blur_cat.png"});
+}
+
 TEST(Files, AFailedSaveLeavesThePreviousOutputAlone) {
   const course::TempDir dir("imgfilter");
   const fs::path out = dir.path() / "out";

@@ -1,6 +1,7 @@
 // Level 1 (files): output names and process_files, where one bad file never stops the others and
 // every output appears atomically.
 #include <exception>
+#include <map>
 #include <string>
 #include <system_error>
 
@@ -63,8 +64,22 @@ std::vector<FileResult> process_files(const std::vector<std::filesystem::path>& 
     }
     return results;
   }
+  // Two inputs with one output name (cat.png and cat.jpg) would overwrite each other: the first
+  // one keeps the name and the later ones fail, before any work starts.
+  std::vector<bool> duplicate(inputs.size(), false);
+  std::map<std::string, std::size_t> first_with_name;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::string name = output_name(chain, inputs[i]);
+    const auto [it, inserted] = first_with_name.emplace(name, i);
+    if (inserted) continue;
+    duplicate[i] = true;
+    results[i] = FileResult{inputs[i],
+                            {},
+                            "'" + inputs[i].string() + "' would be written to " + name +
+                                ", like '" + inputs[it->second].string() + "': skipped"};
+  }
   detail::for_each_image(inputs.size(), options, [&](std::size_t i) {
-    results[i] = process_one(inputs[i], out_dir, chain, options, i);
+    if (!duplicate[i]) results[i] = process_one(inputs[i], out_dir, chain, options, i);
   });
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     if (results[i].input.empty() && results[i].error.empty()) {

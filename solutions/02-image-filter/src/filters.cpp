@@ -231,12 +231,16 @@ void contrast_rows(const Image& src, Image& dst, float factor, int pivot, int fi
                    int end_row) {
   const std::array<std::uint8_t, 256> table = contrast_table(factor, pivot);
   const std::size_t d = static_cast<std::size_t>(src.channels);
-  const std::size_t colour_channels = has_alpha(src) ? d - 1 : d;
   for (int y = first_row; y < end_row; ++y) {
-    const std::uint8_t* in = src.row(y);
-    std::uint8_t* out = dst.row(y);
-    for (std::size_t i = 0; i < src.row_bytes(); ++i) {
-      out[i] = i % d < colour_channels ? table[in[i]] : in[i];  // alpha is kept
+    const std::uint8_t* __restrict in = src.row(y);
+    std::uint8_t* __restrict out = dst.row(y);
+    if (!has_alpha(src)) {
+      for (std::size_t i = 0; i < src.row_bytes(); ++i) out[i] = table[in[i]];
+      continue;
+    }
+    for (std::size_t i = 0; i < src.row_bytes(); i += d) {
+      for (std::size_t c = 0; c + 1 < d; ++c) out[i + c] = table[in[i + c]];
+      out[i + d - 1] = in[i + d - 1];  // alpha is kept
     }
   }
 }
