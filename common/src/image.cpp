@@ -119,7 +119,11 @@ class TempFile {
   explicit TempFile(const std::filesystem::path& destination) {
     const std::filesystem::path dir =
         destination.has_parent_path() ? destination.parent_path() : std::filesystem::path(".");
-    std::string pattern = (dir / ("." + destination.filename().string() + "-XXXXXX.tmp")).string();
+    // Appended piece by piece: g++ 12 -O3 warns falsely (-Wrestrict) about "." + string.
+    std::string name(".");
+    name += destination.filename().string();
+    name += "-XXXXXX.tmp";
+    std::string pattern = (dir / name).string();
     fd_ = ::mkstemps(pattern.data(), 4);
     if (fd_ < 0) {
       throw ImageError("cannot write " + quoted(destination) + ": " + std::strerror(errno));

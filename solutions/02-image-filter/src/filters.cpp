@@ -47,19 +47,39 @@ void copy_border_columns(const Image& src, Image& dst, int radius, int y) {
   std::memcpy(dst.row(y) + src.row_bytes() - edge, src.row(y) + src.row_bytes() - edge, edge);
 }
 
-std::uint8_t clamp_to_byte(int v) { return static_cast<std::uint8_t>(std::clamp(v, 0, 255)); }
-
-// Pillow's clip8: clamp, then truncate towards zero.
+// Pillow's clip8: clamp to 0..255, then truncate towards zero. Written without branches so that
+// loops using it vectorise; the result is the same for every float.
 std::uint8_t clip8(float v) {
-  if (v <= 0.0F) return 0;
-  if (v >= 255.0F) return 255;
-  return static_cast<std::uint8_t>(v);
+  return static_cast<std::uint8_t>(static_cast<int>(std::min(std::max(v, 0.0F), 255.0F)));
 }
+
+// ---- Vector versions ----
+
+// The hot loops are compiled three times, for the x86-64 baseline (SSE2), AVX2 and AVX-512,
+// and the best one for the processor is picked when the program starts (function
+// multi-versioning): wider vectors, the same bytes (exercise.cmake turns off fusing float
+// multiply-adds, which AVX2 and AVX-512 could otherwise do). Sanitizer builds keep one version,
+// because the run-time choice happens before the sanitizers start.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define IMGFILTER_ONE_VERSION
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define IMGFILTER_ONE_VERSION
+#endif
+#if defined(__x86_64__) && !defined(IMGFILTER_ONE_VERSION)
+#define IMGFILTER_VECTOR_VERSIONS \
+  __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define IMGFILTER_VECTOR_VERSIONS
+#endif
 
 // ---- Integer shortcuts (exact: every weight / scale is a multiple of 1/16) ----
 
 // Column sums of `count` rows starting at `top`, for every byte of a row.
-void column_sums(const Image& src, int top, int count, std::uint16_t* __restrict sums) {
+IMGFILTER_VECTOR_VERSIONS void column_sums(const Image& src, int top, int count,
+                                           std::uint16_t* __restrict sums) {
   const std::size_t n = src.row_bytes();
   const std::uint8_t* first = src.row(top);
   for (std::size_t i = 0; i < n; ++i) sums[i] = first[i];
@@ -70,26 +90,58 @@ void column_sums(const Image& src, int top, int count, std::uint16_t* __restrict
 }
 
 // BLUR: the 16 pixels of the 5x5 ring, which is the 5x5 box minus the 3x3 box:
-// (ring + 8) >> 4.
-void blur_row(const std::uint16_t* __restrict box5, const std::uint16_t* __restrict box3,
-              std::uint8_t* __restrict out, std::size_t begin, std::size_t end, std::size_t d) {
+// (ring + 8) >> 4. Every value fits 16 bits (at most 25 x 255), so the vectors hold 8 lanes.
+IMGFILTER_VECTOR_VERSIONS void blur_row(const std::uint16_t* __restrict box5,
+                                        const std::uint16_t* __restrict box3,
+                                        std::uint8_t* __restrict out, std::size_t begin,
+                                        std::size_t end, std::size_t d) {
   for (std::size_t i = begin; i < end; ++i) {
-    const int sum5 = box5[i - 2 * d] + box5[i - d] + box5[i] + box5[i + d] + box5[i + 2 * d];
-    const int sum3 = box3[i - d] + box3[i] + box3[i + d];
-    out[i] = static_cast<std::uint8_t>((sum5 - sum3 + 8) >> 4);
+    const auto sum5 = static_cast<std::uint16_t>(box5[i - 2 * d] + box5[i - d] + box5[i] +
+                                                 box5[i + d] + box5[i + 2 * d]);
+    const auto sum3 = static_cast<std::uint16_t>(box3[i - d] + box3[i] + box3[i + d]);
+    out[i] = static_cast<std::uint8_t>(static_cast<std::uint16_t>(sum5 - sum3 + 8) >> 4);
   }
 }
 
 // SHARPEN: 2c − N8/8 + 0.5 = (16c − N8 + 4) / 8 with N8 = box3 − c; CONTOUR: 255 + 8c − N8.
+// Both fit 16-bit signed lanes (−2295 ... 4339).
 template <bool kSharpen>
-void sharpen_or_contour_row(const std::uint16_t* __restrict box3, const std::uint8_t* __restrict in,
-                            std::uint8_t* __restrict out, std::size_t begin, std::size_t end,
-                            std::size_t d) {
+inline void sharpen_or_contour_row(const std::uint16_t* __restrict box3,
+                                   const std::uint8_t* __restrict in, std::uint8_t* __restrict out,
+                                   std::size_t begin, std::size_t end, std::size_t d) {
   for (std::size_t i = begin; i < end; ++i) {
-    const int c = in[i];
-    const int box = box3[i - d] + box3[i] + box3[i + d];
-    const int v = kSharpen ? (17 * c - box + 4) >> 3 : 255 + 9 * c - box;
-    out[i] = clamp_to_byte(v);
+    const auto c = static_cast<std::int16_t>(in[i]);
+    const auto box = static_cast<std::int16_t>(box3[i - d] + box3[i] + box3[i + d]);
+    const auto v = kSharpen ? static_cast<std::int16_t>((17 * c - box + 4) >> 3)
+                            : static_cast<std::int16_t>(255 + 9 * c - box);
+    out[i] = static_cast<std::uint8_t>(std::clamp<std::int16_t>(v, 0, 255));
+  }
+}
+
+IMGFILTER_VECTOR_VERSIONS void sharpen_row(const std::uint16_t* __restrict box3,
+                                           const std::uint8_t* __restrict in,
+                                           std::uint8_t* __restrict out, std::size_t begin,
+                                           std::size_t end, std::size_t d) {
+  sharpen_or_contour_row<true>(box3, in, out, begin, end, d);
+}
+
+IMGFILTER_VECTOR_VERSIONS void contour_row(const std::uint16_t* __restrict box3,
+                                           const std::uint8_t* __restrict in,
+                                           std::uint8_t* __restrict out, std::size_t begin,
+                                           std::size_t end, std::size_t d) {
+  sharpen_or_contour_row<false>(box3, in, out, begin, end, d);
+}
+
+// The 5x5 column sums from the 3x3 ones: two more rows.
+IMGFILTER_VECTOR_VERSIONS void widen_column_sums(const Image& src, int y,
+                                                 const std::uint16_t* __restrict box3,
+                                                 std::uint16_t* __restrict box5) {
+  const std::uint8_t* __restrict above = src.row(y - 2);
+  const std::uint8_t* __restrict below = src.row(y + 2);
+  const std::size_t n = src.row_bytes();  // read once: a store through a byte pointer could
+                                          // change src, as far as the compiler knows
+  for (std::size_t i = 0; i < n; ++i) {
+    box5[i] = static_cast<std::uint16_t>(box3[i] + above[i] + below[i]);
   }
 }
 
@@ -104,12 +156,12 @@ void integer_kernel_rows(const Image& src, Image& dst, FilterKind kind, int radi
   for (int y = begin; y < end; ++y) {
     column_sums(src, y - 1, 3, box3.data());
     if (kind == FilterKind::blur) {
-      column_sums(src, y - 2, 5, box5.data());
+      widen_column_sums(src, y, box3.data(), box5.data());
       blur_row(box5.data(), box3.data(), dst.row(y), first, last, d);
     } else if (kind == FilterKind::sharpen) {
-      sharpen_or_contour_row<true>(box3.data(), src.row(y), dst.row(y), first, last, d);
+      sharpen_row(box3.data(), src.row(y), dst.row(y), first, last, d);
     } else {
-      sharpen_or_contour_row<false>(box3.data(), src.row(y), dst.row(y), first, last, d);
+      contour_row(box3.data(), src.row(y), dst.row(y), first, last, d);
     }
     copy_border_columns(src, dst, radius, y);
   }
@@ -147,8 +199,8 @@ float kernel_row(const std::uint8_t* row, std::size_t i, std::size_t d, const fl
 }
 
 template <int kSize>
-void float_kernel_row(const Image& src, std::uint8_t* __restrict out, int y, const FloatKernel& k,
-                      std::size_t begin, std::size_t end) {
+inline void float_kernel_row(const Image& src, std::uint8_t* __restrict out, int y,
+                             const FloatKernel& k, std::size_t begin, std::size_t end) {
   constexpr int kRadius = kSize / 2;
   const std::size_t d = static_cast<std::size_t>(src.channels);
   const std::uint8_t* rows[kSize];
@@ -161,15 +213,27 @@ void float_kernel_row(const Image& src, std::uint8_t* __restrict out, int y, con
   }
 }
 
+IMGFILTER_VECTOR_VERSIONS void float_kernel_row3(const Image& src, std::uint8_t* __restrict out,
+                                                 int y, const FloatKernel& k, std::size_t begin,
+                                                 std::size_t end) {
+  float_kernel_row<3>(src, out, y, k, begin, end);
+}
+
+IMGFILTER_VECTOR_VERSIONS void float_kernel_row5(const Image& src, std::uint8_t* __restrict out,
+                                                 int y, const FloatKernel& k, std::size_t begin,
+                                                 std::size_t end) {
+  float_kernel_row<5>(src, out, y, k, begin, end);
+}
+
 void float_kernel_rows(const Image& src, Image& dst, const Kernel& kernel, int begin, int end) {
   const FloatKernel k = prepare(kernel);
   const int radius = kernel.size / 2;
   const std::size_t d = static_cast<std::size_t>(src.channels);
   for (int y = begin; y < end; ++y) {
     if (kernel.size == 3) {
-      float_kernel_row<3>(src, dst.row(y), y, k, radius * d, src.row_bytes() - radius * d);
+      float_kernel_row3(src, dst.row(y), y, k, radius * d, src.row_bytes() - radius * d);
     } else {
-      float_kernel_row<5>(src, dst.row(y), y, k, radius * d, src.row_bytes() - radius * d);
+      float_kernel_row5(src, dst.row(y), y, k, radius * d, src.row_bytes() - radius * d);
     }
     copy_border_columns(src, dst, radius, y);
   }
@@ -204,42 +268,44 @@ std::uint8_t luma(const std::uint8_t* rgb) {
 
 void grayscale_rows(const Image& src, Image& dst, int first_row, int end_row) {
   const std::size_t d = static_cast<std::size_t>(src.channels);
+  const std::size_t width = static_cast<std::size_t>(src.width);
   for (int y = first_row; y < end_row; ++y) {
     const std::uint8_t* __restrict in = src.row(y);
     std::uint8_t* __restrict out = dst.row(y);
     if (d >= 3) {
-      for (int x = 0; x < src.width; ++x) out[x] = luma(in + x * d);
+      for (std::size_t x = 0; x < width; ++x) out[x] = luma(in + x * d);
     } else {
-      for (int x = 0; x < src.width; ++x) out[x] = in[x * d];  // L, or the L of LA
+      for (std::size_t x = 0; x < width; ++x) out[x] = in[x * d];  // L, or the L of LA
     }
   }
 }
 
 bool has_alpha(const Image& image) { return image.channels == 2 || image.channels == 4; }
 
-// Image.blend(degenerate, image, factor) for every value a byte can have: m + f × (p − m) in
-// float, then clamped and truncated.
-std::array<std::uint8_t, 256> contrast_table(float factor, int pivot) {
-  std::array<std::uint8_t, 256> table{};
-  for (int p = 0; p < 256; ++p) {
-    table[p] = clip8(static_cast<float>(pivot) + factor * static_cast<float>(p - pivot));
-  }
-  return table;
+// Image.blend(degenerate, image, factor): m + f × (p − m) in float, then clamped and truncated.
+std::uint8_t contrast_value(int p, int pivot, float factor) {
+  return clip8(static_cast<float>(pivot) + factor * static_cast<float>(p - pivot));
+}
+
+IMGFILTER_VECTOR_VERSIONS void contrast_row(const std::uint8_t* __restrict in,
+                                            std::uint8_t* __restrict out, std::size_t n, int pivot,
+                                            float factor) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = contrast_value(in[i], pivot, factor);
 }
 
 void contrast_rows(const Image& src, Image& dst, float factor, int pivot, int first_row,
                    int end_row) {
-  const std::array<std::uint8_t, 256> table = contrast_table(factor, pivot);
   const std::size_t d = static_cast<std::size_t>(src.channels);
+  const std::size_t n = src.row_bytes();
   for (int y = first_row; y < end_row; ++y) {
     const std::uint8_t* __restrict in = src.row(y);
     std::uint8_t* __restrict out = dst.row(y);
     if (!has_alpha(src)) {
-      for (std::size_t i = 0; i < src.row_bytes(); ++i) out[i] = table[in[i]];
+      contrast_row(in, out, n, pivot, factor);
       continue;
     }
-    for (std::size_t i = 0; i < src.row_bytes(); i += d) {
-      for (std::size_t c = 0; c + 1 < d; ++c) out[i + c] = table[in[i + c]];
+    for (std::size_t i = 0; i < n; i += d) {
+      for (std::size_t c = 0; c + 1 < d; ++c) out[i + c] = contrast_value(in[i + c], pivot, factor);
       out[i + d - 1] = in[i + d - 1];  // alpha is kept
     }
   }
