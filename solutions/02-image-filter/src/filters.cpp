@@ -198,42 +198,51 @@ float kernel_row(const std::uint8_t* row, std::size_t i, std::size_t d, const fl
   }
 }
 
+// One output row, kernel row after kernel row: `sums` starts at the offset and each kernel row
+// adds its products to every sample, in Pillow's order. Simple loops over a row vectorise; the
+// per-sample order of the additions is still Pillow's.
 template <int kSize>
 inline void float_kernel_row(const Image& src, std::uint8_t* __restrict out, int y,
-                             const FloatKernel& k, std::size_t begin, std::size_t end) {
+                             const FloatKernel& k, std::size_t begin, std::size_t end,
+                             float* __restrict sums) {
   constexpr int kRadius = kSize / 2;
   const std::size_t d = static_cast<std::size_t>(src.channels);
-  const std::uint8_t* rows[kSize];
-  // Pillow applies the kernel flipped vertically: its first row of weights meets the row below.
-  for (int r = 0; r < kSize; ++r) rows[r] = src.row(y + kRadius - r);
-  for (std::size_t i = begin; i < end; ++i) {
-    float sum = k.offset;
-    for (int r = 0; r < kSize; ++r) sum += kernel_row<kSize>(rows[r], i, d, k.weights + r * kSize);
-    out[i] = clip8(sum);
+  const float offset = k.offset;
+  for (std::size_t i = begin; i < end; ++i) sums[i] = offset;
+  for (int r = 0; r < kSize; ++r) {
+    // Pillow applies the kernel flipped vertically: its first row of weights meets the row below.
+    const std::uint8_t* __restrict row = src.row(y + kRadius - r);
+    float w[kSize];
+    for (int j = 0; j < kSize; ++j) w[j] = k.weights[r * kSize + j];
+    for (std::size_t i = begin; i < end; ++i) sums[i] += kernel_row<kSize>(row, i, d, w);
   }
+  for (std::size_t i = begin; i < end; ++i) out[i] = clip8(sums[i]);
 }
 
 IMGFILTER_VECTOR_VERSIONS void float_kernel_row3(const Image& src, std::uint8_t* __restrict out,
                                                  int y, const FloatKernel& k, std::size_t begin,
-                                                 std::size_t end) {
-  float_kernel_row<3>(src, out, y, k, begin, end);
+                                                 std::size_t end, float* __restrict sums) {
+  float_kernel_row<3>(src, out, y, k, begin, end, sums);
 }
 
 IMGFILTER_VECTOR_VERSIONS void float_kernel_row5(const Image& src, std::uint8_t* __restrict out,
                                                  int y, const FloatKernel& k, std::size_t begin,
-                                                 std::size_t end) {
-  float_kernel_row<5>(src, out, y, k, begin, end);
+                                                 std::size_t end, float* __restrict sums) {
+  float_kernel_row<5>(src, out, y, k, begin, end, sums);
 }
 
 void float_kernel_rows(const Image& src, Image& dst, const Kernel& kernel, int begin, int end) {
   const FloatKernel k = prepare(kernel);
   const int radius = kernel.size / 2;
   const std::size_t d = static_cast<std::size_t>(src.channels);
+  std::vector<float> sums(src.row_bytes());
   for (int y = begin; y < end; ++y) {
     if (kernel.size == 3) {
-      float_kernel_row3(src, dst.row(y), y, k, radius * d, src.row_bytes() - radius * d);
+      float_kernel_row3(src, dst.row(y), y, k, radius * d, src.row_bytes() - radius * d,
+                        sums.data());
     } else {
-      float_kernel_row5(src, dst.row(y), y, k, radius * d, src.row_bytes() - radius * d);
+      float_kernel_row5(src, dst.row(y), y, k, radius * d, src.row_bytes() - radius * d,
+                        sums.data());
     }
     copy_border_columns(src, dst, radius, y);
   }
