@@ -1,6 +1,7 @@
 // Levels 2 to 4: the same bytes as the sequential chain for every mode and every N; whole images
 // on a pool of N threads (never more than N at once); one image in bands that threads share,
 // executing in parallel; and the optional processes.
+#include <cmath>
 #include <thread>
 
 #include "imgfilter_test_support.hpp"
@@ -242,9 +243,9 @@ TEST(Tiles, ExecuteInParallelOnTwoCores) {
   // The bound is fixed. When other programs keep the cores busy no program reaches it, so the
   // message says what two plain spinning threads reached just before, for comparison.
   EXPECT_TRUE(course::parallelism_at_least(recorder.trace(), 1.3, "bands"))
-      << "(for comparison, two plain CPU-bound threads reached parallelism " << available
-      << " on this machine just before, at load average " << load_average() << " on "
-      << std::thread::hardware_concurrency() << " cores"
+      << "(for comparison, two plain CPU-bound threads reached parallelism "
+      << std::round(available * 100) / 100 << " on this machine just before, at load average "
+      << load_average() << " on " << std::thread::hardware_concurrency() << " cores"
       << (available < 1.3 ? ": the machine is too busy to show parallelism now; retry on a "
                             "quieter one"
                           : "")
