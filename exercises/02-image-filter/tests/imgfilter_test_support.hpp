@@ -131,7 +131,10 @@ inline std::string first_difference(const Image& got, const Image& want) {
       << ", y=" << y << ", channel " << *first % want.channels << "): got "
       << int{got.pixels[*first]} << ", Pillow gives " << int{want.pixels[*first]};
   const bool on_border = x < 2 || y < 2 || x >= want.width - 2 || y >= want.height - 2;
-  if (on_border) out << " (near the border: Pillow copies the outer rows and columns unchanged)";
+  if (on_border) {
+    out << " (within 2 samples of the edge: Pillow copies the outer 2 rows and columns unchanged "
+           "for a 5x5 kernel, 1 for a 3x3 one)";
+  }
   return out.str();
 }
 
