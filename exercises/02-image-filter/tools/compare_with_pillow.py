@@ -6,9 +6,8 @@
 CHAIN is imgfilter's --filters (blur,contrast,grayscale; contrast=F for another factor). For each
 INPUT, Pillow opens it (paletted and 1-bit images converted to RGB/RGBA/L as stb decodes them),
 applies the chain, and the result is compared with OUTDIR/<chain>_<stem>.png. PNG and BMP inputs
-must agree byte for byte. JPEG inputs are decoded by Pillow's libjpeg and by stb differently, so
-for them the chain is applied to the pixels stb decoded (read back from a PNG that imgfilter's
-`--filters` chain did not touch is not available): they are reported, not failed.
+must agree byte for byte. JPEG inputs are decoded differently by stb and by Pillow's libjpeg
+(IDCT and chroma upsampling), so their outputs are reported, not failed.
 Exit status 1 when any PNG or BMP input differs.
 """
 import os
