@@ -5,13 +5,14 @@
 // The images are synthetic and deterministic: sky and ground gradients, a sun, hills, and
 // noise, in RGB (some in RGBA and grayscale), so that every filter has edges, flat areas and
 // texture to work on. Named photo_01.png, photo_02.png, ...
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "course/image.hpp"
 
@@ -59,17 +60,46 @@ course::Image sample(int width, int height, int channels, unsigned seed) {
 
 }  // namespace
 
+// A few options only, so no command-line library (CLI11 costs seconds to compile per tool).
+int usage(const char* problem) {
+  std::fprintf(stderr,
+               "make_samples: %s\nusage: make_samples -o DIR [--count N (1..1000, default 8)] "
+               "[--width W] [--height H] (1..8192, default 1024 x 768)\n",
+               problem);
+  return 2;
+}
+
 int main(int argc, char** argv) {
-  CLI::App app{"Writes the notes' sample images (deterministic synthetic photos)."};
   std::string out_dir;
   int count = 8;
   int width = 1024;
   int height = 768;
-  app.add_option("--output,-o", out_dir, "output directory")->required();
-  app.add_option("--count,-n", count, "how many images")->check(CLI::Range(1, 1000));
-  app.add_option("--width", width, "width in pixels")->check(CLI::Range(1, 8192));
-  app.add_option("--height", height, "height in pixels")->check(CLI::Range(1, 8192));
-  CLI11_PARSE(app, argc, argv);
+  for (int a = 1; a < argc; ++a) {
+    const std::string_view option = argv[a];
+    if (option == "-h" || option == "--help") return usage("writes the notes' sample images");
+    if (a + 1 >= argc) return usage("every option takes a value");
+    const char* value = argv[++a];
+    const auto number = [value](int low, int high) {
+      char* end = nullptr;
+      const long n = std::strtol(value, &end, 10);
+      return (end != value && *end == '\0' && n >= low && n <= high) ? static_cast<int>(n) : -1;
+    };
+    if (option == "-o" || option == "--output") {
+      out_dir = value;
+    } else if (option == "-n" || option == "--count") {
+      count = number(1, 1000);
+    } else if (option == "--width") {
+      width = number(1, 8192);
+    } else if (option == "--height") {
+      height = number(1, 8192);
+    } else {
+      return usage(("unknown option " + std::string(option)).c_str());
+    }
+    if (count < 0 || width < 0 || height < 0) {
+      return usage(("bad value for " + std::string(option)).c_str());
+    }
+  }
+  if (out_dir.empty()) return usage("-o DIR is required");
   try {
     std::filesystem::create_directories(out_dir);
     for (int i = 1; i <= count; ++i) {
