@@ -32,7 +32,7 @@ void check(const Filter& filter) {
   if (filter.kind != FilterKind::kernel) return;
   const Kernel& k = filter.kernel;
   if ((k.size != 3 && k.size != 5) ||
-      k.weights.size() != static_cast<std::size_t>(k.size * k.size)) {
+      k.weights.size() != static_cast<std::size_t>(k.size) * static_cast<std::size_t>(k.size)) {
     throw std::invalid_argument("a kernel is 3x3 or 5x5 with size x size weights");
   }
   if (k.scale == 0 || !std::isfinite(k.scale) || !std::isfinite(k.offset)) {

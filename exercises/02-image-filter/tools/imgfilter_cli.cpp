@@ -30,15 +30,14 @@ namespace {
 // runs in a signal handler.
 class SignalStop {
  public:
-  SignalStop() {
+  SignalStop() : wake_fd_(::eventfd(0, EFD_CLOEXEC)) {
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     signal_fd_ = ::signalfd(-1, &signals, SFD_CLOEXEC);
-    wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
-    watcher_ = std::jthread([this](std::stop_token token) { watch(token); });
+    watcher_ = std::jthread([this](const std::stop_token& token) { watch(token); });
   }
   SignalStop(const SignalStop&) = delete;
   SignalStop& operator=(const SignalStop&) = delete;

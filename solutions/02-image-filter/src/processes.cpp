@@ -21,8 +21,9 @@ namespace {
 // An anonymous shared mapping: what a child writes there, the parent sees.
 class SharedBytes {
  public:
-  explicit SharedBytes(std::size_t size) : size_(std::max<std::size_t>(size, 1)) {
-    data_ = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  explicit SharedBytes(std::size_t size)
+      : size_(std::max<std::size_t>(size, 1)),
+        data_(::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)) {
     if (data_ == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
   }
   SharedBytes(const SharedBytes&) = delete;

@@ -12,7 +12,6 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "course/image.hpp"
@@ -142,7 +141,7 @@ struct Hooks {
 //   { const WorkScope scope(options.hooks, item); ... filter the item ... }
 class WorkScope {
  public:
-  WorkScope(const Hooks& hooks, WorkItem item) : hooks_(hooks), item_(std::move(item)) {
+  WorkScope(const Hooks& hooks, WorkItem item) : hooks_(hooks), item_(item) {
     if (hooks_.started) hooks_.started(item_);
   }
   WorkScope(const WorkScope&) = delete;
