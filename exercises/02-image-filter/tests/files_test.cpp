@@ -178,8 +178,8 @@ TEST(Files, HugeHeaderIsRefusedBeforeAllocating) {
   tight.rlim_cur = std::min<rlim_t>(old.rlim_cur, rlim_t{2} << 30);
   ASSERT_EQ(::setrlimit(RLIMIT_AS, &tight), 0);
 #endif
-  results = process_files({dir.file("huge.png"), golden_dir() / "inputs" / "rgb_7x5.png"},
-                          dir.path() / "out", parse_chain("blur"));
+  results = run_process_files({dir.file("huge.png"), golden_dir() / "inputs" / "rgb_7x5.png"},
+                              dir.path() / "out", parse_chain("blur"));
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
   ::setrlimit(RLIMIT_AS, &old);
 #endif

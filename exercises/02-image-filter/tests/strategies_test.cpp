@@ -64,7 +64,7 @@ TEST(Determinism, RejectsInvalidOptions) {
   negative.band_rows = -1;
   EXPECT_THROW(filter_images(images, mixed_chain(), negative), std::invalid_argument)
       << "band_rows = -1";
-  EXPECT_TRUE(filter_images({}, mixed_chain(), options_for(Mode::images, 4)).empty());
+  EXPECT_TRUE(run_filter_images({}, mixed_chain(), options_for(Mode::images, 4)).empty());
 }
 
 // ---- level 2: whole images on a pool of N threads ----
