@@ -224,6 +224,16 @@ auto run_with_deadline(Work work, std::chrono::milliseconds deadline, const std:
 
 // ---- observing the work ----
 
+// The calling thread's time on a CPU and waiting for one (in the run queue), from Linux's
+// /proc/thread-self/schedstat; zeros when it cannot be read.
+inline std::pair<std::chrono::nanoseconds, std::chrono::nanoseconds> scheduler_times() {
+  std::ifstream in("/proc/thread-self/schedstat");
+  long long running = 0;
+  long long waiting = 0;
+  in >> running >> waiting;
+  return {std::chrono::nanoseconds(running), std::chrono::nanoseconds(waiting)};
+}
+
 // Hooks that record each work item as a task of `trace` (with its CPU time, on the thread that
 // did it), count the items in progress and their peak, and optionally make the first `rendezvous`
 // items wait for each other in `started` (an overlap probe): a strategy that runs them one at a
@@ -249,6 +259,12 @@ class WorkRecorder {
     const std::scoped_lock lock(mutex_);
     return threads_;
   }
+  // The items' time running or ready to run (waiting in the scheduler's run queue for a core),
+  // summed: what they asked of the processors, whether or not other programs let them have it.
+  std::chrono::nanoseconds demanded() const {
+    const std::scoped_lock lock(mutex_);
+    return demanded_;
+  }
 
  private:
   void started(const WorkItem& item) {
@@ -260,6 +276,7 @@ class WorkRecorder {
       const std::scoped_lock lock(mutex_);
       threads_.insert(std::this_thread::get_id());
       open_[std::this_thread::get_id()].push_back(trace_.task(item.name()));
+      started_at_[std::this_thread::get_id()].push_back(scheduler_times());
     }
     if (rendezvous_ > 1 && waited_.fetch_add(1) < rendezvous_) (void)probe_.arrive_and_wait();
   }
@@ -268,10 +285,14 @@ class WorkRecorder {
     {
       const std::scoped_lock lock(mutex_);
       auto& open = open_[std::this_thread::get_id()];
-      if (open.empty()) {
+      auto& started_at = started_at_[std::this_thread::get_id()];
+      if (open.empty() || started_at.empty()) {
         misuse_ = true;  // finished on another thread than started
       } else {
         open.pop_back();  // ends the task, with the CPU time of this thread
+        const auto [running, waiting] = scheduler_times();
+        demanded_ += (running - started_at.back().first) + (waiting - started_at.back().second);
+        started_at.pop_back();
       }
     }
     in_progress_.fetch_sub(1);
@@ -289,6 +310,10 @@ class WorkRecorder {
   mutable std::mutex mutex_;
   std::set<std::thread::id> threads_;
   std::map<std::thread::id, std::vector<course::TaskScope>> open_;
+  std::map<std::thread::id,
+           std::vector<std::pair<std::chrono::nanoseconds, std::chrono::nanoseconds>>>
+      started_at_;
+  std::chrono::nanoseconds demanded_{0};
 };
 
 // Whether at least two work items on different threads had overlapping lifetimes.
