@@ -1,0 +1,280 @@
+// Levels 2 to 4: the same bytes as the sequential chain for every mode and every N; whole images
+// on a pool of N threads (never more than N at once); one image in bands that threads share,
+// executing in parallel; and the optional processes.
+#include <cmath>
+#include <thread>
+
+#include "imgfilter_test_support.hpp"
+
+namespace imgfilter::testing {
+namespace {
+
+Options options_for(Mode mode, std::size_t jobs) {
+  Options options;
+  options.mode = mode;
+  options.jobs = jobs;
+  return options;
+}
+
+std::vector<Image> run_filter_images(const std::vector<Image>& images,
+                                     const std::vector<Filter>& chain, const Options& options) {
+  return run_with_deadline([&] { return filter_images(images, chain, options); }, 60s,
+                           "filter_images in " + std::string(to_string(options.mode)) + " mode");
+}
+
+void expect_same_bytes_for_every_n(Mode mode, std::size_t max_jobs) {
+  // Sizes that do not divide into bands evenly, one smaller than a 5x5 kernel, and every mode.
+  const std::vector<Image> images = {test_image(61, 47, 3, 1), test_image(3, 9, 4, 2),
+                                     test_image(40, 33, 1, 3), test_image(17, 64, 2, 4),
+                                     test_image(5, 5, 3, 5)};
+  const std::vector<Filter> chain = mixed_chain();
+  const std::vector<Image> want = sequential_reference(images, chain);
+  for (std::size_t jobs = 1; jobs <= max_jobs; ++jobs) {
+    for (const int band_rows : {0, 1, 7}) {
+      Options options = options_for(mode, jobs);
+      options.band_rows = band_rows;
+      const std::vector<Image> got = run_filter_images(images, chain, options);
+      ASSERT_EQ(got.size(), images.size()) << "one output per input image, in input order";
+      for (std::size_t i = 0; i < images.size(); ++i) {
+        ASSERT_TRUE(got[i] == want[i])
+            << to_string(mode) << " mode, N = " << jobs << ", band_rows = " << band_rows
+            << ", image " << i << ": " << first_difference(got[i], want[i])
+            << ". The output must not depend on how the work is split: does a band read rows "
+               "that another band of the same pass is still writing, or a pass start before "
+               "the previous one ended?";
+      }
+    }
+  }
+}
+
+TEST(Determinism, SequentialModeMatchesApply) {
+  expect_same_bytes_for_every_n(Mode::sequential, 1);
+}
+
+TEST(Determinism, ImagesModeSameBytesForEveryN) { expect_same_bytes_for_every_n(Mode::images, 8); }
+
+TEST(Determinism, TilesModeSameBytesForEveryN) { expect_same_bytes_for_every_n(Mode::tiles, 8); }
+
+TEST(Determinism, RejectsInvalidOptions) {
+  const std::vector<Image> images = {test_image(8, 8, 3, 1)};
+  EXPECT_THROW(filter_images(images, mixed_chain(), options_for(Mode::images, 0)),
+               std::invalid_argument)
+      << "jobs = 0";
+  Options negative = options_for(Mode::tiles, 2);
+  negative.band_rows = -1;
+  EXPECT_THROW(filter_images(images, mixed_chain(), negative), std::invalid_argument)
+      << "band_rows = -1";
+  EXPECT_TRUE(run_filter_images({}, mixed_chain(), options_for(Mode::images, 4)).empty());
+}
+
+// ---- level 2: whole images on a pool of N threads ----
+
+std::vector<Image> many_images(std::size_t n, int size) {
+  std::vector<Image> images;
+  for (std::size_t i = 0; i < n; ++i) images.push_back(test_image(size, size, 3, 10 + i));
+  return images;
+}
+
+TEST(Images, WorkRunsOnOverlappingThreads) {
+  // The first 3 images wait for each other as they start (a rendezvous): 3 workers get there
+  // together, one worker taking images one at a time never does.
+  WorkRecorder recorder(3);
+  Options options = options_for(Mode::images, 3);
+  options.hooks = recorder.hooks();
+  const auto images = many_images(9, 48);
+  const auto got = run_filter_images(images, mixed_chain(), options);
+  EXPECT_EQ(got, sequential_reference(images, mixed_chain()));
+  EXPECT_EQ(recorder.items(), images.size())
+      << "in images mode, each image is one work item: call the hooks once per image "
+         "(a WorkScope around it)";
+  EXPECT_TRUE(course::probe_formed(recorder.probe()));
+  EXPECT_GE(recorder.threads().size(), 2U) << "every image was filtered on the same thread";
+  EXPECT_TRUE(two_threads_overlapped(recorder.trace()))
+      << "no two images on different threads had overlapping lifetimes\n"
+      << recorder.trace().timeline();
+  EXPECT_FALSE(recorder.hook_misuse()) << "a work item ended on another thread than it started";
+}
+
+TEST(Images, NeverMoreThanNImagesAtOnce) {
+  for (const std::size_t jobs : {1, 2, 4}) {
+    // The first N images wait for each other, so the peak reaches N whenever N workers exist.
+    WorkRecorder recorder(jobs);
+    Options options = options_for(Mode::images, jobs);
+    options.hooks = recorder.hooks();
+    const auto images = many_images(12, 24);
+    (void)run_filter_images(images, mixed_chain(), options);
+    EXPECT_TRUE(course::at_most_overlap(recorder.trace(), jobs, "images"));
+    EXPECT_LE(recorder.peak(), jobs)
+        << recorder.peak() << " images were in progress at once with N = " << jobs
+        << ": a pool of N workers filters at most N images at a time";
+    EXPECT_EQ(recorder.peak(), jobs)
+        << "with N = " << jobs << " and 12 images, N images should be in progress together, "
+        << "but the most at once was " << recorder.peak() << "\n"
+        << recorder.trace().timeline();
+  }
+}
+
+TEST(Images, ProgressOncePerImageNeverTwiceAtOnce) {
+  std::mutex mutex;
+  std::vector<Progress> calls;
+  std::atomic<int> inside{0};
+  std::atomic<int> most{0};
+  Options options = options_for(Mode::images, 4);
+  options.on_progress = [&](const Progress& progress) {
+    const int now = inside.fetch_add(1) + 1;
+    int seen = most.load();
+    while (now > seen && !most.compare_exchange_weak(seen, now)) {
+    }
+    {
+      const std::scoped_lock lock(mutex);
+      calls.push_back(progress);
+    }
+    std::this_thread::yield();
+    inside.fetch_sub(1);
+  };
+  (void)run_filter_images(many_images(10, 16), mixed_chain(), options);
+  ASSERT_EQ(calls.size(), 10U) << "on_progress must be called once per image";
+  std::set<std::size_t> indices;
+  for (std::size_t c = 0; c < calls.size(); ++c) {
+    EXPECT_EQ(calls[c].images_done, c + 1) << "images_done counts the finished images: 1, 2, ...";
+    EXPECT_EQ(calls[c].images_total, 10U);
+    indices.insert(calls[c].index);
+  }
+  EXPECT_EQ(indices.size(), 10U) << "each image's index must be reported once";
+  EXPECT_EQ(most.load(), 1) << "on_progress ran " << most.load()
+                            << " times at once: call it under a lock";
+}
+
+TEST(Images, StopRequestSkipsImagesNotStarted) {
+  std::stop_source stop;
+  std::atomic<int> started{0};
+  Options options = options_for(Mode::images, 2);
+  options.stop = stop.get_token();
+  options.hooks.started = [&](const WorkItem&) {
+    if (started.fetch_add(1) == 1) stop.request_stop();
+  };
+  const auto images = many_images(40, 16);
+  const auto got = run_filter_images(images, mixed_chain(), options);
+  ASSERT_EQ(got.size(), images.size());
+  EXPECT_LT(started.load(), 10) << "after a stop request, no new image may start";
+  EXPECT_GE(started.load(), 2);
+}
+
+// ---- level 3: one image in bands of rows ----
+
+TEST(Tiles, BandsRunOnOverlappingThreads) {
+  WorkRecorder recorder(2);
+  Options options = options_for(Mode::tiles, 2);
+  options.hooks = recorder.hooks();
+  const std::vector<Image> images = {test_image(256, 256, 3, 7)};
+  const auto got = run_filter_images(images, mixed_chain(), options);
+  EXPECT_EQ(got, sequential_reference(images, mixed_chain()));
+  EXPECT_GE(recorder.items(), 2U * mixed_chain().size())
+      << "in tiles mode each band of each pass is a work item: call the hooks around each band";
+  EXPECT_TRUE(course::probe_formed(recorder.probe()));
+  EXPECT_TRUE(two_threads_overlapped(recorder.trace()))
+      << "no two bands on different threads had overlapping lifetimes\n"
+      << recorder.trace().timeline();
+  EXPECT_FALSE(recorder.hook_misuse()) << "a work item ended on another thread than it started";
+}
+
+TEST(Tiles, NoBandStartsBeforeThePreviousPassEnded) {
+  WorkRecorder recorder;
+  Options options = options_for(Mode::tiles, 4);
+  options.band_rows = 9;
+  options.hooks = recorder.hooks();
+  (void)run_filter_images({test_image(64, 80, 3, 8)}, mixed_chain(), options);
+  // Names are "image 0 pass P rows A-B"; every band of pass P must end before any of P+1 starts.
+  std::map<std::size_t, std::pair<std::chrono::nanoseconds, std::chrono::nanoseconds>> passes;
+  for (const auto& task : recorder.trace().tasks()) {
+    const auto at = task.name.find(" pass ");
+    ASSERT_NE(at, std::string::npos) << task.name;
+    const std::size_t pass = std::stoul(task.name.substr(at + 6));
+    auto [it, inserted] = passes.try_emplace(pass, task.start, task.end);
+    if (!inserted) {
+      it->second.first = std::min(it->second.first, task.start);
+      it->second.second = std::max(it->second.second, task.end);
+    }
+  }
+  ASSERT_EQ(passes.size(), mixed_chain().size()) << "one pass per filter of the chain";
+  for (std::size_t p = 1; p < passes.size(); ++p) {
+    EXPECT_LE(passes[p - 1].second, passes[p].first)
+        << "a band of pass " << p << " started before every band of pass " << p - 1
+        << " had finished: it may read rows that are not written yet\n"
+        << recorder.trace().timeline();
+  }
+}
+
+std::string two_decimals(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f", value);
+  return text;
+}
+
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string one_minute;
+  in >> one_minute;
+  return one_minute.empty() ? "unknown" : one_minute;
+}
+
+// What two plain CPU-bound threads reach right now: the parallelism this machine can give.
+double available_parallelism() {
+  course::Trace trace;
+  {
+    std::vector<std::jthread> spinners;
+    for (int t = 0; t < 2; ++t) {
+      spinners.emplace_back([&trace, t] {
+        auto task = trace.task("spinner " + std::to_string(t));
+        std::uint64_t state = 1;
+        for (int i = 0; i < 40'000'000; ++i) state = state * 6364136223846793005ULL + 1;
+        if (state == 42) std::puts("");  // keeps the loop
+      });
+    }
+  }
+  return trace.parallelism();
+}
+
+TEST(Tiles, ExecuteInParallelOnTwoCores) {
+  if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "needs 2 cores";
+  // One big image with slow float kernels, so that the bands take a few hundred ms of CPU.
+  const std::vector<Image> images = {test_image(2000, 1500, 3, 9)};
+  const std::vector<Filter> chain = parse_chain("smooth_more,smooth_more,smooth_more");
+  const double available = available_parallelism();
+  WorkRecorder recorder;
+  Options options = options_for(Mode::tiles, 2);
+  options.hooks = recorder.hooks();
+  (void)run_filter_images(images, chain, options);
+  EXPECT_GE(recorder.threads().size(), 2U) << "every band ran on the same thread";
+  const course::Trace& trace = recorder.trace();
+  if (trace.parallelism() >= 1.3 || available >= 1.3) {
+    EXPECT_TRUE(course::parallelism_at_least(trace, 1.3, "bands"))
+        << "(for comparison, two plain CPU-bound threads reached parallelism "
+        << two_decimals(available) << " just before)";
+    return;
+  }
+  // Other programs keep the cores busy: two plain spinning threads could not reach 1.3 either,
+  // so no program can show parallel execution now. What the bands can still show is that two of
+  // them were ready to execute at the same time: their time running or waiting in the run queue
+  // for a core, over the span, is about 2 for parallel bands and about 1 for bands that run one
+  // at a time (a band waiting for a lock sleeps; it does not wait for a core).
+  const double demanded = std::chrono::duration<double>(recorder.demanded()).count() /
+                          std::chrono::duration<double>(trace.span()).count();
+  EXPECT_GE(demanded, 1.5)
+      << "The machine was busy (two plain CPU-bound threads reached parallelism only "
+      << two_decimals(available) << ", load average " << load_average()
+      << "), so the bands could not execute in parallel (they reached "
+      << two_decimals(trace.parallelism())
+      << "). But they were not even ready to run at the same time: their time running or waiting "
+         "for a core, over the span, is "
+      << two_decimals(demanded)
+      << " (about 2 when two bands run at once, about 1 when they take turns).\n"
+      << trace.timeline();
+}
+
+// ---- level 4 (optional): processes ----
+
+TEST(Processes, SameBytesForEveryN) { expect_same_bytes_for_every_n(Mode::processes, 3); }
+
+}  // namespace
+}  // namespace imgfilter::testing

@@ -1,0 +1,92 @@
+// Level 1 (files): output names and process_files, where one bad file never stops the others and
+// every output appears atomically.
+#include <exception>
+#include <map>
+#include <string>
+#include <system_error>
+
+#include "imgfilter_internal.hpp"
+
+namespace imgfilter {
+namespace {
+
+// Only [A-Za-z0-9._-] survive, and no name starts with '.', so it cannot leave out_dir or hide.
+std::string safe_component(std::string text) {
+  for (char& c : text) {
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '-';
+    if (!keep) c = '_';
+  }
+  if (!text.empty() && text.front() == '.') text.front() = '_';
+  return text;
+}
+
+FileResult process_one(const std::filesystem::path& input, const std::filesystem::path& out_dir,
+                       const std::vector<Filter>& chain, const Options& options, std::size_t i) {
+  FileResult result{.input = input, .output = {}, .error = {}};
+  try {
+    const Image image = course::load_image(input);
+    const Image filtered = detail::filter_chain(image, chain, options, i);
+    const std::filesystem::path output = out_dir / output_name(chain, input);
+    course::save_png(filtered, output);
+    result.output = output;
+  } catch (const std::exception& e) {
+    result.error = e.what();
+  }
+  return result;
+}
+
+}  // namespace
+
+std::string output_name(const std::vector<Filter>& chain, const std::filesystem::path& input) {
+  std::string name;
+  for (const Filter& filter : chain) name += name_of(filter) + "_";
+  std::string stem = input.stem().string();
+  if (stem.empty() || stem == "." || stem == "..") stem = "image";
+  return safe_component(name + stem) + ".png";
+}
+
+std::vector<FileResult> process_files(const std::vector<std::filesystem::path>& inputs,
+                                      const std::filesystem::path& out_dir,
+                                      const std::vector<Filter>& chain, const Options& options) {
+  detail::check(options);
+  for (const Filter& filter : chain) detail::check(filter);
+  std::vector<FileResult> results(inputs.size());
+  std::error_code error;
+  std::filesystem::create_directories(out_dir, error);
+  if (error) {
+    // Nothing can be written: every file fails with the reason, none is filtered for nothing.
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      results[i] = FileResult{
+          inputs[i],
+          {},
+          "cannot create the output directory '" + out_dir.string() + "': " + error.message()};
+    }
+    return results;
+  }
+  // Two inputs with one output name (cat.png and cat.jpg) would overwrite each other: the first
+  // one keeps the name and the later ones fail, before any work starts.
+  std::vector<bool> duplicate(inputs.size(), false);
+  std::map<std::string, std::size_t> first_with_name;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::string name = output_name(chain, inputs[i]);
+    const auto [it, inserted] = first_with_name.emplace(name, i);
+    if (inserted) continue;
+    duplicate[i] = true;
+    results[i] = FileResult{inputs[i],
+                            {},
+                            "'" + inputs[i].string() + "' would be written to " + name +
+                                ", like '" + inputs[it->second].string() + "': skipped"};
+  }
+  detail::for_each_image(inputs.size(), options, [&](std::size_t i) {
+    if (!duplicate[i]) results[i] = process_one(inputs[i], out_dir, chain, options, i);
+  });
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (results[i].input.empty() && results[i].error.empty()) {
+      results[i] = FileResult{inputs[i], {}, "cancelled before it started"};
+    }
+  }
+  return results;
+}
+
+}  // namespace imgfilter
