@@ -9,10 +9,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
-#include <string_view>
+
+#include <CLI/CLI.hpp>
 
 #include "course/image.hpp"
 
@@ -60,46 +60,17 @@ course::Image sample(int width, int height, int channels, unsigned seed) {
 
 }  // namespace
 
-// A few options only, so no command-line library (CLI11 costs seconds to compile per tool).
-int usage(const char* problem) {
-  std::fprintf(stderr,
-               "make_samples: %s\nusage: make_samples -o DIR [--count N (1..1000, default 8)] "
-               "[--width W] [--height H] (1..8192, default 1024 x 768)\n",
-               problem);
-  return 2;
-}
-
 int main(int argc, char** argv) {
+  CLI::App app{"make_samples: writes the notes' sample images"};
   std::string out_dir;
   int count = 8;
   int width = 1024;
   int height = 768;
-  for (int a = 1; a < argc; ++a) {
-    const std::string_view option = argv[a];
-    if (option == "-h" || option == "--help") return usage("writes the notes' sample images");
-    if (a + 1 >= argc) return usage("every option takes a value");
-    const char* value = argv[++a];
-    const auto number = [value](int low, int high) {
-      char* end = nullptr;
-      const long n = std::strtol(value, &end, 10);
-      return (end != value && *end == '\0' && n >= low && n <= high) ? static_cast<int>(n) : -1;
-    };
-    if (option == "-o" || option == "--output") {
-      out_dir = value;
-    } else if (option == "-n" || option == "--count") {
-      count = number(1, 1000);
-    } else if (option == "--width") {
-      width = number(1, 8192);
-    } else if (option == "--height") {
-      height = number(1, 8192);
-    } else {
-      return usage(("unknown option " + std::string(option)).c_str());
-    }
-    if (count < 0 || width < 0 || height < 0) {
-      return usage(("bad value for " + std::string(option)).c_str());
-    }
-  }
-  if (out_dir.empty()) return usage("-o DIR is required");
+  app.add_option("-o,--output", out_dir, "folder to write photo_01.png, ... into")->required();
+  app.add_option("-n,--count", count, "how many images")->check(CLI::Range(1, 1000));
+  app.add_option("--width", width, "width in pixels")->check(CLI::Range(1, 8192));
+  app.add_option("--height", height, "height in pixels")->check(CLI::Range(1, 8192));
+  CLI11_PARSE(app, argc, argv);
   try {
     std::filesystem::create_directories(out_dir);
     for (int i = 1; i <= count; ++i) {
