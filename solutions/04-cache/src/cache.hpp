@@ -8,6 +8,7 @@
 // std::shared_mutex, get() takes the lock shared and so must not reorder the LRU list.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -46,51 +47,75 @@ class Counter {
   std::atomic<std::uint64_t> value_{0};
 };
 
+// The counters are striped: each thread bumps its own block, on its own cache line, and stats()
+// adds the blocks up. One shared block would be written by every hit of every thread, and that
+// cache line would travel from core to core on each one (the same idea as Java's LongAdder).
+inline constexpr std::size_t kCounterStripes = 4;
+
+// The calling thread's block: threads take 0, 1, 2... in the order they first count.
+inline std::size_t counter_stripe() {
+  static std::atomic<std::size_t> next{0};
+  thread_local const std::size_t mine =
+      next.fetch_add(1, std::memory_order_relaxed) % kCounterStripes;
+  return mine;
+}
+
 struct Counters {
-  Counter hits, misses, loads, load_failures, evictions, expirations;
+  struct alignas(64) Block {
+    Counter hits, misses, loads, load_failures, evictions, expirations;
+  };
+  std::array<Block, kCounterStripes> blocks;
+
+  Block& mine() { return blocks[counter_stripe()]; }
 
   Stats snapshot() const {
-    return Stats{.hits = hits.get(),
-                 .misses = misses.get(),
-                 .loads = loads.get(),
-                 .load_failures = load_failures.get(),
-                 .evictions = evictions.get(),
-                 .expirations = expirations.get()};
+    Stats total;
+    for (const Block& b : blocks) {
+      total.hits += b.hits.get();
+      total.misses += b.misses.get();
+      total.loads += b.loads.get();
+      total.load_failures += b.load_failures.get();
+      total.evictions += b.evictions.get();
+      total.expirations += b.expirations.get();
+    }
+    return total;
   }
 };
 
 // The entries and their recency order. Not thread-safe: the cache that owns it locks around
-// every call. The list runs from the most recently used entry (front) to the least (back); the
-// map finds a key's node in the list.
+// every call. The map holds each entry (value, expiry, flag), so a lookup reaches all it needs in
+// one step; the list holds the keys from the most recently used (front) to the least (back), and
+// each entry knows its key's place in it.
 template <class K, class V, class Hash>
 class LruStore {
+  using Position = typename std::list<K>::iterator;
+
  public:
   struct Entry {
-    Entry(const K& k, V v, TimePoint until) : key(k), value(std::move(v)), expires(until) {}
-    K key;
+    Entry(V v, TimePoint until, Position at) : value(std::move(v)), expires(until), position(at) {}
     V value;
     TimePoint expires;  // kNever: no TTL
-    // Set by readers that hold the lock shared (they may not move the node): the entry was used
-    // since it was last put at the front, so eviction gives it a second chance.
+    Position position;  // in the recency list
+    // Set by readers that hold the lock shared (they may not move the key in the list): the entry
+    // was used since it was last put at the front, so eviction gives it a second chance.
     mutable std::atomic<bool> used{false};
   };
-  using Iterator = typename std::list<Entry>::iterator;
 
   explicit LruStore(std::size_t capacity) : capacity_(capacity) {}
 
   std::size_t size() const { return index_.size(); }
   std::size_t capacity() const { return capacity_; }
 
-  std::optional<Iterator> find(const K& key) {
+  // The entry of `key`, or nullptr. The pointer stays valid until the entry is removed.
+  Entry* find(const K& key) {
     const auto found = index_.find(key);
-    if (found == index_.end()) return std::nullopt;
-    return found->second;
+    return found == index_.end() ? nullptr : &found->second;
   }
 
   // Exact LRU: the entry becomes the most recently used. Needs the lock held exclusively.
-  void move_to_front(Iterator entry) {
-    order_.splice(order_.begin(), order_, entry);
-    entry->used.store(false, std::memory_order_relaxed);
+  void move_to_front(Entry& entry) {
+    order_.splice(order_.begin(), order_, entry.position);
+    entry.used.store(false, std::memory_order_relaxed);
   }
 
   // Approximate LRU for readers under a shared lock: only a flag changes. Reading the flag first
@@ -103,9 +128,9 @@ class LruStore {
 
   // Adds or replaces the entry; returns how many entries were evicted to make room (0 or 1).
   std::size_t put(const K& key, V value, TimePoint expires) {
-    if (const auto existing = find(key)) {
-      (*existing)->value = std::move(value);
-      (*existing)->expires = expires;
+    if (Entry* existing = find(key)) {
+      existing->value = std::move(value);
+      existing->expires = expires;
       move_to_front(*existing);
       return 0;
     }
@@ -114,20 +139,26 @@ class LruStore {
       evict_one();
       evicted = 1;
     }
-    order_.emplace_front(key, std::move(value), expires);
-    index_.emplace(key, order_.begin());
+    order_.push_front(key);
+    try {
+      index_.try_emplace(key, std::move(value), expires, order_.begin());
+    } catch (...) {
+      order_.pop_front();  // out of memory: leave the store as it was
+      throw;
+    }
     return evicted;
   }
 
-  void remove(Iterator entry) {
-    index_.erase(entry->key);
-    order_.erase(entry);
+  void remove(Entry* entry) {
+    const Position position = entry->position;
+    index_.erase(*position);  // the key lives in the list node, erased next
+    order_.erase(position);
   }
 
   bool erase(const K& key) {
-    const auto entry = find(key);
-    if (!entry) return false;
-    remove(*entry);
+    Entry* entry = find(key);
+    if (entry == nullptr) return false;
+    remove(entry);
     return true;
   }
 
@@ -139,13 +170,14 @@ class LruStore {
   // Removes every entry expired at `now`; returns how many.
   std::size_t purge(TimePoint now) {
     std::size_t removed = 0;
-    for (auto entry = order_.begin(); entry != order_.end();) {
-      const auto next = std::next(entry);
-      if (expired(*entry, now)) {
-        remove(entry);
+    for (auto it = index_.begin(); it != index_.end();) {
+      if (expired(it->second, now)) {
+        order_.erase(it->second.position);
+        it = index_.erase(it);
         ++removed;
+      } else {
+        ++it;
       }
-      entry = next;
     }
     return removed;
   }
@@ -160,14 +192,19 @@ class LruStore {
   // front gets a second chance: it moves to the front with its flag cleared ("CLOCK" eviction).
   // Under a mutex nothing sets the flags, so this is exact LRU.
   void evict_one() {
-    while (order_.back().used.load(std::memory_order_relaxed))
-      move_to_front(std::prev(order_.end()));
-    remove(std::prev(order_.end()));
+    for (;;) {
+      Entry& last = index_.find(order_.back())->second;
+      if (!last.used.load(std::memory_order_relaxed)) {
+        remove(&last);
+        return;
+      }
+      move_to_front(last);
+    }
   }
 
   std::size_t capacity_;
-  std::list<Entry> order_;
-  std::unordered_map<K, Iterator, Hash> index_;
+  std::list<K> order_;
+  std::unordered_map<K, Entry, Hash> index_;
 };
 
 inline Now clock_or_default(Now now) {
@@ -206,9 +243,9 @@ class LockedCache {
         std::shared_lock lock(mutex_);
         const auto entry = store_.find(key);
         if (!entry) return miss();
-        if (!expired(**entry)) {
-          Store::mark_used(**entry);
-          return hit(**entry);
+        if (!expired(*entry)) {
+          Store::mark_used(*entry);
+          return hit(*entry);
         }
       }
       // Expired: removing it is a change, which needs the lock alone.
@@ -224,7 +261,7 @@ class LockedCache {
   void put(const K& key, V value, Ttl ttl = std::nullopt) {
     const TimePoint expires = expiry_for(ttl, now_);
     std::unique_lock lock(mutex_);
-    counters_.evictions.add(store_.put(key, std::move(value), expires));
+    counters_.mine().evictions.add(store_.put(key, std::move(value), expires));
   }
 
   bool erase(const K& key) {
@@ -253,7 +290,7 @@ class LockedCache {
     const TimePoint now = now_();
     std::unique_lock lock(mutex_);
     const std::size_t removed = store_.purge(now);
-    counters_.expirations.add(removed);
+    counters_.mine().expirations.add(removed);
     return removed;
   }
 
@@ -265,9 +302,9 @@ class LockedCache {
       // The common case, a hit, shares the lock like get().
       std::shared_lock lock(mutex_);
       const auto entry = store_.find(key);
-      if (entry && !expired(**entry)) {
-        Store::mark_used(**entry);
-        return *hit(**entry);
+      if (entry && !expired(*entry)) {
+        Store::mark_used(*entry);
+        return *hit(*entry);
       }
     }
     std::unique_lock lock(mutex_);
@@ -308,12 +345,12 @@ class LockedCache {
   }
 
   std::optional<V> hit(const typename Store::Entry& entry) {
-    counters_.hits.add();
+    counters_.mine().hits.add();
     return entry.value;  // copied while the lock still protects the entry
   }
 
   std::optional<V> miss() {
-    counters_.misses.add();
+    counters_.mine().misses.add();
     return std::nullopt;
   }
 
@@ -321,21 +358,21 @@ class LockedCache {
   std::optional<V> get_locked(const K& key) {
     const auto entry = store_.find(key);
     if (!entry) return miss();
-    if (expired(**entry)) {
-      store_.remove(*entry);
-      counters_.expirations.add();
+    if (expired(*entry)) {
+      store_.remove(entry);
+      counters_.mine().expirations.add();
       return miss();
     }
     store_.move_to_front(*entry);
-    return hit(**entry);
+    return hit(*entry);
   }
 
   // The entry may have changed since the shared lock was released: look again.
   void remove_if_expired(const K& key) {
     const auto entry = store_.find(key);
-    if (entry && expired(**entry)) {
-      store_.remove(*entry);
-      counters_.expirations.add();
+    if (entry && expired(*entry)) {
+      store_.remove(entry);
+      counters_.mine().expirations.add();
     }
   }
 
@@ -345,15 +382,15 @@ class LockedCache {
       V value = loader(key);
       const TimePoint expires = expiry_for(ttl, now_);
       lock.lock();
-      counters_.loads.add();
-      counters_.evictions.add(store_.put(key, value, expires));
+      counters_.mine().loads.add();
+      counters_.mine().evictions.add(store_.put(key, value, expires));
       flights_.erase(key);
       lock.unlock();
       flight.promise.set_value(value);
       return value;
     } catch (...) {
       if (!lock.owns_lock()) lock.lock();
-      counters_.load_failures.add();
+      counters_.mine().load_failures.add();
       flights_.erase(key);  // not cached: the next call runs the loader again
       lock.unlock();
       flight.promise.set_exception(std::current_exception());
@@ -451,7 +488,8 @@ class ShardedCache {
     // std::hash of an integer is the integer itself: mix it (Fibonacci hashing) so that nearby
     // keys spread over the stripes, and take the high bits, the best mixed ones.
     const std::uint64_t mixed = static_cast<std::uint64_t>(Hash{}(key)) * 0x9E3779B97F4A7C15ULL;
-    return *shards_[static_cast<std::size_t>((mixed >> 32) % shards_.size())];
+    // (high 32 bits × count) / 2^32 maps them onto 0..count-1 without a division.
+    return *shards_[static_cast<std::size_t>(((mixed >> 32) * shards_.size()) >> 32)];
   }
 
   std::vector<std::unique_ptr<Shard>> shards_;
