@@ -30,7 +30,7 @@ class MutexCache {
   using key_type = K;
   using mapped_type = V;
 
-  explicit MutexCache(Options /*options*/) {}
+  explicit MutexCache(const Options& /*options*/) {}
 
   std::optional<V> get(const K& /*key*/) { not_implemented("get"); }
   void put(const K& /*key*/, V /*value*/, Ttl /*ttl*/ = std::nullopt) { not_implemented("put"); }
@@ -59,7 +59,7 @@ class SharedCache {
   using key_type = K;
   using mapped_type = V;
 
-  explicit SharedCache(Options /*options*/) {}
+  explicit SharedCache(const Options& /*options*/) {}
 
   std::optional<V> get(const K& /*key*/) { not_implemented("get"); }
   void put(const K& /*key*/, V /*value*/, Ttl /*ttl*/ = std::nullopt) { not_implemented("put"); }
@@ -88,7 +88,7 @@ class ShardedCache {
   using key_type = K;
   using mapped_type = V;
 
-  explicit ShardedCache(Options /*options*/) {}
+  explicit ShardedCache(const Options& /*options*/) {}
 
   std::optional<V> get(const K& /*key*/) { not_implemented("get"); }
   void put(const K& /*key*/, V /*value*/, Ttl /*ttl*/ = std::nullopt) { not_implemented("put"); }

@@ -170,6 +170,8 @@ using L2 = SharedCache<K, V>;
 template <class K, class V>
 using L3 = ShardedCache<K, V>;
 
+// Suite and Level name a test suite and a class template: they cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define CACHE_BASIC_TESTS(Suite, Level)                                                          \
   TEST(Suite, GetReturnsWhatPutStored) {                                                         \
     expect_get_returns_what_put_stored<Level<std::string, int>>();                               \
@@ -183,6 +185,7 @@ using L3 = ShardedCache<K, V>;
   }                                                                                              \
   TEST(Suite, StatsCountEveryCall) { expect_stats_count_every_call<Level<std::string, int>>(); } \
   TEST(Suite, RejectsBadInput) { expect_bad_input_rejected<Level<std::string, int>>(); }
+// NOLINTEND(bugprone-macro-parentheses)
 
 CACHE_BASIC_TESTS(Level1Mutex, L1)
 CACHE_BASIC_TESTS(Level2Shared, L2)

@@ -95,6 +95,7 @@ struct Gated {
   Gated(const Gated& other) : gate(other.gate), payload(other.payload) { gate->on_copy(); }
   Gated(Gated&&) noexcept = default;
   Gated& operator=(const Gated& other) {
+    if (this == &other) return *this;
     gate = other.gate;
     payload = other.payload;
     gate->on_copy();

@@ -427,7 +427,7 @@ class ShardedCache {
   using key_type = K;
   using mapped_type = V;
 
-  explicit ShardedCache(Options options) {
+  explicit ShardedCache(const Options& options) {
     if (options.capacity == 0) throw std::invalid_argument("cache: capacity must be at least 1");
     if (options.shards == 0) throw std::invalid_argument("cache: shards must be at least 1");
     // Every stripe holds at least one entry, and the capacities add up to options.capacity.
