@@ -3,12 +3,14 @@
 // 2 (and on every core when there are more). Build it in the release preset:
 //
 //   cmake --preset release && cmake --build --preset release --target 04-cache_bench_solutions
-//   build/release/tools/04-cache/solutions/bench [Google Benchmark flags]
+//   build/release/tools/04-cache/solutions/bench [--no-python] [Google Benchmark flags]
 //
 // Each measurement is repeated (3 times by default) and the median counts. After Google
 // Benchmark's own table it prints a summary: Mops/s per level, mix and thread count, the speedup
-// from 1 thread, and the ratio to the baseline at the same thread count. It checks nothing: it is
-// a measurement, never a test.
+// from 1 thread, and the ratio to the baseline at the same thread count. Then, when
+// /usr/bin/python3 is there, it runs the notes' Python version (bench/notes_cache.py: a dict and
+// one threading.Lock) on the same workload and prints level 3's ratio to it. It checks nothing:
+// it is a measurement, never a test.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -176,6 +178,13 @@ class SummaryReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::ReportRuns(runs);
   }
 
+  // Mops/s of one measurement, if it was made.
+  std::optional<double> mops(int reads, const std::string& level, int threads) const {
+    const auto found = mops_.find(Key{reads, level, threads});
+    if (found == mops_.end()) return std::nullopt;
+    return found->second;
+  }
+
   void print_summary() const {
     std::printf(
         "\nSummary: median Mops/s; speedup = this thread count / 1 thread; vs baseline = this "
@@ -200,11 +209,66 @@ class SummaryReporter : public benchmark::ConsoleReporter {
   std::map<Key, double> mops_;
 };
 
+constexpr const char* kPython = "/usr/bin/python3";
+
+// Runs the notes' Python version (bench/notes_cache.py) on the same workload; its Mops/s, or
+// nothing when Python is missing or the script fails.
+std::optional<double> python_mops(int reads, int threads) {
+  const std::string command = std::string(kPython) + " " + COURSE_EXERCISE_DIR +
+                              "/bench/notes_cache.py --reads " + std::to_string(reads) +
+                              " --threads " + std::to_string(threads) + " 2>/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");  // NOLINT(cert-env33-c): a fixed command line
+  if (pipe == nullptr) return std::nullopt;
+  char line[256] = {};
+  std::optional<double> result;
+  while (std::fgets(line, sizeof line, pipe) != nullptr) {
+    const std::string text(line);
+    const std::string prefix = "ops_per_second=";
+    if (text.rfind(prefix, 0) == 0) result = std::stod(text.substr(prefix.size())) / 1e6;
+  }
+  if (pclose(pipe) != 0) return std::nullopt;
+  return result;
+}
+
+void compare_with_python(const SummaryReporter& reporter) {
+  if (access(kPython, X_OK) != 0) {
+    std::printf("\n(%s not found: the notes' Python version is not measured)\n", kPython);
+    return;
+  }
+  std::printf(
+      "\nThe notes' Python version (a dict and one threading.Lock, bench/notes_cache.py) on the "
+      "same workload:\n%-6s %7s %12s %14s\n",
+      "reads", "threads", "Python Mops/s", "level3 / Python");
+  for (const int reads : {95, 50}) {
+    for (const int threads : thread_counts()) {
+      const auto python = python_mops(reads, threads);
+      if (!python) {
+        std::printf("%5d%% %7d %12s\n", reads, threads, "failed");
+        continue;
+      }
+      std::printf("%5d%% %7d %12.2f", reads, threads, *python);
+      if (const auto level3 = reporter.mops(reads, "level3", threads)) {
+        std::printf(" %13.1fx", *level3 / *python);
+      }
+      std::printf("\n");
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // --no-python skips the notes' Python version; every other flag is Google Benchmark's.
+  std::vector<char*> args;
+  bool python = true;
+  for (int i = 0; i < argc; ++i) {
+    if (std::string(argv[i]) == "--no-python") {
+      python = false;
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
   // 3 repetitions by default, reported as aggregates (the median is the one the summary quotes).
-  std::vector<char*> args(argv, argv + argc);
   std::string repetitions = "--benchmark_repetitions=3";
   std::string aggregates = "--benchmark_report_aggregates_only=true";
   args.insert(args.begin() + 1, {repetitions.data(), aggregates.data()});
@@ -221,6 +285,7 @@ int main(int argc, char** argv) {
   SummaryReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   reporter.print_summary();
+  if (python) compare_with_python(reporter);
   benchmark::Shutdown();
   return 0;
 }
