@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <latch>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -142,7 +143,7 @@ bool loader_fails_for(std::uint64_t key) { return ((key * 0x9E3779B97F4A7C15ULL)
 // Thread t puts only fresh keys (t << 40 | n), so each put adds an entry; gets, erases and loads
 // pick among its recent keys. Every thread counts what it saw, so the totals are known exactly.
 template <class C>
-Observed run_mixed_calls(C& cache, std::uint64_t thread, std::size_t calls) {
+Observed run_mixed_calls(C& cache, std::uint64_t thread, std::size_t calls, std::latch& readers) {
   Observed seen;
   Random random{thread * 7919 + 1};
   const std::uint64_t base = thread << 40;
@@ -183,6 +184,19 @@ Observed run_mixed_calls(C& cache, std::uint64_t thread, std::size_t calls) {
       }
     }
   }
+  // Then only reads, all threads together: with no writer in between, nothing orders one
+  // reader's counting after another's, so counters that are not atomic are a race that
+  // ThreadSanitizer reports at once.
+  readers.arrive_and_wait();
+  for (std::size_t i = 0; i < calls / 4; ++i) {
+    const std::uint64_t key = recent();
+    if (const auto value = cache.get(key)) {
+      ++seen.get_hits;
+      if (*value != key * 2) ++seen.wrong_values;
+    } else {
+      ++seen.get_misses;
+    }
+  }
   return seen;
 }
 
@@ -194,10 +208,11 @@ void expect_exact_stats_under_contention() {
   C cache(options_on(clock, 1000, 16));
   ASSERT_EQ(cache.size(), 0U);  // on this thread first, so that a missing level fails cleanly
   std::vector<Observed> seen(kThreads);
+  std::latch readers(kThreads);
   {
     std::vector<std::jthread> threads;
     for (std::uint64_t t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&, t] { seen[t] = run_mixed_calls(cache, t, calls); });
+      threads.emplace_back([&, t] { seen[t] = run_mixed_calls(cache, t, calls, readers); });
     }
   }
   Observed total;
