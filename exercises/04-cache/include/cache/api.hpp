@@ -73,7 +73,7 @@ using Loader = std::function<V(const K&)>;
 // The interface of every level (MutexCache, SharedCache, ShardedCache in src/cache.hpp).
 // Every member function is safe to call from any number of threads at once.
 //
-//  - C(Options): throws std::invalid_argument for capacity 0 or shards 0.
+//  - C(Options): throws std::invalid_argument for capacity 0, and at level 3 for shards 0.
 //  - get(key): the value if a fresh entry is there (a hit, which makes it recently used), else
 //    std::nullopt (a miss). An expired entry is removed on the spot (an expiration) and misses.
 //  - put(key, value, ttl = {}): adds or replaces the entry; evicts the least recently used entry
