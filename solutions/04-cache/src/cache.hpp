@@ -10,6 +10,7 @@
 
 #include <array>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -47,18 +48,44 @@ class Counter {
   std::atomic<std::uint64_t> value_{0};
 };
 
+// A small number per thread: a thread takes the lowest free one the first time it asks, and gives
+// it back when it ends, so threads alive at the same time have different numbers (up to 64 of
+// them; more share the last one). Striped counters and reader slots use it to pick a cache line
+// that no other running thread writes.
+class ThreadSlot {
+ public:
+  static std::size_t mine() {
+    thread_local const ThreadSlot slot;
+    return slot.index_;
+  }
+  ThreadSlot(const ThreadSlot&) = delete;
+  ThreadSlot& operator=(const ThreadSlot&) = delete;
+
+ private:
+  static constexpr std::size_t kSlots = 64;
+  ThreadSlot() : index_(take()) {}
+  ~ThreadSlot() {
+    if (index_ < kSlots - 1) taken().fetch_and(~(std::uint64_t{1} << index_));
+  }
+  static std::atomic<std::uint64_t>& taken() {
+    static std::atomic<std::uint64_t> bits{0};
+    return bits;
+  }
+  static std::size_t take() {
+    std::uint64_t seen = taken().load();
+    for (;;) {
+      const auto free = static_cast<std::size_t>(std::countr_one(seen));  // lowest clear bit
+      if (free >= kSlots - 1) return kSlots - 1;  // the last slot is shared, never released
+      if (taken().compare_exchange_weak(seen, seen | (std::uint64_t{1} << free))) return free;
+    }
+  }
+  std::size_t index_;
+};
+
 // The counters are striped: each thread bumps its own block, on its own cache line, and stats()
 // adds the blocks up. One shared block would be written by every hit of every thread, and that
 // cache line would travel from core to core on each one (the same idea as Java's LongAdder).
 inline constexpr std::size_t kCounterStripes = 4;
-
-// The calling thread's block: threads take 0, 1, 2... in the order they first count.
-inline std::size_t counter_stripe() {
-  static std::atomic<std::size_t> next{0};
-  thread_local const std::size_t mine =
-      next.fetch_add(1, std::memory_order_relaxed) % kCounterStripes;
-  return mine;
-}
 
 struct Counters {
   struct alignas(64) Block {
@@ -66,7 +93,7 @@ struct Counters {
   };
   std::array<Block, kCounterStripes> blocks;
 
-  Block& mine() { return blocks[counter_stripe()]; }
+  Block& mine() { return blocks[ThreadSlot::mine() % kCounterStripes]; }
 
   Stats snapshot() const {
     Stats total;
@@ -221,11 +248,36 @@ inline TimePoint expiry_for(const Ttl& ttl, const Now& now) {
   return ttl ? now() + *ttl : kNever;
 }
 
-// Levels 1 and 2. Mutex is std::mutex (every call exclusive, exact LRU) or std::shared_mutex
-// (lookups shared, approximate LRU).
+// A readers-writer lock split into slots, one per running thread (up to kReaderSlots): a reader
+// takes only its own slot's std::shared_mutex, shared; a writer takes every slot, in order. Taking
+// a std::shared_mutex shared still writes to it (it counts its readers), so readers on different
+// cores that share one would pass its cache line back and forth on every call; with a slot each,
+// a read writes nothing that another thread touches. Writers pay for it: kReaderSlots locks each.
+class SlottedSharedMutex {
+ public:
+  void lock() {
+    for (Slot& slot : slots_) slot.mutex.lock();
+  }
+  void unlock() {
+    for (auto slot = slots_.rbegin(); slot != slots_.rend(); ++slot) slot->mutex.unlock();
+  }
+  void lock_shared() { mine().lock_shared(); }
+  void unlock_shared() { mine().unlock_shared(); }
+
+ private:
+  static constexpr std::size_t kReaderSlots = 4;
+  struct alignas(64) Slot {
+    std::shared_mutex mutex;
+  };
+  std::shared_mutex& mine() { return slots_[ThreadSlot::mine() % kReaderSlots].mutex; }
+  std::array<Slot, kReaderSlots> slots_;
+};
+
+// Levels 1 and 2, and the stripes of level 3. Mutex is std::mutex (every call exclusive, exact
+// LRU), std::shared_mutex or SlottedSharedMutex (lookups shared, approximate LRU).
 template <class K, class V, class Hash, class Mutex>
 class LockedCache {
-  static constexpr bool kSharedReads = std::is_same_v<Mutex, std::shared_mutex>;
+  static constexpr bool kSharedReads = !std::is_same_v<Mutex, std::mutex>;
   using Store = LruStore<K, V, Hash>;
 
  public:
@@ -417,11 +469,13 @@ using MutexCache = detail::LockedCache<K, V, Hash, std::mutex>;
 template <class K, class V, class Hash = std::hash<K>>
 using SharedCache = detail::LockedCache<K, V, Hash, std::shared_mutex>;
 
-// Level 3: independent SharedCaches, each with its own lock, LRU list, capacity and counters.
-// Calls on keys of different stripes never wait for each other.
+// Level 3: independent stripes, each with its own lock, LRU list, capacity and counters, so calls
+// on keys of different stripes never wait for each other. A stripe is a level 2 cache whose lock
+// is split into reader slots (SlottedSharedMutex), so that readers on different cores write no
+// common cache line either.
 template <class K, class V, class Hash = std::hash<K>>
 class ShardedCache {
-  using Shard = SharedCache<K, V, Hash>;
+  using Shard = detail::LockedCache<K, V, Hash, detail::SlottedSharedMutex>;
 
  public:
   using key_type = K;
