@@ -30,6 +30,17 @@
 # Tools exist for the student's files, the reference and a staged submission (not for mutants);
 # only the first two are part of `all`. Tool sources see COURSE_EXERCISE_DIR, the exercise's
 # source directory as a string literal, to find data files that sit next to them.
+#
+# A header-only exercise (a class template the student writes in src/*.hpp) sets
+#
+#   set(EXERCISE_HEADER_ONLY ON)
+#
+# Its tests cannot be compiled once: they include the implementation. So each implementation
+# compiles the test sources itself, with its own src/ first on the include path (a mutant's
+# patched copies, then the reference's files it leaves alone; a staged submission, then the
+# skeleton). The implementation library is an INTERFACE library that carries that include path,
+# so tools see the same headers. Keep such an exercise's test sources few: they compile once per
+# implementation (skeleton, reference, submission and each mutant).
 
 # Splits an implementation into the sources it compiles itself and the reference files it
 # reuses: a mutant overrides some of the reference's files and takes the rest from the reference.
@@ -123,8 +134,41 @@ function(_course_patched_mutant out_var key mutant solution_dir patch_file)
   set(${out_var} "${out}/src" PARENT_SCOPE)
 endfunction()
 
+# Header-only: the tests compile against this implementation's headers (see the top comment).
+function(_course_add_header_only_impl key impl src_dir fallback_dir exclude)
+  set(lib "${key}_impl_${impl}")
+  set(exe "${key}_tests_${impl}")
+  add_library(${lib} INTERFACE)
+  # The implementation's own directory comes first, so that its headers win over the fallback's.
+  target_include_directories(${lib} INTERFACE "${src_dir}" ${fallback_dir})
+  target_link_libraries(${lib} INTERFACE ${key}_api ${EXERCISE_LIBS})
+  file(GLOB test_sources CONFIGURE_DEPENDS "${EXERCISE_DIR}/tests/*.cpp")
+  add_executable(${exe} ${exclude} ${test_sources})
+  target_link_libraries(${exe} PRIVATE ${lib} course::kit ${EXERCISE_TEST_LIBS} GTest::gtest
+                                       GTest::gmock GTest::gtest_main)
+  set_target_properties(${exe} PROPERTIES
+    OUTPUT_NAME "${impl}"
+    RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests/${key}")
+endfunction()
+
 function(course_add_impl key impl src_dir)
   cmake_parse_arguments(ARG "IN_ALL;TOOLS;REUSE_REFERENCE" "FALLBACK" "" ${ARGN})
+  if(EXERCISE_HEADER_ONLY)
+    if(ARG_IN_ALL)
+      set(exclude "")
+    else()
+      set(exclude EXCLUDE_FROM_ALL)
+    endif()
+    _course_add_header_only_impl(${key} ${impl} "${src_dir}" "${ARG_FALLBACK}" "${exclude}")
+    if(ARG_TOOLS)
+      _course_add_tools(${key} ${impl} "${key}_impl_${impl}" "${exclude}")
+    endif()
+    if(impl STREQUAL COURSE_CTEST_IMPL)
+      gtest_discover_tests(${key}_tests_${impl} DISCOVERY_MODE PRE_TEST TEST_PREFIX "${key}/"
+                           PROPERTIES LABELS "${key}")
+    endif()
+    return()
+  endif()
   _course_impl_sources(own reused "${src_dir}" "${ARG_FALLBACK}")
   # A mutant that changes a private header must recompile every file that includes it, so
   # only a mutant made of .cpp files reuses the reference's objects.
@@ -174,6 +218,7 @@ function(course_add_exercise exercise_dir)
   set(EXERCISE_LIBS "")
   set(EXERCISE_TEST_LIBS "")
   set(EXERCISE_TOOLS "")
+  set(EXERCISE_HEADER_ONLY OFF)
   if(EXISTS "${exercise_dir}/exercise.cmake")
     include("${exercise_dir}/exercise.cmake")
   endif()
@@ -183,14 +228,18 @@ function(course_add_exercise exercise_dir)
   target_include_directories(${key}_api INTERFACE "${exercise_dir}/include")
   target_link_libraries(${key}_api INTERFACE Threads::Threads)
 
-  file(GLOB test_sources CONFIGURE_DEPENDS "${exercise_dir}/tests/*.cpp")
-  add_library(${key}_testobjs OBJECT EXCLUDE_FROM_ALL ${test_sources})
-  target_link_libraries(${key}_testobjs PUBLIC ${key}_api course::kit GTest::gtest GTest::gmock)
+  if(NOT EXERCISE_HEADER_ONLY)  # header-only: each implementation compiles the tests itself
+    file(GLOB test_sources CONFIGURE_DEPENDS "${exercise_dir}/tests/*.cpp")
+    add_library(${key}_testobjs OBJECT EXCLUDE_FROM_ALL ${test_sources})
+    target_link_libraries(${key}_testobjs PUBLIC ${key}_api course::kit GTest::gtest GTest::gmock)
+  endif()
 
   course_add_impl(${key} exercises "${exercise_dir}/src" IN_ALL TOOLS)
 
   if(IS_DIRECTORY "${solution_dir}/src")
-    _course_reference_objects(${key} "${solution_dir}/src")
+    if(NOT EXERCISE_HEADER_ONLY)
+      _course_reference_objects(${key} "${solution_dir}/src")
+    endif()
     course_add_impl(${key} solutions "${solution_dir}/src" IN_ALL TOOLS REUSE_REFERENCE
                     FALLBACK "${solution_dir}/src")
     file(GLOB mutant_dirs LIST_DIRECTORIES true CONFIGURE_DEPENDS "${solution_dir}/mutants/*")

@@ -1,0 +1,291 @@
+// The cache's benchmark (Google Benchmark): every level and a baseline, a std::mutex around a
+// plain std::unordered_map, on Zipf-distributed keys with 95 % and 50 % reads, on 1 thread and on
+// 2 (and on every core when there are more). Build it in the release preset:
+//
+//   cmake --preset release && cmake --build --preset release --target 04-cache_bench_solutions
+//   build/release/tools/04-cache/solutions/bench [--no-python] [Google Benchmark flags]
+//
+// Each measurement is repeated (3 times by default) and the median counts. After Google
+// Benchmark's own table it prints a summary: Mops/s per level, mix and thread count, the speedup
+// from 1 thread, and the ratio to the baseline at the same thread count. Then, when
+// /usr/bin/python3 is there, it runs the notes' Python version (bench/notes_cache.py: a dict and
+// one threading.Lock) on the same workload and prints level 3's ratio to it. It checks nothing:
+// it is a measurement, never a test.
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "cache.hpp"
+
+namespace {
+
+constexpr std::uint64_t kKeys = 100'000;     // distinct keys
+constexpr std::size_t kCapacity = 1U << 16;  // entries the cache holds (most of the hot keys)
+constexpr std::size_t kShards = 64;          // stripes of level 3
+constexpr std::size_t kSequence = 1U << 20;  // precomputed calls each thread cycles through
+constexpr double kZipfExponent = 0.99;       // as in the YCSB benchmark's "zipfian" keys
+
+// Keys look like what caches hold, "user:<id>": short strings (no allocation when copied) whose
+// hashing and comparison are part of every call, inside and outside the lock. Ranks are scattered
+// over the ids (an odd multiplier is a bijection on 64-bit integers: no two ranks collide).
+std::string key_of_rank(std::uint64_t rank) {
+  return "user:" + std::to_string((rank * 0x9E3779B97F4A7C15ULL) % 10'000'000'019ULL);
+}
+
+// Key k (0-based) is drawn with probability proportional to 1 / (k+1)^s: a few keys are very
+// popular, as in real caches. A sampled sequence, made once, so no thread spends its time drawing.
+struct Workload {
+  std::vector<std::string> keys;
+  std::vector<std::uint8_t> dice;  // 0..99: a call is a read when its dice < the read percentage
+
+  Workload() {
+    std::vector<double> cumulative(kKeys);
+    double sum = 0;
+    for (std::uint64_t k = 0; k < kKeys; ++k) {
+      sum += 1.0 / std::pow(static_cast<double>(k + 1), kZipfExponent);
+      cumulative[k] = sum;
+    }
+    std::mt19937_64 random(42);
+    std::uniform_real_distribution<double> uniform(0, sum);
+    std::uniform_int_distribution<int> percent(0, 99);
+    keys.reserve(kSequence);
+    dice.reserve(kSequence);
+    for (std::size_t i = 0; i < kSequence; ++i) {
+      const auto at = std::lower_bound(cumulative.begin(), cumulative.end(), uniform(random));
+      keys.push_back(key_of_rank(static_cast<std::uint64_t>(at - cumulative.begin())));
+      dice.push_back(static_cast<std::uint8_t>(percent(random)));
+    }
+  }
+};
+
+const Workload& workload() {
+  static const Workload w;
+  return w;
+}
+
+// The baseline: what one writes first, and what the levels must beat.
+class MutexMap {
+ public:
+  explicit MutexMap(const cache::Options& /*options*/) {}
+  std::optional<std::uint64_t> get(const std::string& key) {
+    const std::scoped_lock lock(mutex_);
+    const auto found = map_.find(key);
+    if (found == map_.end()) return std::nullopt;
+    return found->second;
+  }
+  void put(const std::string& key, std::uint64_t value) {
+    const std::scoped_lock lock(mutex_);
+    map_[key] = value;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::uint64_t> map_;
+};
+
+using Key = std::string;
+using Level1 = cache::MutexCache<Key, std::uint64_t>;
+using Level2 = cache::SharedCache<Key, std::uint64_t>;
+using Level3 = cache::ShardedCache<Key, std::uint64_t>;
+
+// One cache per benchmark run, made by thread 0 before the timed loop (Google Benchmark starts
+// every thread's loop together, after that) and filled with every key.
+template <class C>
+std::unique_ptr<C>& shared_cache() {
+  static std::unique_ptr<C> instance;
+  return instance;
+}
+
+template <class C>
+void BM_Mix(benchmark::State& state) {
+  const auto read_percent = static_cast<std::uint8_t>(state.range(0));
+  const Workload& w = workload();
+  auto& cache = shared_cache<C>();
+  if (state.thread_index() == 0) {
+    cache = std::make_unique<C>(cache::Options{.capacity = kCapacity, .shards = kShards});
+    for (std::uint64_t k = 0; k < kKeys; ++k) cache->put(key_of_rank(k), k);
+  }
+  std::size_t i = static_cast<std::size_t>(state.thread_index()) * (kSequence / 8);
+  std::uint64_t found = 0;
+  for (auto _ : state) {
+    i = (i + 1) & (kSequence - 1);
+    const Key& key = w.keys[i];
+    if (w.dice[i] < read_percent) {
+      found += cache->get(key).has_value() ? 1 : 0;
+    } else {
+      cache->put(key, i);
+    }
+  }
+  benchmark::DoNotOptimize(found);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+std::vector<int> thread_counts() {
+  const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  std::vector<int> counts = {1, 2};
+  if (cores > 2) counts.push_back(cores);
+  return counts;
+}
+
+template <class C>
+void register_level(const char* name) {
+  // Named like "level3/reads:95/min_time:0.300/real_time/threads:2".
+  auto* b = benchmark::RegisterBenchmark(name, BM_Mix<C>);
+  b->ArgName("reads")->Arg(95)->Arg(50)->UseRealTime()->MinTime(0.3);
+  for (const int threads : thread_counts()) b->Threads(threads);
+}
+
+// Keeps the median of every measurement for the summary, and lets the console show them too.
+class SummaryReporter : public benchmark::ConsoleReporter {
+ public:
+  struct Key {
+    int reads = 0;
+    std::string level;
+    int threads = 0;
+    auto operator<=>(const Key&) const =
+        default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 misreads the defaulted <=>
+  };
+
+  // Colours only on a terminal, so that a saved output stays plain text.
+  SummaryReporter() : ConsoleReporter(isatty(STDOUT_FILENO) != 0 ? OO_Defaults : OO_Tabular) {}
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+      const bool single = run.run_type == Run::RT_Iteration && run.repetitions <= 1;
+      if (!median && !single) continue;
+      const auto rate = run.counters.find("items_per_second");
+      if (rate == run.counters.end()) continue;
+      const std::string& args = run.run_name.args;  // "reads:95"
+      Key key{.reads = std::stoi(args.substr(args.find(':') + 1)),
+              .level = run.run_name.function_name,
+              .threads = static_cast<int>(run.threads)};
+      mops_[key] = rate->second.value / 1e6;
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+
+  // Mops/s of one measurement, if it was made.
+  std::optional<double> mops(int reads, const std::string& level, int threads) const {
+    const auto found = mops_.find(Key{reads, level, threads});
+    if (found == mops_.end()) return std::nullopt;
+    return found->second;
+  }
+
+  void print_summary() const {
+    std::printf(
+        "\nSummary: median Mops/s; speedup = this thread count / 1 thread; vs baseline = this "
+        "level / the std::mutex + unordered_map baseline at the same thread count\n");
+    std::printf("%-6s %-9s %7s %9s %8s %12s\n", "reads", "level", "threads", "Mops/s", "speedup",
+                "vs baseline");
+    for (const auto& [key, mops] : mops_) {
+      const auto one = mops_.find(Key{key.reads, key.level, 1});
+      const auto base = mops_.find(Key{key.reads, "baseline", key.threads});
+      std::printf("%5d%% %-9s %7d %9.2f", key.reads, key.level.c_str(), key.threads, mops);
+      if (one != mops_.end()) {
+        std::printf(" %7.2fx", mops / one->second);
+      } else {
+        std::printf(" %8s", "");
+      }
+      if (base != mops_.end()) std::printf(" %11.2fx", mops / base->second);
+      std::printf("\n");
+    }
+  }
+
+ private:
+  std::map<Key, double> mops_;
+};
+
+constexpr const char* kPython = "/usr/bin/python3";
+
+// Runs the notes' Python version (bench/notes_cache.py) on the same workload; its Mops/s, or
+// nothing when Python is missing or the script fails.
+std::optional<double> python_mops(int reads, int threads) {
+  const std::string command = std::string(kPython) + " " + COURSE_EXERCISE_DIR +
+                              "/bench/notes_cache.py --reads " + std::to_string(reads) +
+                              " --threads " + std::to_string(threads) + " 2>/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");  // NOLINT(cert-env33-c): a fixed command line
+  if (pipe == nullptr) return std::nullopt;
+  char line[256] = {};
+  std::optional<double> result;
+  while (std::fgets(line, sizeof line, pipe) != nullptr) {
+    const std::string text(line);
+    const std::string prefix = "ops_per_second=";
+    if (text.rfind(prefix, 0) == 0) result = std::stod(text.substr(prefix.size())) / 1e6;
+  }
+  if (pclose(pipe) != 0) return std::nullopt;
+  return result;
+}
+
+void compare_with_python(const SummaryReporter& reporter) {
+  if (access(kPython, X_OK) != 0) {
+    std::printf("\n(%s not found: the notes' Python version is not measured)\n", kPython);
+    return;
+  }
+  std::printf(
+      "\nThe notes' Python version (a dict and one threading.Lock, bench/notes_cache.py) on the "
+      "same workload:\n%-6s %7s %12s %14s\n",
+      "reads", "threads", "Python Mops/s", "level3 / Python");
+  for (const int reads : {95, 50}) {
+    for (const int threads : thread_counts()) {
+      const auto python = python_mops(reads, threads);
+      if (!python) {
+        std::printf("%5d%% %7d %12s\n", reads, threads, "failed");
+        continue;
+      }
+      std::printf("%5d%% %7d %12.2f", reads, threads, *python);
+      if (const auto level3 = reporter.mops(reads, "level3", threads)) {
+        std::printf(" %13.1fx", *level3 / *python);
+      }
+      std::printf("\n");
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // --no-python skips the notes' Python version; every other flag is Google Benchmark's.
+  std::vector<char*> args;
+  bool python = true;
+  for (int i = 0; i < argc; ++i) {
+    if (std::string(argv[i]) == "--no-python") {
+      python = false;
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
+  // 3 repetitions by default, reported as aggregates (the median is the one the summary quotes).
+  std::string repetitions = "--benchmark_repetitions=3";
+  std::string aggregates = "--benchmark_report_aggregates_only=true";
+  args.insert(args.begin() + 1, {repetitions.data(), aggregates.data()});
+  int count = static_cast<int>(args.size());
+  benchmark::Initialize(&count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
+
+  (void)workload();  // drawn once, before any timing
+  register_level<MutexMap>("baseline");
+  register_level<Level1>("level1");
+  register_level<Level2>("level2");
+  register_level<Level3>("level3");
+
+  SummaryReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  reporter.print_summary();
+  if (python) compare_with_python(reporter);
+  benchmark::Shutdown();
+  return 0;
+}

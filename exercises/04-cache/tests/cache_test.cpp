@@ -1,0 +1,203 @@
+// Every level on one thread: get, put, erase and clear, LRU eviction, expiry on a fake clock,
+// purge, the statistics and bad input.
+#include <stdexcept>
+#include <string>
+
+#include "cache_test_support.hpp"
+
+namespace cache::testing {
+namespace {
+
+template <class C>
+void expect_get_returns_what_put_stored() {
+  course::FakeClock clock;
+  C cache(options_on(clock, 64));  // room to spare in every stripe: no eviction here
+  EXPECT_EQ(cache.capacity(), 64U);
+  EXPECT_EQ(cache.size(), 0U);
+  EXPECT_EQ(cache.get("absent"), std::nullopt) << "get of a key never put must miss";
+
+  cache.put("a", 1);
+  cache.put("b", 2);
+  EXPECT_EQ(cache.get("a"), 1);
+  EXPECT_EQ(cache.get("b"), 2);
+  EXPECT_EQ(cache.size(), 2U);
+
+  cache.put("a", 10);
+  EXPECT_EQ(cache.get("a"), 10) << "put of an existing key replaces its value";
+  EXPECT_EQ(cache.size(), 2U) << "replacing a value does not add an entry";
+
+  EXPECT_TRUE(cache.erase("a"));
+  EXPECT_FALSE(cache.erase("a")) << "erase returns whether there was an entry to remove";
+  EXPECT_EQ(cache.get("a"), std::nullopt);
+  EXPECT_EQ(cache.size(), 1U);
+
+  cache.put("c", 3);
+  cache.clear();
+  EXPECT_EQ(cache.size(), 0U);
+  EXPECT_EQ(cache.get("b"), std::nullopt) << "clear removes every entry";
+  EXPECT_EQ(cache.get_or_load("d", [](const std::string& key) { return int(key.size()) + 40; }),
+            41);
+  EXPECT_EQ(cache.get("d"), 41) << "get_or_load caches what the loader returned";
+}
+
+template <class C>
+void expect_lru_eviction() {
+  course::FakeClock clock;
+  C cache(options_on(clock, 3, /*shards=*/1));
+  cache.put("a", 1);
+  cache.put("b", 2);
+  cache.put("c", 3);
+  EXPECT_EQ(cache.get("a"), 1);  // "a" is now used more recently than "b"
+  cache.put("d", 4);             // full: the least recently used entry, "b", goes
+  EXPECT_EQ(cache.size(), 3U) << "a cache of capacity 3 holds 3 entries after 4 puts";
+  EXPECT_EQ(cache.get("b"), std::nullopt)
+      << "put a, b, c, get a, put d: b was the least recently used entry and should have been "
+         "evicted to make room for d";
+  EXPECT_EQ(cache.get("a"), 1) << "a was read after b was put: it must survive the eviction";
+  EXPECT_EQ(cache.get("c"), 3);
+  EXPECT_EQ(cache.get("d"), 4);
+  EXPECT_EQ(cache.stats().evictions, 1U);
+
+  cache.put("d", 40);  // replacing a value makes no room and needs none
+  EXPECT_EQ(cache.stats().evictions, 1U) << "replacing the value of a key never evicts";
+  for (int i = 0; i < 10; ++i) {
+    cache.put("k" + std::to_string(i), i);
+    EXPECT_LE(cache.size(), 3U) << "the cache holds more entries than its capacity";
+  }
+  EXPECT_EQ(cache.stats().evictions, 11U) << "each of 10 new keys in a full cache evicts one";
+}
+
+template <class C>
+void expect_expiry_on_the_fake_clock() {
+  course::FakeClock clock;
+  C cache(options_on(clock, 64));  // room to spare in every stripe: no eviction here
+  cache.put("short", 1, 10s);
+  cache.put("forever", 2);
+  clock.advance(9s);
+  EXPECT_EQ(cache.get("short"), 1) << "an entry with a TTL of 10 s is fresh 9 s later";
+  clock.advance(1s);
+  EXPECT_EQ(cache.get("short"), std::nullopt)
+      << "an entry put with a TTL of 10 s must have expired 10 s later (on the fake clock "
+         "given in Options::now: ask it for the time, never the system clock)";
+  EXPECT_EQ(cache.size(), 1U) << "get of an expired entry removes it on the spot";
+  EXPECT_EQ(cache.stats().expirations, 1U);
+  clock.advance(1000h);
+  EXPECT_EQ(cache.get("forever"), 2) << "an entry put without a TTL never expires";
+
+  int loads = 0;
+  const Loader<std::string, int> loader = [&loads](const std::string&) { return ++loads; };
+  EXPECT_EQ(cache.get_or_load("loaded", loader, 5s), 1);
+  clock.advance(4s);
+  EXPECT_EQ(cache.get_or_load("loaded", loader, 5s), 1) << "still fresh: no new load";
+  clock.advance(1s);
+  EXPECT_EQ(cache.get_or_load("loaded", loader, 5s), 2)
+      << "get_or_load with a TTL: once the loaded value has expired, the loader runs again";
+  cache.put("short", 3, 10s);
+  clock.advance(5s);
+  cache.put("short", 4, 10s);  // a new put starts a new TTL
+  clock.advance(6s);
+  EXPECT_EQ(cache.get("short"), 4) << "put of an existing key restarts its TTL";
+}
+
+template <class C>
+void expect_purge_removes_expired_entries() {
+  course::FakeClock clock;
+  C cache(options_on(clock, 64));  // room to spare in every stripe: no eviction here
+  cache.put("one", 1, 1s);
+  cache.put("five", 5, 5s);
+  cache.put("never", 0);
+  cache.put("two", 2, 2s);
+  clock.advance(2s);
+  EXPECT_EQ(cache.size(), 4U) << "expired entries stay until something touches them";
+  EXPECT_EQ(cache.purge(), 2U) << "after 2 s, the entries with TTLs of 1 s and 2 s have expired";
+  EXPECT_EQ(cache.size(), 2U);
+  EXPECT_EQ(cache.stats().expirations, 2U) << "purged entries count as expirations";
+  EXPECT_EQ(cache.purge(), 0U);
+  clock.advance(3s);
+  EXPECT_EQ(cache.purge(), 1U);
+  EXPECT_EQ(cache.get("never"), 0);
+  EXPECT_EQ(cache.stats().expirations, 3U);
+}
+
+template <class C>
+void expect_stats_count_every_call() {
+  course::FakeClock clock;
+  C cache(options_on(clock, 2, /*shards=*/1));
+  cache.put("a", 1);
+  (void)cache.get("a");                                                // hit
+  (void)cache.get("missing");                                          // miss
+  (void)cache.get_or_load("b", [](const std::string&) { return 2; });  // miss, load
+  (void)cache.get_or_load("b", [](const std::string&) { return 0; });  // hit
+  EXPECT_THROW((void)cache.get_or_load(
+                   "c", [](const std::string&) -> int { throw std::runtime_error("no c"); }),
+               std::runtime_error)
+      << "the loader's exception reaches the caller";  // miss, load failure
+  cache.put("d", 4);                                   // full: evicts "a"
+  cache.put("e", 5, 1s);                               // evicts "b"
+  clock.advance(1s);
+  (void)cache.get("e");  // miss, expiration
+  const Stats stats = cache.stats();
+  EXPECT_EQ(stats.hits, 2U);
+  EXPECT_EQ(stats.misses, 4U) << "misses: an absent key, a load, a failed load, an expired entry";
+  EXPECT_EQ(stats.loads, 1U);
+  EXPECT_EQ(stats.load_failures, 1U);
+  EXPECT_EQ(stats.evictions, 2U);
+  EXPECT_EQ(stats.expirations, 1U);
+  EXPECT_DOUBLE_EQ(stats.hit_rate(), 2.0 / 6.0);
+  EXPECT_EQ(cache.get("c"), std::nullopt) << "a failed load caches nothing";
+}
+
+template <class C>
+void expect_bad_input_rejected() {
+  course::FakeClock clock;
+  EXPECT_THROW(C(options_on(clock, 0)), std::invalid_argument) << "capacity 0 is an error";
+  C cache(options_on(clock, 4));
+  EXPECT_THROW(cache.put("a", 1, 0s), std::invalid_argument) << "a TTL must be positive";
+  EXPECT_THROW(cache.put("a", 1, -1s), std::invalid_argument) << "a TTL must be positive";
+  EXPECT_THROW((void)cache.get_or_load(
+                   "b", [](const std::string&) { return 1; }, 0s),
+               std::invalid_argument);
+  EXPECT_EQ(cache.size(), 0U) << "a rejected call changes nothing";
+  EXPECT_EQ(cache.stats().load_failures, 0U) << "a bad TTL is rejected before any load";
+  C one(options_on(clock, 1, /*shards=*/8));
+  EXPECT_EQ(one.capacity(), 1U) << "the capacity is the total, whatever the number of shards";
+}
+
+template <class K, class V>
+using L1 = MutexCache<K, V>;
+template <class K, class V>
+using L2 = SharedCache<K, V>;
+template <class K, class V>
+using L3 = ShardedCache<K, V>;
+
+// Suite and Level name a test suite and a class template: they cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
+#define CACHE_BASIC_TESTS(Suite, Level)                                                          \
+  TEST(Suite, GetReturnsWhatPutStored) {                                                         \
+    expect_get_returns_what_put_stored<Level<std::string, int>>();                               \
+  }                                                                                              \
+  TEST(Suite, EvictsTheLeastRecentlyUsed) { expect_lru_eviction<Level<std::string, int>>(); }    \
+  TEST(Suite, ExpiresOnTheFakeClock) {                                                           \
+    expect_expiry_on_the_fake_clock<Level<std::string, int>>();                                  \
+  }                                                                                              \
+  TEST(Suite, PurgeRemovesExpiredEntries) {                                                      \
+    expect_purge_removes_expired_entries<Level<std::string, int>>();                             \
+  }                                                                                              \
+  TEST(Suite, StatsCountEveryCall) { expect_stats_count_every_call<Level<std::string, int>>(); } \
+  TEST(Suite, RejectsBadInput) { expect_bad_input_rejected<Level<std::string, int>>(); }
+// NOLINTEND(bugprone-macro-parentheses)
+
+CACHE_BASIC_TESTS(Level1Mutex, L1)
+CACHE_BASIC_TESTS(Level2Shared, L2)
+CACHE_BASIC_TESTS(Level3Sharded, L3)
+
+TEST(Level3Sharded, RejectsZeroShards) {
+  course::FakeClock clock;
+  using Sharded = ShardedCache<std::string, int>;
+  EXPECT_THROW(Sharded(options_on(clock, 4, 0)), std::invalid_argument) << "shards = 0 is an error";
+  ShardedCache<std::string, int> cache(options_on(clock, 10, 3));
+  EXPECT_EQ(cache.capacity(), 10U) << "3 stripes share a capacity of 10 (4 + 3 + 3)";
+}
+
+}  // namespace
+}  // namespace cache::testing

@@ -1,0 +1,529 @@
+// Every level under many threads: readers that share the lock (an overlap probe), writers that
+// exclude readers, statistics exact after a storm of mixed calls, a capacity that holds at every
+// observation, single flight, and loaders that use the cache themselves.
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <latch>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cache_test_support.hpp"
+#include "course/testing.hpp"
+#include "course/trace.hpp"
+
+namespace cache::testing {
+namespace {
+
+// ---- readers share, writers exclude ----
+
+template <class C>
+void expect_readers_overlap_inside_get() {
+  constexpr std::size_t kReaders = 4;
+  Gate gate;
+  course::FakeClock clock;
+  C cache(options_on(clock, 16));
+  // Two keys, neither at the front of the LRU list (the filler was put last): readers of both
+  // are inside get() together, so a get that reorders the list under the shared lock is a race
+  // that ThreadSanitizer sees at once.
+  cache.put("k0", Gated(gate, 7));
+  cache.put("k1", Gated(gate, 7));
+  cache.put("filler", Gated(gate, 0));
+
+  course::OverlapProbe probe(kReaders, milliseconds(2000));
+  gate.probe_copies(probe);
+  course::Trace trace;
+  std::atomic<int> wrong{0};
+  {
+    std::vector<std::jthread> readers;
+    for (std::size_t i = 0; i < kReaders; ++i) {
+      readers.emplace_back([&, i] {
+        auto task = trace.task("get #" + std::to_string(i + 1));
+        // The copy of the value enters the probe, inside get.
+        const auto value = cache.get("k" + std::to_string(i % 2));
+        if (!value || value->payload != 7) wrong.fetch_add(1);
+      });
+    }
+  }
+  gate.open();
+  EXPECT_EQ(wrong.load(), 0) << "every reader should have found the value";
+  EXPECT_TRUE(course::probe_formed(probe))
+      << kReaders << " threads called get() on two keys at the same time; the value is copied "
+      << "inside get, while the cache's lock is held. With the lock held shared "
+      << "(std::shared_lock on a std::shared_mutex), all of them are inside at once; they got "
+      << "in " << (probe.peak() <= 1 ? "one at a time" : "only partly together")
+      << ", so get() takes the lock exclusively. Readers that change nothing should share it: "
+      << "that is the point of a readers-writer lock.\n"
+      << trace.timeline();
+}
+
+template <class C>
+void expect_writers_wait_for_readers() {
+  Gate gate;
+  course::FakeClock clock;
+  C cache(options_on(clock, 16));
+  cache.put("k", Gated(gate, 1));
+  cache.put("other", Gated(gate, 2));
+
+  gate.hold_copies();
+  std::jthread reader([&] { (void)cache.get("k"); });  // held inside get, lock held
+  ASSERT_TRUE(gate.wait_until_held(1, 5000ms)) << "the reader never reached the copy in get()";
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  int writers_done = 0;
+  const auto write = [&](auto change) {
+    change();
+    const std::scoped_lock lock(mutex);
+    ++writers_done;
+    changed.notify_all();
+  };
+  // On the reader's key, so that with stripes too they need the reader's lock.
+  std::jthread put_writer([&] { write([&] { cache.put("k", Gated(gate, 3)); }); });
+  std::jthread erase_writer([&] { write([&] { (void)cache.erase("k"); }); });
+  std::jthread clear_writer([&] { write([&] { cache.clear(); }); });
+  // A writer that does not wait for the reader is done within microseconds: 200 ms is plenty
+  // to see it. One that waits, as it should, is still waiting when the window ends.
+  int early = 0;
+  {
+    std::unique_lock lock(mutex);
+    changed.wait_for(lock, course::scaled(200ms), [&] { return writers_done > 0; });
+    early = writers_done;
+  }
+  gate.open();
+  reader.join();
+  put_writer.join();
+  erase_writer.join();
+  clear_writer.join();
+  EXPECT_EQ(early, 0) << early
+                      << " of 3 writers (put, erase, clear) finished while a reader was still "
+                      << "inside get() on the same cache: a writer must hold the lock alone "
+                      << "(std::unique_lock), so it waits until every reader has left.";
+  EXPECT_EQ(cache.get("other"), std::nullopt) << "clear() removed every entry";
+  cache.put("k", Gated(gate, 4));
+  const auto value = cache.get("k");
+  ASSERT_TRUE(value.has_value());
+  EXPECT_EQ(value->payload, 4);
+}
+
+// ---- exact statistics under contention ----
+
+// 100 000 calls per thread in the normal build; fewer under sanitizers, which run every
+// synchronised call many times slower (COURSE_TIME_SCALE is 2 under ASan and 4 under TSan).
+std::size_t calls_per_thread() {
+  const double scale = std::max(1.0, course::time_scale());
+  return static_cast<std::size_t>(100'000 / (scale * scale));
+}
+
+struct Observed {
+  std::uint64_t get_hits = 0, get_misses = 0, loader_ok = 0, loader_threw = 0;
+  std::uint64_t load_calls = 0, puts = 0, erased = 0, wrong_values = 0;
+};
+
+// A tiny deterministic generator per thread (xorshift), so every run makes the same calls.
+struct Random {
+  std::uint64_t state;
+  std::uint64_t next() {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  }
+};
+
+// One key in eight has a loader that throws.
+bool loader_fails_for(std::uint64_t key) { return ((key * 0x9E3779B97F4A7C15ULL) >> 61) == 0; }
+
+// Thread t puts only fresh keys (t << 40 | n), so each put adds an entry; gets, erases and loads
+// pick among its recent keys. Every thread counts what it saw, so the totals are known exactly.
+template <class C>
+Observed run_mixed_calls(C& cache, std::uint64_t thread, std::size_t calls, std::latch& readers) {
+  Observed seen;
+  Random random{thread * 7919 + 1};
+  const std::uint64_t base = thread << 40;
+  std::uint64_t next_key = 0;
+  const Loader<std::uint64_t, std::uint64_t> loader = [&seen](const std::uint64_t& key) {
+    if (loader_fails_for(key)) {
+      ++seen.loader_threw;
+      throw std::runtime_error("load failed");
+    }
+    ++seen.loader_ok;
+    return key * 2;
+  };
+  const auto recent = [&] {
+    return base + (next_key - 1 - random.next() % std::min<std::uint64_t>(next_key, 64));
+  };
+  for (std::size_t i = 0; i < calls; ++i) {
+    const std::uint64_t dice = random.next() % 100;
+    if (next_key == 0 || dice < 25) {
+      const std::uint64_t key = base + next_key++;
+      cache.put(key, key * 2);
+      ++seen.puts;
+    } else if (dice < 65) {
+      const std::uint64_t key = recent();
+      if (const auto value = cache.get(key)) {
+        ++seen.get_hits;
+        if (*value != key * 2) ++seen.wrong_values;
+      } else {
+        ++seen.get_misses;
+      }
+    } else if (dice < 75) {
+      if (cache.erase(recent())) ++seen.erased;
+    } else {
+      const std::uint64_t key = recent();
+      ++seen.load_calls;
+      try {
+        if (cache.get_or_load(key, loader) != key * 2) ++seen.wrong_values;
+      } catch (const std::runtime_error&) {
+      }
+    }
+  }
+  // Then only reads, all threads together: with no writer in between, nothing orders one
+  // reader's counting after another's, so counters that are not atomic are a race that
+  // ThreadSanitizer reports at once.
+  readers.arrive_and_wait();
+  for (std::size_t i = 0; i < calls / 4; ++i) {
+    const std::uint64_t key = recent();
+    if (const auto value = cache.get(key)) {
+      ++seen.get_hits;
+      if (*value != key * 2) ++seen.wrong_values;
+    } else {
+      ++seen.get_misses;
+    }
+  }
+  return seen;
+}
+
+template <class C>
+void expect_exact_stats_under_contention() {
+  constexpr std::uint64_t kThreads = 8;
+  const std::size_t calls = calls_per_thread();
+  course::FakeClock clock;
+  C cache(options_on(clock, 1000, 16));
+  ASSERT_EQ(cache.size(), 0U);  // on this thread first, so that a missing level fails cleanly
+  std::vector<Observed> seen(kThreads);
+  std::latch readers(kThreads);
+  {
+    std::vector<std::jthread> threads;
+    for (std::uint64_t t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] { seen[t] = run_mixed_calls(cache, t, calls, readers); });
+    }
+  }
+  Observed total;
+  for (const Observed& s : seen) {
+    total.get_hits += s.get_hits;
+    total.get_misses += s.get_misses;
+    total.loader_ok += s.loader_ok;
+    total.loader_threw += s.loader_threw;
+    total.load_calls += s.load_calls;
+    total.puts += s.puts;
+    total.erased += s.erased;
+    total.wrong_values += s.wrong_values;
+  }
+  const std::uint64_t loader_runs = total.loader_ok + total.loader_threw;
+  const std::uint64_t added = total.puts + total.loader_ok;
+  const Stats stats = cache.stats();
+  const std::string context = " after " + std::to_string(kThreads) + " threads x " +
+                              std::to_string(calls) +
+                              " mixed calls. A counter that threads bump at the same time "
+                              "without a lock must be a std::atomic: a plain ++ loses updates "
+                              "(and under a shared lock, readers bump it together).";
+  EXPECT_EQ(total.wrong_values, 0U) << "some calls returned another key's value";
+  EXPECT_EQ(stats.hits, total.get_hits + (total.load_calls - loader_runs))
+      << "hits: every get that found its key, and every get_or_load that did not load" << context;
+  EXPECT_EQ(stats.misses, total.get_misses + loader_runs)
+      << "misses: every get that found nothing, and every get_or_load that ran its loader"
+      << context;
+  EXPECT_EQ(stats.loads, total.loader_ok) << context;
+  EXPECT_EQ(stats.load_failures, total.loader_threw) << context;
+  EXPECT_EQ(stats.expirations, 0U) << "nothing had a TTL";
+  EXPECT_EQ(stats.evictions + total.erased + cache.size(), added)
+      << "every entry added (" << added << ") is still there (" << cache.size() << "), was erased ("
+      << total.erased << ") or was evicted (stats: " << stats.evictions << ")" << context;
+}
+
+template <class C>
+void expect_size_never_exceeds_capacity() {
+  constexpr std::size_t kCapacity = 64;
+  constexpr std::uint64_t kWriters = 4;
+  const std::size_t puts = calls_per_thread() / 4;
+  course::FakeClock clock;
+  C cache(options_on(clock, kCapacity, 8));
+  ASSERT_EQ(cache.size(), 0U);  // on this thread first, so that a missing level fails cleanly
+  std::atomic<bool> writing{true};
+  std::atomic<std::size_t> largest{0};
+  std::atomic<std::uint64_t> observations{0};
+  std::jthread observer([&] {
+    // Observes at least once after the writers are done, so the last state is seen too.
+    for (bool last = false; !last;) {
+      last = !writing.load();
+      const std::size_t size = cache.size();
+      observations.fetch_add(1);
+      if (size > largest.load()) largest.store(size);
+    }
+  });
+  {
+    std::vector<std::jthread> writers;
+    for (std::uint64_t t = 0; t < kWriters; ++t) {
+      writers.emplace_back([&, t] {
+        for (std::uint64_t i = 0; i < puts; ++i) cache.put(t << 40 | i, i);
+      });
+    }
+  }
+  writing.store(false);
+  observer.join();
+  EXPECT_LE(largest.load(), kCapacity)
+      << "an observer calling size() while " << kWriters << " threads put new keys saw "
+      << largest.load() << " entries in a cache of capacity " << kCapacity << " (over "
+      << observations.load() << " observations): evict before adding, inside the same critical "
+      << "section, so that no one can ever see more than the capacity.";
+  EXPECT_EQ(cache.size(), kCapacity);
+  EXPECT_EQ(cache.stats().evictions, kWriters * puts - kCapacity);
+}
+
+// ---- single flight ----
+
+constexpr std::size_t kCallers = 50;
+
+// A loader that holds its first run until every caller has arrived and then a little longer, so
+// that the other callers find the load in progress. A cache without single flight runs it once
+// per caller; then it lets every run go as soon as all have started.
+struct HeldLoad {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::size_t arrived = 0;
+  std::size_t runs = 0;
+
+  void arrive() {
+    const std::scoped_lock lock(mutex);
+    ++arrived;
+    changed.notify_all();
+  }
+  void run() {
+    std::unique_lock lock(mutex);
+    ++runs;
+    changed.notify_all();
+    changed.wait_for(lock, course::scaled(milliseconds(5000)),
+                     [this] { return arrived == kCallers; });
+    changed.wait_for(lock, course::scaled(milliseconds(100)), [this] { return runs == kCallers; });
+  }
+  std::size_t run_count() {
+    const std::scoped_lock lock(mutex);
+    return runs;
+  }
+};
+
+template <class C>
+void expect_single_flight() {
+  course::FakeClock clock;
+  C cache(options_on(clock, 16));
+  ASSERT_EQ(cache.size(), 0U);  // on this thread first, so that a missing level fails cleanly
+  HeldLoad held;
+  const Loader<std::string, std::string> loader = [&held](const std::string& key) {
+    held.run();
+    return "value of " + key;
+  };
+  std::vector<std::string> results(kCallers);
+  {
+    std::vector<std::jthread> callers;
+    for (std::size_t i = 0; i < kCallers; ++i) {
+      callers.emplace_back([&, i] {
+        held.arrive();
+        try {
+          results[i] = cache.get_or_load("popular", loader);
+        } catch (const std::exception& error) {
+          results[i] = std::string("exception: ") + error.what();
+        }
+      });
+    }
+  }
+  EXPECT_EQ(held.run_count(), 1U)
+      << kCallers << " threads missed the same key at the same time and the loader ran "
+      << held.run_count() << " times. Single flight: the first miss starts the load and records "
+      << "it (for example a std::shared_future in a map of loads in progress); the others find "
+      << "it there and wait for its result instead of loading again.";
+  for (std::size_t i = 0; i < kCallers; ++i) {
+    EXPECT_EQ(results[i], "value of popular") << "caller " << i << " got another result";
+  }
+  const Stats stats = cache.stats();
+  EXPECT_EQ(stats.loads, 1U);
+  EXPECT_EQ(stats.hits + stats.misses, kCallers) << "each call is one hit or one miss";
+  EXPECT_EQ(cache.get("popular"), "value of popular");
+}
+
+template <class C>
+void expect_failure_reaches_everyone_then_retry() {
+  course::FakeClock clock;
+  C cache(options_on(clock, 16));
+  ASSERT_EQ(cache.size(), 0U);  // on this thread first, so that a missing level fails cleanly
+  HeldLoad held;
+  const Loader<std::string, std::string> failing = [&held](const std::string&) -> std::string {
+    held.run();
+    throw std::runtime_error("backend down");
+  };
+  // Every caller keeps the exception it got, and this thread reads them once all have ended:
+  // waiters share one exception object, freed by its last holder, and libstdc++ counts its
+  // holders with atomics that ThreadSanitizer does not see; freeing it here keeps that quiet.
+  std::vector<std::exception_ptr> errors(kCallers);
+  std::vector<std::string> results(kCallers);
+  {
+    std::vector<std::jthread> callers;
+    for (std::size_t i = 0; i < kCallers; ++i) {
+      callers.emplace_back([&, i] {
+        held.arrive();
+        try {
+          results[i] = "value " + cache.get_or_load("flaky", failing);
+        } catch (...) {
+          errors[i] = std::current_exception();
+        }
+      });
+    }
+  }
+  for (std::size_t i = 0; i < kCallers; ++i) {
+    if (!errors[i]) continue;
+    try {
+      std::rethrow_exception(errors[i]);
+    } catch (const std::runtime_error& error) {
+      results[i] = error.what();
+    } catch (const std::exception& error) {
+      results[i] = std::string("another exception: ") + error.what();
+    } catch (...) {
+      results[i] = "an exception that is not a std::exception";
+    }
+  }
+  for (std::size_t i = 0; i < kCallers; ++i) {
+    EXPECT_EQ(results[i], "backend down")
+        << "caller " << i << " should have got the loader's std::runtime_error: every caller "
+        << "waiting for a load that fails gets its exception (std::promise::set_exception, "
+        << "then std::shared_future::get rethrows it in every waiter)";
+  }
+  EXPECT_EQ(cache.stats().load_failures, held.run_count());
+  EXPECT_EQ(cache.stats().loads, 0U);
+  EXPECT_EQ(cache.get("flaky"), std::nullopt) << "a failed load must cache nothing";
+
+  int retries = 0;
+  const std::string value = cache.get_or_load("flaky", [&retries](const std::string&) {
+    ++retries;
+    return std::string("recovered");
+  });
+  EXPECT_EQ(retries, 1) << "after a failed load, the next call must run the loader again: "
+                           "an exception is not cached, and the failed load is over";
+  EXPECT_EQ(value, "recovered");
+  EXPECT_EQ(cache.stats().loads, 1U);
+}
+
+// ---- loaders that use the cache ----
+
+template <class C>
+void expect_loader_may_use_other_keys() {
+  course::FakeClock clock;
+  // One stripe at level 3, so that the other keys need the very lock that "page" would hold.
+  auto cache = std::make_shared<C>(options_on(clock, 16, /*shards=*/1));
+  Deadlined<std::string> call([cache] {
+    return cache->get_or_load("page", [cache](const std::string&) {
+      cache->put("visited", "yes");
+      const std::string header =
+          cache->get_or_load("header", [](const std::string&) { return std::string("<h1>"); });
+      return header + "body" + cache->get("visited").value_or("?");
+    });
+  });
+  if (!call.finished(2000ms)) {
+    FAIL() << "get_or_load(\"page\") did not return within 2 s: its loader calls put and "
+              "get_or_load(\"header\") on the same cache, and they wait forever for a lock that "
+              "the outer get_or_load still holds on this very thread (a deadlock). Release the "
+              "lock before running the loader, and take it again to store the result.";
+  }
+  try {
+    EXPECT_EQ(call.get(), "<h1>bodyyes");
+  } catch (const std::exception& error) {
+    FAIL() << "get_or_load(\"page\") threw \"" << error.what() << "\": its loader uses the "
+           << "cache for other keys, which must work. If the message is about a deadlock, the "
+           << "lock is still held while the loader runs: release it first.";
+  }
+  EXPECT_EQ(cache->get("header"), "<h1>");
+  EXPECT_EQ(cache->get("page"), "<h1>bodyyes");
+}
+
+template <class C>
+void expect_own_key_reported() {
+  course::FakeClock clock;
+  auto cache = std::make_shared<C>(options_on(clock, 16));
+  auto inner = std::make_shared<std::string>("the inner call returned");
+  Deadlined<std::string> call([cache, inner] {
+    return cache->get_or_load("self", [cache, inner](const std::string& key) {
+      try {
+        *inner +=
+            " " + cache->get_or_load(key, [](const std::string&) { return std::string("x"); });
+      } catch (const RecursiveLoadError&) {
+        *inner = "RecursiveLoadError";
+      }
+      return std::string("outer");
+    });
+  });
+  if (!call.finished(2000ms)) {
+    FAIL() << "get_or_load(\"self\") did not return within 2 s: its loader asks the cache for "
+              "\"self\" again, and waits for the load in progress: its own, which can only end "
+              "once it returns. Remember which thread runs each load, and throw "
+              "cache::RecursiveLoadError when that thread asks for the same key.";
+  }
+  try {
+    EXPECT_EQ(call.get(), "outer");
+  } catch (const std::exception& error) {
+    FAIL() << "get_or_load(\"self\") threw \"" << error.what() << "\"";
+  }
+  EXPECT_EQ(*inner, "RecursiveLoadError")
+      << "the loader's own call for its key should have thrown cache::RecursiveLoadError";
+}
+
+template <class K, class V>
+using L1 = MutexCache<K, V>;
+template <class K, class V>
+using L2 = SharedCache<K, V>;
+template <class K, class V>
+using L3 = ShardedCache<K, V>;
+
+// Suite and Level name a test suite and a class template: they cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
+#define CACHE_CONCURRENCY_TESTS(Suite, Level)                                      \
+  TEST(Suite, WritersWaitForReaders) {                                             \
+    expect_writers_wait_for_readers<Level<std::string, Gated>>();                  \
+  }                                                                                \
+  TEST(Suite, StatsAreExactUnderContention) {                                      \
+    expect_exact_stats_under_contention<Level<std::uint64_t, std::uint64_t>>();    \
+  }                                                                                \
+  TEST(Suite, SizeNeverExceedsCapacity) {                                          \
+    expect_size_never_exceeds_capacity<Level<std::uint64_t, std::uint64_t>>();     \
+  }                                                                                \
+  TEST(Suite, SingleFlightRunsTheLoaderOnce) {                                     \
+    expect_single_flight<Level<std::string, std::string>>();                       \
+  }                                                                                \
+  TEST(Suite, LoadFailureReachesEveryCallerThenRetries) {                          \
+    expect_failure_reaches_everyone_then_retry<Level<std::string, std::string>>(); \
+  }                                                                                \
+  TEST(Suite, LoaderMayUseTheCacheForOtherKeys) {                                  \
+    expect_loader_may_use_other_keys<Level<std::string, std::string>>();           \
+  }                                                                                \
+  TEST(Suite, LoaderAskingForItsOwnKeyGetsAnError) {                               \
+    expect_own_key_reported<Level<std::string, std::string>>();                    \
+  }
+// NOLINTEND(bugprone-macro-parentheses)
+
+CACHE_CONCURRENCY_TESTS(Level1Mutex, L1)
+CACHE_CONCURRENCY_TESTS(Level2Shared, L2)
+CACHE_CONCURRENCY_TESTS(Level3Sharded, L3)
+
+TEST(Level2Shared, ReadersOverlapInsideGet) {
+  expect_readers_overlap_inside_get<SharedCache<std::string, Gated>>();
+}
+TEST(Level3Sharded, ReadersOverlapInsideGet) {
+  expect_readers_overlap_inside_get<ShardedCache<std::string, Gated>>();
+}
+
+}  // namespace
+}  // namespace cache::testing
