@@ -86,28 +86,31 @@ TEST(EventLoop, FastAnswersWhileSlowRequestsWait) {
     slow.back().send(request_text("/slow"));
   }
   // ...and a /fast request sent meanwhile must not wait for them.
-  Clock::duration waited{};
   for (int attempt = 0; attempt < 100 && running.server.stats().in_flight < 50; ++attempt) {
     std::this_thread::sleep_for(5ms);  // polling the server's counter, not synchronising it
-    waited += 5ms;
   }
   const double fast_max = static_cast<double>(config.fast.max.count()) * config.time_scale;
   const auto bound = std::chrono::duration_cast<Clock::duration>(
                          std::chrono::duration<double, std::milli>(fast_max)) +
                      course::scaled(milliseconds(150));
-  const auto fast = get(running.port(), "/fast", 5 * one_slow + 5s);
-  ASSERT_EQ(fast.status, 200) << fast.error;
-  EXPECT_LE(fast.latency, bound)
-      << "/fast took " << describe(fast.latency) << " while 50 /slow requests were pending; "
+  // A free loop answers within `bound`; a blocked one only after the /slow requests, so give
+  // up after a few slow durations.
+  const auto fast = get(running.port(), "/fast", 3 * one_slow + 1s);
+  const auto latency = fast.complete() ? fast.latency : 3 * one_slow + 1s;
+  EXPECT_EQ(fast.status, 200) << "/fast got no answer: " << fast.error;
+  EXPECT_LE(latency, bound)
+      << "/fast took " << (fast.complete() ? "" : "more than ") << describe(latency)
+      << " while 50 /slow requests were pending; "
       << "on its own it takes at most " << fast_max << " ms (bound " << describe(bound) << "). "
       << "The event loop was blocked: this is the notes' pitfall of calling time.sleep inside "
          "an async def. A blocking std::this_thread::sleep_for (or any blocking call) in a "
          "handler stops every other coroutine on the loop; wait with co_await on an "
          "asio::steady_timer instead.";
   // The slow ones all finish too.
-  for (auto& connection : slow) {
-    EXPECT_EQ(connection.read_response(Clock::now() + 5 * one_slow + 5s).status, 200);
-  }
+  const auto deadline = Clock::now() + 2 * one_slow + 1s;
+  std::size_t answered = 0;
+  for (auto& connection : slow) answered += connection.read_response(deadline).status == 200;
+  EXPECT_EQ(answered, 50u) << "only " << answered << " of the 50 /slow requests were answered";
 }
 
 TEST(Timing, MixedTakesAboutTheLongest) {
