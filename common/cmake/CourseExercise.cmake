@@ -30,6 +30,12 @@
 # Tools exist for the student's files, the reference and a staged submission (not for mutants);
 # only the first two are part of `all`. Tool sources see COURSE_EXERCISE_DIR, the exercise's
 # source directory as a string literal, to find data files that sit next to them.
+#
+# Fuzz targets: every exercises/NN-name/fuzz/F.cpp is a libFuzzer target (it defines
+# LLVMFuzzerTestOneInput) built against the reference and the student's files, only in the fuzz
+# preset (clang, COURSE_SANITIZER=fuzzer): the targets NN-name_fuzz_F_solutions and
+# NN-name_fuzz_F_exercises, written to <build>/fuzz/NN-name/<impl>/F. EXERCISE_FUZZ_LIBS adds
+# libraries. `grader selfcheck` builds and runs the reference's for a bounded time.
 
 # Splits an implementation into the sources it compiles itself and the reference files it
 # reuses: a mutant overrides some of the reference's files and takes the rest from the reference.
@@ -90,6 +96,23 @@ function(_course_add_tools key impl lib exclude)
     set_target_properties(${target} PROPERTIES
       OUTPUT_NAME "${tool}"
       RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tools/${key}/${impl}")
+  endforeach()
+endfunction()
+
+function(_course_add_fuzzers key impl lib)
+  if(NOT COURSE_SANITIZER STREQUAL "fuzzer")
+    return()
+  endif()
+  file(GLOB fuzz_sources CONFIGURE_DEPENDS "${EXERCISE_DIR}/fuzz/*.cpp")
+  foreach(source IN LISTS fuzz_sources)
+    get_filename_component(name "${source}" NAME_WE)
+    set(target "${key}_fuzz_${name}_${impl}")
+    add_executable(${target} EXCLUDE_FROM_ALL "${source}")
+    target_link_libraries(${target} PRIVATE ${lib} ${EXERCISE_FUZZ_LIBS})
+    target_link_options(${target} PRIVATE -fsanitize=fuzzer)
+    set_target_properties(${target} PROPERTIES
+      OUTPUT_NAME "${name}"
+      RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/fuzz/${key}/${impl}")
   endforeach()
 endfunction()
 
@@ -161,6 +184,9 @@ function(course_add_impl key impl src_dir)
   if(ARG_TOOLS)
     _course_add_tools(${key} ${impl} ${lib} "${exclude}")
   endif()
+  if(impl STREQUAL "solutions" OR impl STREQUAL "exercises")
+    _course_add_fuzzers(${key} ${impl} ${lib})
+  endif()
 
   if(impl STREQUAL COURSE_CTEST_IMPL)
     gtest_discover_tests(${exe} DISCOVERY_MODE PRE_TEST TEST_PREFIX "${key}/" PROPERTIES LABELS "${key}")
@@ -174,6 +200,7 @@ function(course_add_exercise exercise_dir)
   set(EXERCISE_LIBS "")
   set(EXERCISE_TEST_LIBS "")
   set(EXERCISE_TOOLS "")
+  set(EXERCISE_FUZZ_LIBS "")
   if(EXISTS "${exercise_dir}/exercise.cmake")
     include("${exercise_dir}/exercise.cmake")
   endif()
