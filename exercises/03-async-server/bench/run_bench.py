@@ -64,6 +64,12 @@ class Server:
                     return int(line.split()[1])
         return 0
 
+    def cpu_seconds(self):
+        """User + system CPU time the server has used so far."""
+        with open("/proc/%d/stat" % self.process.pid) as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         self.process.terminate()
         try:
@@ -78,15 +84,20 @@ def to_ms(text):
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(port, path, connections, duration):
+def wrk(server, path, connections, duration):
+    """(req/s, p99 ms, non-2xx answers, requests per CPU-second of the server)."""
+    port = server.port
     threads = min(2, connections)
+    cpu_before = server.cpu_seconds()
     out = subprocess.run(["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % duration,
                           "--latency", "http://127.0.0.1:%d%s" % (port, path)],
                          capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, p99, int(errors.group(1)) if errors else 0
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    cpu = max(server.cpu_seconds() - cpu_before, 1e-3)
+    return rps, p99, int(errors.group(1)) if errors else 0, requests / cpu
 
 
 def aiohttp_available():
@@ -171,32 +182,39 @@ def main():
     results = {}
     print("wrk, %d s per run, median of %d runs; operations scaled to 0" %
           (args.duration, args.runs))
-    print("%-22s %-6s %6s %12s %10s" % ("server", "path", "conns", "req/s", "p99 ms"))
+    print("%-22s %-6s %6s %10s %9s %13s" % ("server", "path", "conns", "req/s", "p99 ms",
+                                           "req/CPU-s"))
     for name, command in servers:
         port = free_port()
         server = Server(name, command(port), port)
         try:
             for path in ("/", "/fast"):
                 for c in connections:
-                    runs = [wrk(port, path, c, args.duration) for _ in range(args.runs)]
+                    runs = [wrk(server, path, c, args.duration) for _ in range(args.runs)]
                     rps = statistics.median(r[0] for r in runs)
                     p99 = statistics.median(r[1] for r in runs)
                     errors = sum(r[2] for r in runs)
-                    results[(name, path, c)] = (rps, p99)
-                    print("%-22s %-6s %6d %12.0f %10.2f%s" % (
-                        name, path, c, rps, p99, "  (%d non-2xx)" % errors if errors else ""))
+                    per_cpu = statistics.median(r[3] for r in runs)
+                    results[(name, path, c)] = (rps, p99, per_cpu)
+                    print("%-22s %-6s %6d %10.0f %9.2f %13.0f%s" % (
+                        name, path, c, rps, p99, per_cpu,
+                        "  (%d non-2xx)" % errors if errors else ""))
                     sys.stdout.flush()
         finally:
             server.stop()
 
+    # wrk shares the machine with the server: on few cores the client, not the server, may be
+    # the limit, so the ratio of requests per CPU-second of the server is printed as well.
     reference = servers[0][0]
-    print("\nratios of req/s: async (1 thread) / other")
-    print("%-22s %-6s %s" % ("other", "path", " ".join("%8s" % ("c=%d" % c) for c in connections)))
-    for name, _ in servers[1:]:
-        for path in ("/", "/fast"):
-            cells = ["%8.1f" % (results[(reference, path, c)][0] / results[(name, path, c)][0])
-                     for c in connections]
-            print("%-22s %-6s %s" % (name, path, " ".join(cells)))
+    for title, index in (("req/s", 0), ("req per server CPU-second", 2)):
+        print("\nratios of %s: async (1 thread) / other" % title)
+        print("%-22s %-6s %s" % ("other", "path",
+                                 " ".join("%8s" % ("c=%d" % c) for c in connections)))
+        for name, _ in servers[1:]:
+            for path in ("/", "/fast"):
+                cells = ["%8.1f" % (results[(reference, path, c)][index] /
+                                    results[(name, path, c)][index]) for c in connections]
+                print("%-22s %-6s %s" % (name, path, " ".join(cells)))
 
     if args.hold > 0:
         port = free_port()
