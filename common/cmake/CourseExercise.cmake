@@ -150,8 +150,13 @@ function(course_add_impl key impl src_dir)
   cmake_parse_arguments(ARG "IN_ALL;TOOLS;REUSE_REFERENCE" "FALLBACK" "" ${ARGN})
   _course_impl_sources(own reused "${src_dir}" "${ARG_FALLBACK}")
   # A mutant that changes a private header must recompile every file that includes it, so
-  # only a mutant made of .cpp files reuses the reference's objects.
-  file(GLOB_RECURSE own_headers CONFIGURE_DEPENDS "${src_dir}/*.h" "${src_dir}/*.hpp")
+  # only a mutant made of .cpp files reuses the reference's objects. The reference itself
+  # always does: its headers are the ones those objects were compiled with.
+  if(src_dir STREQUAL ARG_FALLBACK)
+    set(own_headers "")
+  else()
+    file(GLOB_RECURSE own_headers CONFIGURE_DEPENDS "${src_dir}/*.h" "${src_dir}/*.hpp")
+  endif()
   if(ARG_REUSE_REFERENCE AND NOT own_headers)
     _course_reference_object_files(reused_sources ${key} "${reused}")
   else()
