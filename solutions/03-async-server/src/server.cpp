@@ -176,7 +176,9 @@ void Server::start() {
   detail::validate(config);
 
   const tcp::endpoint endpoint(asio::ip::make_address(config.host), config.port);
-  auto& acceptor = impl_->acceptor.emplace(impl_->io);
+  // The acceptor has a strand too: with several threads, stop() closing it must not run at the
+  // same time as the accept loop using it.
+  auto& acceptor = impl_->acceptor.emplace(asio::make_strand(impl_->io));
   acceptor.open(endpoint.protocol());
   acceptor.set_option(asio::socket_base::reuse_address(true));
   acceptor.bind(endpoint);
@@ -185,7 +187,8 @@ void Server::start() {
   impl_->started = true;
 
   impl_->work.emplace(impl_->io.get_executor());
-  asio::co_spawn(impl_->io, detail::accept_loop(acceptor, impl_->app), detail::rethrow_failure);
+  asio::co_spawn(acceptor.get_executor(), detail::accept_loop(acceptor, impl_->app),
+                 detail::rethrow_failure);
   for (int i = 0; i < config.threads; ++i) {
     impl_->threads.emplace_back([io = &impl_->io] { io->run(); });
   }
@@ -200,9 +203,9 @@ void Server::stop() {
   impl_->stopped = true;
   const auto deadline = detail::Clock::now() + impl_->app.config().shutdown_deadline;
   // 1. No new connections: closing the listening socket makes connect() fail at once. The
-  //    acceptor belongs to the loop, so it is closed there; a loop that does not get to it
+  //    acceptor belongs to its strand, so it is closed there; a loop that does not get to it
   //    before the deadline (blocked by a handler) is stopped anyway, and it is closed below.
-  auto closed = asio::post(impl_->io, asio::use_future([this] {
+  auto closed = asio::post(impl_->acceptor->get_executor(), asio::use_future([this] {
                              boost::system::error_code ignored;
                              impl_->acceptor->close(ignored);
                            }));
