@@ -41,6 +41,12 @@
 # skeleton). The implementation library is an INTERFACE library that carries that include path,
 # so tools see the same headers. Keep such an exercise's test sources few: they compile once per
 # implementation (skeleton, reference, submission and each mutant).
+#
+# Fuzz targets: every exercises/NN-name/fuzz/F.cpp is a libFuzzer target (it defines
+# LLVMFuzzerTestOneInput) built against the reference and the student's files, only in the fuzz
+# preset (clang, COURSE_SANITIZER=fuzzer): the targets NN-name_fuzz_F_solutions and
+# NN-name_fuzz_F_exercises, written to <build>/fuzz/NN-name/<impl>/F. EXERCISE_FUZZ_LIBS adds
+# libraries. `grader selfcheck` builds and runs the reference's for a bounded time.
 
 # Splits an implementation into the sources it compiles itself and the reference files it
 # reuses: a mutant overrides some of the reference's files and takes the rest from the reference.
@@ -101,6 +107,23 @@ function(_course_add_tools key impl lib exclude)
     set_target_properties(${target} PROPERTIES
       OUTPUT_NAME "${tool}"
       RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tools/${key}/${impl}")
+  endforeach()
+endfunction()
+
+function(_course_add_fuzzers key impl lib)
+  if(NOT COURSE_SANITIZER STREQUAL "fuzzer")
+    return()
+  endif()
+  file(GLOB fuzz_sources CONFIGURE_DEPENDS "${EXERCISE_DIR}/fuzz/*.cpp")
+  foreach(source IN LISTS fuzz_sources)
+    get_filename_component(name "${source}" NAME_WE)
+    set(target "${key}_fuzz_${name}_${impl}")
+    add_executable(${target} EXCLUDE_FROM_ALL "${source}")
+    target_link_libraries(${target} PRIVATE ${lib} ${EXERCISE_FUZZ_LIBS})
+    target_link_options(${target} PRIVATE -fsanitize=fuzzer)
+    set_target_properties(${target} PROPERTIES
+      OUTPUT_NAME "${name}"
+      RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/fuzz/${key}/${impl}")
   endforeach()
 endfunction()
 
@@ -171,8 +194,13 @@ function(course_add_impl key impl src_dir)
   endif()
   _course_impl_sources(own reused "${src_dir}" "${ARG_FALLBACK}")
   # A mutant that changes a private header must recompile every file that includes it, so
-  # only a mutant made of .cpp files reuses the reference's objects.
-  file(GLOB_RECURSE own_headers CONFIGURE_DEPENDS "${src_dir}/*.h" "${src_dir}/*.hpp")
+  # only a mutant made of .cpp files reuses the reference's objects. The reference itself
+  # always does: its headers are the ones those objects were compiled with.
+  if(src_dir STREQUAL ARG_FALLBACK)
+    set(own_headers "")
+  else()
+    file(GLOB_RECURSE own_headers CONFIGURE_DEPENDS "${src_dir}/*.h" "${src_dir}/*.hpp")
+  endif()
   if(ARG_REUSE_REFERENCE AND NOT own_headers)
     _course_reference_object_files(reused_sources ${key} "${reused}")
   else()
@@ -205,6 +233,9 @@ function(course_add_impl key impl src_dir)
   if(ARG_TOOLS)
     _course_add_tools(${key} ${impl} ${lib} "${exclude}")
   endif()
+  if(impl STREQUAL "solutions" OR impl STREQUAL "exercises")
+    _course_add_fuzzers(${key} ${impl} ${lib})
+  endif()
 
   if(impl STREQUAL COURSE_CTEST_IMPL)
     gtest_discover_tests(${exe} DISCOVERY_MODE PRE_TEST TEST_PREFIX "${key}/" PROPERTIES LABELS "${key}")
@@ -219,6 +250,7 @@ function(course_add_exercise exercise_dir)
   set(EXERCISE_TEST_LIBS "")
   set(EXERCISE_TOOLS "")
   set(EXERCISE_HEADER_ONLY OFF)
+  set(EXERCISE_FUZZ_LIBS "")
   if(EXISTS "${exercise_dir}/exercise.cmake")
     include("${exercise_dir}/exercise.cmake")
   endif()

@@ -6,6 +6,7 @@
 
 #include "build.hpp"
 #include "commands.hpp"
+#include "fuzz.hpp"
 #include "job_pool.hpp"
 #include "manifest.hpp"
 #include "process.hpp"
@@ -101,7 +102,7 @@ void check_unit_tests(const fs::path& root, Progress& progress, Checks& checks) 
     write_file(log, result.output);
     checks.check(result.succeeded(),
                  "unit tests labelled " + labels + " pass (" + preset_name(config) + ")",
-                 "see " + display_path(log, root) + "\n" + cap_lines(result.output, 30));
+                 "see " + display_path(log, root) + "\n" + fuzz_failure_excerpt(result.output));
   }
 }
 
@@ -283,6 +284,74 @@ void check_mutant(const ExerciseResult& result, const ImplRequest& request, Chec
       join(survivors, "\n"));
 }
 
+// Step 5: the exercises' libFuzzer targets (exercises/<id>/fuzz/*.cpp), built against the
+// reference with clang in build/fuzz and run for COURSE_FUZZ_SECONDS each. Skipped, with a line
+// that says so, when clang++ is not installed.
+void check_fuzzers(const fs::path& root, const std::vector<ExerciseUnderCheck>& exercises,
+                   Progress& progress, Checks& checks) {
+  std::vector<std::string> ids;
+  for (const auto& exercise : exercises) ids.push_back(exercise.manifest.id);
+  const auto targets = fuzz_targets(root, ids);
+  if (targets.empty()) return;
+  checks.section("Fuzzers");
+  if (!fuzz_compiler()) {
+    checks.warn("fuzzers skipped: clang++ is not installed (grader/install-deps --extras adds it)");
+    return;
+  }
+  const auto dir = root / "build" / "fuzz";
+  const auto logs = root / "build" / "logs";
+  const auto run_logged = [&](std::vector<std::string> argv, const fs::path& log) {
+    ProcessSpec spec;
+    spec.argv = std::move(argv);
+    spec.cwd = root;
+    spec.interrupt_signal = 2;
+    const auto result = run_process(spec);
+    write_file(log, result.output);
+    return result;
+  };
+  if (!fs::exists(dir / "build.ninja")) {
+    progress.step("configuring the fuzz build (clang, first run only)...");
+    const auto log = logs / "configure-fuzz.log";
+    const auto configured = run_logged({"cmake", "--preset", "fuzz"}, log);
+    progress.clear();
+    if (!configured.succeeded()) {
+      checks.fail("the fuzz build configures (clang)",
+                  "see " + display_path(log, root) + "\n" + cap_lines(configured.output, 20));
+      return;
+    }
+  }
+  std::vector<std::string> build = {"cmake", "--build", dir.string(), "--target"};
+  for (const auto& target : targets) build.push_back(target.target);
+  build.insert(build.end(), {"--", "-k", "0"});
+  progress.step("building " + std::to_string(targets.size()) + " fuzz target(s) (clang)...");
+  const auto build_log = logs / "build-fuzz.log";
+  const auto built = run_logged(build, build_log);
+  progress.clear();
+  const int seconds = fuzz_seconds(std::getenv("COURSE_FUZZ_SECONDS"));
+  for (const auto& target : targets) {
+    const std::string what = target.exercise_id + ": fuzzer " + target.name + " runs " +
+                             std::to_string(seconds) + " s on the reference without a crash";
+    if (!fs::exists(target.binary)) {
+      checks.fail(what, "it did not build; see " + display_path(build_log, root) + "\n" +
+                            extract_build_errors(built.output, "", ""));
+      continue;
+    }
+    progress.step("fuzzing " + target.exercise_id + " with " + target.name + " for " +
+                  std::to_string(seconds) + " s...");
+    const TempDir corpus("course-fuzz-");
+    ProcessSpec spec;
+    spec.argv = fuzz_command(target, seconds, corpus.path());
+    spec.cwd = corpus.path();  // crash-* files land here; the report names the input
+    spec.limits.wall_timeout_s = seconds + 120.0;
+    const auto result = run_process(spec);
+    progress.clear();
+    const auto log = logs / ("fuzz-" + target.exercise_id + "-" + target.name + ".log");
+    write_file(log, result.output);
+    checks.check(result.succeeded(), what,
+                 "see " + display_path(log, root) + "\n" + fuzz_failure_excerpt(result.output));
+  }
+}
+
 }  // namespace
 
 int cmd_selfcheck(const fs::path& root, const SelfcheckArgs& args) {
@@ -321,6 +390,9 @@ int cmd_selfcheck(const fs::path& root, const SelfcheckArgs& args) {
       }
     }
   }
+  if (interrupted()) return 130;
+  check_fuzzers(root, exercises, progress, checks);
+  if (interrupted()) return 130;
   progress.clear();
   std::cout << "selfcheck: " << checks.passed() << " passed, " << checks.failed() << " failed\n";
   return checks.failed() == 0 ? 0 : 1;

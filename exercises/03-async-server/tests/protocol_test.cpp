@@ -1,0 +1,64 @@
+// HTTP/1.1 connection handling: keep-alive, pipelining, Connection: close.
+#include <string>
+
+#include "test_support.hpp"
+
+namespace async_server::testing {
+namespace {
+
+const auto kTimeout = course::scaled(milliseconds(5000));
+
+TEST(Protocol, KeepAliveServesManyRequestsOnOneConnection) {
+  RunningServer running;
+  Connection connection(running.port());
+  for (const char* path : {"/", "/fast", "/nowhere", "/fast"}) {
+    SCOPED_TRACE(path);
+    ASSERT_TRUE(connection.send(request_text(path)))
+        << "the server closed the connection after the previous answer: HTTP/1.1 keeps a "
+           "connection alive unless the client sends Connection: close";
+    const auto response = connection.read_response(Clock::now() + kTimeout);
+    ASSERT_TRUE(response.complete())
+        << "no answer on the kept-alive connection (" << response.error << ")";
+    EXPECT_NE(response.header("Connection").value_or(""), "close")
+        << "the server announced it would close a keep-alive connection";
+  }
+  running.server.stop();  // waits for the last request to be counted
+  const auto stats = running.server.stats();
+  EXPECT_EQ(stats.peak_connections, 1u) << "four requests on one connection, but the server "
+                                           "saw "
+                                        << stats.peak_connections << " connections";
+  EXPECT_EQ(stats.requests, 4u);
+}
+
+TEST(Protocol, PipelinedRequestsAreAnsweredInOrder) {
+  RunningServer running;
+  Connection connection(running.port());
+  // Three requests in one write, the slow one first: the answers must come back in the order
+  // of the requests, whatever order their operations end in.
+  ASSERT_TRUE(connection.send(request_text("/slow") + request_text("/fast") + request_text("/")));
+  const auto deadline = Clock::now() + 3 * kTimeout;
+  const auto first = connection.read_response(deadline);
+  const auto second = connection.read_response(deadline);
+  const auto third = connection.read_response(deadline);
+  ASSERT_EQ(first.status, 200) << "no answer to the first pipelined request: " << first.error;
+  ASSERT_EQ(second.status, 200) << "no answer to the second pipelined request: " << second.error;
+  ASSERT_EQ(third.status, 200) << "no answer to the third pipelined request: " << third.error;
+  EXPECT_EQ(json_field(first.body, "endpoint").value_or(""), "/slow") << first.body;
+  EXPECT_EQ(json_field(second.body, "endpoint").value_or(""), "/fast") << second.body;
+  EXPECT_TRUE(json_field(third.body, "endpoints"))
+      << "the third answer should be the index: " << third.body;
+}
+
+TEST(Protocol, ConnectionCloseIsHonoured) {
+  RunningServer running;
+  Connection connection(running.port());
+  connection.send(request_text("/", "GET", /*close=*/true));
+  const auto response = connection.read_response(Clock::now() + kTimeout);
+  ASSERT_EQ(response.status, 200) << response.error;
+  EXPECT_EQ(response.header("Connection").value_or(""), "close");
+  EXPECT_TRUE(connection.wait_closed(Clock::now() + kTimeout))
+      << "the client sent Connection: close, but the server kept the connection open";
+}
+
+}  // namespace
+}  // namespace async_server::testing

@@ -1,0 +1,169 @@
+// Graceful shutdown: Server::stop() and the `async_server` command on SIGTERM/SIGINT. Requests
+// in progress are answered, new connections are refused, the command exits 0.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <future>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_support.hpp"
+
+namespace async_server::testing {
+namespace {
+
+const auto kTimeout = course::scaled(milliseconds(5000));
+
+TEST(Shutdown, InFlightRequestsCompleteAndNewConnectionsAreRefused) {
+  Config config = test_config();
+  auto running = std::make_unique<RunningServer>(config);
+  const auto port = running->port();
+  std::vector<Connection> in_flight;
+  for (int i = 0; i < 5; ++i) {
+    in_flight.emplace_back(port);
+    in_flight.back().send(request_text("/slow"));
+  }
+  for (int attempt = 0; attempt < 200 && running->server.stats().in_flight < 5; ++attempt) {
+    std::this_thread::sleep_for(5ms);  // polling the server's counter
+  }
+  ASSERT_EQ(running->server.stats().in_flight, 5u) << "the 5 /slow requests never got in flight";
+  // stop() from another thread while the 5 requests wait on their operations.
+  auto stopped = std::async(std::launch::async, [&running] { running->server.stop(); });
+  // New connections are refused soon after stop() begins.
+  bool refused = false;
+  const auto give_up = Clock::now() + kTimeout;
+  while (!refused && Clock::now() < give_up) {
+    refused = !Connection::try_open(port).has_value();
+    if (!refused) std::this_thread::sleep_for(2ms);
+  }
+  EXPECT_TRUE(refused) << "the server still accepted connections while shutting down: stop() "
+                          "must close the listening socket first";
+  for (auto& connection : in_flight) {
+    const auto response = connection.read_response(Clock::now() + kTimeout);
+    EXPECT_EQ(response.status, 200)
+        << "a request in progress when stop() was called was not answered (" << response.error
+        << "): a graceful shutdown lets requests in flight finish, up to a deadline";
+  }
+  ASSERT_EQ(stopped.wait_for(kTimeout), std::future_status::ready) << "stop() never returned";
+  EXPECT_EQ(running->server.stats().requests, 5u);
+}
+
+// Runs `async_server <args>` in a child process (run_command_line, as the program's main()
+// does), with its stdout on a pipe.
+struct Child {
+  pid_t pid = -1;
+  int out = -1;
+
+  explicit Child(std::vector<std::string> args) {
+    int fds[2];
+    if (::pipe(fds) != 0) throw std::runtime_error("pipe() failed");
+    pid = ::fork();
+    if (pid == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      std::vector<std::string_view> views(args.begin(), args.end());
+      int code = 3;
+      try {
+        code = run_command_line(views, std::cout, std::cerr);
+      } catch (const std::exception& e) {
+        std::cerr << "async_server: " << e.what() << "\n";
+      }
+      std::cout.flush();
+      std::_Exit(code);
+    }
+    ::close(fds[1]);
+    out = fds[0];
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    if (out >= 0) ::close(out);
+  }
+
+  // The first line the child printed, or "" at the deadline.
+  std::string first_line(Clock::time_point deadline) const {
+    std::string line;
+    while (line.find('\n') == std::string::npos) {
+      pollfd waiting{.fd = out, .events = POLLIN, .revents = 0};
+      const auto left = std::chrono::ceil<milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0 || ::poll(&waiting, 1, static_cast<int>(left)) <= 0) return "";
+      char c = 0;
+      if (::read(out, &c, 1) != 1) return "";
+      line += c;
+    }
+    return line;
+  }
+
+  // The exit status, or nullopt at the deadline.
+  std::optional<int> wait_exit(Clock::time_point deadline) {
+    while (Clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        pid = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(10ms);  // polling a child process's exit
+    }
+    return std::nullopt;
+  }
+};
+
+std::uint16_t port_from(const std::string& line) {
+  const auto colon = line.rfind(':');
+  if (line.rfind("listening on http://127.0.0.1:", 0) != 0 || colon == std::string::npos) return 0;
+  return static_cast<std::uint16_t>(std::atoi(line.c_str() + colon + 1));
+}
+
+void check_graceful_exit(int signal, const char* name) {
+  Child child({"--port", "0", "--scale", std::to_string(0.2 * course::time_scale()), "--quiet"});
+  const auto line = child.first_line(Clock::now() + kTimeout);
+  const auto port = port_from(line);
+  ASSERT_NE(port, 0) << "async_server --port 0 should print 'listening on "
+                        "http://127.0.0.1:<port>' first; it printed '"
+                     << line << "'";
+  ASSERT_EQ(get(port, "/", kTimeout).status, 200);
+  // A slow request in flight when the signal arrives.
+  Connection slow(port);
+  slow.send(request_text("/slow"));
+  std::this_thread::sleep_for(course::scaled(milliseconds(100)));  // let it reach its handler
+  ::kill(child.pid, signal);
+  const auto response = slow.read_response(Clock::now() + kTimeout);
+  EXPECT_EQ(response.status, 200) << "the request in flight at " << name
+                                  << " was not answered: " << response.error;
+  const auto code = child.wait_exit(Clock::now() + kTimeout);
+  ASSERT_TRUE(code) << "async_server did not exit after " << name;
+  EXPECT_EQ(*code, 0) << "async_server should exit 0 after a graceful shutdown on " << name
+                      << " (handle it with an asio::signal_set)";
+  EXPECT_FALSE(Connection::try_open(port).has_value()) << "the port still accepts connections";
+}
+
+TEST(Command, SigtermShutsDownGracefully) { check_graceful_exit(SIGTERM, "SIGTERM"); }
+
+TEST(Command, SigintShutsDownGracefully) { check_graceful_exit(SIGINT, "SIGINT"); }
+
+TEST(Command, BadArgumentsExitWithUsage) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"--threads", "zero"},
+                                               {"--port", "70000"},
+                                               {"--frobnicate"},
+                                               {"--scale"}}) {
+    Child child(args);
+    const auto code = child.wait_exit(Clock::now() + kTimeout);
+    ASSERT_TRUE(code) << "async_server with bad arguments did not exit";
+    EXPECT_EQ(*code, 2) << "bad arguments should exit 2 with a usage message";
+  }
+}
+
+}  // namespace
+}  // namespace async_server::testing

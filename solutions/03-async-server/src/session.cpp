@@ -1,0 +1,173 @@
+// One connection: HTTP/1.1 with Boost.Beast. This is the only file that includes Beast, so it
+// is the only slow one to compile; everything it decides about answers comes from App.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <algorithm>
+#include <array>
+
+#include "server_internal.hpp"
+
+namespace async_server::detail {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// Counts one open connection for as long as it lives.
+class OpenConnection {
+ public:
+  explicit OpenConnection(App& app) : app_(app) { app_.connection_opened(); }
+  OpenConnection(const OpenConnection&) = delete;
+  OpenConnection& operator=(const OpenConnection&) = delete;
+  ~OpenConnection() { app_.connection_closed(); }
+
+ private:
+  App& app_;
+};
+
+// Errors that mean "the peer went away or was too slow": nothing to answer, just close.
+bool is_connection_error(const beast::error_code& ec) {
+  return ec.category() != beast::error_code(http::error::end_of_stream).category() ||
+         ec == http::error::end_of_stream || ec == http::error::partial_message;
+}
+
+ReadError classify(const beast::error_code& ec) {
+  if (ec == http::error::header_limit) return ReadError::header_too_large;
+  if (ec == http::error::body_limit) return ReadError::body_too_large;
+  return ReadError::malformed;
+}
+
+Request to_request(http::request<http::string_body>&& message) {
+  Request request;
+  request.method = std::string(message.method_string());
+  request.target = std::string(message.target());
+  request.keep_alive = message.keep_alive();
+  request.body = std::move(message.body());
+  return request;
+}
+
+http::response<http::string_body> to_message(Response&& response) {
+  http::response<http::string_body> message{static_cast<http::status>(response.status), 11};
+  message.set(http::field::server, "course-async-server");
+  message.set(http::field::content_type, "application/json");
+  for (auto& [name, value] : response.headers) message.set(name, value);
+  message.keep_alive(response.keep_alive);
+  if (response.omit_body) {
+    message.content_length(response.body.size());  // what GET would send
+  } else {
+    message.body() = std::move(response.body);
+    message.prepare_payload();
+  }
+  return message;
+}
+
+// Waits for the first byte of the next request, for at most the idle timeout. False when the
+// connection should end (closed by the peer, timed out, server stopping).
+asio::awaitable<bool> wait_for_request(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                       const SessionLimits& limits) {
+  if (buffer.size() > 0) co_return true;  // a pipelined request is already here
+  stream.expires_after(limits.idle_timeout);
+  auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
+  if (ec) co_return false;
+  buffer.commit(n);
+  co_return true;
+}
+
+// Reads the request's header section into the parser, counting every byte of it. Beast's own
+// header_limit only bounds the part it has not parsed yet, so a stream of small header fields
+// would slip under it and grow memory without bound; this loop bounds the whole section.
+asio::awaitable<beast::error_code> read_header(beast::tcp_stream& stream,
+                                               beast::flat_buffer& buffer,
+                                               http::request_parser<http::string_body>& parser,
+                                               const SessionLimits& limits) {
+  std::size_t header_bytes = 0;
+  for (;;) {
+    beast::error_code ec;
+    const auto used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    header_bytes += used;
+    if (header_bytes > limits.header_limit) co_return http::error::header_limit;
+    if (parser.is_header_done()) co_return beast::error_code{};
+    if (ec && ec != http::error::need_more) co_return ec;
+    if (header_bytes + buffer.size() > limits.header_limit) co_return http::error::header_limit;
+    auto [read_error, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
+    if (read_error) co_return read_error;
+    buffer.commit(n);
+  }
+}
+
+// After an error answer the client may still be sending (a body over the limit): closing with
+// unread bytes would reset the connection and could destroy the answer before the client reads
+// it. So stop sending, then read and drop what comes for a short while.
+asio::awaitable<void> close_gracefully(beast::tcp_stream& stream, const SessionLimits& limits) {
+  beast::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  stream.expires_after(std::min<Clock::duration>(limits.read_timeout, std::chrono::seconds(1)));
+  std::array<char, 4096> sink{};
+  for (std::size_t drained = 0; drained < 1024 * 1024;) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+    if (ec) break;
+    drained += n;
+  }
+  stream.socket().close(ignored);
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, App& app) {
+  const OpenConnection counted(app);
+  const SessionLimits limits = app.limits();
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+
+  while (!app.stopping() && co_await wait_for_request(stream, buffer, limits)) {
+    const auto started = Clock::now();
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(limits.header_limit));
+    parser.body_limit(limits.body_limit);
+    // The whole request must arrive within the read timeout: a client that trickles its
+    // header one byte at a time (slowloris) is cut off.
+    stream.expires_after(limits.read_timeout);
+    auto read_error = co_await read_header(stream, buffer, parser, limits);
+    if (!read_error) {
+      auto [body_error, body_bytes] = co_await http::async_read(stream, buffer, parser, use_tuple);
+      read_error = body_error;
+    }
+    if (read_error && is_connection_error(read_error)) break;
+
+    const RequestInProgress in_progress(app);
+    Response response;
+    if (read_error) {
+      const bool has_header = parser.is_header_done();
+      response = app.reject(classify(read_error),
+                            has_header ? std::string_view(parser.get().method_string()) : "-",
+                            has_header ? std::string_view(parser.get().target()) : "-", started);
+    } else {
+      response = co_await app.respond(to_request(parser.release()), started);
+    }
+    const bool keep_alive = response.keep_alive && !read_error;
+    auto message = to_message(std::move(response));
+    message.keep_alive(keep_alive);
+    stream.expires_after(limits.read_timeout);
+    auto [write_error, written] = co_await http::async_write(stream, message, use_tuple);
+    if (write_error) break;
+    if (!keep_alive) {
+      co_await close_gracefully(stream, limits);
+      co_return;
+    }
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+}
+
+}  // namespace async_server::detail
