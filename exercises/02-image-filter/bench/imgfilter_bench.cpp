@@ -4,8 +4,9 @@
 //   bench [--size 4096] [--runs 5] [--threads 1,2] [--filters blur,sharpen,...] [--no-pillow]
 //
 // Prints, per filter, the median time and megapixels per second at each thread count, the
-// speedup, Pillow's median time and the ratio to it, and the ratio to one memcpy of the image
-// (reading and writing every byte once: the least a pass can cost). Build it in the release
+// speedup, Pillow's median time and the ratio to it, and the ratios of the 1-thread pass and of
+// the fastest pass to one memcpy of the image (reading and writing every byte once: the least a
+// pass can cost). Build it in the release
 // preset: cmake --preset release && cmake --build build/release --target
 // 02-image-filter_bench_solutions
 #include <malloc.h>
@@ -149,7 +150,7 @@ int main(int argc, char** argv) {
   std::printf("\n%-18s", "filter");
   for (const std::size_t t : threads)
     std::printf(" %9s %8s", (std::to_string(t) + "T ms").c_str(), "MP/s");
-  std::printf(" %8s %10s %9s %9s\n", "speedup", "Pillow ms", "xPillow", "xmemcpy");
+  std::printf(" %8s %10s %9s %9s %9s\n", "speedup", "Pillow ms", "xPillow", "1T/copy", "best/copy");
   for (std::size_t f = 0; f < filters.size(); ++f) {
     std::printf("%-18s", names[f].c_str());
     std::vector<double> medians;
@@ -172,11 +173,14 @@ int main(int argc, char** argv) {
     } else {
       std::printf(" %10s %9s", "-", "-");
     }
-    std::printf(" %8.2fx\n", medians.front() / copy_ms);
+    // A pass on every core is what the bandwidth bound limits: the best time counts too.
+    const double best = *std::min_element(medians.begin(), medians.end());
+    std::printf(" %8.2fx %8.2fx\n", medians.front() / copy_ms, best / copy_ms);
   }
   std::printf(
       "\nspeedup: 1 thread / %zu threads; xPillow: Pillow's time / ours on 1 thread; "
-      "xmemcpy: ours on 1 thread / one memcpy of the image.\n",
+      "1T/copy: ours on 1 thread / one memcpy of the image; best/copy: our fastest pass (any "
+      "thread count) / one memcpy.\n",
       threads.empty() ? 0 : threads.back());
   return 0;
 }
