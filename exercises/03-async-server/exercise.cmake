@@ -9,7 +9,8 @@ find_package(nlohmann_json 3.10 CONFIG REQUIRED)
 add_library(03-async-server_warnings INTERFACE)
 target_compile_options(03-async-server_warnings INTERFACE
                        $<$<CXX_COMPILER_ID:GNU>:-Wno-mismatched-new-delete>)
-set(EXERCISE_LIBS Boost::headers 03-async-server_warnings)
+# The command line (level 4) is parsed with CLI11.
+set(EXERCISE_LIBS Boost::headers CLI11::CLI11 03-async-server_warnings)
 set(EXERCISE_TEST_LIBS nlohmann_json::nlohmann_json)
 # `async_server`: the server as a program (the reference's, or yours). `threaded_server`: the
 # "before" picture, the notes' threaded web server on cpp-httplib's thread pool.

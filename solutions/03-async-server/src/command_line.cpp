@@ -3,16 +3,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
-#include <cerrno>
+#include <CLI/CLI.hpp>
 #include <csignal>
-#include <cstdlib>
 #include <exception>
-#include <limits>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <system_error>
-#include <type_traits>
+#include <vector>
 
 #include "async_server/server.hpp"
 
@@ -20,73 +19,50 @@ namespace async_server {
 
 namespace {
 
-constexpr const char* kUsage =
-    "usage: async_server [--port P] [--threads N] [--scale S] [--seed N] [--quiet]\n"
-    "  --port P     port on 127.0.0.1 (default 8080; 0 picks a free one)\n"
-    "  --threads N  threads running the event loop (default 1)\n"
-    "  --scale S    multiplies every operation's duration (default 1; 0: instant)\n"
-    "  --seed N     seed of the random durations\n"
-    "  --quiet      no log line per request\n";
+// Reads the options into `config` and `quiet`. Returns the exit code when the program should end
+// at once (--help: 0; a bad argument: 2, after the error and the usage), or nothing when the
+// server should start.
+std::optional<int> parse_options(std::span<const std::string_view> args, Config& config,
+                                 bool& quiet, std::ostream& out, std::ostream& err) {
+  CLI::App app{"The course's asynchronous HTTP server: one event loop, many connections.",
+               "async_server"};
+  config.port = 8080;
+  app.add_option("--port", config.port, "port on 127.0.0.1 (0 picks a free one)")
+      ->capture_default_str();
+  app.add_option("--threads", config.threads, "threads running the event loop")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--scale", config.time_scale, "multiplies every operation's duration (0: instant)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  std::uint64_t seed = 0;
+  const CLI::Option* seed_option = app.add_option("--seed", seed, "seed of the random durations");
+  app.add_flag("--quiet", quiet, "no log line per request");
 
-// Parses a number that must be the whole argument.
-template <class T>
-bool parse_number(std::string_view text, T& value) {
-  const std::string copy(text);
-  char* end = nullptr;
-  errno = 0;
-  if constexpr (std::is_floating_point_v<T>) {
-    const double parsed = std::strtod(copy.c_str(), &end);
-    value = static_cast<T>(parsed);
-  } else {
-    if (!copy.empty() && copy.front() == '-') return false;
-    const unsigned long long parsed = std::strtoull(copy.c_str(), &end, 10);
-    if (parsed > static_cast<unsigned long long>(std::numeric_limits<T>::max())) return false;
-    value = static_cast<T>(parsed);
+  // CLI11 parses an argv; the tests call this function with views, not a process's argv.
+  std::vector<std::string> words{"async_server"};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<const char*> argv;
+  for (const std::string& word : words) argv.push_back(word.c_str());
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const CLI::Success&) {  // --help
+    out << app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    err << "async_server: " << e.what() << "\n" << app.help();
+    return 2;
   }
-  return !copy.empty() && errno == 0 && end == copy.c_str() + copy.size();
+  if (*seed_option) config.seed = seed;
+  return std::nullopt;
 }
 
 }  // namespace
 
 int run_command_line(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
   Config config;
-  config.port = 8080;
   bool quiet = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const auto flag = args[i];
-    if (flag == "--help" || flag == "-h") {
-      out << kUsage;
-      return 0;
-    }
-    if (flag == "--quiet") {
-      quiet = true;
-      continue;
-    }
-    const bool has_value = i + 1 < args.size();
-    const std::string_view value = has_value ? args[i + 1] : "";
-    bool ok = has_value;
-    if (flag == "--port") {
-      ok = ok && parse_number(value, config.port);
-    } else if (flag == "--threads") {
-      unsigned threads = 0;
-      ok = ok && parse_number(value, threads) && threads >= 1 && threads <= 256;
-      config.threads = static_cast<int>(threads);
-    } else if (flag == "--scale") {
-      ok = ok && parse_number(value, config.time_scale) && config.time_scale >= 0;
-    } else if (flag == "--seed") {
-      std::uint64_t seed = 0;
-      ok = ok && parse_number(value, seed);
-      config.seed = seed;
-    } else {
-      err << "async_server: unknown option '" << flag << "'\n" << kUsage;
-      return 2;
-    }
-    if (!ok) {
-      err << "async_server: " << flag << " needs a valid value\n" << kUsage;
-      return 2;
-    }
-    ++i;
-  }
+  if (const auto exit_code = parse_options(args, config, quiet, out, err)) return *exit_code;
   // The loop's threads log while this thread reports the shutdown: one lock for `err`.
   std::mutex err_mutex;
   const auto say = [&err, &err_mutex](std::string_view line) {
