@@ -172,6 +172,12 @@ Image::Image(int width_, int height_, int channels_, std::uint8_t fill)
   pixels.assign(row_bytes() * static_cast<std::size_t>(height_), fill);
 }
 
+Image::Image(int width_, int height_, int channels_, Uninitialized /*tag*/)
+    : width(width_), height(height_), channels(channels_) {
+  check_shape(width_, height_, channels_, "course::Image");
+  pixels.resize(row_bytes() * static_cast<std::size_t>(height_));
+}
+
 Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name) {
   const std::string file = "'" + name + "'";
   if (bytes.empty()) throw ImageError(file + " is empty (0 bytes): not an image");

@@ -142,7 +142,7 @@ TEST(Image, JpegAndBmpLoad) {
   const Image image = load_image(dir.file("one.bmp"));
   ASSERT_EQ(image.channels, 3);
   EXPECT_EQ(image.width, 1);
-  EXPECT_EQ(image.pixels, (std::vector<std::uint8_t>{30, 20, 10}));
+  EXPECT_EQ(image.pixels, (course::Bytes{30, 20, 10}));
 }
 
 TEST(Image, SaveIsAtomicAndLeavesNothingOnFailure) {
