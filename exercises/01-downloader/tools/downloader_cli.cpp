@@ -5,10 +5,6 @@
 //   downloader -i urls.txt --compare   run every strategy on the same list and compare them
 //
 // Ctrl-C requests a stop: the download ends promptly and leaves no half-written file.
-#include <poll.h>
-#include <signal.h>
-#include <sys/eventfd.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -27,6 +23,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "course/signal_stop.hpp"
 #include "downloader/downloader.hpp"
 
 namespace {
@@ -138,59 +135,6 @@ void add_input_urls(Settings& settings) {
   if (!file) throw CLI::ValidationError("--input", "cannot read " + *settings.input);
   read_urls(file, settings.urls);
 }
-
-// ---- Ctrl-C ----
-
-// Turns SIGINT and SIGTERM into a stop request. The signals are blocked in every thread (the
-// library's threads inherit the mask) and read from a signalfd by one watcher thread, so no code
-// runs in a signal handler.
-class SignalStop {
- public:
-  SignalStop() {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    signal_fd_ = ::signalfd(-1, &signals, SFD_CLOEXEC);
-    wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
-    watcher_ = std::jthread([this](std::stop_token token) { watch(token); });
-  }
-  SignalStop(const SignalStop&) = delete;
-  SignalStop& operator=(const SignalStop&) = delete;
-  ~SignalStop() {
-    watcher_.request_stop();
-    watcher_.join();
-    ::close(signal_fd_);
-    ::close(wake_fd_);
-  }
-
-  std::stop_token token() const { return source_.get_token(); }
-
- private:
-  void watch(const std::stop_token& token) {
-    const std::stop_callback wake(token, [this] {
-      const std::uint64_t one = 1;
-      [[maybe_unused]] const ssize_t ignored = ::write(wake_fd_, &one, sizeof one);
-    });
-    while (!token.stop_requested()) {
-      pollfd fds[2] = {{.fd = signal_fd_, .events = POLLIN, .revents = 0},
-                       {.fd = wake_fd_, .events = POLLIN, .revents = 0}};
-      if (::poll(fds, 2, -1) <= 0) continue;
-      if (fds[0].revents != 0) {
-        signalfd_siginfo info{};
-        [[maybe_unused]] const ssize_t ignored = ::read(signal_fd_, &info, sizeof info);
-        std::fprintf(stderr, "\nstopping...\n");
-        source_.request_stop();
-      }
-    }
-  }
-
-  std::stop_source source_;
-  int signal_fd_ = -1;
-  int wake_fd_ = -1;
-  std::jthread watcher_;
-};
 
 // ---- progress and summary ----
 
@@ -324,7 +268,7 @@ int main(int argc, char** argv) {
     return app.exit(error) == 0 ? 0 : 2;  // --help prints the usage and succeeds
   }
   try {
-    const SignalStop signals;
+    const course::SignalStop signals;
     return settings.compare ? run_comparison(settings, settings.urls, signals.token())
                             : run_one(settings, settings.urls, signals.token());
   } catch (const std::exception& error) {

@@ -7,10 +7,6 @@
 // cannot be read, decoded or written is reported and the others go on; the exit status is 1 when
 // any file failed, 2 for a bad command line. A progress bar shows on a terminal; Ctrl-C stops
 // starting new images and exits cleanly.
-#include <poll.h>
-#include <signal.h>
-#include <sys/eventfd.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -21,59 +17,10 @@
 #include <thread>
 #include <vector>
 
+#include "course/signal_stop.hpp"
 #include "imgfilter/imgfilter.hpp"
 
 namespace {
-
-// Turns SIGINT and SIGTERM into a stop request. The signals are blocked in every thread (the
-// worker threads inherit the mask) and read from a signalfd by one watcher thread, so no code
-// runs in a signal handler.
-class SignalStop {
- public:
-  SignalStop() : wake_fd_(::eventfd(0, EFD_CLOEXEC)) {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    signal_fd_ = ::signalfd(-1, &signals, SFD_CLOEXEC);
-    watcher_ = std::jthread([this](const std::stop_token& token) { watch(token); });
-  }
-  SignalStop(const SignalStop&) = delete;
-  SignalStop& operator=(const SignalStop&) = delete;
-  ~SignalStop() {
-    watcher_.request_stop();
-    watcher_.join();
-    ::close(signal_fd_);
-    ::close(wake_fd_);
-  }
-
-  std::stop_token token() const { return source_.get_token(); }
-
- private:
-  void watch(const std::stop_token& token) {
-    const std::stop_callback wake(token, [this] {
-      const std::uint64_t one = 1;
-      [[maybe_unused]] const ssize_t ignored = ::write(wake_fd_, &one, sizeof one);
-    });
-    while (!token.stop_requested()) {
-      pollfd fds[2] = {{.fd = signal_fd_, .events = POLLIN, .revents = 0},
-                       {.fd = wake_fd_, .events = POLLIN, .revents = 0}};
-      if (::poll(fds, 2, -1) <= 0) continue;
-      if (fds[0].revents != 0) {
-        signalfd_siginfo info{};
-        [[maybe_unused]] const ssize_t ignored = ::read(signal_fd_, &info, sizeof info);
-        std::fprintf(stderr, "\nstopping: no new image starts...\n");
-        source_.request_stop();
-      }
-    }
-  }
-
-  std::stop_source source_;
-  int signal_fd_ = -1;
-  int wake_fd_ = -1;
-  std::jthread watcher_;
-};
 
 // "[##########..........]  12/40 images" rewritten in place on a terminal.
 class ProgressBar {
@@ -134,7 +81,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  const SignalStop signals;
+  const course::SignalStop signals("stopping: no new image starts...");
   ProgressBar bar(!quiet && ::isatty(STDERR_FILENO) != 0);
   imgfilter::Options options;
   options.mode = *imgfilter::parse_mode(mode_name);
