@@ -9,8 +9,11 @@ req/s and the 99th percentile latency, the median of --runs runs, and the ratios
 connection. Needs wrk (Debian's `wrk`); aiohttp is compared when /usr/bin/python3 imports it.
 
     cmake --preset release && cmake --build build/release --target \\
-        03-async-server_async_server_solutions 03-async-server_threaded_server_solutions
-    python3 exercises/03-async-server/bench/run_bench.py [--impl solutions] [--duration 3]
+        03-async-server_async_server_exercises 03-async-server_threaded_server_exercises
+    python3 exercises/03-async-server/bench/run_bench.py [--impl exercises|solutions] [--duration 3]
+
+(`_solutions` targets and --impl solutions measure the reference, where the course's solutions/
+folder is present.)
 
 No timing thresholds: the figures depend on the machine; read the ratios.
 """
@@ -147,7 +150,10 @@ def hold(server, n, timeout):
 def main():
     parser = argparse.ArgumentParser(description="exercise 03 benchmark (wrk)")
     parser.add_argument("--build", default=os.path.join(ROOT, "build", "release"))
-    parser.add_argument("--impl", default="solutions", help="solutions or exercises")
+    # The reference where the course's solutions are present (instructors), else the student's.
+    default_impl = "solutions" if os.path.isdir(os.path.join(ROOT, "solutions")) else "exercises"
+    parser.add_argument("--impl", default=default_impl,
+                        help="exercises (your code) or solutions (the reference, instructors only)")
     parser.add_argument("--duration", type=int, default=3, help="seconds per wrk run")
     parser.add_argument("--runs", type=int, default=3, help="wrk runs per figure (median)")
     parser.add_argument("--connections", default="1,64,512")
