@@ -3,7 +3,8 @@
 threaded contrast server, with wrk.
 
 For each server: wrk against / and /fast (operations scaled to 0, so this measures the HTTP path
-alone) at 1, 64 and 512 connections; the async server runs on ONE thread, like aiohttp. Prints
+alone) at 1, 64 and 512 connections, first one request per write, then --pipeline requests per
+write (HTTP/1.1 pipelining); the async server runs on ONE thread, like aiohttp. Prints
 req/s and the 99th percentile latency, the median of --runs runs, and the ratios. Then holds
 --hold concurrent /slow requests on the async server's one thread and reports its memory per
 connection. Needs wrk (Debian's `wrk`); aiohttp is compared when /usr/bin/python3 imports it.
@@ -27,6 +28,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -87,13 +89,28 @@ def to_ms(text):
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(server, path, connections, duration):
+def pipeline_script(depth, directory):
+    """A wrk Lua script that sends `depth` requests for the URL's path in each write (HTTP/1.1
+    pipelining, as in TechEmpower's plaintext test). wrk counts every answer."""
+    path = os.path.join(directory, "pipeline%d.lua" % depth)
+    with open(path, "w") as script:
+        script.write("init = function(args)\n"
+                     "  local one = wrk.format(nil, wrk.path)\n"
+                     "  req = string.rep(one, %d)\n"
+                     "end\n"
+                     "request = function() return req end\n" % depth)
+    return path
+
+
+def wrk(server, path, connections, duration, script=None):
     """(req/s, p99 ms, non-2xx answers, requests per CPU-second of the server)."""
     port = server.port
     threads = min(2, connections)
     cpu_before = server.cpu_seconds()
-    out = subprocess.run(["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % duration,
-                          "--latency", "http://127.0.0.1:%d%s" % (port, path)],
+    command = ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % duration, "--latency"]
+    if script:
+        command += ["-s", script]
+    out = subprocess.run(command + ["http://127.0.0.1:%d%s" % (port, path)],
                          capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
@@ -157,6 +174,8 @@ def main():
     parser.add_argument("--duration", type=int, default=3, help="seconds per wrk run")
     parser.add_argument("--runs", type=int, default=3, help="wrk runs per figure (median)")
     parser.add_argument("--connections", default="1,64,512")
+    parser.add_argument("--pipeline", type=int, default=16,
+                        help="requests per write in the pipelined rows (0 skips them)")
     parser.add_argument("--hold", type=int, default=10000, help="0 skips the hold test")
     parser.add_argument("--no-python", action="store_true")
     args = parser.parse_args()
@@ -172,6 +191,10 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the servers inherit it too
 
+    # cpp-httplib answers the first request of a pipelined write and closes the connection
+    # (wrk then counts a few dozen answers a second), so the threaded server gets no pipelined
+    # rows.
+    no_pipelining = {"threaded (64 threads)"}
     servers = [("async (1 thread)", lambda p: [async_server, "--port", str(p), "--threads", "1",
                                                 "--scale", "0", "--quiet"]),
                ("threaded (64 threads)", lambda p: [threaded_server, "--port", str(p),
@@ -185,25 +208,36 @@ def main():
             print("aiohttp is not importable by %s: comparison skipped" % PYTHON)
 
     connections = [int(c) for c in args.connections.split(",")]
+    # (label, path, wrk script): each path plain, then pipelined.
+    scripts_dir = tempfile.mkdtemp(prefix="course-bench-")
+    loads = [(path, path, None) for path in ("/", "/fast")]
+    if args.pipeline > 1:
+        script = pipeline_script(args.pipeline, scripts_dir)
+        loads += [("%s p%d" % (path, args.pipeline), path, script) for path in ("/", "/fast")]
     results = {}
     print("wrk, %d s per run, median of %d runs; operations scaled to 0" %
           (args.duration, args.runs))
-    print("%-22s %-6s %6s %10s %9s %13s" % ("server", "path", "conns", "req/s", "p99 ms",
+    if args.pipeline > 1:
+        print("'/ p%d': %d pipelined requests per write" % (args.pipeline, args.pipeline))
+    print("%-22s %-9s %6s %10s %9s %13s" % ("server", "path", "conns", "req/s", "p99 ms",
                                            "req/CPU-s"))
     for name, command in servers:
         port = free_port()
         server = Server(name, command(port), port)
         try:
-            for path in ("/", "/fast"):
+            for label, path, script in loads:
+                if script and name in no_pipelining:
+                    continue
                 for c in connections:
-                    runs = [wrk(server, path, c, args.duration) for _ in range(args.runs)]
+                    runs = [wrk(server, path, c, args.duration, script) for _ in range(args.runs)]
                     rps = statistics.median(r[0] for r in runs)
                     p99 = statistics.median(r[1] for r in runs)
                     errors = sum(r[2] for r in runs)
                     per_cpu = statistics.median(r[3] for r in runs)
-                    results[(name, path, c)] = (rps, p99, per_cpu)
-                    print("%-22s %-6s %6d %10.0f %9.2f %13.0f%s" % (
-                        name, path, c, rps, p99, per_cpu,
+                    results[(name, label, c)] = (rps, p99, per_cpu)
+                    # wrk times only one request of each pipelined write: no percentile there.
+                    print("%-22s %-9s %6d %10.0f %9s %13.0f%s" % (
+                        name, label, c, rps, "-" if script else "%.2f" % p99, per_cpu,
                         "  (%d non-2xx)" % errors if errors else ""))
                     sys.stdout.flush()
         finally:
@@ -214,13 +248,16 @@ def main():
     reference = servers[0][0]
     for title, index in (("req/s", 0), ("req per server CPU-second", 2)):
         print("\nratios of %s: async (1 thread) / other" % title)
-        print("%-22s %-6s %s" % ("other", "path",
+        print("%-22s %-9s %s" % ("other", "path",
                                  " ".join("%8s" % ("c=%d" % c) for c in connections)))
         for name, _ in servers[1:]:
-            for path in ("/", "/fast"):
-                cells = ["%8.1f" % (results[(reference, path, c)][index] /
-                                    results[(name, path, c)][index]) for c in connections]
-                print("%-22s %-6s %s" % (name, path, " ".join(cells)))
+            for label, _, script in loads:
+                if script and name in no_pipelining:
+                    continue
+                cells = ["%8.1f" % (results[(reference, label, c)][index] /
+                                    results[(name, label, c)][index]) for c in connections]
+                print("%-22s %-9s %s" % (name, label, " ".join(cells)))
+    shutil.rmtree(scripts_dir, ignore_errors=True)
 
     if args.hold > 0:
         port = free_port()

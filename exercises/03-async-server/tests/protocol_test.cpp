@@ -49,6 +49,30 @@ TEST(Protocol, PipelinedRequestsAreAnsweredInOrder) {
       << "the third answer should be the index: " << third.body;
 }
 
+TEST(Protocol, PipelinedQuickAnswerIsNotHeldBehindASlowRequest) {
+  auto config = test_config();
+  config.slow = {5000ms, 5000ms};  // 1 s at the tests' scale: a wide margin for the bound below
+  RunningServer running(config);
+  const auto slow = scaled_ms(1000);
+  Connection connection(running.port());
+  // The index is ready at once; the /slow request pipelined behind it is not. A server may
+  // gather pipelined answers to send them together, but it must not keep a ready answer
+  // waiting for a slow one.
+  const auto sent = Clock::now();
+  ASSERT_TRUE(connection.send(request_text("/") + request_text("/slow")));
+  const auto first = connection.read_response(sent + 3 * slow + kTimeout);
+  const auto first_arrived = Clock::now() - sent;
+  ASSERT_EQ(first.status, 200) << "no answer to the index: " << first.error;
+  const auto second = connection.read_response(Clock::now() + 3 * slow + kTimeout);
+  ASSERT_EQ(second.status, 200) << "no answer to /slow: " << second.error;
+  EXPECT_LT(first_arrived, slow / 2)
+      << "the index was ready at once, but its answer arrived after " << describe(first_arrived)
+      << ", with the /slow answer (" << describe(slow)
+      << ") pipelined behind it: the server held a finished answer back while the event loop "
+         "waited on a later request. If you gather pipelined answers into one write, send "
+         "them before you await a request that takes time.";
+}
+
 TEST(Protocol, ConnectionCloseIsHonoured) {
   RunningServer running;
   Connection connection(running.port());

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
@@ -48,8 +49,9 @@ std::string json_string(std::string_view text) {
 
 std::string milliseconds_text(Clock::duration d) {
   std::array<char, 32> text{};
-  std::snprintf(text.data(), text.size(), "%.3f", Millis(d).count());
-  return text.data();
+  const auto [end, error] = std::to_chars(text.data(), text.data() + text.size(), Millis(d).count(),
+                                          std::chars_format::fixed, 3);
+  return {text.data(), error == std::errc{} ? end : text.data()};
 }
 
 Response json_error(unsigned status, std::string_view message) {
@@ -143,12 +145,21 @@ asio::awaitable<Response> index() {
 
 constexpr std::array<std::string_view, 7> kPaths = {"/",      "/fast",       "/medium", "/slow",
                                                     "/mixed", "/sequential", "/error"};
+// The endpoints that wait on simulated operations: every path but the index.
+constexpr std::array<std::string_view, 6> kWaitingPaths = {"/fast",  "/medium",     "/slow",
+                                                           "/mixed", "/sequential", "/error"};
 
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find_first_of("?#"));
 }
 
 }  // namespace
+
+bool App::may_wait(const Request& request) const {
+  const auto path = path_of(request.target);
+  return config_.time_scale > 0 &&
+         std::find(kWaitingPaths.begin(), kWaitingPaths.end(), path) != kWaitingPaths.end();
+}
 
 asio::awaitable<Response> App::route(const Request& request) {
   const auto path = path_of(request.target);

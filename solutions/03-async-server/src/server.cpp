@@ -54,11 +54,15 @@ void rethrow_failure(const std::exception_ptr& failure) {
 
 asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, App& app) {
   auto& io = static_cast<asio::io_context&>(acceptor.get_executor().context());
+  const bool one_thread = app.config().threads == 1;
   for (;;) {
-    // Each connection gets its own strand: with several threads its coroutine and its timers
-    // never run at the same time, and with one thread a strand costs nothing.
+    // With several threads each connection gets its own strand, so that its coroutine and its
+    // timers never run at the same time. One thread needs none, and a strand is not free: every
+    // copy of its executor counts a reference, atomically.
+    const asio::any_io_executor executor =
+        one_thread ? asio::any_io_executor(io.get_executor()) : asio::make_strand(io);
     auto [ec, socket] =
-        co_await acceptor.async_accept(asio::make_strand(io), asio::as_tuple(asio::use_awaitable));
+        co_await acceptor.async_accept(executor, asio::as_tuple(asio::use_awaitable));
     if (!acceptor.is_open()) co_return;  // stop() closed it
     if (ec) {
       // Out of file descriptors, for instance: wait a little instead of spinning.
@@ -68,7 +72,6 @@ asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, App& app) {
     }
     boost::system::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-    auto executor = socket.get_executor();
     asio::co_spawn(executor, serve_connection(std::move(socket), app), rethrow_failure);
   }
 }
@@ -150,7 +153,9 @@ Stats App::stats() const {
 // (whose destruction destroys the coroutines still suspended in it) goes before the App they
 // point to.
 struct Server::Impl {
-  explicit Impl(Config c) : app(std::move(c)) {}
+  // The concurrency hint tells Asio how many threads will run the loop; with one, it can skip
+  // some of its locking.
+  explicit Impl(Config c) : app(std::move(c)), io(std::max(app.config().threads, 1)) {}
 
   detail::App app;
   detail::asio::io_context io;
