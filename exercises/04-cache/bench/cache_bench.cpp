@@ -1,24 +1,30 @@
 // The cache's benchmark (Google Benchmark): every level and a baseline, a std::mutex around a
-// plain std::unordered_map, on Zipf-distributed keys with 95 % and 50 % reads, on 1 thread and on
-// 2 (and on every core when there are more), and the machine's own bound on scaling: a level 3
+// plain std::unordered_map, on Zipf-distributed keys with 100, 95 and 50 % reads, on 1 thread and
+// on 2 (and on every core when there are more), and the machine's own bound on scaling: a level 3
 // cache per thread, nothing shared. Build it in the release preset:
 //
 //   cmake --preset release && cmake --build --preset release --target 04-cache_bench_solutions
 //   build/release/tools/04-cache/solutions/bench [--no-python] [Google Benchmark flags]
 //
-// Each measurement is repeated (3 times by default) and the median counts. After Google
+// Every measurement runs once per round (--benchmark_repetitions rounds, 3 by default), each time
+// in a process of its own, so that none inherits the heap another left behind and all see the
+// same drift of the machine's speed; the median of the rounds counts. (A --benchmark_filter runs
+// what it selects in this process instead, repeated back to back.) After Google
 // Benchmark's own table it prints a summary: Mops/s per level, mix and thread count, the speedup
 // from 1 thread, and the ratio to the baseline at the same thread count. Then, when
 // /usr/bin/python3 is there, it runs the notes' Python version (bench/notes_cache.py: a dict and
 // one threading.Lock) on the same workload and prints level 3's ratio to it. It checks nothing:
 // it is a measurement, never a test.
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -102,32 +108,43 @@ using Level1 = cache::MutexCache<Key, std::uint64_t>;
 using Level2 = cache::SharedCache<Key, std::uint64_t>;
 using Level3 = cache::ShardedCache<Key, std::uint64_t>;
 
-// One cache per benchmark run, made by thread 0 before the timed loop (Google Benchmark starts
-// every thread's loop together, after that) and filled with every key.
-template <class C>
-std::unique_ptr<C>& shared_cache() {
-  static std::unique_ptr<C> instance;
+// The cache of the run in progress, made by thread 0 before the timed loop (Google Benchmark
+// starts every thread's loop together, after that) and filled with every key.
+std::shared_ptr<void>& live_cache() {
+  static std::shared_ptr<void> instance;
   return instance;
+}
+
+// Every run starts from the same heap: the previous run's cache is destroyed and its memory
+// handed back to the system, so that a level does not inherit the free blocks another level
+// scattered. Without this, the baseline measured 10 or 30 Mops/s on 1 thread depending on what
+// ran before it: its nodes were contiguous in a fresh heap and scattered in a used one.
+void start_from_a_clean_heap() {
+  live_cache().reset();
+  malloc_trim(0);
 }
 
 template <class C>
 void BM_Mix(benchmark::State& state) {
   const auto read_percent = static_cast<std::uint8_t>(state.range(0));
   const Workload& w = workload();
-  auto& cache = shared_cache<C>();
+  const std::shared_ptr<void>& holder = live_cache();
   if (state.thread_index() == 0) {
-    cache = std::make_unique<C>(cache::Options{.capacity = kCapacity, .shards = kShards});
+    start_from_a_clean_heap();
+    auto cache = std::make_shared<C>(cache::Options{.capacity = kCapacity, .shards = kShards});
     for (std::uint64_t k = 0; k < kKeys; ++k) cache->put(key_of_rank(k), k);
+    live_cache() = std::move(cache);
   }
   std::size_t i = static_cast<std::size_t>(state.thread_index()) * (kSequence / 8);
   std::uint64_t found = 0;
   for (auto _ : state) {
+    C& cache = *static_cast<C*>(holder.get());  // read after the loop began: thread 0 made it
     i = (i + 1) & (kSequence - 1);
     const Key& key = w.keys[i];
     if (w.dice[i] < read_percent) {
-      found += cache->get(key).has_value() ? 1 : 0;
+      found += cache.get(key).has_value() ? 1 : 0;
     } else {
-      cache->put(key, i);
+      cache.put(key, i);
     }
   }
   benchmark::DoNotOptimize(found);
@@ -140,6 +157,7 @@ void BM_Mix(benchmark::State& state) {
 void BM_Unshared(benchmark::State& state) {
   const auto read_percent = static_cast<std::uint8_t>(state.range(0));
   const Workload& w = workload();
+  if (state.thread_index() == 0) start_from_a_clean_heap();
   Level3 cache(cache::Options{.capacity = kCapacity, .shards = kShards});
   for (std::uint64_t k = 0; k < kKeys; ++k) cache.put(key_of_rank(k), k);
   std::size_t i = static_cast<std::size_t>(state.thread_index()) * (kSequence / 8);
@@ -157,6 +175,9 @@ void BM_Unshared(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+// Percentages of reads: reads alone, the read-heavy mix, and half and half.
+constexpr std::array<int, 3> kReadMixes = {100, 95, 50};
+
 std::vector<int> thread_counts() {
   const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   std::vector<int> counts = {1, 2};
@@ -167,7 +188,8 @@ std::vector<int> thread_counts() {
 void register_mix(const char* name, void (*function)(benchmark::State&)) {
   // Named like "level3/reads:95/min_time:0.300/real_time/threads:2".
   auto* b = benchmark::RegisterBenchmark(name, function);
-  b->ArgName("reads")->Arg(95)->Arg(50)->UseRealTime()->MinTime(0.3);
+  b->ArgName("reads")->UseRealTime()->MinTime(0.3);
+  for (const int reads : kReadMixes) b->Arg(reads);
   for (const int threads : thread_counts()) b->Threads(threads);
 }
 
@@ -196,41 +218,68 @@ class SummaryReporter : public benchmark::ConsoleReporter {
       Key key{.reads = std::stoi(args.substr(args.find(':') + 1)),
               .level = run.run_name.function_name,
               .threads = static_cast<int>(run.threads)};
-      mops_[key] = rate->second.value / 1e6;
+      record(key, rate->second.value / 1e6);
     }
     ConsoleReporter::ReportRuns(runs);
   }
 
-  // Mops/s of one measurement, if it was made.
+  void record(const Key& key, double mops) { samples_[key].push_back(mops); }
+
+  // Every measurement as "<prefix><reads> <level> <threads> <Mops/s>", for the parent process.
+  void print_results(const char* prefix) const {
+    for (const auto& [key, samples] : samples_) {
+      for (const double mops : samples) {
+        std::printf("%s%d %s %d %.6f\n", prefix, key.reads, key.level.c_str(), key.threads, mops);
+      }
+    }
+  }
+
+  // The median Mops/s of one measurement, if it was made.
   std::optional<double> mops(int reads, const std::string& level, int threads) const {
-    const auto found = mops_.find(Key{reads, level, threads});
-    if (found == mops_.end()) return std::nullopt;
-    return found->second;
+    const auto found = samples_.find(Key{reads, level, threads});
+    if (found == samples_.end()) return std::nullopt;
+    return median(found->second);
   }
 
   void print_summary() const {
     std::printf(
-        "\nSummary: median Mops/s; speedup = this thread count / 1 thread; vs baseline = this "
-        "level / the std::mutex + unordered_map baseline at the same thread count; unshared = a "
-        "level 3 cache per thread, nothing shared: the machine's bound on scaling\n");
-    std::printf("%-6s %-9s %7s %9s %8s %12s\n", "reads", "level", "threads", "Mops/s", "speedup",
-                "vs baseline");
-    for (const auto& [key, mops] : mops_) {
-      const auto one = mops_.find(Key{key.reads, key.level, 1});
-      const auto base = mops_.find(Key{key.reads, "baseline", key.threads});
-      std::printf("%5d%% %-9s %7d %9.2f", key.reads, key.level.c_str(), key.threads, mops);
-      if (one != mops_.end()) {
-        std::printf(" %7.2fx", mops / one->second);
+        "\nSummary: median Mops/s (and the range of the rounds); speedup = this thread count / 1 "
+        "thread; vs baseline = this level / the std::mutex + unordered_map baseline at the same "
+        "thread count; unshared = a level 3 cache per thread, nothing shared: the machine's "
+        "bound on scaling\n");
+    std::printf("%-6s %-9s %7s %9s %15s %8s %12s\n", "reads", "level", "threads", "Mops/s", "range",
+                "speedup", "vs baseline");
+    for (const auto& [key, samples] : samples_) {
+      const double value = median(samples);
+      const auto [low, high] = std::minmax_element(samples.begin(), samples.end());
+      const auto one = mops(key.reads, key.level, 1);
+      const auto base = mops(key.reads, "baseline", key.threads);
+      const std::string range = format_range(*low, *high);
+      std::printf("%5d%% %-9s %7d %9.2f %15s", key.reads, key.level.c_str(), key.threads, value,
+                  range.c_str());
+      if (one) {
+        std::printf(" %7.2fx", value / *one);
       } else {
         std::printf(" %8s", "");
       }
-      if (base != mops_.end()) std::printf(" %11.2fx", mops / base->second);
+      if (base) std::printf(" %11.2fx", value / *base);
       std::printf("\n");
     }
   }
 
  private:
-  std::map<Key, double> mops_;
+  static double median(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    const std::size_t n = values.size();
+    return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+  }
+  static std::string format_range(double low, double high) {
+    std::array<char, 32> text{};
+    std::snprintf(text.data(), text.size(), "%.1f-%.1f", low, high);
+    return text.data();
+  }
+
+  std::map<Key, std::vector<double>> samples_;
 };
 
 constexpr const char* kPython = "/usr/bin/python3";
@@ -279,19 +328,120 @@ void compare_with_python(const SummaryReporter& reporter) {
   }
 }
 
+constexpr std::array<const char*, 5> kLevels = {"baseline", "level1", "level2", "level3",
+                                                "unshared"};
+constexpr const char* kOneLevelFlag = "--course-one-level";
+constexpr const char* kResultPrefix = "course-result ";
+
+void register_levels() {
+  register_mix("baseline", BM_Mix<MutexMap>);
+  register_mix("level1", BM_Mix<Level1>);
+  register_mix("level2", BM_Mix<Level2>);
+  register_mix("level3", BM_Mix<Level3>);
+  register_mix("unshared", BM_Unshared);
+}
+
+std::string shell_quoted(const std::string& text) {
+  std::string quoted = "'";
+  for (const char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// Runs one measurement (a level, a mix, a thread count) once, in a process of its own: this
+// program again, with kOneLevelFlag and a filter. The Mops/s it prints after kResultPrefix go
+// into the summary; the rest of its output (Google Benchmark's tables) is dropped, and a child
+// that fails is reported by its filter.
+bool run_in_child(const std::string& self, const std::string& filter,
+                  const std::vector<std::string>& flags, SummaryReporter& reporter) {
+  std::string command = shell_quoted(self) + " " + kOneLevelFlag + " " +
+                        shell_quoted("--benchmark_filter=" + filter) +
+                        " --benchmark_repetitions=1 2>/dev/null";
+  for (const auto& flag : flags) command += " " + shell_quoted(flag);
+  FILE* pipe = popen(command.c_str(), "r");  // NOLINT(cert-env33-c): this program, quoted flags
+  if (pipe == nullptr) return false;
+  char line[1024] = {};
+  while (std::fgets(line, sizeof line, pipe) != nullptr) {
+    const std::string text(line);
+    if (text.rfind(kResultPrefix, 0) != 0) continue;
+    int reads = 0;
+    int threads = 0;
+    double mops = 0;
+    std::array<char, 64> name{};
+    if (std::sscanf(text.c_str() + std::strlen(kResultPrefix), "%d %63s %d %lf", &reads,
+                    name.data(), &threads, &mops) == 4) {
+      reporter.record({.reads = reads, .level = name.data(), .threads = threads}, mops);
+    }
+  }
+  return pclose(pipe) == 0;
+}
+
+// Every measurement, once per round, each in a fresh process. In one process a measurement
+// inherits the heap that the ones before it left, scattered by other threads and other types
+// (the baseline measured 10 or 30 Mops/s on one thread depending on what ran before it). And a
+// virtual machine's speed drifts over minutes: in rounds, every measurement sees the same drift,
+// so the ratios stay fair; one measurement repeated back to back would not.
+bool run_rounds(const std::string& self, int rounds, const std::vector<std::string>& flags,
+                SummaryReporter& reporter) {
+  bool all_ran = true;
+  for (int round = 1; round <= rounds; ++round) {
+    std::printf("round %d of %d:", round, rounds);
+    for (const char* level : kLevels) {
+      std::printf(" %s", level);
+      std::fflush(stdout);
+      for (const int reads : kReadMixes) {
+        for (const int threads : thread_counts()) {
+          const std::string filter = "^" + std::string(level) + "/reads:" + std::to_string(reads) +
+                                     "/.*/threads:" + std::to_string(threads) + "$";
+          if (!run_in_child(self, filter, flags, reporter)) {
+            std::printf(" (%s failed)", filter.c_str());
+            all_ran = false;
+          }
+        }
+      }
+    }
+    std::printf("\n");
+  }
+  return all_ran;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // --no-python skips the notes' Python version; every other flag is Google Benchmark's.
   std::vector<char*> args;
+  std::vector<std::string> child_flags;
   bool python = true;
+  bool one_level = false;
+  bool filtered = false;
+  int rounds = 3;
+  const std::string repetitions_flag = "--benchmark_repetitions=";
   for (int i = 0; i < argc; ++i) {
-    if (std::string(argv[i]) == "--no-python") {
+    const std::string arg = argv[i];
+    if (arg == "--no-python") {
       python = false;
-    } else {
-      args.push_back(argv[i]);
+      continue;
     }
+    if (arg == kOneLevelFlag) {
+      one_level = true;
+      continue;
+    }
+    if (arg.rfind("--benchmark_filter", 0) == 0) filtered = true;
+    if (arg.rfind(repetitions_flag, 0) == 0) {
+      rounds = std::max(1, std::atoi(arg.c_str() + repetitions_flag.size()));
+    } else if (i > 0) {
+      child_flags.push_back(arg);
+    }
+    args.push_back(argv[i]);
   }
+
+  SummaryReporter reporter;
+  if (!filtered && !one_level) {
+    const bool all_ran = run_rounds(argv[0], rounds, child_flags, reporter);
+    reporter.print_summary();
+    if (python) compare_with_python(reporter);
+    return all_ran ? 0 : 1;
+  }
+
   // 3 repetitions by default, reported as aggregates (the median is the one the summary quotes).
   std::string repetitions = "--benchmark_repetitions=3";
   std::string aggregates = "--benchmark_report_aggregates_only=true";
@@ -301,16 +451,14 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
 
   (void)workload();  // drawn once, before any timing
-  register_mix("baseline", BM_Mix<MutexMap>);
-  register_mix("level1", BM_Mix<Level1>);
-  register_mix("level2", BM_Mix<Level2>);
-  register_mix("level3", BM_Mix<Level3>);
-  register_mix("unshared", BM_Unshared);
-
-  SummaryReporter reporter;
+  register_levels();
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.print_summary();
-  if (python) compare_with_python(reporter);
+  if (one_level) {
+    reporter.print_results(kResultPrefix);
+  } else {
+    reporter.print_summary();
+    if (python) compare_with_python(reporter);
+  }
   benchmark::Shutdown();
   return 0;
 }
