@@ -13,6 +13,11 @@
 # Every test binary lands in <build>/tests/NN-name/<implementation>. Each reference file is
 # compiled once per configuration (an object library); the reference and every mutant made
 # only of .cpp files link those objects, so a mutant compiles just the files it changes.
+# A source file of exercises/NN-name/src that the student does not write (it is not in the
+# manifest's student_files) is *given*: it lives there alone, with no copy in solutions/, and the
+# reference and its mutants compile it from there. A given file includes only the public API
+# (include/) or other given headers: a quoted include looks next to the file first, so it would
+# find the skeleton's private header, not the reference's.
 # An exercise may add an `exercise.cmake` that sets EXERCISE_LIBS (libraries the
 # implementation links) and EXERCISE_TEST_LIBS (libraries only the tests link).
 #
@@ -62,6 +67,17 @@ function(_course_impl_sources own_var reused_var src_dir fallback_dir)
     foreach(rel IN LISTS base)
       if(src_dir STREQUAL fallback_dir OR NOT EXISTS "${src_dir}/${rel}")
         list(APPEND reused "${rel}")
+      endif()
+    endforeach()
+  endif()
+  # Given files: sources of exercises/NN-name/src that the student does not write, so solutions/
+  # has no copy. The reference and its mutants compile the one in exercises/.
+  if(fallback_dir AND NOT fallback_dir STREQUAL EXERCISE_GIVEN_DIR)
+    file(GLOB_RECURSE given RELATIVE "${EXERCISE_GIVEN_DIR}" CONFIGURE_DEPENDS
+         "${EXERCISE_GIVEN_DIR}/*.cpp")
+    foreach(rel IN LISTS given)
+      if(NOT EXISTS "${src_dir}/${rel}" AND NOT EXISTS "${fallback_dir}/${rel}")
+        list(APPEND own "${EXERCISE_GIVEN_DIR}/${rel}")
       endif()
     endforeach()
   endif()
@@ -246,6 +262,7 @@ function(course_add_exercise exercise_dir)
   get_filename_component(key "${exercise_dir}" NAME)
   set(solution_dir "${CMAKE_SOURCE_DIR}/solutions/${key}")
   set(EXERCISE_DIR "${exercise_dir}")
+  set(EXERCISE_GIVEN_DIR "${exercise_dir}/src")
   set(EXERCISE_LIBS "")
   set(EXERCISE_TEST_LIBS "")
   set(EXERCISE_TOOLS "")

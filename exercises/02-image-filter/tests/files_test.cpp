@@ -165,6 +165,36 @@ TEST(Files, BadFilesFailAloneAndTheOthersAreWritten) {
   }
 }
 
+TEST(Files, ProgressReportsEachFailureWhenItsImageIsDone) {
+  const course::TempDir dir("imgfilter");
+  const fs::path good = golden_dir() / "inputs" / "rgb_33x17.png";
+  write_bytes(dir.file("empty.png"), "");
+  write_bytes(dir.file("text.jpg"), "not an image at all");
+  const std::vector<fs::path> inputs = {dir.file("empty.png"), good, dir.file("text.jpg")};
+  for (const Mode mode : {Mode::sequential, Mode::images, Mode::tiles}) {
+    SCOPED_TRACE(to_string(mode));
+    std::vector<Progress> seen;  // on_progress never runs twice at once
+    Options options;
+    options.mode = mode;
+    options.jobs = 2;
+    options.on_progress = [&seen](const Progress& progress) { seen.push_back(progress); };
+    const auto results =
+        run_process_files(inputs, dir.path() / "out", parse_chain("blur"), options);
+    ASSERT_EQ(results.size(), inputs.size()) << describe(results);
+    ASSERT_EQ(seen.size(), inputs.size()) << "on_progress must be called once per image";
+    for (const Progress& progress : seen) {
+      ASSERT_LT(progress.index, inputs.size());
+      EXPECT_EQ(progress.error, results[progress.index].error)
+          << "the progress of image " << progress.index << " (" << inputs[progress.index]
+          << ") should carry its FileResult's error, empty when it was written, so that a "
+             "command can report a failure when it happens instead of after the whole run. "
+             "Wrap options.on_progress in process_files and fill Progress::error from the "
+             "result of that image (it is final by then).\n"
+          << describe(results);
+    }
+  }
+}
+
 TEST(Files, HugeHeaderIsRefusedBeforeAllocating) {
   const course::TempDir dir("imgfilter");
   write_bytes(dir.file("huge.png"), png_header_claiming(50000, 50000));  // 7.5 GB of RGB

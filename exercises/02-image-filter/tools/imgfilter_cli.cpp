@@ -41,6 +41,11 @@ class ProgressBar {
     if (enabled_) std::fprintf(stderr, "\n");
   }
 
+  // A line above the bar: the bar's line is cleared first and redrawn at the next update.
+  void print_above(const std::string& line) const {
+    std::fprintf(stderr, "%s%s\n", enabled_ ? "\r\033[K" : "", line.c_str());
+  }
+
  private:
   bool enabled_;
 };
@@ -88,7 +93,16 @@ int main(int argc, char** argv) {
   options.jobs = jobs;
   options.band_rows = band_rows;
   options.stop = signals.token();
-  options.on_progress = [&bar](const imgfilter::Progress& progress) { bar.update(progress); };
+  // A failure is reported when its image is done, not at the end of a long run. Progress is
+  // reported by one thread at a time, so `reported` needs no lock.
+  std::vector<bool> reported(inputs.size(), false);
+  options.on_progress = [&](const imgfilter::Progress& progress) {
+    if (!progress.error.empty() && progress.index < reported.size()) {
+      bar.print_above("imgfilter: " + progress.error);
+      reported[progress.index] = true;
+    }
+    bar.update(progress);
+  };
 
   std::vector<std::filesystem::path> paths(inputs.begin(), inputs.end());
   const auto start = std::chrono::steady_clock::now();
@@ -105,10 +119,13 @@ int main(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   std::size_t failed = 0;
-  for (const auto& result : results) {
-    if (result.ok()) continue;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    if (results[i].ok()) continue;
     ++failed;
-    std::fprintf(stderr, "imgfilter: %s\n", result.error.c_str());
+    // Those not reported yet: cancelled images, or an implementation whose progress has no error.
+    if (i >= reported.size() || !reported[i]) {
+      std::fprintf(stderr, "imgfilter: %s\n", results[i].error.c_str());
+    }
   }
   if (!quiet) {
     std::fprintf(stderr, "%zu of %zu images written to %s in %.2f s (%s mode, %zu jobs)%s\n",

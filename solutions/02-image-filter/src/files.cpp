@@ -78,7 +78,17 @@ std::vector<FileResult> process_files(const std::vector<std::filesystem::path>& 
                             "'" + inputs[i].string() + "' would be written to " + name +
                                 ", like '" + inputs[it->second].string() + "': skipped"};
   }
-  detail::for_each_image(inputs.size(), options, [&](std::size_t i) {
+  // Progress carries each image's error, so that a caller can report a failure as it happens. The
+  // result of image i is final before its progress is reported, by the same thread.
+  Options reporting = options;
+  if (options.on_progress) {
+    reporting.on_progress = [&](const Progress& progress) {
+      Progress with_error = progress;
+      with_error.error = results[progress.index].error;
+      options.on_progress(with_error);
+    };
+  }
+  detail::for_each_image(inputs.size(), reporting, [&](std::size_t i) {
     if (!duplicate[i]) results[i] = process_one(inputs[i], out_dir, chain, options, i);
   });
   for (std::size_t i = 0; i < inputs.size(); ++i) {

@@ -159,6 +159,9 @@ struct Progress {
   std::size_t index = 0;        // the image that just finished (its position in the input)
   std::size_t images_done = 0;  // 1, 2, ... images_total
   std::size_t images_total = 0;
+  // process_files: why that image failed (as in its FileResult), empty when it was written, so
+  // that a caller can report a failure as it happens. The strategies leave it empty.
+  std::string error;
 };
 
 struct Options {
