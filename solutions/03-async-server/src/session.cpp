@@ -96,6 +96,9 @@ void append_serialized(http::response<http::string_body>& message, std::string& 
 // own, so one send for many answers serves several times more requests per second. A request
 // counts as in progress until its answer is sent, so a graceful stop waits for it.
 class Outbox {
+  static constexpr std::size_t kFlushAt = 64 * 1024;
+  static constexpr std::size_t kKeptCapacity = 16 * 1024;  // 16 pipelined answers fit
+
  public:
   void add(http::response<http::string_body>&& message, RequestInProgress&& request) {
     append_serialized(message, bytes_);
@@ -104,14 +107,17 @@ class Outbox {
 
   // Past this size, gathering more would only cost memory: a client that pipelines without
   // reading is held back by the socket, not by the server's buffer.
-  bool full() const { return bytes_.size() >= 64 * 1024; }
+  bool full() const { return bytes_.size() >= kFlushAt; }
 
   // False when the client is gone or too slow to take the answers.
   asio::awaitable<bool> send(beast::tcp_stream& stream, const SessionLimits& limits) {
     if (bytes_.empty()) co_return true;
     stream.expires_after(limits.read_timeout);
     auto [ec, written] = co_await asio::async_write(stream, asio::buffer(bytes_), use_tuple);
-    bytes_.clear();  // keeps its capacity for the next answers
+    // The buffer keeps its capacity for the next answers, unless a burst made it large: an idle
+    // connection should stay small.
+    bytes_.clear();
+    if (bytes_.capacity() > kKeptCapacity) bytes_.shrink_to_fit();
     requests_.clear();
     co_return !ec;
   }
