@@ -163,7 +163,11 @@ void expect_peak(World& world, Strategy strategy, std::size_t n, std::size_t lim
   const std::size_t expected = in_flight_for(strategy, n, limit);
   world.server.reset_counters();
   world.server.rendezvous(expected, 1s);
-  const auto urls = world.add_files(prefix, n, 2000, 0ms, /*rendezvous=*/true);
+  // Each group of answers stays in flight a while after it forms (the latency comes after the
+  // rendezvous): a downloader that ignores its limit has its other requests arrive meanwhile,
+  // even when a loaded machine starts its threads a few milliseconds apart. With no latency a
+  // group could finish before the next request arrived, and the peak would hide the excess.
+  const auto urls = world.add_files(prefix, n, 2000, 50ms, /*rendezvous=*/true);
   const Options options = test_options(strategy, limit);
 
   const Outcome run = run_download(world.server, urls, world.dest, options);

@@ -125,20 +125,22 @@ void start_from_a_clean_heap() {
 }
 
 template <class C>
-void BM_Mix(benchmark::State& state) {
+std::shared_ptr<C> filled_cache() {
+  auto cache = std::make_shared<C>(cache::Options{.capacity = kCapacity, .shards = kShards});
+  for (std::uint64_t k = 0; k < kKeys; ++k) cache->put(key_of_rank(k), k);
+  return cache;
+}
+
+// The timed loop: each thread walks the precomputed calls from a starting point of its own.
+// cache_of() gives the cache to call.
+template <class CacheOf>
+void run_calls(benchmark::State& state, CacheOf cache_of) {
   const auto read_percent = static_cast<std::uint8_t>(state.range(0));
   const Workload& w = workload();
-  const std::shared_ptr<void>& holder = live_cache();
-  if (state.thread_index() == 0) {
-    start_from_a_clean_heap();
-    auto cache = std::make_shared<C>(cache::Options{.capacity = kCapacity, .shards = kShards});
-    for (std::uint64_t k = 0; k < kKeys; ++k) cache->put(key_of_rank(k), k);
-    live_cache() = std::move(cache);
-  }
   std::size_t i = static_cast<std::size_t>(state.thread_index()) * (kSequence / 8);
   std::uint64_t found = 0;
   for (auto _ : state) {
-    C& cache = *static_cast<C*>(holder.get());  // read after the loop began: thread 0 made it
+    auto& cache = cache_of();
     i = (i + 1) & (kSequence - 1);
     const Key& key = w.keys[i];
     if (w.dice[i] < read_percent) {
@@ -151,28 +153,25 @@ void BM_Mix(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+// One cache that every thread calls.
+template <class C>
+void BM_Mix(benchmark::State& state) {
+  const std::shared_ptr<void>& holder = live_cache();
+  if (state.thread_index() == 0) {
+    start_from_a_clean_heap();
+    live_cache() = filled_cache<C>();
+  }
+  // Read inside the loop, which begins for every thread after thread 0 made the cache.
+  run_calls(state, [&holder]() -> C& { return *static_cast<C*>(holder.get()); });
+}
+
 // The machine's own bound on scaling: every thread has a level 3 cache of its own, filled the
 // same way, so the threads share no data at all. Whatever speedup this reaches on 2 threads is
 // what the cores, their caches and the memory bus allow; a shared cache cannot beat it.
 void BM_Unshared(benchmark::State& state) {
-  const auto read_percent = static_cast<std::uint8_t>(state.range(0));
-  const Workload& w = workload();
   if (state.thread_index() == 0) start_from_a_clean_heap();
-  Level3 cache(cache::Options{.capacity = kCapacity, .shards = kShards});
-  for (std::uint64_t k = 0; k < kKeys; ++k) cache.put(key_of_rank(k), k);
-  std::size_t i = static_cast<std::size_t>(state.thread_index()) * (kSequence / 8);
-  std::uint64_t found = 0;
-  for (auto _ : state) {
-    i = (i + 1) & (kSequence - 1);
-    const Key& key = w.keys[i];
-    if (w.dice[i] < read_percent) {
-      found += cache.get(key).has_value() ? 1 : 0;
-    } else {
-      cache.put(key, i);
-    }
-  }
-  benchmark::DoNotOptimize(found);
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  const auto cache = filled_cache<Level3>();
+  run_calls(state, [&cache]() -> Level3& { return *cache; });
 }
 
 // Percentages of reads: reads alone, the read-heavy mix, and half and half.
