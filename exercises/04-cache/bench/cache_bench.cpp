@@ -327,17 +327,21 @@ void compare_with_python(const SummaryReporter& reporter) {
   }
 }
 
-constexpr std::array<const char*, 5> kLevels = {"baseline", "level1", "level2", "level3",
-                                                "unshared"};
+// Every level the benchmark measures, by the name its rows carry.
+struct Level {
+  const char* name;
+  void (*function)(benchmark::State&);
+};
+const std::array<Level, 5> kLevels = {{{"baseline", BM_Mix<MutexMap>},
+                                       {"level1", BM_Mix<Level1>},
+                                       {"level2", BM_Mix<Level2>},
+                                       {"level3", BM_Mix<Level3>},
+                                       {"unshared", BM_Unshared}}};
 constexpr const char* kOneLevelFlag = "--course-one-level";
 constexpr const char* kResultPrefix = "course-result ";
 
 void register_levels() {
-  register_mix("baseline", BM_Mix<MutexMap>);
-  register_mix("level1", BM_Mix<Level1>);
-  register_mix("level2", BM_Mix<Level2>);
-  register_mix("level3", BM_Mix<Level3>);
-  register_mix("unshared", BM_Unshared);
+  for (const Level& level : kLevels) register_mix(level.name, level.function);
 }
 
 std::string shell_quoted(const std::string& text) {
@@ -384,12 +388,13 @@ bool run_rounds(const std::string& self, int rounds, const std::vector<std::stri
   bool all_ran = true;
   for (int round = 1; round <= rounds; ++round) {
     std::printf("round %d of %d:", round, rounds);
-    for (const char* level : kLevels) {
-      std::printf(" %s", level);
+    for (const Level& level : kLevels) {
+      std::printf(" %s", level.name);
       std::fflush(stdout);
       for (const int reads : kReadMixes) {
         for (const int threads : thread_counts()) {
-          const std::string filter = "^" + std::string(level) + "/reads:" + std::to_string(reads) +
+          const std::string filter = "^" + std::string(level.name) +
+                                     "/reads:" + std::to_string(reads) +
                                      "/.*/threads:" + std::to_string(threads) + "$";
           if (!run_in_child(self, filter, flags, reporter)) {
             std::printf(" (%s failed)", filter.c_str());
