@@ -184,7 +184,7 @@ function(_course_add_header_only_impl key impl src_dir fallback_dir exclude)
   file(GLOB test_sources CONFIGURE_DEPENDS "${EXERCISE_DIR}/tests/*.cpp")
   add_executable(${exe} ${exclude} ${test_sources})
   target_link_libraries(${exe} PRIVATE ${lib} course::kit ${EXERCISE_TEST_LIBS} GTest::gtest
-                                       GTest::gmock GTest::gtest_main)
+                                       GTest::gmock course::test_main)
   set_target_properties(${exe} PROPERTIES
     OUTPUT_NAME "${impl}"
     RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests/${key}")
@@ -241,7 +241,7 @@ function(course_add_impl key impl src_dir)
   target_link_libraries(${lib} PUBLIC ${key}_api ${EXERCISE_LIBS})
 
   add_executable(${exe} ${exclude})
-  target_link_libraries(${exe} PRIVATE ${key}_testobjs ${lib} ${EXERCISE_TEST_LIBS} GTest::gtest_main)
+  target_link_libraries(${exe} PRIVATE ${key}_testobjs ${lib} ${EXERCISE_TEST_LIBS} course::test_main)
   set_target_properties(${exe} PROPERTIES
     OUTPUT_NAME "${impl}"
     RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests/${key}")

@@ -7,9 +7,11 @@
 #include "build.hpp"
 #include "commands.hpp"
 #include "fuzz.hpp"
+#include "hostile.hpp"
 #include "job_pool.hpp"
 #include "manifest.hpp"
 #include "process.hpp"
+#include "sandbox.hpp"
 #include "util.hpp"
 
 namespace grader {
@@ -358,6 +360,8 @@ int cmd_selfcheck(const fs::path& root, const SelfcheckArgs& args) {
   install_interrupt_handlers();
   auto progress = Progress::for_terminal();
   Checks checks(progress);
+  checks.section("Tests run in: " + sandbox_support().describe());
+  for (const auto& note : sandbox_support().notes) checks.section("  " + note);
 
   if (!args.skip_unit) check_unit_tests(root, progress, checks);
   if (interrupted()) return 130;
@@ -389,6 +393,14 @@ int cmd_selfcheck(const fs::path& root, const SelfcheckArgs& args) {
         check_mutant(results[i], prepared[i].request, checks);
       }
     }
+  }
+  if (interrupted()) return 130;
+  for (const auto& exercise : exercises) {
+    if (exercise.manifest.id != "00-warmup") continue;
+    checks.section("Hostile submissions (grader/tests/hostile), graded as 00-warmup");
+    progress.step("grading the hostile submissions...");
+    for (const auto& check : run_hostile_corpus(context, exercise.manifest))
+      checks.check(check.ok, check.what, check.details);
   }
   if (interrupted()) return 130;
   check_fuzzers(root, exercises, progress, checks);

@@ -7,6 +7,7 @@
 #include "build.hpp"
 #include "job_pool.hpp"
 #include "staging.hpp"
+#include "submission_check.hpp"
 
 namespace grader {
 
@@ -58,6 +59,11 @@ std::string build_label(const std::vector<PreparedImpl>& prepared) {
   return std::to_string(ids.size()) + " exercises";
 }
 
+std::string refusal(const std::vector<std::string>& problems) {
+  return "The course refuses this code (see \"Threat model\" in grader/README.md):\n  " +
+         join(problems, "\n  ");
+}
+
 // Stages a submission into one build directory; the staged paths in compiler
 // errors are rewritten to the submission's own paths.
 void stage_into(const GradeContext& context, PreparedImpl& impl, BuildConfig config) {
@@ -66,15 +72,56 @@ void stage_into(const GradeContext& context, PreparedImpl& impl, BuildConfig con
   auto staged = stage_submission(*request.submission, request.manifest,
                                  build_dir(context.root, config), request.single_exercise);
   if (config == BuildConfig::normal) impl.warnings = staged.warnings;
+  if (!staged.errors.empty()) impl.build_errors[config] = refusal(staged.errors);
   for (const auto& file : staged.files) {
     impl.path_rewrites.emplace_back(file.staged.string(), file.source.string());
   }
+}
+
+// The student's own files in the course tree: checked before they are compiled.
+void check_student_sources(const GradeContext& context, PreparedImpl& impl) {
+  const auto& manifest = impl.request.manifest;
+  if (impl.request.impl != "exercises") return;
+  std::vector<SourceFile> files;
+  for (const auto& file : manifest.student_files) {
+    files.push_back({manifest.dir / file, context.root / "exercises",
+                     display_path(manifest.dir / file, context.root)});
+  }
+  const auto problems = check_sources(files, is_header_only(manifest), manifest.allowed_calls);
+  if (!problems.empty()) impl.build_errors[BuildConfig::normal] = refusal(problems);
 }
 
 std::string rewrite_paths(std::string text, const PreparedImpl& impl) {
   for (const auto& [from, to] : impl.path_rewrites) text = replace_all(std::move(text), from, to);
   return text;
 }
+
+// The objects compiled from the student's files (the reference's too, which proves the checks
+// accept correct code): the link check of submission_check.hpp.
+void check_student_objects(const GradeContext& context, PreparedImpl& impl) {
+  const auto& manifest = impl.request.manifest;
+  const auto& kind = impl.request.impl;
+  if (!context.link_check || kind.rfind("mutant-", 0) == 0 || is_header_only(manifest)) return;
+  const auto archive =
+      build_dir(context.root, BuildConfig::normal) / ("lib" + manifest.id + "_impl_" + kind + ".a");
+  std::vector<ObjectFile> objects;
+  for (const auto& file : manifest.student_files) {
+    const fs::path path(file);
+    if (path.extension() != ".cpp") continue;
+    // A submission's files are named as the student knows them, not by their staged copies.
+    const auto shown =
+        kind == "submission"
+            ? rewrite_paths((build_dir(context.root, BuildConfig::normal) / "submission" /
+                             manifest.id / file)
+                                .string(),
+                            impl)
+            : display_path(manifest.dir / file, context.root);
+    objects.push_back({path.filename().string() + ".o", shown});
+  }
+  const auto problems = check_objects(archive, objects, manifest.allowed_calls);
+  if (!problems.empty()) impl.build_errors[BuildConfig::normal] = refusal(problems);
+}
+
 
 // Messages about a submission name its own files, not their staged copies.
 RunResult with_submission_paths(RunResult run, const PreparedImpl& impl) {
@@ -89,7 +136,7 @@ void list_binary_tests(const GradeContext& context, PreparedImpl& impl) {
   if (impl.build_errors.contains(BuildConfig::normal)) return;
   const auto binary =
       test_binary(context.root, BuildConfig::normal, request.manifest.id, request.impl);
-  auto listing = list_tests(binary);
+  auto listing = list_tests(binary, context.root, context.policy);
   impl.binary_tests = std::move(listing.names);
   impl.listing_error = std::move(listing.error);
   if (impl.listing_error.empty())
@@ -163,15 +210,21 @@ std::vector<PreparedImpl> prepare(const GradeContext& context, std::vector<ImplR
     std::vector<std::string> targets;
     for (auto* p : users) {
       stage_into(context, *p, config);
+      if (config == BuildConfig::normal) check_student_sources(context, *p);
+      if (p->build_errors.contains(config)) continue;  // refused: not compiled
       const auto target = test_target(p->request.manifest.id, p->request.impl);
       if (std::find(targets.begin(), targets.end(), target) == targets.end())
         targets.push_back(target);
     }
-    const auto built = builder.build(config, targets, label);
+    const auto built = targets.empty() ? BuildResult{} : builder.build(config, targets, label);
     for (auto* p : users) {
+      if (p->build_errors.contains(config)) continue;
       const auto it = built.errors.find(test_target(p->request.manifest.id, p->request.impl));
-      if (it == built.errors.end()) continue;
-      p->build_errors[config] = rewrite_paths(it->second, *p);
+      if (it != built.errors.end()) {
+        p->build_errors[config] = rewrite_paths(it->second, *p);
+      } else if (config == BuildConfig::normal) {
+        check_student_objects(context, *p);
+      }
     }
   }
   for (auto& p : prepared) list_binary_tests(context, p);

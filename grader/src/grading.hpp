@@ -24,6 +24,9 @@ struct GradeContext {
   SandboxPolicy policy;
   std::filesystem::path trace_root;  // traces are copied below it; empty: not kept
   Progress* progress = nullptr;
+  // The link check of student objects (submission_check.hpp). Only selfcheck's hostile step
+  // turns it off, to show that the runtime layers hold on their own.
+  bool link_check = true;
 };
 
 // One exercise graded with one implementation.

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
-#include <nlohmann/json.hpp>
 
 #include "util.hpp"
 
@@ -11,17 +10,6 @@ namespace grader {
 
 namespace {
 
-std::string without_comment(std::string_view line) {
-  const auto hash = line.find("  #");
-  return trim(line.substr(0, hash));
-}
-
-double parse_gtest_time(const nlohmann::json& value) {
-  // GoogleTest writes "1.234s" (a string); accept a number too.
-  if (value.is_number()) return value.get<double>();
-  if (!value.is_string()) return 0.0;
-  return std::strtod(value.get<std::string>().c_str(), nullptr);
-}
 
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -157,89 +145,132 @@ Classification classify_signal(const RunObservation& run) {
   return {Outcome::crashed, crash_reason(run), strip_gtest_noise(p.output)};
 }
 
-Classification classify_from_json(const RunObservation& run) {
+std::string exit_description(const ProcessResult& p) {
+  return "exit code " + std::to_string(p.exit_code);
+}
+
+Classification classify_from_channel(const RunObservation& run) {
   const auto& p = run.process;
-  const auto entry = run.json ? find_in_gtest_json(*run.json, run.test_name) : std::nullopt;
-  if (!entry) {
-    if (p.exit_code == 0) {
+  const auto& channel = run.channel;
+  const auto output = strip_gtest_noise(p.output);
+  if (!channel.problems.empty()) {
+    return {Outcome::failed,
+            "the test's result channel was tampered with (" + channel.problems.front() +
+                "); only the course's harness may report results",
+            output};
+  }
+  if (!channel.tampers.empty()) return {Outcome::failed, channel.tampers.front(), output};
+  if (!channel.started) {
+    if (channel.done) {
       return {Outcome::not_run, "the test binary has no test named " + run.test_name, ""};
     }
     return {Outcome::failed,
-            "the test process exited with code " + std::to_string(p.exit_code) +
-                " before the test finished",
-            strip_gtest_noise(p.output)};
+            "the test program ended (" + exit_description(p) +
+                ") before the test started: code that runs at start-up, such as a static "
+                "initialiser, called exit() or ended the program",
+            output};
   }
-  switch (entry->status) {
-    case GtestCase::Status::passed:
-      if (p.exit_code == 0) return {Outcome::passed, "", ""};
+  if (!channel.ended) {
+    return {Outcome::failed,
+            "the test program ended (" + exit_description(p) +
+                ") in the middle of the test: something called exit(), _exit() or "
+                "quick_exit(); return from your functions or throw instead",
+            output};
+  }
+  if (channel.status == "skipped") {
+    return {Outcome::not_run, skip_message(p.output), ""};
+  }
+  if (channel.status == "passed") {
+    if (!channel.done) {
       return {Outcome::failed,
-              "the test passed, then the process exited with code " + std::to_string(p.exit_code),
-              strip_gtest_noise(p.output)};
-    case GtestCase::Status::skipped:
-      return {Outcome::not_run, skip_message(p.output), ""};
-    case GtestCase::Status::failed:
-      break;
+              "the test passed, but the program then ended (" + exit_description(p) +
+                  ") without returning from main: something called exit() after the test",
+              output};
+    }
+    if (p.exit_code == 0) return {Outcome::passed, "", ""};
+    return {Outcome::failed,
+            "the test passed, then the process exited with code " + std::to_string(p.exit_code),
+            output};
   }
-  const auto messages = join(entry->failures, "\n\n");
+  const auto messages = join(channel.failures, "\n\n");
   if (auto hint = resource_hint(messages)) {
     return {Outcome::resource_limit, "hit a resource limit: " + *hint, messages};
   }
-  std::string reason = entry->failures.empty() ? "failed" : first_message_line(entry->failures[0]);
-  if (entry->failures.size() > 1) {
-    reason += " (and " + std::to_string(entry->failures.size() - 1) + " more failure" +
-              (entry->failures.size() > 2 ? "s" : "") + ")";
+  std::string reason =
+      channel.failures.empty() ? "failed" : first_message_line(channel.failures[0]);
+  if (channel.failures.size() > 1) {
+    reason += " (and " + std::to_string(channel.failures.size() - 1) + " more failure" +
+              (channel.failures.size() > 2 ? "s" : "") + ")";
   }
   return {Outcome::failed, reason, messages};
 }
 
-}  // namespace
-
-std::vector<std::string> parse_test_list(std::string_view output) {
-  std::vector<std::string> names;
-  std::string suite;
-  for (const auto& raw : split_lines(output)) {
-    if (raw.empty()) continue;
-    if (raw[0] != ' ') {
-      const auto line = without_comment(raw);
-      suite = (!line.empty() && line.back() == '.' && line.find(' ') == std::string::npos)
-                  ? line
-                  : std::string();
+std::string unescaped(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' || i + 1 == text.size()) {
+      out += text[i];
       continue;
     }
-    const auto test_case = without_comment(raw);
-    if (!suite.empty() && !test_case.empty()) names.push_back(suite + test_case);
+    const char next = text[++i];
+    out += next == 'n' ? '\n' : next == 'r' ? '\r' : next;
   }
-  return names;
+  return out;
 }
 
-std::optional<GtestCase> find_in_gtest_json(std::string_view json, std::string_view full_name) {
-  const auto doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
-  const auto dot = full_name.find('.');
-  if (dot == std::string_view::npos) return std::nullopt;
-  const auto suite = full_name.substr(0, dot);
-  const auto name = full_name.substr(dot + 1);
-  for (const auto& s : doc.value("testsuites", nlohmann::json::array())) {
-    if (!s.is_object() || s.value("name", "") != suite) continue;
-    for (const auto& t : s.value("testsuite", nlohmann::json::array())) {
-      if (!t.is_object() || t.value("name", "") != name) continue;
-      GtestCase result;
-      if (t.contains("time")) result.seconds = parse_gtest_time(t["time"]);
-      for (const auto& f : t.value("failures", nlohmann::json::array())) {
-        if (f.is_object()) result.failures.push_back(f.value("failure", ""));
+}  // namespace
+
+ChannelReport parse_channel(std::string_view report, std::string_view secret,
+                            std::string_view expected_test) {
+  ChannelReport out;
+  auto problem = [&out](std::string text) {
+    if (out.problems.size() < 3) out.problems.push_back(std::move(text));
+  };
+  std::size_t pos = 0;
+  while (pos < report.size()) {
+    const auto newline = report.find('\n', pos);
+    if (newline == std::string_view::npos) break;  // cut off when the process was killed
+    const auto line = report.substr(pos, newline - pos);
+    pos = newline + 1;
+    if (secret.empty() || line.size() <= secret.size() || line.substr(0, secret.size()) != secret ||
+        line[secret.size()] != ' ') {
+      problem("a line without the run's secret");
+      continue;
+    }
+    const auto rest = line.substr(secret.size() + 1);
+    const auto space = rest.find(' ');
+    const auto kind = rest.substr(0, space);
+    const auto payload =
+        unescaped(space == std::string_view::npos ? std::string_view() : rest.substr(space + 1));
+    if (out.done) {
+      problem("'" + std::string(kind) + "' after the end of the program");
+    } else if (kind == "start") {
+      if (out.started || payload != expected_test) problem("an unexpected start of " + payload);
+      out.started = true;
+    } else if (kind == "failure" || kind == "skip" || kind == "tamper") {
+      if (!out.started || out.ended) problem("'" + std::string(kind) + "' outside the test");
+      auto& list = kind == "failure" ? out.failures : kind == "skip" ? out.skips : out.tampers;
+      list.push_back(payload);
+    } else if (kind == "end") {
+      const auto last_space = payload.rfind(' ');
+      const auto name = payload.substr(0, last_space == std::string::npos ? 0 : last_space);
+      const auto status = last_space == std::string::npos ? "" : payload.substr(last_space + 1);
+      if (!out.started || out.ended || name != expected_test ||
+          (status != "passed" && status != "failed" && status != "skipped")) {
+        problem("an unexpected end: " + payload);
       }
-      const auto status = t.value("result", "COMPLETED");
-      if (status == "SKIPPED") {
-        result.status = GtestCase::Status::skipped;
-      } else if (!result.failures.empty() || t.value("status", "RUN") != "RUN") {
-        result.status = GtestCase::Status::failed;
-      } else {
-        result.status = GtestCase::Status::passed;
-      }
-      return result;
+      out.ended = true;
+      out.status = status;
+    } else if (kind == "test") {
+      out.listed.push_back(payload);
+    } else if (kind == "done") {
+      out.done = true;
+    } else {
+      problem("an unknown line '" + std::string(kind) + "'");
     }
   }
-  return std::nullopt;
+  return out;
 }
 
 std::string sanitizer_excerpt(std::string_view output, std::size_t max_lines) {
@@ -296,10 +327,16 @@ Classification classify(const RunObservation& run) {
       return {Outcome::output_limit,
               "printed more than " + std::to_string(run.output_cap / 1024) + " KiB",
               strip_gtest_noise(p.output)};
+    case Ending::memory_limit:
+      return {Outcome::resource_limit,
+              "used more than " + format_number(run.memory_limit / (1024.0 * 1024.0)) +
+                  " MiB of memory (the memory limit); the kernel stopped it",
+              strip_gtest_noise(p.output)};
     case Ending::process_limit:
       return {Outcome::resource_limit,
               "ran more than " + std::to_string(run.process_limit) +
-                  " processes at once (a fork bomb?); all of them were killed",
+                  " processes or too many threads at once (a fork bomb?); all of them were "
+                  "killed",
               strip_gtest_noise(p.output)};
     case Ending::exited:
     case Ending::signaled:
@@ -319,7 +356,7 @@ Classification classify(const RunObservation& run) {
     }
     if (p.ending == Ending::signaled) return classify_signal(run);
   }
-  return classify_from_json(run);
+  return classify_from_channel(run);
 }
 
 }  // namespace grader

@@ -1,4 +1,4 @@
-// Reading what a GoogleTest binary says: its test list, its JSON result file,
+// Reading what a GoogleTest binary says: its test list, its result channel,
 // and turning one finished run into an Outcome with a reason.
 #pragma once
 
@@ -12,30 +12,36 @@
 
 namespace grader {
 
-// Parses `--gtest_list_tests` output into full names ("Suite.Case",
-// "Prefix/Suite.Case/0"), in the binary's order.
-std::vector<std::string> parse_test_list(std::string_view output);
 
-struct GtestCase {
-  enum class Status { passed, failed, skipped };
-  Status status = Status::failed;
-  std::vector<std::string> failures;  // one text per failed assertion
-  double seconds = 0.0;
+// What a test binary said on its result channel (common/src/test_main.cpp), checked line by
+// line: every line carries the run's secret, the expected test starts once and ends once, and
+// "done" comes last.
+struct ChannelReport {
+  bool started = false;
+  bool ended = false;
+  bool done = false;
+  std::string status;                 // "passed", "failed" or "skipped" (from "end")
+  std::vector<std::string> failures;  // one text per failed assertion: "file:line\nmessage"
+  std::vector<std::string> skips;
+  std::vector<std::string> tampers;  // what the harness saw go wrong (a replaced reporter)
+  std::vector<std::string> listed;   // "test" lines, from --gtest_list_tests
+  std::vector<std::string> problems;  // lines that break the protocol: forged or out of order
 };
 
-// The entry for `full_name` in a `--gtest_output=json` file; nullopt when the
-// file does not mention that test (or is not valid JSON).
-std::optional<GtestCase> find_in_gtest_json(std::string_view json, std::string_view full_name);
+// `expected_test` empty: a listing, where no test may start.
+ChannelReport parse_channel(std::string_view report, std::string_view secret,
+                            std::string_view expected_test);
 
 // What classify() needs from one run of one test.
 struct RunObservation {
   ProcessResult process;
-  std::optional<std::string> json;  // the result file, when the test wrote one
+  ChannelReport channel;
   std::string test_name;
   double timeout_s = 0.0;      // the wall limit that applied (already scaled)
   double cpu_limit_s = 0.0;    // RLIMIT_CPU that applied
   double file_size_limit = 0;  // bytes
   int process_limit = 0;       // max processes in the group
+  double memory_limit = 0;     // bytes (the cgroup's cap)
   std::size_t output_cap = 0;  // bytes
 };
 

@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include "submission_check.hpp"
+
 namespace grader {
 
 namespace {
@@ -282,7 +284,9 @@ ExerciseManifest load_manifest(const fs::path& exercise_dir, const fs::path& roo
   const auto file = exercise_dir / "exercise.toml";
   Checker check(display_path(file, root));
   const auto doc = parse_toml(file, check.file());
-  check.only_keys(doc, "", {"id", "title", "order", "student_files", "hints", "defaults", "tests"});
+  check.only_keys(doc, "",
+                  {"id", "title", "order", "student_files", "allowed_calls", "hints", "defaults",
+                   "tests"});
 
   ExerciseManifest manifest;
   manifest.dir = exercise_dir;
@@ -303,6 +307,15 @@ ExerciseManifest load_manifest(const fs::path& exercise_dir, const fs::path& roo
   }
   manifest.student_files = read_student_files(check, doc, exercise_dir);
   manifest.hints = check.strings(doc, "hints", "", false).value_or(std::vector<std::string>{});
+  manifest.allowed_calls =
+      check.strings(doc, "allowed_calls", "", false).value_or(std::vector<std::string>{});
+  for (const auto& call : manifest.allowed_calls) {
+    const auto& refused = refused_calls();
+    if (std::find(refused.begin(), refused.end(), call) == refused.end()) {
+      check.problem(doc.get("allowed_calls"), "allowed_calls",
+                    "'" + call + "' is not a call the link check refuses (see grader/README.md)");
+    }
+  }
   const auto defaults = read_defaults(check, doc);
   manifest.tests = read_tests(check, doc, defaults);
   check.throw_if_problems();

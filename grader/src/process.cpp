@@ -2,7 +2,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -17,6 +20,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "sandbox.hpp"
 #include "util.hpp"
 
 namespace grader {
@@ -26,6 +30,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kWatchIntervalMs = 100;
+// A cgroup's counters are a few small files: read often, a fork bomb is stopped before it has
+// made many processes, and tearing those down is what takes time.
+constexpr int kCgroupWatchIntervalMs = 10;
 constexpr double kInterruptGraceSeconds = 5.0;
 
 // A file descriptor closed on destruction.
@@ -73,6 +80,59 @@ Pipe make_pipe() {
   return Pipe{Fd(fds[0]), Fd(fds[1])};
 }
 
+// The direct children of the runs in progress: their status belongs to run_process, so the
+// reaper of adopted orphans below must leave them alone.
+std::mutex g_children_mutex;
+std::vector<pid_t> g_direct_children;
+
+void track_child(pid_t pid, bool add) {
+  const std::lock_guard lock(g_children_mutex);
+  if (add) {
+    g_direct_children.push_back(pid);
+  } else {
+    std::erase(g_direct_children, pid);
+  }
+}
+
+// As a child subreaper the grader adopts every orphan of a run: a test's child that exited while
+// the test still ran, a daemon's intermediate process. Those that are zombies now are reaped,
+// so none is left for init when the grader exits.
+void reap_adopted_zombies() {
+  const auto self = std::to_string(::getpid());
+  std::vector<pid_t> zombies;
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) return;
+  while (const dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    const auto path = std::string("/proc/") + entry->d_name + "/stat";
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char buf[512];
+    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) continue;
+    const std::string_view text(buf, static_cast<std::size_t>(n));
+    const auto close_paren = text.rfind(')');
+    // ") Z <ppid> ..."
+    if (close_paren == std::string_view::npos || close_paren + 4 >= text.size() ||
+        text[close_paren + 2] != 'Z') {
+      continue;
+    }
+    const auto ppid = text.substr(close_paren + 4, text.find(' ', close_paren + 4) - close_paren - 4);
+    if (ppid == self) zombies.push_back(static_cast<pid_t>(std::strtol(entry->d_name, nullptr, 10)));
+  }
+  ::closedir(dir);
+  const std::lock_guard lock(g_children_mutex);
+  for (const pid_t pid : zombies) {
+    if (std::find(g_direct_children.begin(), g_direct_children.end(), pid) !=
+        g_direct_children.end()) {
+      continue;
+    }
+    int status = 0;
+    ::waitpid(pid, &status, WNOHANG);
+  }
+}
+
 void become_subreaper_once() {
   static std::once_flag once;
   std::call_once(once, [] { ::prctl(PR_SET_CHILD_SUBREAPER, 1); });
@@ -91,7 +151,25 @@ struct ChildPlan {
   int stdin_fd = -1;
   int output_fd = -1;
   int error_fd = -1;
+  // Isolation (see Isolation in process.hpp).
+  std::vector<int> cgroup_procs_fds;
+  bool switch_user = false;
+  uid_t uid = 0;
+  bool new_mount_namespace = false;
+  std::string cover;                      // a tmpfs is mounted here, when set
+  std::string private_tmp;                // the run's directory: /tmp, /var/tmp and /dev/shm
+  std::vector<std::string> tmp_mounts;    // /var/tmp and /dev/shm, when they exist
+  std::string tree;                       // the course tree, bound back read-only
+  std::string tree_stash;                 // <private_tmp>/.course-tree
+  std::vector<std::string> tree_parents;  // its ancestors and itself, made when a tmpfs hid them
+  // Result channel: moved to these numbers, not close-on-exec.
+  int secret_fd = -1;
+  int report_fd = -1;
 };
+
+constexpr const char* kTreeStashInTmp = "/tmp/.course-tree";
+constexpr int kChannelSecretFd = 100;
+constexpr int kChannelReportFd = 101;
 
 std::vector<char*> pointers_to(std::vector<std::string>& strings) {
   std::vector<char*> out;
@@ -101,7 +179,7 @@ std::vector<char*> pointers_to(std::vector<std::string>& strings) {
   return out;
 }
 
-std::vector<std::pair<int, rlimit>> rlimits_for(const ProcessLimits& limits) {
+std::vector<std::pair<int, rlimit>> rlimits_for(const ProcessLimits& limits, bool own_user) {
   std::vector<std::pair<int, rlimit>> out;
   auto add = [&out](int resource, std::uint64_t value) {
     out.emplace_back(resource, rlimit{static_cast<rlim_t>(value), static_cast<rlim_t>(value)});
@@ -113,18 +191,108 @@ std::vector<std::pair<int, rlimit>> rlimits_for(const ProcessLimits& limits) {
   }
   if (limits.address_space_bytes) add(RLIMIT_AS, *limits.address_space_bytes);
   if (limits.file_size_bytes) add(RLIMIT_FSIZE, *limits.file_size_bytes);
-  if (limits.process_headroom) add(RLIMIT_NPROC, count_user_threads() + *limits.process_headroom);
+  // RLIMIT_NPROC counts the user's threads: a run with a user of its own starts from none.
+  if (limits.process_headroom) {
+    add(RLIMIT_NPROC, (own_user ? 0 : count_user_threads()) + *limits.process_headroom);
+  }
   if (!limits.core_dumps) add(RLIMIT_CORE, 0);
   return out;
 }
 
-[[noreturn]] void child_fail(int error_fd, int err) {
-  [[maybe_unused]] auto n = ::write(error_fd, &err, sizeof err);
+// What the child was doing when it failed, for the message.
+enum ChildStep : int {
+  kJoinCgroup,
+  kPrivateMounts,
+  kChdir,
+  kLimits,
+  kSwitchUser,
+  kRedirect,
+  kChannel,
+  kExec
+};
+
+const char* describe_step(int step) {
+  switch (step) {
+    case kJoinCgroup:
+      return "joining its cgroup";
+    case kPrivateMounts:
+      return "making its private /tmp and read-only course tree";
+    case kChdir:
+      return "entering its working directory";
+    case kLimits:
+      return "setting its resource limits";
+    case kSwitchUser:
+      return "switching to the sandbox's user";
+    case kRedirect:
+      return "redirecting its output";
+    case kChannel:
+      return "passing its result channel";
+    default:
+      return "starting it";
+  }
+}
+
+[[noreturn]] void child_fail(int error_fd, int err, ChildStep step = kExec) {
+  const int message[2] = {err, step};
+  [[maybe_unused]] auto n = ::write(error_fd, message, sizeof message);
   ::_exit(127);
+}
+
+bool write_zero(int fd) { return ::write(fd, "0\n", 2) == 2; }
+
+// In a new mount namespace: the run's own /tmp, and the course tree read-only. Between fork
+// and exec: system calls only. Bind sources must be paths in this namespace (a descriptor opened
+// before unshare names a mount of the old one), so the tree is first stashed inside the run's
+// directory, which stays reachable as /tmp/.course-tree however the tree's path gets hidden.
+bool enter_private_mounts(const ChildPlan& plan) {
+  if (::unshare(CLONE_NEWNS) != 0) return false;
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
+  const bool has_tree = !plan.tree.empty();
+  if (has_tree) {
+    if (::mkdir(plan.tree_stash.c_str(), 0700) != 0) return false;
+    if (::mount(plan.tree.c_str(), plan.tree_stash.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+      return false;
+  }
+  for (const auto& dir : plan.tmp_mounts) {  // /var/tmp and /dev/shm: the directory alone
+    if (::mount(plan.private_tmp.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr) != 0)
+      return false;
+  }
+  if (!plan.cover.empty() &&
+      ::mount("tmpfs", plan.cover.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") != 0) {
+    return false;
+  }
+  // /tmp last (its own path may be under /tmp), with the stash in it.
+  if (::mount(plan.private_tmp.c_str(), "/tmp", nullptr, MS_BIND | MS_REC, nullptr) != 0)
+    return false;
+  if (!has_tree) return true;
+  // A tmpfs (the cover, or the private /tmp when the course lives in /tmp) may hide the path.
+  for (const auto& dir : plan.tree_parents) ::mkdir(dir.c_str(), 0755);
+  if (::mount(kTreeStashInTmp, plan.tree.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+    return false;
+  ::umount2(kTreeStashInTmp, MNT_DETACH);
+  ::rmdir(kTreeStashInTmp);
+  return ::mount(nullptr, plan.tree.c_str(), nullptr,
+                 MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) == 0;
+}
+
+bool become_user(uid_t uid) {
+  const auto gid = static_cast<gid_t>(uid);
+  return ::setgroups(0, nullptr) == 0 && ::setresgid(gid, gid, gid) == 0 &&
+         ::setresuid(uid, uid, uid) == 0 && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0;
+}
+
+// dup2 to a fixed number; the copy is not close-on-exec (dup2 onto itself would keep the flag).
+bool move_fd(int from, int to) {
+  if (from == to) return ::fcntl(to, F_SETFD, 0) == 0;
+  return ::dup2(from, to) == to;
 }
 
 // Runs in the child between fork and exec: async-signal-safe calls only.
 [[noreturn]] void exec_child(const ChildPlan& plan) {
+  // The cgroup first, so that everything the run does is counted and ended with it.
+  for (const int fd : plan.cgroup_procs_fds) {
+    if (!write_zero(fd)) child_fail(plan.error_fd, errno, kJoinCgroup);
+  }
   ::setpgid(0, 0);
   sigset_t none;
   sigemptyset(&none);
@@ -132,19 +300,29 @@ std::vector<std::pair<int, rlimit>> rlimits_for(const ProcessLimits& limits) {
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   ::sigaction(SIGPIPE, &dfl, nullptr);
-  if (!plan.cwd.empty() && ::chdir(plan.cwd.c_str()) != 0) child_fail(plan.error_fd, errno);
-  for (const auto& [resource, value] : plan.limits) {
-    if (::setrlimit(resource, &value) != 0) child_fail(plan.error_fd, errno);
+  if (plan.new_mount_namespace && !enter_private_mounts(plan)) {
+    child_fail(plan.error_fd, errno, kPrivateMounts);
   }
+  if (!plan.cwd.empty() && ::chdir(plan.cwd.c_str()) != 0) {
+    child_fail(plan.error_fd, errno, kChdir);
+  }
+  for (const auto& [resource, value] : plan.limits) {
+    if (::setrlimit(resource, &value) != 0) child_fail(plan.error_fd, errno, kLimits);
+  }
+  if (plan.switch_user && !become_user(plan.uid)) child_fail(plan.error_fd, errno, kSwitchUser);
   if (::dup2(plan.stdin_fd, STDIN_FILENO) < 0 || ::dup2(plan.output_fd, STDOUT_FILENO) < 0 ||
       ::dup2(plan.output_fd, STDERR_FILENO) < 0) {
-    child_fail(plan.error_fd, errno);
+    child_fail(plan.error_fd, errno, kRedirect);
   }
 #ifdef SYS_close_range
   // Nothing the grader opened may reach the test; CLOEXEC keeps error_fd
   // usable until execve succeeds.
   ::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
 #endif
+  if (plan.secret_fd >= 0 && (!move_fd(plan.secret_fd, kChannelSecretFd) ||
+                              !move_fd(plan.report_fd, kChannelReportFd))) {
+    child_fail(plan.error_fd, errno, kChannel);
+  }
   ::execve(plan.path.c_str(), plan.argv.data(), plan.envp.data());
   child_fail(plan.error_fd, errno);
 }
@@ -207,6 +385,32 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// Pipes for the result channel, numbered from 200 so that moving them to 100 and 101 in the
+// child can never overwrite one with the other.
+Pipe make_high_pipe() {
+  Pipe p = make_pipe();
+  auto raise = [](Fd& fd) {
+    const int high = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 200);
+    if (high < 0) throw GraderError(std::string("fcntl: ") + std::strerror(errno));
+    fd = Fd(high);
+  };
+  raise(p.read);
+  raise(p.write);
+  return p;
+}
+
+// Every ancestor of `path`, from the top: /a, /a/b, /a/b/c.
+std::vector<std::string> ancestors_of(const fs::path& path) {
+  std::vector<std::string> out;
+  fs::path current = "/";
+  for (const auto& part : path.parent_path()) {
+    if (part == "/" || part.empty()) continue;
+    current /= part;
+    out.push_back(current.string());
+  }
+  return out;
+}
+
 ChildPlan plan_child(const ProcessSpec& spec, const std::string& path) {
   ChildPlan plan;
   plan.path = path;
@@ -216,10 +420,35 @@ ChildPlan plan_child(const ProcessSpec& spec, const std::string& path) {
   } else {
     for (char** e = environ; *e != nullptr; ++e) plan.env_storage.emplace_back(*e);
   }
+  if (spec.channel_secret) {
+    plan.env_storage.push_back("COURSE_GRADER_CHANNEL=" + std::to_string(kChannelSecretFd) + "," +
+                               std::to_string(kChannelReportFd));
+  }
   plan.argv = pointers_to(plan.argv_storage);
   plan.envp = pointers_to(plan.env_storage);
   plan.cwd = spec.cwd.string();
-  plan.limits = rlimits_for(spec.limits);
+  plan.limits = rlimits_for(spec.limits, spec.isolation.uid.has_value());
+  const auto& iso = spec.isolation;
+  if (iso.cgroup != nullptr) plan.cgroup_procs_fds = iso.cgroup->procs_fds();
+  if (iso.uid) {
+    plan.switch_user = true;
+    plan.uid = *iso.uid;
+  }
+  if (!iso.private_tmp.empty()) {
+    plan.new_mount_namespace = true;
+    plan.private_tmp = iso.private_tmp.string();
+    plan.tree_stash = plan.private_tmp + "/.course-tree";
+    for (const char* dir : {"/var/tmp", "/dev/shm"}) {
+      if (fs::is_directory(dir)) plan.tmp_mounts.emplace_back(dir);
+    }
+    if (iso.cover) plan.cover = iso.cover->string();
+    if (!iso.read_only.empty()) {
+      plan.tree = fs::absolute(iso.read_only.front()).lexically_normal().string();
+      while (plan.tree.size() > 1 && plan.tree.back() == '/') plan.tree.pop_back();
+      plan.tree_parents = ancestors_of(plan.tree);
+      plan.tree_parents.push_back(plan.tree);  // the mount point itself
+    }
+  }
   return plan;
 }
 
@@ -376,12 +605,33 @@ ProcessResult run_process(const ProcessSpec& spec) {
   plan.output_fd = output.write.get();
   plan.error_fd = errors.write.get();
 
-  const pid_t child = ::fork();
+  // The result channel: the secret waits in its pipe, which the child reads before any code
+  // of the submission runs (common/src/test_main.cpp).
+  std::optional<Pipe> secret;
+  std::optional<Pipe> report;
+  if (spec.channel_secret) {
+    secret = make_high_pipe();
+    report = make_high_pipe();
+    const auto& text = *spec.channel_secret;
+    if (::write(secret->write.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+      throw GraderError(std::string("cannot pass the channel secret: ") + std::strerror(errno));
+    secret->write.reset();
+    plan.secret_fd = secret->read.get();
+    plan.report_fd = report->write.get();
+  }
+
+  pid_t child = -1;
+  {
+    // Registered under the lock, so the reaper of adopted orphans never takes its status.
+    const std::lock_guard lock(g_children_mutex);
+    child = ::fork();
+    if (child == 0) exec_child(plan);
+    if (child > 0) g_direct_children.push_back(child);
+  }
   if (child < 0) {
     result.error = std::string("fork: ") + std::strerror(errno);
     return result;
   }
-  if (child == 0) exec_child(plan);
 
   // Set the group from both sides so that kill(-child) works even before the
   // child has run its own setpgid.
@@ -390,13 +640,22 @@ ProcessResult run_process(const ProcessSpec& spec) {
   output.write.reset();
   errors.write.reset();
   null_in.reset();
+  if (secret) secret->read.reset();
+  if (report) {
+    report->write.reset();
+    ::fcntl(report->read.get(), F_SETFL, ::fcntl(report->read.get(), F_GETFL) | O_NONBLOCK);
+  }
+  RunCgroup* const cgroup = spec.isolation.cgroup;
 
-  int exec_errno = 0;
-  if (::read(errors.read.get(), &exec_errno, sizeof exec_errno) ==
-      static_cast<ssize_t>(sizeof exec_errno)) {
+  int failure[2] = {0, kExec};  // errno, ChildStep
+  if (::read(errors.read.get(), failure, sizeof failure) == static_cast<ssize_t>(sizeof failure)) {
+    if (cgroup != nullptr) cgroup->kill_all();
     kill_and_reap_group(child, false, 0);
+    track_child(child, false);
     result.ending = Ending::spawn_failed;
-    result.error = "cannot run " + spec.argv.front() + ": " + std::strerror(exec_errno);
+    result.error = "cannot run " + spec.argv.front() + ": " +
+                   (failure[1] == kExec ? "" : std::string(describe_step(failure[1])) + ": ") +
+                   std::strerror(failure[0]);
     result.seconds = seconds_since(start);
     return result;
   }
@@ -404,13 +663,32 @@ ProcessResult run_process(const ProcessSpec& spec) {
   ::fcntl(output.read.get(), F_SETFL, ::fcntl(output.read.get(), F_GETFL) | O_NONBLOCK);
   Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
 
-  const bool watch_group = spec.limits.max_group_processes.has_value();
+  const bool watch_group = spec.limits.max_group_processes.has_value() || cgroup != nullptr;
+  bool report_eof = !report.has_value();
+  // Reads what the child has written to the result channel; false when it wrote too much.
+  auto drain_report = [&] {
+    if (report_eof) return true;
+    char buf[16384];
+    for (;;) {
+      const ssize_t n = ::read(report->read.get(), buf, sizeof buf);
+      if (n > 0) {
+        if (result.report.size() + static_cast<std::size_t>(n) > spec.report_cap_bytes) return false;
+        result.report.append(buf, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n == 0) report_eof = true;
+      if (n < 0 && errno == EINTR) continue;
+      return true;
+    }
+  };
   std::optional<Clock::time_point> deadline;
   if (spec.limits.wall_timeout_s) {
     deadline = start + std::chrono::duration_cast<Clock::duration>(
                            std::chrono::duration<double>(*spec.limits.wall_timeout_s));
   }
-  auto next_watch = start + std::chrono::milliseconds(kWatchIntervalMs);
+  const auto watch_interval =
+      std::chrono::milliseconds(cgroup != nullptr ? kCgroupWatchIntervalMs : kWatchIntervalMs);
+  auto next_watch = start + watch_interval;
   std::optional<Clock::time_point> interrupt_deadline;
 
   bool eof = false;
@@ -430,8 +708,10 @@ ProcessResult run_process(const ProcessSpec& spec) {
     if (interrupt_deadline) consider(*interrupt_deadline);
     if (pidfd.get() < 0 || eof) consider(Clock::now() + std::chrono::milliseconds(50));
 
-    pollfd fds[3];
+    pollfd fds[4];
     nfds_t nfds = 0;
+    const int report_index = report_eof ? -1 : static_cast<int>(nfds);
+    if (!report_eof) fds[nfds++] = {report->read.get(), POLLIN, 0};
     const int out_index = eof ? -1 : static_cast<int>(nfds);
     if (!eof) fds[nfds++] = {output.read.get(), POLLIN, 0};
     const int pid_index = pidfd.get() >= 0 ? static_cast<int>(nfds) : -1;
@@ -442,6 +722,11 @@ ProcessResult run_process(const ProcessSpec& spec) {
     const int ready = ::poll(fds, nfds, timeout_ms);
     if (ready < 0 && errno != EINTR) break;
 
+    if (report_index >= 0 && (fds[report_index].revents & (POLLIN | POLLHUP | POLLERR)) != 0 &&
+        !drain_report()) {
+      forced = Ending::output_limit;
+      break;
+    }
     if (out_index >= 0 && (fds[out_index].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
       bool over_cap = false;
       read_available(output.read.get(), result.output, spec, eof, over_cap);
@@ -476,8 +761,20 @@ ProcessResult run_process(const ProcessSpec& spec) {
       break;
     }
     if (watch_group && now >= next_watch) {
-      next_watch = now + std::chrono::milliseconds(kWatchIntervalMs);
-      if (count_group_processes(child) > *spec.limits.max_group_processes) {
+      next_watch = now + watch_interval;
+      if (cgroup != nullptr) {
+        // The cgroup holds every process of the run, also those that left its process group.
+        if (cgroup->memory_limit_hit()) {
+          forced = Ending::memory_limit;
+          break;
+        }
+        if (cgroup->task_limit_hit() ||
+            (spec.limits.max_group_processes &&
+             cgroup->process_count() > *spec.limits.max_group_processes)) {
+          forced = Ending::process_limit;
+          break;
+        }
+      } else if (count_group_processes(child) > *spec.limits.max_group_processes) {
         forced = Ending::process_limit;
         break;
       }
@@ -486,7 +783,16 @@ ProcessResult run_process(const ProcessSpec& spec) {
 
   // Kill before reaping: while the child is an unreaped zombie its pid, and so
   // the group id, cannot be reused by an unrelated process.
+  std::vector<pid_t> killed;
+  if (cgroup != nullptr) killed = cgroup->kill_all();
   status = kill_and_reap_group(child, false, 0);
+  track_child(child, false);
+  std::erase(killed, child);
+  reap_orphans(std::move(killed));
+  reap_adopted_zombies();
+  if (!forced && !drain_report()) forced = Ending::output_limit;
+  // The kernel's OOM killer ends a process with SIGKILL: say it was the memory cap.
+  if (!forced && cgroup != nullptr && cgroup->memory_limit_hit()) forced = Ending::memory_limit;
   if (!eof && !forced) {
     bool over_cap = false;
     read_available(output.read.get(), result.output, spec, eof, over_cap);

@@ -31,6 +31,8 @@
 
 namespace grader {
 
+class RunCgroup;
+
 struct ProcessLimits {
   std::optional<double> wall_timeout_s;
   std::optional<std::uint64_t> cpu_seconds;          // RLIMIT_CPU (SIGXCPU, then SIGKILL)
@@ -44,6 +46,20 @@ struct ProcessLimits {
   bool core_dumps = false;  // RLIMIT_CORE = 0 unless true
 };
 
+// Isolation applied in the child between fork and exec (see sandbox.hpp). Everything here is
+// optional; an empty Isolation runs the child as the grader's own user.
+struct Isolation {
+  RunCgroup* cgroup = nullptr;  // joined first, watched while it runs, emptied at the end
+  std::optional<uid_t> uid;     // run as this user and group (the grader must be root)
+  // A new mount namespace in which this directory is /tmp, /var/tmp and /dev/shm.
+  std::filesystem::path private_tmp;
+  // Mounted read-only in that namespace (the course tree).
+  std::vector<std::filesystem::path> read_only;
+  // An ancestor of read_only[0] that `uid` cannot search: an empty tmpfs is mounted on it and
+  // read_only[0] bound back into it, so the run can reach the course tree and nothing else there.
+  std::optional<std::filesystem::path> cover;
+};
+
 struct ProcessSpec {
   std::vector<std::string> argv;  // argv[0]: a path, or a name looked up in PATH
   // Complete environment ("NAME=value"); the grader's own when not set.
@@ -51,6 +67,12 @@ struct ProcessSpec {
   std::filesystem::path cwd;  // the grader's when empty
   ProcessLimits limits;
   int interrupt_signal = 9;  // sent to the group on Ctrl-C (SIGKILL; builds use SIGINT)
+  Isolation isolation;
+  // A result channel: when set, the child gets two pipes, named in COURSE_GRADER_CHANNEL as
+  // "<secret fd>,<report fd>". The first holds this secret and is then closed; whatever the
+  // child writes to the second is ProcessResult::report (see common/src/test_main.cpp).
+  std::optional<std::string> channel_secret;
+  std::size_t report_cap_bytes = std::size_t{1} << 20;
   // Called with each chunk of output as it arrives (for progress lines).
   std::function<void(std::string_view)> on_output;
 };
@@ -60,7 +82,8 @@ enum class Ending {
   signaled,       // signal is set
   timed_out,      // the deadline passed
   output_limit,   // printed more than output_cap_bytes
-  process_limit,  // more than max_group_processes processes in the group
+  process_limit,  // more than max_group_processes processes in the group, or the cgroup's task cap
+  memory_limit,   // the cgroup's memory cap was hit (the kernel killed a process)
   interrupted,    // Ctrl-C
   spawn_failed,   // fork or exec failed; error says why
 };
@@ -71,6 +94,7 @@ struct ProcessResult {
   int signal = 0;
   double seconds = 0.0;
   std::string output;  // stdout and stderr interleaved, at most the cap
+  std::string report;  // what the child wrote to the result channel, at most report_cap_bytes
   std::string error;   // why the spawn failed
   pid_t pgid = -1;     // the process group the child led (for checks in tests)
 

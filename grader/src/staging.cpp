@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "submission_check.hpp"
 #include "util.hpp"
 
 namespace grader {
@@ -82,6 +83,16 @@ StagingResult stage_submission(const fs::path& submission, const ExerciseManifes
       staged.from_skeleton = true;
       result.warnings.push_back("the submission has no " + file + " for " + manifest.id +
                                 "; using the skeleton's");
+    }
+    if (!staged.from_skeleton) {
+      const auto problems =
+          check_sources({{staged.source, submission, staged.source.string()}},
+                        is_header_only(manifest), manifest.allowed_calls);
+      if (!problems.empty()) {
+        result.errors.insert(result.errors.end(), problems.begin(), problems.end());
+        result.files.push_back(staged);
+        continue;
+      }
     }
     staged.copied = sync_file(staged.source, staged.staged);
     result.files.push_back(staged);

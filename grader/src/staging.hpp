@@ -24,6 +24,9 @@ struct StagedFile {
 struct StagingResult {
   std::vector<StagedFile> files;
   std::vector<std::string> warnings;
+  // Files the course refuses (a symlink, an include that leaves the exercise: see
+  // submission_check.hpp); they are not copied, and the exercise does not build.
+  std::vector<std::string> errors;
 };
 
 // Where the submission's copy of one student file is: DIR/exercises/<id>/<file>,

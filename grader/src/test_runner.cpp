@@ -1,10 +1,15 @@
 #include "test_runner.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 
 #include "gtest.hpp"
+#include "sandbox.hpp"
 #include "util.hpp"
 
 namespace grader {
@@ -51,16 +56,23 @@ std::vector<std::string> without_gtest_variables(std::vector<std::string> env,
   return env;
 }
 
+// Trace files the run wrote: regular files only (a symlink could point anywhere), at most
+// max_trace_files of at most max_trace_bytes each.
 std::vector<fs::path> keep_traces(const fs::path& from, const TestRunRequest& request) {
   std::vector<fs::path> kept;
   std::error_code ec;
-  if (request.trace_dir.empty() || !fs::is_directory(from, ec)) return kept;
+  if (request.trace_dir.empty() || !fs::is_directory(fs::symlink_status(from, ec))) return kept;
   std::vector<fs::path> found;
   for (const auto& entry : fs::directory_iterator(from, ec)) {
-    if (entry.is_regular_file(ec) && entry.path().extension() == ".json")
+    const auto status = entry.symlink_status(ec);
+    if (!ec && fs::is_regular_file(status) && entry.path().extension() == ".json" &&
+        entry.file_size(ec) <= request.policy.max_trace_bytes) {
       found.push_back(entry.path());
+    }
   }
   std::sort(found.begin(), found.end());
+  if (found.size() > static_cast<std::size_t>(request.policy.max_trace_files))
+    found.resize(static_cast<std::size_t>(request.policy.max_trace_files));
   for (const auto& file : found) {
     const auto dest = request.trace_dir /
                       (safe_file_name(request.spec.name) + "-" +
@@ -70,6 +82,81 @@ std::vector<fs::path> keep_traces(const fs::path& from, const TestRunRequest& re
     if (!ec) kept.push_back(dest);
   }
   return kept;
+}
+
+// 32 hex digits from the kernel's random source.
+std::string random_secret() {
+  unsigned char bytes[16] = {};
+  const int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || ::read(fd, bytes, sizeof bytes) != static_cast<ssize_t>(sizeof bytes)) {
+    if (fd >= 0) ::close(fd);
+    throw GraderError("cannot read /dev/urandom for a run's secret");
+  }
+  ::close(fd);
+  static const char* const kHex = "0123456789abcdef";
+  std::string out;
+  for (const unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+// Can another user run this binary? (A checkout made with umask 077 says no.)
+bool others_can_run(const fs::path& binary) {
+  struct stat st {};
+  return ::stat(binary.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) != 0 &&
+         (st.st_mode & S_IROTH) != 0;
+}
+
+// One sandboxed run: what must outlive the exec. Members are destroyed in reverse order: the
+// cgroup is emptied before the directory is unmounted and before the user id is given back.
+struct Sandbox {
+  std::optional<UidLease> user;
+  std::unique_ptr<RunDir> dir;
+  std::unique_ptr<RunCgroup> cgroup;
+  fs::path child_dir;  // the working directory as the run sees it ("/tmp" in a private /tmp)
+};
+
+// Fills spec.isolation and spec.cwd, and the environment's directory variables.
+std::unique_ptr<Sandbox> make_sandbox(const SandboxPolicy& policy, BuildConfig config,
+                                      const fs::path& root, const fs::path& binary,
+                                      ProcessSpec& spec,
+                                      std::vector<std::pair<std::string, std::string>>& env) {
+  auto box = std::make_unique<Sandbox>();
+  const auto& support = sandbox_support();
+  std::optional<fs::path> cover;
+  if (support.separate_users && others_can_run(binary)) {
+    if (auto lease = UidLease::take()) box->user.emplace(std::move(*lease));
+  }
+  if (box->user && !root.empty()) {
+    cover = blocking_ancestor(root, box->user->uid());
+    // Without a mount namespace nothing can open the way to a tree the user cannot reach.
+    if (cover && (!support.mount_namespaces || *cover == fs::absolute(root).lexically_normal()))
+      box->user.reset();
+  }
+  std::optional<uid_t> uid;
+  if (box->user) uid = box->user->uid();
+  box->dir = std::make_unique<RunDir>(policy.tmp_bytes, uid);
+  CgroupLimits limits;
+  limits.max_tasks = policy.max_tasks;
+  limits.max_memory_bytes =
+      config == BuildConfig::normal ? policy.memory_bytes : policy.sanitizer_memory_bytes;
+  box->cgroup = RunCgroup::create(limits);
+  const bool private_tmp = box->dir->bounded();
+  box->child_dir = private_tmp ? fs::path("/tmp") : box->dir->path();
+
+  spec.cwd = box->child_dir;
+  spec.isolation.cgroup = box->cgroup.get();
+  spec.isolation.uid = uid;
+  if (private_tmp) {
+    spec.isolation.private_tmp = box->dir->path();
+    if (!root.empty()) spec.isolation.read_only.push_back(root);
+    if (box->user) spec.isolation.cover = cover;
+  }
+  env.emplace_back("HOME", box->child_dir.string());
+  env.emplace_back("TMPDIR", box->child_dir.string());
+  return box;
 }
 
 struct AttemptRecord {
@@ -83,21 +170,20 @@ AttemptRecord run_attempt(const TestRunRequest& request) {
   const double timeout = request.spec.timeout_s * scale;
   const auto cpu_limit = static_cast<std::uint64_t>(2.0 * timeout + 5.0);
   const auto& policy = request.policy;
-
-  TempDir work("course-test-");
-  const auto trace_dir = work.path() / "traces";
-  const auto result_file = work.path() / "result.json";
-  fs::create_directories(trace_dir);
+  const auto binary = fs::absolute(request.binary);
 
   ProcessSpec spec;
+  std::vector<std::pair<std::string, std::string>> dirs;
+  const auto box = make_sandbox(policy, request.config, request.root, binary, spec, dirs);
+  const auto trace_dir = box->dir->make_subdir("traces");
+  auto env = test_environment(request, box->child_dir / "traces", scale);
+  env.insert(env.end(), dirs.begin(), dirs.end());
+
   if (request.config == BuildConfig::tsan) spec.argv = tsan_launcher_prefix();
-  spec.argv.push_back(fs::absolute(request.binary).string());
+  spec.argv.push_back(binary.string());
   spec.argv.push_back("--gtest_filter=" + request.spec.name);
-  spec.argv.push_back("--gtest_output=json:" + result_file.string());
   spec.argv.push_back("--gtest_color=no");
-  spec.env = without_gtest_variables(environment_with(test_environment(request, trace_dir, scale)),
-                                     request);
-  spec.cwd = work.path();
+  spec.env = without_gtest_variables(environment_with(env), request);
   spec.limits.wall_timeout_s = timeout;
   spec.limits.cpu_seconds = cpu_limit;
   if (request.config == BuildConfig::normal) {
@@ -107,15 +193,19 @@ AttemptRecord run_attempt(const TestRunRequest& request) {
   spec.limits.process_headroom = policy.process_headroom;
   spec.limits.max_group_processes = policy.max_group_processes;
   spec.limits.output_cap_bytes = policy.output_cap_bytes;
+  const auto secret = random_secret();
+  spec.channel_secret = secret;
 
   RunObservation observation;
   observation.process = run_process(spec);
-  observation.json = try_read_file(result_file);
+  observation.channel = parse_channel(observation.process.report, secret, request.spec.name);
   observation.test_name = request.spec.name;
   observation.timeout_s = timeout;
   observation.cpu_limit_s = static_cast<double>(cpu_limit);
   observation.file_size_limit = static_cast<double>(policy.file_size_bytes);
   observation.process_limit = policy.max_group_processes;
+  observation.memory_limit = static_cast<double>(
+      request.config == BuildConfig::normal ? policy.memory_bytes : policy.sanitizer_memory_bytes);
   observation.output_cap = policy.output_cap_bytes;
 
   const auto verdict = classify(observation);
@@ -174,26 +264,50 @@ RunResult run_test(const TestRunRequest& request) {
   return result;
 }
 
-TestListing list_tests(const fs::path& binary) {
+TestListing list_tests(const fs::path& binary, const fs::path& root, const SandboxPolicy& policy) {
   TestListing listing;
-  TempDir work("course-list-");
   ProcessSpec spec;
-  spec.argv = {fs::absolute(binary).string(), "--gtest_list_tests"};
-  spec.cwd = work.path();
+  std::vector<std::pair<std::string, std::string>> env;
+  const auto absolute = fs::absolute(binary);
+  const auto box = make_sandbox(policy, BuildConfig::normal, root, absolute, spec, env);
+  spec.argv = {absolute.string(), "--gtest_list_tests"};
+  spec.env = environment_with(env);
   spec.limits.wall_timeout_s = 60.0 * base_time_scale();
+  spec.limits.cpu_seconds = 60;
+  spec.limits.address_space_bytes = policy.address_space_bytes;
+  spec.limits.file_size_bytes = policy.file_size_bytes;
+  spec.limits.process_headroom = policy.process_headroom;
   spec.limits.output_cap_bytes = 8 << 20;
-  spec.limits.max_group_processes = 128;
+  spec.limits.max_group_processes = policy.max_group_processes;
+  const auto secret = random_secret();
+  spec.channel_secret = secret;
   const auto result = run_process(spec);
-  if (!result.succeeded()) {
-    listing.error = result.ending == Ending::spawn_failed ? result.error
-                    : result.ending == Ending::signaled
-                        ? "it crashed with " + describe_signal(result.signal)
-                    : result.ending == Ending::timed_out
-                        ? std::string("it did not answer in time")
-                        : "it exited with code " + std::to_string(result.exit_code);
+  const auto channel = parse_channel(result.report, secret, "");
+  if (result.succeeded() && channel.done && channel.problems.empty() && !channel.started) {
+    listing.names = channel.listed;
     return listing;
   }
-  listing.names = parse_test_list(result.output);
+  switch (result.ending) {
+    case Ending::spawn_failed:
+      listing.error = result.error;
+      break;
+    case Ending::signaled:
+      listing.error = "it crashed with " + describe_signal(result.signal);
+      break;
+    case Ending::timed_out:
+      listing.error = "it did not answer in time";
+      break;
+    case Ending::exited:
+      listing.error = result.exit_code != 0
+                          ? "it exited with code " + std::to_string(result.exit_code)
+                      : !channel.problems.empty() ? "its result channel was tampered with"
+                                                  : "it ended before GoogleTest listed the tests "
+                                                    "(did code at start-up call exit()?)";
+      break;
+    default:
+      listing.error = "it hit a limit while starting (memory, processes or output)";
+      break;
+  }
   return listing;
 }
 

@@ -1,6 +1,6 @@
-// Running one GoogleTest test case in isolation (design doc §4): a fresh
-// temporary directory, its own process group, resource limits, a scaled wall
-// timeout, capped output; then classification, retries and trace collection.
+// Running one GoogleTest test case in isolation: the sandbox's layers (sandbox.hpp), a fresh
+// working directory, resource limits, a scaled wall timeout, capped output and a result channel
+// (common/src/test_main.cpp); then classification, retries and trace collection.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +28,16 @@ struct SandboxPolicy {
   // contains fork bombs quickly, including as root where RLIMIT_NPROC is ignored.
   int max_group_processes = 128;
   int max_timing_retries = 2;
+  // With a cgroup (sandbox.hpp): tasks (threads count) and memory of the whole run. The
+  // sanitizers' shadow memory needs the larger cap.
+  std::uint64_t max_tasks = 1024;
+  std::uint64_t memory_bytes = 2ULL << 30;
+  std::uint64_t sanitizer_memory_bytes = 6ULL << 30;
+  // As root: the size of the run's own tmpfs (its working directory and its /tmp).
+  std::uint64_t tmp_bytes = 512ULL << 20;
+  // Trace files kept per run: at most this many, each at most this size; symlinks skipped.
+  int max_trace_files = 8;
+  std::uint64_t max_trace_bytes = 4ULL << 20;
 };
 
 // COURSE_TIME_SCALE factor of a build: 1 normal, 2 ASan, 4 TSan.
@@ -53,11 +63,13 @@ RunResult run_test(const TestRunRequest& request);
 // randomisation). The personality is inherited, so it also works for ctest.
 const std::vector<std::string>& tsan_launcher_prefix();
 
-// The tests a binary contains (`--gtest_list_tests`), or an error message.
+// The tests a binary contains (`--gtest_list_tests`, reported over the result channel and run
+// in the same sandbox as a test), or an error message.
 struct TestListing {
   std::vector<std::string> names;
   std::string error;  // empty on success
 };
-TestListing list_tests(const std::filesystem::path& binary);
+TestListing list_tests(const std::filesystem::path& binary, const std::filesystem::path& root = {},
+                       const SandboxPolicy& policy = {});
 
 }  // namespace grader

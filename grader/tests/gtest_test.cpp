@@ -1,5 +1,5 @@
-// Reading GoogleTest's test list and JSON results (fixtures captured from
-// GoogleTest 1.12), and classifying finished runs.
+// The result channel a test binary reports on (common/src/test_main.cpp), and classifying
+// finished runs from it.
 #include "gtest.hpp"
 
 #include <gtest/gtest.h>
@@ -11,73 +11,95 @@
 namespace grader {
 namespace {
 
-using testing_support::data_dir;
+constexpr const char* kSecret = "0123456789abcdef";
 
-std::string gtest_fixture(const std::string& name) {
-  return read_file(data_dir() / "gtest" / name);
+std::string line(const std::string& kind, const std::string& payload) {
+  return std::string(kSecret) + " " + kind + " " + payload + "\n";
 }
 
-RunObservation exited(int code, std::string output, std::optional<std::string> json,
+// What the harness says for one test that ends with `status` after `failures`.
+std::string report(const std::string& test, const std::string& status,
+                   const std::vector<std::string>& failures = {}, bool done = true) {
+  std::string text = line("start", test);
+  for (const auto& f : failures) text += line("failure", f);
+  text += line("end", test + " " + status);
+  if (done) text += line("done", "1");
+  return text;
+}
+
+const std::vector<std::string> kTwoFailures = {
+    "t.cpp:4\\nExpected equality of these values:\\n  a\\n    Which is: 3\\n  4\\ncounted 3 "
+    "increments, expected 4",
+    "t.cpp:4\\nValue of: false\\n  Actual: false\\nExpected: true"};
+
+RunObservation exited(int code, std::string output, const std::string& channel,
                       std::string test = "Suite.Fails") {
   RunObservation run;
   run.process.ending = Ending::exited;
   run.process.exit_code = code;
   run.process.output = std::move(output);
-  run.json = std::move(json);
+  run.channel = parse_channel(channel, kSecret, test);
   run.test_name = std::move(test);
   run.timeout_s = 10;
   run.cpu_limit_s = 25;
   run.file_size_limit = 256.0 * 1024 * 1024;
   run.process_limit = 128;
+  run.memory_limit = 2048.0 * 1024 * 1024;
   run.output_cap = 64 * 1024;
   return run;
 }
 
 RunObservation signaled(int signal, std::string output = "") {
-  auto run = exited(0, std::move(output), std::nullopt);
+  auto run = exited(0, std::move(output), "");
   run.process.ending = Ending::signaled;
   run.process.exit_code = -1;
   run.process.signal = signal;
   return run;
 }
 
-TEST(GtestList, ParsesSuitesCasesAndParameterisedNames) {
-  const auto names = parse_test_list(gtest_fixture("list.txt"));
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"Suite.Passes", "Suite.Fails", "Suite.Skips", "Suite.Throws",
-                                      "Values/P.Works/0", "Values/P.Works/1"}));
+TEST(Channel, ReadsAPassAFailureWithItsMessagesAndAListing) {
+  const auto passed = parse_channel(report("Suite.Passes", "passed"), kSecret, "Suite.Passes");
+  EXPECT_TRUE(passed.started && passed.ended && passed.done);
+  EXPECT_EQ(passed.status, "passed");
+  EXPECT_TRUE(passed.problems.empty());
+
+  const auto failed =
+      parse_channel(report("Suite.Fails", "failed", kTwoFailures), kSecret, "Suite.Fails");
+  ASSERT_EQ(failed.failures.size(), 2U);
+  EXPECT_EQ(failed.failures[1], "t.cpp:4\nValue of: false\n  Actual: false\nExpected: true")
+      << "newlines and backslashes travel escaped";
+
+  const auto listing =
+      parse_channel(line("test", "Suite.A") + line("test", "Values/P.B/0") + line("done", "0"),
+                    kSecret, "");
+  EXPECT_EQ(listing.listed, (std::vector<std::string>{"Suite.A", "Values/P.B/0"}));
+  EXPECT_TRUE(listing.done && !listing.started);
 }
 
-TEST(GtestJson, ReadsPassedFailedAndSkippedEntries) {
-  const auto passed = find_in_gtest_json(gtest_fixture("passes.json"), "Suite.Passes");
-  ASSERT_TRUE(passed.has_value());
-  EXPECT_EQ(passed->status, GtestCase::Status::passed);
-
-  const auto failed = find_in_gtest_json(gtest_fixture("fails.json"), "Suite.Fails");
-  ASSERT_TRUE(failed.has_value());
-  EXPECT_EQ(failed->status, GtestCase::Status::failed) << "\"result\" is COMPLETED even so";
-  ASSERT_EQ(failed->failures.size(), 2U);
-  EXPECT_NE(failed->failures[0].find("counted 3 increments, expected 4"), std::string::npos);
-
-  const auto skipped = find_in_gtest_json(gtest_fixture("skips.json"), "Suite.Skips");
-  ASSERT_TRUE(skipped.has_value());
-  EXPECT_EQ(skipped->status, GtestCase::Status::skipped);
+TEST(Channel, LinesWithoutTheSecretOrOutOfOrderAreProblems) {
+  EXPECT_FALSE(parse_channel("forged start Suite.Fails\n", kSecret, "Suite.Fails").problems.empty());
+  EXPECT_FALSE(parse_channel(report("Other.Test", "passed"), kSecret, "Suite.Fails").problems.empty())
+      << "only the test that was asked for may start";
+  EXPECT_FALSE(parse_channel(report("Suite.Fails", "passed") + line("start", "Suite.Fails"),
+                             kSecret, "Suite.Fails")
+                   .problems.empty())
+      << "nothing after done";
+  EXPECT_FALSE(parse_channel(line("end", "Suite.Fails passed"), kSecret, "Suite.Fails")
+                   .problems.empty())
+      << "an end without a start";
+  EXPECT_TRUE(parse_channel(line("start", "Suite.Fails") + std::string(kSecret) + " end Sui",
+                            kSecret, "Suite.Fails")
+                  .problems.empty())
+      << "a line cut off by a kill is not a forgery";
 }
 
-TEST(GtestJson, AnAbsentTestOrBrokenJsonGivesNothing) {
-  EXPECT_FALSE(find_in_gtest_json(gtest_fixture("empty.json"), "Suite.Passes").has_value());
-  EXPECT_FALSE(find_in_gtest_json(gtest_fixture("passes.json"), "Suite.Other").has_value());
-  EXPECT_FALSE(find_in_gtest_json("{ not json", "Suite.Passes").has_value());
-  EXPECT_FALSE(find_in_gtest_json(gtest_fixture("passes.json"), "NoDot").has_value());
-}
-
-TEST(Classify, ACleanExitWithAPassedEntryPasses) {
-  const auto verdict = classify(exited(0, "", gtest_fixture("passes.json"), "Suite.Passes"));
+TEST(Classify, ACleanExitWithAReportedPassPasses) {
+  const auto verdict = classify(exited(0, "", report("Suite.Passes", "passed"), "Suite.Passes"));
   EXPECT_EQ(verdict.outcome, Outcome::passed);
 }
 
-TEST(Classify, AFailedEntryFailsWithItsMessages) {
-  const auto verdict = classify(exited(1, "", gtest_fixture("fails.json")));
+TEST(Classify, AFailedTestFailsWithItsMessages) {
+  const auto verdict = classify(exited(1, "", report("Suite.Fails", "failed", kTwoFailures)));
   EXPECT_EQ(verdict.outcome, Outcome::failed);
   EXPECT_EQ(verdict.reason, "Expected equality of these values: (and 1 more failure)");
   EXPECT_NE(verdict.output.find("counted 3 increments, expected 4"), std::string::npos);
@@ -87,21 +109,46 @@ TEST(Classify, AFailedEntryFailsWithItsMessages) {
 TEST(Classify, ASkippedTestIsNotRunWithTheSkipMessage) {
   const auto verdict =
       classify(exited(0, "t.cpp:5: Skipped\nno python here\n\n[  SKIPPED ] Suite.Skips",
-                      gtest_fixture("skips.json"), "Suite.Skips"));
+                      report("Suite.Skips", "skipped"), "Suite.Skips"));
   EXPECT_EQ(verdict.outcome, Outcome::not_run);
   EXPECT_EQ(verdict.reason, "skipped: no python here");
 }
 
 TEST(Classify, ATestMissingFromTheBinaryIsNotRun) {
-  const auto verdict = classify(exited(0, "", gtest_fixture("empty.json"), "Suite.Gone"));
+  const auto verdict = classify(exited(0, "", line("done", "0"), "Suite.Gone"));
   EXPECT_EQ(verdict.outcome, Outcome::not_run);
   EXPECT_NE(verdict.reason.find("no test named Suite.Gone"), std::string::npos);
 }
 
-TEST(Classify, AnExitBeforeTheTestFinishedFails) {
-  const auto verdict = classify(exited(3, "bye\n", std::nullopt));
-  EXPECT_EQ(verdict.outcome, Outcome::failed);
-  EXPECT_NE(verdict.reason.find("exited with code 3"), std::string::npos);
+TEST(Classify, AnExitBeforeOrDuringTheTestFailsAndSaysWhy) {
+  const auto before = classify(exited(0, "", ""));
+  EXPECT_EQ(before.outcome, Outcome::failed) << "exit(0) in a static initialiser is no pass";
+  EXPECT_NE(before.reason.find("before the test started"), std::string::npos) << before.reason;
+
+  const auto during = classify(exited(0, "bye\n", line("start", "Suite.Fails")));
+  EXPECT_EQ(during.outcome, Outcome::failed);
+  EXPECT_NE(during.reason.find("in the middle of the test"), std::string::npos) << during.reason;
+
+  const auto after = classify(exited(0, "", report("Suite.Fails", "passed", {}, false)));
+  EXPECT_EQ(after.outcome, Outcome::failed) << "a pass must be followed by a normal end";
+
+  const auto code = classify(exited(3, "", report("Suite.Fails", "passed")));
+  EXPECT_EQ(code.outcome, Outcome::failed);
+  EXPECT_NE(code.reason.find("exited with code 3"), std::string::npos);
+}
+
+TEST(Classify, AForgedOrTamperedReportFails) {
+  const auto forged = classify(exited(0, "", "x start Suite.Fails\nx end Suite.Fails passed\n"));
+  EXPECT_EQ(forged.outcome, Outcome::failed);
+  EXPECT_NE(forged.reason.find("tampered"), std::string::npos) << forged.reason;
+
+  const auto tamper = classify(exited(0, "",
+                                      line("start", "Suite.Fails") +
+                                          line("tamper", "GoogleTest's failure reporting was "
+                                                         "replaced") +
+                                          line("end", "Suite.Fails failed") + line("done", "1")));
+  EXPECT_EQ(tamper.outcome, Outcome::failed);
+  EXPECT_NE(tamper.reason.find("failure reporting was replaced"), std::string::npos);
 }
 
 TEST(Classify, ThreadSanitizerReportsBecomeSanitizerWithTheReportsFirstLines) {
@@ -119,7 +166,7 @@ TEST(Classify, ThreadSanitizerReportsBecomeSanitizerWithTheReportsFirstLines) {
       "    #0 count(int) /home/student/src/counter.cpp:12 (counter+0x1234)\n"
       "SUMMARY: ThreadSanitizer: data race /home/student/src/counter.cpp:12 in count(int)\n"
       "==================\n";
-  const auto verdict = classify(exited(66, report, std::nullopt, "Counter.Exact"));
+  const auto verdict = classify(exited(66, report, "", "Counter.Exact"));
   EXPECT_EQ(verdict.outcome, Outcome::sanitizer);
   EXPECT_EQ(verdict.reason,
             "WARNING: ThreadSanitizer: data race\n"
@@ -137,14 +184,14 @@ TEST(Classify, AddressSanitizerLeakSanitizerAndUbsanReportsAreSanitizerOutcomes)
              "==77==ERROR: AddressSanitizer: heap-use-after-free on address 0x602000000010\n"
              "READ of size 4 at 0x602000000010 thread T0\n"
              "    #0 0x55d1 in use() /src/a.cpp:3\n",
-             std::nullopt));
+             ""));
   EXPECT_EQ(asan.outcome, Outcome::sanitizer);
   EXPECT_EQ(split_lines(asan.reason).front(),
             "ERROR: AddressSanitizer: heap-use-after-free on address 0x602000000010");
   EXPECT_NE(asan.reason.find("#0 use() /src/a.cpp:3"), std::string::npos) << asan.reason;
 
   const auto lsan = classify(exited(66, "==5==ERROR: LeakSanitizer: detected memory leaks\n",
-                                    gtest_fixture("passes.json"), "Suite.Passes"));
+                                    report("Suite.Passes", "passed"), "Suite.Passes"));
   EXPECT_EQ(lsan.outcome, Outcome::sanitizer) << "a leak fails a test that otherwise passed";
 
   const auto ubsan = classify(signaled(
@@ -174,19 +221,29 @@ TEST(Classify, ResourceLimitsAreTheirOwnOutcome) {
   EXPECT_EQ(file.outcome, Outcome::resource_limit);
   EXPECT_NE(file.reason.find("larger than 256 MiB"), std::string::npos);
 
-  const auto threads = classify(exited(1, "", gtest_fixture("throws.json"), "Suite.Throws"));
+  const auto threads = classify(exited(
+      1, "",
+      report("Suite.Throws", "failed",
+             {"unknown file\\nC++ exception with description \"Resource temporarily "
+              "unavailable\" thrown in the test body."}),
+      "Suite.Throws"));
   EXPECT_EQ(threads.outcome, Outcome::resource_limit)
       << "std::thread could not start: \"Resource temporarily unavailable\"";
   EXPECT_NE(threads.reason.find("Resource temporarily unavailable"), std::string::npos);
 
-  auto bomb = exited(0, "", std::nullopt);
+  auto bomb = exited(0, "", "");
   bomb.process.ending = Ending::process_limit;
   EXPECT_EQ(classify(bomb).outcome, Outcome::resource_limit);
   EXPECT_NE(classify(bomb).reason.find("more than 128 processes"), std::string::npos);
+
+  auto memory = exited(0, "", "");
+  memory.process.ending = Ending::memory_limit;
+  EXPECT_EQ(classify(memory).outcome, Outcome::resource_limit);
+  EXPECT_NE(classify(memory).reason.find("more than 2048 MiB of memory"), std::string::npos);
 }
 
 TEST(Classify, TimeoutsOutputFloodsAndSpawnFailures) {
-  auto timeout = exited(0, "[ RUN      ] Suite.Fails\nwaiting...\n", std::nullopt);
+  auto timeout = exited(0, "[ RUN      ] Suite.Fails\nwaiting...\n", "");
   timeout.process.ending = Ending::timed_out;
   const auto t = classify(timeout);
   EXPECT_EQ(t.outcome, Outcome::timeout);
@@ -195,12 +252,12 @@ TEST(Classify, TimeoutsOutputFloodsAndSpawnFailures) {
             "looks like this");
   EXPECT_EQ(t.output, "waiting...") << "GoogleTest's banner lines are dropped";
 
-  auto flood = exited(0, "yyyy", std::nullopt);
+  auto flood = exited(0, "yyyy", "");
   flood.process.ending = Ending::output_limit;
   EXPECT_EQ(classify(flood).outcome, Outcome::output_limit);
   EXPECT_EQ(classify(flood).reason, "printed more than 64 KiB");
 
-  auto spawn = exited(0, "", std::nullopt);
+  auto spawn = exited(0, "", "");
   spawn.process.ending = Ending::spawn_failed;
   spawn.process.error = "cannot run x: Permission denied";
   EXPECT_EQ(classify(spawn).outcome, Outcome::not_run);

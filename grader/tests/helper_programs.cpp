@@ -4,11 +4,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -37,9 +40,84 @@ namespace {
   ::_exit(0);
 }
 
+// A fork bomb whose children each leave the process group, as a hostile test would. Bounded at
+// 20000 forks so that a broken sandbox still cannot exhaust the machine for long.
+[[noreturn]] void fork_bomb_setsid() {
+  for (int i = 0; i < 20000; ++i) {
+    if (::fork() == 0) ::setsid();
+  }
+  ::pause();
+  ::_exit(0);
+}
+
+// Stops, then kills, its parent and every process it may signal. Exits 0 when every attempt
+// was refused (EPERM), as it must be for a process of the sandbox's own user.
+int signal_the_grader() {
+  const pid_t parent = ::getppid();
+  const bool stop = ::kill(parent, SIGSTOP) != 0 && errno == EPERM;
+  const bool kill = ::kill(parent, SIGKILL) != 0 && errno == EPERM;
+  ::kill(-1, SIGKILL);  // kills only what belongs to the same user: this process
+  return stop && kill ? 0 : 1;
+}
+
+// Bit 0: could write into GRADER_TEST_ARG (the course tree); bit 1: a 4 MiB file in /tmp
+// failed; bit 2: 1 GiB fitted in /tmp (no size bound); bit 3: could write $HOME outside /tmp.
+int write_everywhere() {
+  int result = 0;
+  const char* tree = std::getenv("GRADER_TEST_ARG");
+  const std::string probe = std::string(tree != nullptr ? tree : "/") + "/sandbox-probe";
+  if (FILE* f = std::fopen(probe.c_str(), "w")) {
+    std::fclose(f);
+    result |= 1;
+  }
+  std::vector<char> block(1 << 20, 'x');
+  auto write_mib = [&](const char* path, int mib) {
+    FILE* f = std::fopen(path, "w");
+    if (f == nullptr) return 0;
+    int written = 0;
+    for (; written < mib; ++written) {
+      if (std::fwrite(block.data(), 1, block.size(), f) != block.size() || std::fflush(f) != 0)
+        break;
+    }
+    std::fclose(f);
+    return written;
+  };
+  if (write_mib("/tmp/sandbox-small", 4) != 4) result |= 2;
+  if (write_mib("/tmp/sandbox-large", 1024) == 1024) result |= 4;
+  if (FILE* f = std::fopen("/root/sandbox-probe", "w")) {
+    std::fclose(f);
+    result |= 8;
+  }
+  return result;
+}
+
+// Touches 1 GiB, 64 MiB at a time.
+int hog_memory() {
+  for (int i = 0; i < 16; ++i) {
+    void* block = std::malloc(64U << 20);
+    if (block == nullptr) return 3;
+    std::memset(block, 1, 64U << 20);
+  }
+  return 0;
+}
+
+// Exit 0 when the file named by GRADER_TEST_ARG can be read.
+int read_arg_file() {
+  const char* path = std::getenv("GRADER_TEST_ARG");
+  FILE* f = path != nullptr ? std::fopen(path, "r") : nullptr;
+  if (f == nullptr) return 1;
+  std::fclose(f);
+  return 0;
+}
+
 int run_helper(const char* mode) {
   if (std::strcmp(mode, "segv") == 0) crash_with_segv();
   if (std::strcmp(mode, "fork-many") == 0) fork_many();
+  if (std::strcmp(mode, "fork-bomb-setsid") == 0) fork_bomb_setsid();
+  if (std::strcmp(mode, "signal-the-grader") == 0) return signal_the_grader();
+  if (std::strcmp(mode, "write-everywhere") == 0) return write_everywhere();
+  if (std::strcmp(mode, "hog-memory") == 0) return hog_memory();
+  if (std::strcmp(mode, "read-arg-file") == 0) return read_arg_file();
   std::fprintf(stderr, "unknown GRADER_TEST_HELPER mode '%s'\n", mode);
   return 99;
 }

@@ -8,36 +8,46 @@
 
 #include <cstdlib>
 
+#include "sandbox.hpp"
 #include "test_support.hpp"
 
 namespace grader {
 namespace {
 
-using testing_support::data_dir;
 using testing_support::make_script;
 
-// A script that records its arguments, environment and directory in
-// `state`, writes `json_fixture` (with `name` as the test case) as its result
-// and exits with `code`.
-std::string fake_gtest(const std::filesystem::path& state, const std::string& json_fixture,
+// A script that records its arguments, environment and directory in `state`, reports `name`
+// on the result channel as the course's harness would (its secret read from the channel's first
+// pipe): "passes.json" passes, "fails.json" fails with two messages; then exits with `code`.
+std::string fake_gtest(const std::filesystem::path& state, const std::string& fixture,
                        const std::string& case_name, int code, const std::string& extra = "") {
-  const auto fixture = data_dir() / "gtest" / json_fixture;
-  return "out=''\n"
-         "for a in \"$@\"; do case \"$a\" in --gtest_output=json:*) "
-         "out=\"${a#--gtest_output=json:}\";; esac; done\n"
-         "echo \"$@\" > '" +
-         state.string() +
-         "/args'\n"
-         "env > '" +
-         state.string() +
-         "/env'\n"
-         "pwd > '" +
-         state.string() +
-         "/cwd'\n"
-         "sed 's/\"Passes\"/\"" +
-         case_name + "\"/; s/\"Fails\"/\"" + case_name + "\"/' '" + fixture.string() +
-         "' > \"$out\"\n" + extra + "exit " + std::to_string(code) + "\n";
+  const std::string test = "Suite." + case_name;
+  const std::string say = "echo \"$secret ";
+  std::string report = say + "start " + test + "\" >&$report_fd\n";
+  if (fixture == "fails.json") {
+    report += say + "failure t.cpp:4\\\\ncounted 3 increments, expected 4\" >&$report_fd\n";
+    report += say + "failure t.cpp:5\\\\nExpected: true\" >&$report_fd\n";
+    report += say + "end " + test + " failed\" >&$report_fd\n";
+  } else {
+    report += say + "end " + test + " passed\" >&$report_fd\n";
+  }
+  report += say + "done 1\" >&$report_fd\n";
+  return "echo \"$@\" > '" + state.string() + "/args'\n" +
+         "env > '" + state.string() + "/env'\n" +
+         "pwd > '" + state.string() + "/cwd'\n" +
+         "secret_fd=${COURSE_GRADER_CHANNEL%,*}; report_fd=${COURSE_GRADER_CHANNEL#*,}\n"
+         "secret=$(cat <&$secret_fd)\n" +
+         report + extra + "exit " + std::to_string(code) + "\n";
 }
+
+// The runner's mechanics, in the basic sandbox: these scripts live in the test's own private
+// temporary directories, which a separate user could not reach (sandbox_test.cpp tests the
+// layers themselves).
+class TestRunner : public ::testing::Test {
+ protected:
+  void SetUp() override { force_basic_sandbox(true); }
+  void TearDown() override { force_basic_sandbox(false); }
+};
 
 TestSpec spec_named(const std::string& name, std::vector<std::string> tags = {}) {
   TestSpec spec;
@@ -51,7 +61,7 @@ bool env_has(const std::string& env, const std::string& line) {
   return ("\n" + env).find("\n" + line + "\n") != std::string::npos;
 }
 
-TEST(TestRunner, PassesTheFilterJsonOutputAndCourseEnvironment) {
+TEST_F(TestRunner, PassesTheFilterJsonOutputAndCourseEnvironment) {
   TempDir state;
   TempDir bin;
   TestRunRequest request;
@@ -66,7 +76,8 @@ TEST(TestRunner, PassesTheFilterJsonOutputAndCourseEnvironment) {
   EXPECT_EQ(run.final_attempt().outcome, Outcome::passed) << run.final_attempt().reason;
   const auto args = read_file(state.path() / "args");
   EXPECT_NE(args.find("--gtest_filter=Suite.Case "), std::string::npos) << args;
-  EXPECT_NE(args.find("--gtest_output=json:"), std::string::npos) << args;
+  EXPECT_EQ(args.find("--gtest_output"), std::string::npos)
+      << "the verdict comes from the result channel, not a file the test could rewrite";
   EXPECT_NE(args.find("--gtest_color=no"), std::string::npos) << args;
 
   const auto env = read_file(state.path() / "env");
@@ -78,7 +89,7 @@ TEST(TestRunner, PassesTheFilterJsonOutputAndCourseEnvironment) {
   EXPECT_TRUE(env_has(env, "UBSAN_OPTIONS=halt_on_error=1 print_stacktrace=1 exitcode=66")) << env;
 }
 
-TEST(TestRunner, ScalesTimeBySanitizerBuildAndHidesGtestVariables) {
+TEST_F(TestRunner, ScalesTimeBySanitizerBuildAndHidesGtestVariables) {
   TempDir state;
   TempDir bin;
   ::setenv("GTEST_REPEAT", "50", 1);
@@ -101,7 +112,7 @@ TEST(TestRunner, ScalesTimeBySanitizerBuildAndHidesGtestVariables) {
   EXPECT_TRUE(env_has(read_file(state.path() / "env"), "COURSE_TIME_SCALE=4"));
 }
 
-TEST(TestRunner, EachRunHasAFreshWorkingDirectoryThatIsRemovedAfterwards) {
+TEST_F(TestRunner, EachRunHasAFreshWorkingDirectoryThatIsRemovedAfterwards) {
   TempDir state;
   TempDir bin;
   TestRunRequest request;
@@ -117,7 +128,7 @@ TEST(TestRunner, EachRunHasAFreshWorkingDirectoryThatIsRemovedAfterwards) {
   EXPECT_FALSE(std::filesystem::exists(second));
 }
 
-TEST(TestRunner, AFailingTimingTestIsRetriedAndEveryAttemptIsKept) {
+TEST_F(TestRunner, AFailingTimingTestIsRetriedAndEveryAttemptIsKept) {
   TempDir state;
   TempDir bin;
   // Fails twice, then passes.
@@ -140,7 +151,7 @@ TEST(TestRunner, AFailingTimingTestIsRetriedAndEveryAttemptIsKept) {
   EXPECT_TRUE(run.passed());
 }
 
-TEST(TestRunner, RetriesStopAtTwoAndOnlyTimingFailuresAreRetried) {
+TEST_F(TestRunner, RetriesStopAtTwoAndOnlyTimingFailuresAreRetried) {
   TempDir state;
   TempDir bin;
   TestRunRequest request;
@@ -159,7 +170,7 @@ TEST(TestRunner, RetriesStopAtTwoAndOnlyTimingFailuresAreRetried) {
   EXPECT_EQ(crash.final_attempt().outcome, Outcome::crashed);
 }
 
-TEST(TestRunner, AHangingTestTimesOutAtItsScaledLimit) {
+TEST_F(TestRunner, AHangingTestTimesOutAtItsScaledLimit) {
   TempDir bin;
   TestRunRequest request;
   request.binary = make_script(bin.path(), "hangs", "sleep 30\n");
@@ -173,7 +184,7 @@ TEST(TestRunner, AHangingTestTimesOutAtItsScaledLimit) {
   EXPECT_LT(run.final_attempt().seconds, 5.0);
 }
 
-TEST(TestRunner, TraceFilesAreCopiedOutBeforeTheDirectoryIsRemoved) {
+TEST_F(TestRunner, TraceFilesAreCopiedOutBeforeTheDirectoryIsRemoved) {
   TempDir state;
   TempDir bin;
   TempDir reports;
@@ -192,12 +203,22 @@ TEST(TestRunner, TraceFilesAreCopiedOutBeforeTheDirectoryIsRemoved) {
   EXPECT_EQ(read_file(run.traces[0]), "{\"title\":\"t\"}\n");
 }
 
-TEST(TestRunner, ListsTheTestsOfABinary) {
+TEST_F(TestRunner, ListsTheTestsOfABinary) {
   TempDir bin;
   const auto listing = list_tests(make_script(
-      bin.path(), "lists", "cat '" + (data_dir() / "gtest" / "list.txt").string() + "'\n"));
+      bin.path(), "lists",
+      "secret=$(cat <&${COURSE_GRADER_CHANNEL%,*}); out=${COURSE_GRADER_CHANNEL#*,}\n"
+      "for t in Suite.Passes Suite.Fails Values/P.Works/0; do echo \"$secret test $t\" >&$out; "
+      "done\n"
+      "echo \"$secret done 0\" >&$out\n"));
   EXPECT_TRUE(listing.error.empty()) << listing.error;
-  EXPECT_EQ(listing.names.size(), 6U);
+  EXPECT_EQ(listing.names,
+            (std::vector<std::string>{"Suite.Passes", "Suite.Fails", "Values/P.Works/0"}));
+
+  const auto emptied = list_tests(make_script(bin.path(), "exits", "exit 0\n"));
+  EXPECT_TRUE(emptied.names.empty());
+  EXPECT_NE(emptied.error.find("ended before GoogleTest listed the tests"), std::string::npos)
+      << "an exit(0) at start-up is an error, not an empty list: " << emptied.error;
 
   const auto broken = list_tests(make_script(bin.path(), "broken", "kill -SEGV $$\n"));
   EXPECT_TRUE(broken.names.empty());

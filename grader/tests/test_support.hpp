@@ -32,10 +32,11 @@ inline void make_exercise(const std::filesystem::path& root, const std::string& 
 }
 
 // An executable shell script (used as a stand-in for a test binary).
+// bash, not sh: the result channel's descriptors (100, 101) are past what dash can redirect.
 inline std::filesystem::path make_script(const std::filesystem::path& dir, const std::string& name,
                                          const std::string& body) {
   const auto path = dir / name;
-  write_file(path, "#!/bin/sh\n" + body);
+  write_file(path, "#!/bin/bash\n" + body);
   std::filesystem::permissions(path, std::filesystem::perms::owner_all);
   return path;
 }

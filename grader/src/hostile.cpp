@@ -1,0 +1,281 @@
+#include "hostile.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <thread>
+
+#include "build.hpp"
+#include "manifest.hpp"
+#include "util.hpp"
+
+namespace grader {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Attack {
+  fs::path file;
+  std::string name;
+  std::string description;
+  std::string base = "skeleton";               // skeleton, reference or none
+  std::optional<double> expect_link;           // score with every layer on
+  std::optional<double> expect_runtime;        // score with the link check off
+  std::optional<std::string> symlink_target;   // a .symlink attack
+};
+
+std::optional<std::string> header_value(const std::string& text, const std::string& key) {
+  for (const auto& line : split_lines(text)) {
+    const auto prefix = "// " + key + ":";
+    if (line.rfind(prefix, 0) == 0) return trim(std::string_view(line).substr(prefix.size()));
+    if (line.rfind("//", 0) != 0) break;  // the header ends at the first line of code
+  }
+  return std::nullopt;
+}
+
+std::vector<Attack> load_attacks(const fs::path& dir) {
+  std::vector<Attack> attacks;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const auto& path = entry.path();
+    Attack attack;
+    attack.file = path;
+    attack.name = path.stem().string();
+    if (path.extension() == ".symlink") {
+      attack.description = "the student file is a symbolic link to " + trim(read_file(path));
+      attack.symlink_target = trim(read_file(path));
+      attack.expect_link = 0;
+    } else if (path.extension() == ".cpp") {
+      const auto text = read_file(path);
+      attack.description = header_value(text, "attack").value_or(attack.name);
+      attack.base = header_value(text, "base").value_or("skeleton");
+      if (auto v = header_value(text, "expect-link")) attack.expect_link = std::stod(*v);
+      if (auto v = header_value(text, "expect-runtime")) attack.expect_runtime = std::stod(*v);
+    } else {
+      continue;
+    }
+    attacks.push_back(std::move(attack));
+  }
+  std::sort(attacks.begin(), attacks.end(),
+            [](const Attack& a, const Attack& b) { return a.name < b.name; });
+  return attacks;
+}
+
+// The course's own files, by size and modification time (not build/ or .git/).
+std::map<std::string, std::pair<std::uintmax_t, fs::file_time_type>> tree_state(
+    const fs::path& root) {
+  std::map<std::string, std::pair<std::uintmax_t, fs::file_time_type>> state;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const auto name = it->path().filename();
+    if (it->is_directory(ec) && (name == "build" || name == ".git")) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    state[it->path().string()] = {it->is_regular_file(ec) ? it->file_size(ec) : 0,
+                                  it->last_write_time(ec)};
+  }
+  return state;
+}
+
+std::vector<std::string> tree_changes(const fs::path& root, const decltype(tree_state({}))& before,
+                                      const decltype(tree_state({}))& after) {
+  std::vector<std::string> changes;
+  for (const auto& [path, info] : after) {
+    const auto it = before.find(path);
+    if (it == before.end()) {
+      changes.push_back("new: " + display_path(path, root));
+    } else if (it->second != info) {
+      changes.push_back("changed: " + display_path(path, root));
+    }
+  }
+  for (const auto& [path, info] : before) {
+    if (!after.contains(path)) changes.push_back("removed: " + display_path(path, root));
+  }
+  return changes;
+}
+
+// Files the attacks write outside the sandbox's reach: they must not exist afterwards.
+std::vector<fs::path> leftover_files(const fs::path& root) {
+  std::vector<fs::path> found;
+  std::error_code ec;
+  for (const char* dir : {"/tmp", "/var/tmp", "/dev/shm"}) {
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (entry.path().filename().string().rfind("hostile-", 0) == 0) found.push_back(entry.path());
+    }
+  }
+  std::vector<fs::path> markers = {root / "hostile-marker", "/root/hostile-marker"};
+  if (const auto home = get_env("HOME")) markers.emplace_back(fs::path(*home) / "hostile-marker");
+  for (const auto& marker : markers) {
+    if (fs::exists(fs::symlink_status(marker, ec))) found.push_back(marker);
+  }
+  return found;
+}
+
+// Processes still running the attack's binary, or any process of a sandbox user.
+std::vector<std::string> leftover_processes(const fs::path& binary) {
+  std::vector<std::string> found;
+  const auto base_text = get_env("COURSE_SANDBOX_UID_BASE");
+  const unsigned long base = base_text ? std::strtoul(base_text->c_str(), nullptr, 10)
+                                       : 1'999'990'000UL;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return found;
+  while (const dirent* entry = ::readdir(proc)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    const auto dir = fs::path("/proc") / entry->d_name;
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) continue;
+    std::error_code ec;
+    const auto exe = fs::read_symlink(dir / "exe", ec);
+    const bool sandbox_user = st.st_uid >= base && st.st_uid < base + 256;
+    if (sandbox_user || (!ec && exe == binary)) {
+      found.push_back(std::string(entry->d_name) + " (uid " + std::to_string(st.st_uid) + ")");
+    }
+  }
+  ::closedir(proc);
+  return found;
+}
+
+void remove_leftovers(const std::vector<fs::path>& files) {
+  std::error_code ec;
+  for (const auto& file : files) fs::remove_all(file, ec);
+}
+
+// "refused: ..." or "FAIL: <reason of the first test>; slowest test 1.2 s", cut to one short line.
+std::string summary_of(const ExerciseResult& result) {
+  std::string text;
+  if (result.build_error) {
+    const auto lines = split_lines(*result.build_error);
+    text = "not built: " + (lines.size() > 1 ? trim(lines[1]) : trim(lines.front()));
+  } else if (!result.tests.empty()) {
+    const auto& run = result.tests.front().runs.front();
+    text = std::string(to_string(run.final_attempt().outcome)) + ": " +
+           split_lines(run.final_attempt().reason + "\n").front();
+    double slowest = 0;
+    for (const auto& test : result.tests) {
+      for (const auto& r : test.runs) slowest = std::max(slowest, r.final_attempt().seconds);
+    }
+    text += "; slowest test " + format_number(std::round(slowest * 100) / 100) + " s";
+  }
+  constexpr std::size_t kMax = 200;
+  if (text.size() > kMax) text = text.substr(0, kMax - 3) + "...";
+  return text;
+}
+
+// Writes the submission for one attack into dir/src.
+void make_submission(const fs::path& root, const Attack& attack, const fs::path& dir) {
+  const auto src = dir / "src";
+  fs::create_directories(src);
+  const auto base_dir = attack.base == "reference" ? root / "solutions" / "00-warmup" / "src"
+                                                   : root / "exercises" / "00-warmup" / "src";
+  fs::copy_file(base_dir / "parallel_sum.cpp", src / "parallel_sum.cpp");
+  if (attack.symlink_target) {
+    const fs::path target = *attack.symlink_target;
+    fs::create_symlink(target.is_absolute() ? target : root / target, src / "counter.cpp");
+    return;
+  }
+  const auto attack_text = read_file(attack.file);
+  if (attack.base == "none") {
+    write_file(src / "counter.cpp", attack_text);
+  } else {
+    write_file(src / "counter.cpp",
+               read_file(base_dir / "counter.cpp") + "\n// ---- attack ----\n" + attack_text);
+  }
+}
+
+HostileCheck run_attack(const GradeContext& base_context, const ExerciseManifest& warmup,
+                        const Attack& attack, bool link_check, double expected) {
+  const auto& root = base_context.root;
+  HostileCheck check;
+  check.what = attack.name + (link_check ? "" : " (link check off)") + ": " + attack.description;
+  TempDir submission("course-hostile-");
+  make_submission(root, attack, submission.path());
+  TempDir traces("course-hostile-traces-");
+
+  GradeContext context = base_context;
+  context.link_check = link_check;
+  context.trace_root = traces.path();
+  ImplRequest request;
+  request.manifest = warmup;
+  request.impl = "submission";
+  request.submission = submission.path();
+  request.label = "hostile/" + attack.name;
+  request.single_exercise = true;
+  request.tagged_sanitizer_runs = false;
+
+  const auto before = tree_state(root);
+  const auto start = Clock::now();
+  std::vector<std::string> problems;
+  double score = -1;
+  std::string observed;  // what a student would read: the refusal or the first test's reason
+  try {
+    const auto prepared = prepare(context, {request});
+    const auto results = run_prepared(context, prepared);
+    score = results.empty() ? -1 : results.front().score();
+    if (!results.empty()) observed = summary_of(results.front());
+  } catch (const std::exception& e) {
+    problems.push_back(std::string("the grader stopped: ") + e.what());
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  // A daemon that escaped would act about a second after the test: give it the chance.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+
+  if (score != expected) {
+    problems.push_back("scored " + format_number(score) + ", expected " + format_number(expected));
+  }
+  // Every test has a 15 s limit; the attack's tests run two at a time, so a contained attack
+  // ends well within this.
+  if (seconds > 150) problems.push_back("grading took " + format_number(seconds) + " s");
+  const auto binary = fs::absolute(build_dir(root, BuildConfig::normal) / "tests" / "00-warmup" /
+                                   "submission");
+  if (const auto procs = leftover_processes(binary); !procs.empty())
+    problems.push_back("processes left running: " + join(procs, ", "));
+  if (const auto changes = tree_changes(root, before, tree_state(root)); !changes.empty())
+    problems.push_back("the course tree changed: " + join(changes, ", "));
+  const auto files = leftover_files(root);
+  if (!files.empty()) {
+    std::vector<std::string> names;
+    for (const auto& f : files) names.push_back(f.string());
+    problems.push_back("files left behind: " + join(names, ", "));
+    remove_leftovers(files);
+  }
+  std::uintmax_t trace_bytes = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(traces.path(), ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) trace_bytes += it->file_size(ec);
+  }
+  if (trace_bytes > (64ULL << 20))
+    problems.push_back("the reports kept " + std::to_string(trace_bytes >> 20) + " MiB of traces");
+
+  check.ok = problems.empty();
+  check.details = join(problems, "\n");
+  check.what += " (" + format_number(std::round(seconds * 10) / 10) + " s) -> " + observed;
+  return check;
+}
+
+}  // namespace
+
+std::vector<HostileCheck> run_hostile_corpus(const GradeContext& context,
+                                             const ExerciseManifest& warmup) {
+  std::vector<HostileCheck> checks;
+  const auto dir = context.root / "grader" / "tests" / "hostile";
+  if (!fs::is_directory(dir) || !fs::is_directory(context.root / "solutions" / "00-warmup"))
+    return checks;
+  for (const auto& attack : load_attacks(dir)) {
+    if (interrupted()) break;
+    if (attack.expect_link) checks.push_back(run_attack(context, warmup, attack, true, *attack.expect_link));
+    if (attack.expect_runtime)
+      checks.push_back(run_attack(context, warmup, attack, false, *attack.expect_runtime));
+  }
+  return checks;
+}
+
+}  // namespace grader

@@ -1,0 +1,364 @@
+#include "sandbox.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "util.hpp"
+
+namespace grader {
+
+namespace {
+
+std::atomic<bool> g_forced_basic{false};
+
+bool write_text(const fs::path& file, std::string_view text) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  return ok;
+}
+
+std::string read_text(const fs::path& file) { return try_read_file(file).value_or(""); }
+
+// "max 3" in pids.events, "oom_kill 1" in memory.events or memory.oom_control.
+std::uint64_t counter_in(const fs::path& file, std::string_view key) {
+  std::istringstream in(read_text(file));
+  std::string name;
+  std::uint64_t value = 0;
+  while (in >> name >> value) {
+    if (name == key) return value;
+  }
+  return 0;
+}
+
+// The cgroup this process is in, per hierarchy: "pids" -> "/a/b"; "" -> the v2 path.
+std::string own_cgroup(std::string_view controller) {
+  for (const auto& line : split_lines(read_text("/proc/self/cgroup"))) {
+    const auto first = line.find(':');
+    const auto second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    const auto controllers = line.substr(first + 1, second - first - 1);
+    std::istringstream list(controllers);
+    std::string c;
+    if (controller.empty() && controllers.empty()) return line.substr(second + 1);
+    while (std::getline(list, c, ',')) {
+      if (c == controller) return line.substr(second + 1);
+    }
+  }
+  return "/";
+}
+
+bool probe_dir(const fs::path& parent) {
+  const auto probe = parent / ("course-probe-" + std::to_string(::getpid()));
+  if (::mkdir(probe.c_str(), 0755) != 0) return false;
+  ::rmdir(probe.c_str());
+  return true;
+}
+
+const char* const kV1Controllers[] = {"pids", "memory", "freezer"};
+
+void detect_cgroups(SandboxSupport& support) {
+  if (!support.root) {
+    support.notes.emplace_back("cgroups: off (they need root here)");
+    return;
+  }
+  const fs::path unified = "/sys/fs/cgroup";
+  const auto controllers = read_text(unified / "cgroup.controllers");
+  if (contains(controllers, "pids") && contains(controllers, "memory")) {
+    // Run cgroups go under one of our own at the top, where controllers may be enabled.
+    const auto base = unified / ("course-grader-" + std::to_string(::getpid()));
+    write_text(unified / "cgroup.subtree_control", "+pids +memory");
+    write_text(unified / "cgroup.subtree_control", "+cpu");  // scheduling as one entity, if any
+    if ((::mkdir(base.c_str(), 0755) == 0 || errno == EEXIST) &&
+        write_text(base / "cgroup.subtree_control", "+pids +memory")) {
+      write_text(base / "cgroup.subtree_control", "+cpu");
+      support.cgroups = CgroupKind::v2;
+      support.cgroup_root = base.string();
+      return;
+    }
+    ::rmdir(base.c_str());
+    support.notes.emplace_back("cgroups: off (cannot create a cgroup v2 with pids and memory under " +
+                               unified.string() + ")");
+    return;
+  }
+  for (const char* c : kV1Controllers) {
+    const auto dir = unified / c / own_cgroup(c).substr(1);
+    if (!fs::exists(unified / c / "cgroup.procs") || !probe_dir(dir)) {
+      support.notes.emplace_back(std::string("cgroups: off (no writable cgroup v1 '") + c +
+                                 "' controller and no cgroup v2 with pids and memory)");
+      return;
+    }
+  }
+  support.cgroups = CgroupKind::v1;
+}
+
+// Can a forked root child make a private mount namespace with a tmpfs in it?
+bool mount_namespaces_work() {
+  TempDir dir("course-probe-");
+  const pid_t child = ::fork();
+  if (child < 0) return false;
+  if (child == 0) {
+    const bool ok = ::unshare(CLONE_NEWNS) == 0 &&
+                    ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+                    ::mount("tmpfs", dir.path().c_str(), "tmpfs", 0, "size=1m") == 0;
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+SandboxSupport basic(std::string why) {
+  SandboxSupport support;
+  support.root = ::geteuid() == 0;
+  support.notes.push_back("cgroups, separate users and private /tmp: off (" + std::move(why) + ")");
+  return support;
+}
+
+SandboxSupport detect() {
+  if (get_env("COURSE_SANDBOX").value_or("full") == "basic") return basic("COURSE_SANDBOX=basic");
+  SandboxSupport support;
+  support.root = ::geteuid() == 0;
+  detect_cgroups(support);
+  if (support.root) {
+    support.separate_users = true;
+    support.mount_namespaces = mount_namespaces_work();
+    if (!support.mount_namespaces)
+      support.notes.emplace_back("private /tmp: off (mount namespaces are not allowed here)");
+  } else {
+    support.notes.emplace_back("separate user and private /tmp: off (they need root)");
+  }
+  return support;
+}
+
+std::atomic<unsigned> g_run_counter{0};
+
+}  // namespace
+
+std::string SandboxSupport::describe() const {
+  std::vector<std::string> layers;
+  if (cgroups == CgroupKind::v1) layers.emplace_back("cgroup v1 (pids, memory, freezer)");
+  if (cgroups == CgroupKind::v2) layers.emplace_back("cgroup v2 (pids, memory, kill)");
+  if (separate_users) layers.emplace_back("a separate user per test");
+  if (mount_namespaces) layers.emplace_back("private /tmp and a read-only course tree");
+  layers.emplace_back("process group, rlimits, wall clock, output cap");
+  return join(layers, ", ");
+}
+
+const SandboxSupport& sandbox_support() {
+  static const SandboxSupport forced = basic("turned off by the caller");
+  if (g_forced_basic) return forced;
+  static const SandboxSupport support = detect();
+  return support;
+}
+
+void force_basic_sandbox(bool on) { g_forced_basic = on; }
+
+std::unique_ptr<RunCgroup> RunCgroup::create(const CgroupLimits& limits) {
+  const auto& support = sandbox_support();
+  if (support.cgroups == CgroupKind::none) return nullptr;
+  std::unique_ptr<RunCgroup> group(new RunCgroup);
+  group->kind_ = support.cgroups;
+  const auto name = "course-run-" + std::to_string(::getpid()) + "-" + std::to_string(++g_run_counter);
+  const auto tasks = std::to_string(limits.max_tasks);
+  const auto memory = std::to_string(limits.max_memory_bytes);
+  auto fail = [&](const fs::path& dir) -> std::unique_ptr<RunCgroup> {
+    throw GraderError("cannot set up the cgroup " + dir.string() + ": " + std::strerror(errno));
+  };
+  if (group->kind_ == CgroupKind::v2) {
+    const auto dir = fs::path(support.cgroup_root) / name;
+    if (::mkdir(dir.c_str(), 0755) != 0) return fail(dir);
+    group->dirs_.push_back(dir);
+    if (!write_text(dir / "pids.max", tasks) || !write_text(dir / "memory.max", memory)) {
+      return fail(dir);
+    }
+    write_text(dir / "memory.swap.max", "0");  // absent without swap accounting
+  } else {
+    for (const char* c : kV1Controllers) {
+      const auto dir = fs::path("/sys/fs/cgroup") / c / own_cgroup(c).substr(1) / name;
+      if (::mkdir(dir.c_str(), 0755) != 0) return fail(dir);
+      group->dirs_.push_back(dir);
+    }
+    // The cpu controller, where there is one: the run's processes, however many, are scheduled
+    // as one entity, so a fork bomb cannot starve the grader thread that watches it.
+    const auto cpu = fs::path("/sys/fs/cgroup/cpu") / own_cgroup("cpu").substr(1) / name;
+    if (fs::exists(cpu.parent_path() / "cpu.shares") && ::mkdir(cpu.c_str(), 0755) == 0)
+      group->dirs_.push_back(cpu);
+    if (!write_text(group->dirs_[0] / "pids.max", tasks) ||
+        !write_text(group->dirs_[1] / "memory.limit_in_bytes", memory)) {
+      return fail(group->dirs_[0]);
+    }
+    write_text(group->dirs_[1] / "memory.memsw.limit_in_bytes", memory);
+  }
+  for (const auto& dir : group->dirs_) {
+    const int fd = ::open((dir / "cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return fail(dir);
+    group->procs_fds_.push_back(fd);
+  }
+  return group;
+}
+
+int RunCgroup::process_count() const {
+  if (dirs_.empty()) return 0;
+  return static_cast<int>(split_lines(read_text(dirs_.front() / "cgroup.procs")).size());
+}
+
+bool RunCgroup::task_limit_hit() const {
+  return !dirs_.empty() && counter_in(dirs_.front() / "pids.events", "max") > 0;
+}
+
+bool RunCgroup::memory_limit_hit() const {
+  if (kind_ == CgroupKind::v2) return counter_in(dirs_.front() / "memory.events", "oom_kill") > 0;
+  if (dirs_.size() < 2) return false;
+  return counter_in(dirs_[1] / "memory.oom_control", "oom_kill") > 0;
+}
+
+std::vector<pid_t> RunCgroup::kill_all() {
+  std::vector<pid_t> killed;
+  if (dirs_.empty()) return killed;
+  const auto& procs_dir = kind_ == CgroupKind::v1 ? dirs_[2] : dirs_[0];  // freezer on v1
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  const bool v2_kill = kind_ == CgroupKind::v2 && fs::exists(dirs_[0] / "cgroup.kill");
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto pids = split_lines(read_text(procs_dir / "cgroup.procs"));
+    if (pids.empty()) break;
+    if (v2_kill) {
+      write_text(dirs_[0] / "cgroup.kill", "1");
+    } else {
+      // Frozen, nothing in the group can fork between the listing and the kill.
+      const auto freeze = kind_ == CgroupKind::v1 ? procs_dir / "freezer.state"
+                                                  : procs_dir / "cgroup.freeze";
+      write_text(freeze, kind_ == CgroupKind::v1 ? "FROZEN" : "1");
+      pids = split_lines(read_text(procs_dir / "cgroup.procs"));
+      for (const auto& p : pids) ::kill(static_cast<pid_t>(std::strtol(p.c_str(), nullptr, 10)), SIGKILL);
+      write_text(freeze, kind_ == CgroupKind::v1 ? "THAWED" : "0");
+    }
+    for (const auto& p : pids) {
+      const auto pid = static_cast<pid_t>(std::strtol(p.c_str(), nullptr, 10));
+      if (pid > 0 && std::find(killed.begin(), killed.end(), pid) == killed.end())
+        killed.push_back(pid);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return killed;
+}
+
+void reap_orphans(std::vector<pid_t> pids) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+  while (!pids.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::erase_if(pids, [](pid_t pid) {
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) > 0) return true;
+      // Not our child (yet): done once it has gone, or was reaped by someone else.
+      return !fs::exists(fs::path("/proc") / std::to_string(pid));
+    });
+    if (!pids.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+RunCgroup::~RunCgroup() {
+  kill_all();
+  for (const int fd : procs_fds_) ::close(fd);
+  for (const auto& dir : dirs_) {
+    // The kernel may still be tearing down the last task for a moment.
+    for (int i = 0; i < 200 && ::rmdir(dir.c_str()) != 0 && errno == EBUSY; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+}
+
+std::optional<UidLease> UidLease::take() {
+  if (!sandbox_support().separate_users) return std::nullopt;
+  constexpr uid_t kDefaultBase = 1'999'990'000U;
+  const auto base_text = get_env("COURSE_SANDBOX_UID_BASE");
+  const uid_t base = base_text ? static_cast<uid_t>(std::strtoul(base_text->c_str(), nullptr, 10))
+                               : kDefaultBase;
+  const auto dir = fs::temp_directory_path() / "course-grader-uids";
+  ::mkdir(dir.c_str(), 0700);
+  for (uid_t uid = base; uid < base + 256; ++uid) {
+    const auto lock = dir / (std::to_string(uid) + ".lock");
+    const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return UidLease(uid, fd);
+    ::close(fd);
+  }
+  return std::nullopt;
+}
+
+UidLease::UidLease(UidLease&& other) noexcept : uid_(other.uid_), lock_fd_(other.lock_fd_) {
+  other.lock_fd_ = -1;
+}
+
+UidLease::~UidLease() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
+
+RunDir::RunDir(std::uint64_t max_bytes, std::optional<uid_t> owner) : owner_(owner) {
+  std::string pattern = (fs::temp_directory_path() / "course-test-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    throw GraderError("cannot create a temporary directory: " + std::string(std::strerror(errno)));
+  }
+  path_ = pattern;
+  if (sandbox_support().mount_namespaces) {
+    const auto id = std::to_string(owner.value_or(0));
+    const auto options =
+        "size=" + std::to_string(max_bytes) + ",mode=0700,uid=" + id + ",gid=" + id;
+    mounted_ = ::mount("tmpfs", path_.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) == 0;
+  }
+  if (!mounted_ && owner) {
+    [[maybe_unused]] const int ignored = ::chown(path_.c_str(), *owner, *owner);
+  }
+}
+
+RunDir::~RunDir() {
+  if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(path_, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) {
+      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
+    }
+  }
+  fs::remove_all(path_, ec);
+}
+
+fs::path RunDir::make_subdir(const std::string& name) const {
+  const auto dir = path_ / name;
+  fs::create_directories(dir);
+  if (owner_) {
+    [[maybe_unused]] const int ignored = ::chown(dir.c_str(), *owner_, *owner_);
+  }
+  return dir;
+}
+
+std::optional<fs::path> blocking_ancestor(const fs::path& path, uid_t uid) {
+  fs::path current = "/";
+  for (const auto& part : fs::absolute(path).lexically_normal()) {
+    if (part == "/" || part.empty()) continue;
+    current /= part;
+    struct stat st {};
+    if (::stat(current.c_str(), &st) != 0) return std::nullopt;
+    const bool searchable = st.st_uid == uid ? (st.st_mode & S_IXUSR) != 0
+                                             : (st.st_mode & S_IXOTH) != 0;
+    if (!searchable) return current;
+  }
+  return std::nullopt;
+}
+
+}  // namespace grader

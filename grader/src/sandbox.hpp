@@ -1,0 +1,129 @@
+// The isolation layers a test runs in, against a hostile submission (see "Threat model" in
+// grader/README.md). process.cpp applies them between fork and exec; this module detects what
+// the machine allows and owns the resources that outlive one exec: the cgroup of a run, the
+// user id it runs as, and its private working directory.
+//
+// Layers, strongest first:
+//  - a cgroup per run (v2, or v1 with the pids, memory and freezer controllers): a cap on
+//    tasks and memory, and every process in it killed when the run ends, including those
+//    that left the process group with setsid;
+//  - a separate unprivileged user per running test (root only): it cannot write the course
+//    tree, the build tree, the reports or $HOME, and cannot signal the grader or another test;
+//  - a private mount namespace (root only): /tmp, /var/tmp and /dev/shm are the run's own
+//    size-bounded tmpfs, and the course tree is mounted read-only;
+//  - always: its own process group, rlimits, a wall clock and an output cap (process.cpp).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace grader {
+
+enum class CgroupKind { none, v1, v2 };
+
+// What this machine lets the grader use, detected once per process.
+struct SandboxSupport {
+  bool root = false;
+  CgroupKind cgroups = CgroupKind::none;
+  std::string cgroup_root;  // v2: the directory the run cgroups go under
+  bool separate_users = false;
+  bool mount_namespaces = false;
+  std::vector<std::string> notes;  // why a layer is off
+
+  // "cgroup v1, separate user, private /tmp; process group, rlimits, wall clock"
+  [[nodiscard]] std::string describe() const;
+};
+const SandboxSupport& sandbox_support();
+
+// Turns the cgroup, separate-user and private-/tmp layers off (on = true) or back on for the runs
+// that start afterwards: the grader's own tests of the runner's mechanics use it. Setting
+// COURSE_SANDBOX=basic in the environment turns them off for the whole process.
+void force_basic_sandbox(bool on = true);
+
+struct CgroupLimits {
+  std::uint64_t max_tasks = 1024;  // threads count too
+  std::uint64_t max_memory_bytes = 2ULL << 30;
+};
+
+// One run's cgroup. The child joins it by writing "0" to each of procs_fds() between fork and
+// exec; kill_all() ends everything in it; the destructor kills what is left and removes it.
+class RunCgroup {
+ public:
+  static std::unique_ptr<RunCgroup> create(const CgroupLimits& limits);
+  ~RunCgroup();
+  RunCgroup(const RunCgroup&) = delete;
+  RunCgroup& operator=(const RunCgroup&) = delete;
+
+  [[nodiscard]] const std::vector<int>& procs_fds() const { return procs_fds_; }
+  [[nodiscard]] int process_count() const;  // processes, not threads
+  [[nodiscard]] bool task_limit_hit() const;
+  [[nodiscard]] bool memory_limit_hit() const;
+  // SIGKILL to every process in the group until it is empty (v1: frozen first, so nothing
+  // forks in between; v2: cgroup.kill). Returns the pids it killed, unreaped: those that were
+  // reparented to the grader (a child subreaper) are its zombies until reap_orphans().
+  std::vector<pid_t> kill_all();
+  [[nodiscard]] CgroupKind kind() const { return kind_; }
+
+ private:
+  RunCgroup() = default;
+  CgroupKind kind_ = CgroupKind::none;
+  std::vector<std::filesystem::path> dirs_;  // v1: pids, memory, freezer; v2: one
+  std::vector<int> procs_fds_;
+};
+
+// Reaps the processes of `pids` that are now zombie children of the grader (orphans it adopted
+// as a subreaper), waiting up to a fraction of a second for the kernel to reparent them. Never
+// pass the run's direct child: its status belongs to the caller.
+void reap_orphans(std::vector<pid_t> pids);
+
+// A user id reserved machine-wide for one running test (a lock file per id), so that two
+// tests running at once, even from two graders, never share one.
+class UidLease {
+ public:
+  static std::optional<UidLease> take();
+  ~UidLease();
+  UidLease(UidLease&& other) noexcept;
+  UidLease& operator=(UidLease&&) = delete;
+  UidLease(const UidLease&) = delete;
+  UidLease& operator=(const UidLease&) = delete;
+  [[nodiscard]] uid_t uid() const { return uid_; }
+
+ private:
+  UidLease(uid_t uid, int lock_fd) : uid_(uid), lock_fd_(lock_fd) {}
+  uid_t uid_ = 0;
+  int lock_fd_ = -1;
+};
+
+// A run's working directory. As root it is a tmpfs of bounded size owned by the run's user,
+// which also becomes the run's /tmp; it is unmounted, so everything written there is gone,
+// when this object is destroyed.
+class RunDir {
+ public:
+  RunDir(std::uint64_t max_bytes, std::optional<uid_t> owner);
+  ~RunDir();
+  RunDir(const RunDir&) = delete;
+  RunDir& operator=(const RunDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+  [[nodiscard]] bool bounded() const { return mounted_; }
+  // A directory inside it that the run's user may write.
+  std::filesystem::path make_subdir(const std::string& name) const;
+
+ private:
+  std::filesystem::path path_;
+  bool mounted_ = false;
+  std::optional<uid_t> owner_;
+};
+
+// The highest ancestor of `path` that user `uid` cannot search (no x bit for it), if any: the
+// sandbox mounts an empty tmpfs there and the course tree back into it, so a checkout under
+// /root still runs as an unprivileged user.
+std::optional<std::filesystem::path> blocking_ancestor(const std::filesystem::path& path,
+                                                       uid_t uid);
+
+}  // namespace grader

@@ -1,0 +1,356 @@
+#include "submission_check.hpp"
+
+#include <cxxabi.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "process.hpp"
+#include "util.hpp"
+
+namespace grader {
+
+namespace {
+
+// Why each family of calls is refused, as the message says it.
+struct CallFamily {
+  const char* why;
+  std::vector<std::string> names;
+};
+
+const std::vector<CallFamily>& call_families() {
+  static const std::vector<CallFamily> families = {
+      {"ends the program before the test can report; return or throw instead",
+       {"exit", "_exit", "_Exit", "quick_exit", "at_quick_exit", "atexit", "on_exit"}},
+      {"starts or runs other programs, or leaves the test's process group; the exercise does "
+       "not need it",
+       {"fork", "vfork", "clone", "clone3", "__clone", "daemon", "setsid", "setpgid", "setpgrp",
+        "execve", "execv", "execvp", "execvpe", "execl", "execlp", "execle", "fexecve", "execveat",
+        "posix_spawn", "posix_spawnp", "system", "popen"}},
+      {"signals other processes; the exercise does not need it",
+       {"kill", "killpg", "tgkill", "tkill", "sigqueue", "pidfd_send_signal"}},
+      {"loads code or makes raw system calls, which the course cannot check",
+       // Not syscall(): libstdc++'s inline std::atomic::wait (so std::latch and
+       // std::counting_semaphore) calls it. Raw system call instructions are refused instead.
+       {"dlopen", "dlmopen", "dlsym", "dlvsym", "ptrace", "process_vm_readv",
+        "process_vm_writev", "__libc_start_main"}},
+      {"changes the process's limits, identity or mounts, which the grader sets",
+       {"prctl", "setrlimit", "setrlimit64", "prlimit", "prlimit64", "unshare", "setns", "mount",
+        "umount", "umount2", "chroot", "setuid", "seteuid", "setreuid", "setresuid", "setgid",
+        "setegid", "setregid", "setresgid", "setgroups"}},
+  };
+  return families;
+}
+
+const CallFamily* family_of(const std::string& name) {
+  for (const auto& family : call_families()) {
+    if (std::find(family.names.begin(), family.names.end(), name) != family.names.end())
+      return &family;
+  }
+  return nullptr;
+}
+
+bool allowed(const std::vector<std::string>& allowed_calls, const std::string& name) {
+  return std::find(allowed_calls.begin(), allowed_calls.end(), name) != allowed_calls.end();
+}
+
+bool is_identifier_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// Source text with comments replaced by a space and line continuations joined, string and
+// character literals kept.
+std::string without_comments(std::string_view text) {
+  std::string joined;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size() && text[i + 1] == '\n') {
+      ++i;
+      continue;
+    }
+    joined += text[i];
+  }
+  std::string out;
+  for (std::size_t i = 0; i < joined.size(); ++i) {
+    const char c = joined[i];
+    if (c == '"' || c == '\'') {
+      const std::size_t start = i;
+      for (++i; i < joined.size() && joined[i] != c && joined[i] != '\n'; ++i) {
+        if (joined[i] == '\\') ++i;
+      }
+      out.append(joined, start, i - start + 1);
+    } else if (c == '/' && i + 1 < joined.size() && joined[i + 1] == '/') {
+      while (i < joined.size() && joined[i] != '\n') ++i;
+      out += '\n';
+    } else if (c == '/' && i + 1 < joined.size() && joined[i + 1] == '*') {
+      const auto end = joined.find("*/", i + 2);
+      i = end == std::string::npos ? joined.size() : end + 1;
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// "..", or an absolute path, in the name of an included file.
+bool escapes(std::string_view name) {
+  if (name.empty() || name.front() == '/') return true;
+  std::size_t pos = 0;
+  while (pos <= name.size()) {
+    auto end = name.find('/', pos);
+    if (end == std::string_view::npos) end = name.size();
+    if (name.substr(pos, end - pos) == "..") return true;
+    pos = end + 1;
+  }
+  return false;
+}
+
+void check_includes(const std::string& text, const std::string& display,
+                    std::vector<std::string>& problems) {
+  int line_number = 0;
+  for (const auto& raw : split_lines(text)) {
+    ++line_number;
+    auto line = trim(raw);
+    const auto where = display + ":" + std::to_string(line_number) + ": ";
+    if (line.empty() || line[0] != '#') continue;
+    line = trim(std::string_view(line).substr(1));
+    std::string directive;
+    std::size_t i = 0;
+    while (i < line.size() && is_identifier_char(line[i])) directive += line[i++];
+    if (directive != "include" && directive != "include_next" && directive != "import" &&
+        directive != "embed") {
+      continue;
+    }
+    const auto argument = trim(std::string_view(line).substr(i));
+    const char open = argument.empty() ? '\0' : argument[0];
+    const char close = open == '<' ? '>' : '"';
+    const auto end = argument.find(close, 1);
+    if ((open != '<' && open != '"') || end == std::string::npos) {
+      problems.push_back(where + "#" + directive +
+                         " must name a file in quotes or angle brackets, not a macro");
+      continue;
+    }
+    const auto name = argument.substr(1, end - 1);
+    if (escapes(name)) {
+      problems.push_back(where + "#" + directive + " " + argument.substr(0, end + 1) +
+                         " reaches outside the exercise; include the course's headers by their "
+                         "own names (\"warmup/warmup.hpp\") and standard headers with <...>");
+    }
+  }
+  for (std::size_t pos = text.find("__has_include"); pos != std::string::npos;
+       pos = text.find("__has_include", pos + 1)) {
+    const auto open = text.find_first_of("<\"", pos);
+    const auto close = open == std::string::npos ? open : text.find_first_of(">\"", open + 1);
+    if (open == std::string::npos || close == std::string::npos ||
+        escapes(std::string_view(text).substr(open + 1, close - open - 1))) {
+      problems.push_back(display + ": __has_include must name a file inside the exercise");
+    }
+  }
+}
+
+// Words of the source that a header-only exercise may not use (it has no object of its own).
+void check_words(const std::string& text, const std::string& display,
+                 const std::vector<std::string>& allowed_calls,
+                 std::vector<std::string>& problems) {
+  std::set<std::string> reported;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == '"' || text[i] == '\'') {  // skip literals
+      const char quote = text[i];
+      for (++i; i < text.size() && text[i] != quote; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      ++i;
+      continue;
+    }
+    if (!is_identifier_char(text[i]) || (text[i] >= '0' && text[i] <= '9')) {
+      if (text[i] == '#' && i + 1 < text.size() && text[i + 1] == '#' && reported.insert("##").second)
+        problems.push_back(display + ": token pasting (##) is refused in a student header");
+      ++i;
+      continue;
+    }
+    std::string word;
+    while (i < text.size() && is_identifier_char(text[i])) word += text[i++];
+    if (reported.contains(word)) continue;
+    if (word == "main" || word == "testing" || word == "asm" || word == "__asm__" ||
+        word == "__asm") {
+      reported.insert(word);
+      problems.push_back(display + ": '" + word +
+                         "' is refused in student code (the course owns main() and GoogleTest, "
+                         "and cannot check assembly)");
+    } else if (const auto* family = family_of(word); family && !allowed(allowed_calls, word)) {
+      reported.insert(word);
+      problems.push_back(display + ": uses " + word + "(), which " + family->why);
+    }
+  }
+}
+
+// Is any component from `base` down to `path` a symlink (or not there)?
+std::optional<fs::path> symlink_on_the_way(const fs::path& base, const fs::path& path) {
+  const auto relative = path.lexically_relative(base);
+  fs::path current = base;
+  for (const auto& part : relative) {
+    current /= part;
+    std::error_code ec;
+    if (fs::is_symlink(fs::symlink_status(current, ec))) return current;
+  }
+  return std::nullopt;
+}
+
+ProcessResult run_tool(std::vector<std::string> argv) {
+  ProcessSpec spec;
+  spec.argv = std::move(argv);
+  spec.limits.wall_timeout_s = 60.0;
+  spec.limits.output_cap_bytes = 64ULL << 20;
+  return run_process(spec);
+}
+
+std::string demangled(const std::string& name) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> text(
+      abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status), std::free);
+  return status == 0 && text ? std::string(text.get()) : name;
+}
+
+bool mentions_gtest(const std::string& name) {
+  const auto readable = demangled(name);
+  for (auto pos = readable.find("testing::"); pos != std::string::npos;
+       pos = readable.find("testing::", pos + 1)) {
+    if (pos == 0 || !is_identifier_char(readable[pos - 1])) return true;
+  }
+  return contains(name, "gtest") || contains(name, "GTEST");
+}
+
+// "lib.a[counter.cpp.o]: name T 0 10" -> member and fields.
+bool parse_nm_line(const std::string& line, std::string& member, std::string& name,
+                   std::string& type) {
+  const auto open = line.find('[');
+  const auto close = line.find("]: ");
+  if (open == std::string::npos || close == std::string::npos || close < open) return false;
+  member = line.substr(open + 1, close - open - 1);
+  const auto rest = line.substr(close + 3);
+  const auto space = rest.find(' ');
+  if (space == std::string::npos) return false;
+  name = rest.substr(0, space);
+  type = rest.substr(space + 1, 1);
+  return true;
+}
+
+}  // namespace
+
+bool is_header_only(const ExerciseManifest& manifest) {
+  return std::all_of(manifest.student_files.begin(), manifest.student_files.end(),
+                     [](const std::string& file) {
+                       const auto ext = fs::path(file).extension();
+                       return ext == ".hpp" || ext == ".h";
+                     });
+}
+
+const std::vector<std::string>& refused_calls() {
+  static const std::vector<std::string> all = [] {
+    std::vector<std::string> names;
+    for (const auto& family : call_families())
+      names.insert(names.end(), family.names.begin(), family.names.end());
+    return names;
+  }();
+  return all;
+}
+
+std::vector<std::string> check_sources(const std::vector<SourceFile>& files, bool header_only,
+                                       const std::vector<std::string>& allowed_calls) {
+  std::vector<std::string> problems;
+  for (const auto& file : files) {
+    if (const auto link = symlink_on_the_way(file.base, file.path)) {
+      problems.push_back(file.display + ": is reached through a symbolic link (" +
+                         link->string() + "); submit the file itself");
+      continue;
+    }
+    std::error_code ec;
+    if (!fs::is_regular_file(fs::symlink_status(file.path, ec))) {
+      problems.push_back(file.display + ": is not a regular file");
+      continue;
+    }
+    const auto text = without_comments(read_file(file.path));
+    check_includes(text, file.display, problems);
+    if (contains(text, "incbin")) {
+      problems.push_back(file.display + ": .incbin (an assembler directive that reads any file) is "
+                                        "refused in student code");
+    }
+    const bool header = file.path.extension() == ".hpp" || file.path.extension() == ".h";
+    if (header_only && header) check_words(text, file.display, allowed_calls, problems);
+  }
+  return problems;
+}
+
+std::vector<std::string> check_objects(const fs::path& archive,
+                                       const std::vector<ObjectFile>& objects,
+                                       const std::vector<std::string>& allowed_calls) {
+  std::vector<std::string> problems;
+  std::map<std::string, std::string> display;
+  for (const auto& object : objects) display[object.member] = object.display;
+  auto report = [&](const std::string& member, const std::string& what) {
+    const auto text = display[member] + ": " + what;
+    if (std::find(problems.begin(), problems.end(), text) == problems.end())
+      problems.push_back(text);
+  };
+
+  const auto symbols = run_tool({"nm", "-P", "-A", archive.string()});
+  if (!symbols.succeeded()) return {"cannot read the symbols of " + archive.string() + " with nm"};
+  for (const auto& line : split_lines(symbols.output)) {
+    std::string member;
+    std::string name;
+    std::string type;
+    if (!parse_nm_line(line, member, name, type) || !display.contains(member)) continue;
+    if (name == "main" && type == "T") {
+      report(member, "defines main(); the course's test harness owns the program's main()");
+    } else if (mentions_gtest(name)) {
+      report(member, "uses GoogleTest (" + demangled(name) +
+                         "); tests and their reporting belong to the course");
+    } else if (type == "U") {
+      // glibc versions some names: "fork@GLIBC_2.2.5" in objects is rare, but be safe.
+      const auto plain = name.substr(0, name.find('@'));
+      if (const auto* family = family_of(plain); family && !allowed(allowed_calls, plain))
+        report(member, "calls " + plain + "(), which " + family->why);
+    }
+  }
+
+  const auto sections = run_tool({"readelf", "-S", "-W", archive.string()});
+  std::string member;
+  for (const auto& line : split_lines(sections.output)) {
+    if (line.rfind("File: ", 0) == 0) {
+      const auto open = line.find('(');
+      member = open == std::string::npos ? "" : line.substr(open + 1, line.size() - open - 2);
+      continue;
+    }
+    if (!display.contains(member)) continue;
+    if (contains(line, ".preinit_array") || contains(line, ".init_array.") ||
+        contains(line, ".ctors.")) {
+      report(member, "has a constructor that runs before the course's harness "
+                     "(constructor priority or .preinit_array); use ordinary code instead");
+    }
+  }
+
+  const auto code = run_tool({"objdump", "-d", "--no-show-raw-insn", archive.string()});
+  member.clear();
+  for (const auto& line : split_lines(code.output)) {
+    if (line.find(":     file format") != std::string::npos) {
+      member = trim(line.substr(0, line.find(':')));
+      continue;
+    }
+    if (!display.contains(member)) continue;
+    const auto t = trim(line);
+    const auto tab = t.find('\t');
+    const auto instruction = tab == std::string::npos ? "" : trim(t.substr(tab + 1));
+    if (instruction.rfind("syscall", 0) == 0 || instruction.rfind("sysenter", 0) == 0 ||
+        instruction.rfind("int    $0x80", 0) == 0) {
+      report(member, "makes a raw system call (inline assembly); the course cannot check it");
+    }
+  }
+  return problems;
+}
+
+}  // namespace grader

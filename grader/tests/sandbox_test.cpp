@@ -1,0 +1,161 @@
+// The sandbox's layers against hostile programs (the helpers in helper_programs.cpp): a fork bomb
+// whose processes leave their group, a test that signals the grader, writes outside the run's
+// own /tmp, a memory hog. These need root (a cgroup, a separate user, mount namespaces); as
+// another user they are skipped with the reason.
+#include "sandbox.hpp"
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "process.hpp"
+#include "test_support.hpp"
+
+namespace grader {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Every process on the machine.
+int machine_processes() {
+  int count = 0;
+  DIR* dir = ::opendir("/proc");
+  while (const dirent* entry = dir != nullptr ? ::readdir(dir) : nullptr) {
+    if (entry->d_name[0] >= '0' && entry->d_name[0] <= '9') ++count;
+  }
+  if (dir != nullptr) ::closedir(dir);
+  return count;
+}
+
+int processes_of_user(uid_t uid) {
+  int count = 0;
+  DIR* dir = ::opendir("/proc");
+  while (const dirent* entry = dir != nullptr ? ::readdir(dir) : nullptr) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    struct stat st {};
+    if (::stat((std::string("/proc/") + entry->d_name).c_str(), &st) == 0 && st.st_uid == uid)
+      ++count;
+  }
+  if (dir != nullptr) ::closedir(dir);
+  return count;
+}
+
+// One sandboxed run of a helper, with every layer the machine allows.
+struct Sandboxed {
+  std::optional<UidLease> user;
+  std::unique_ptr<RunDir> dir;
+  std::unique_ptr<RunCgroup> cgroup;
+  ProcessSpec spec;
+
+  Sandboxed(const std::string& mode, const std::string& arg = "",
+            CgroupLimits limits = CgroupLimits{}, std::uint64_t tmp_bytes = 64ULL << 20) {
+    if (auto lease = UidLease::take()) user.emplace(std::move(*lease));
+    std::optional<uid_t> uid;
+    if (user) uid = user->uid();
+    dir = std::make_unique<RunDir>(tmp_bytes, uid);
+    cgroup = RunCgroup::create(limits);
+    spec.argv = {fs::read_symlink("/proc/self/exe").string()};
+    spec.env = environment_with({{"GRADER_TEST_HELPER", mode}, {"GRADER_TEST_ARG", arg}});
+    spec.limits.wall_timeout_s = 20;
+    spec.limits.max_group_processes = 128;
+    spec.isolation.cgroup = cgroup.get();
+    spec.isolation.uid = uid;
+    if (dir->bounded()) {
+      spec.isolation.private_tmp = dir->path();
+      spec.isolation.read_only.push_back(testing_support::course_dir());
+      spec.cwd = "/tmp";
+    } else {
+      spec.cwd = dir->path();
+    }
+  }
+};
+
+class Sandbox : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto& support = sandbox_support();
+    if (!support.root || support.cgroups == CgroupKind::none || !support.separate_users ||
+        !support.mount_namespaces) {
+      GTEST_SKIP() << "these layers need root, a cgroup and mount namespaces; here: "
+                   << support.describe();
+    }
+  }
+};
+
+TEST_F(Sandbox, AForkBombThatLeavesItsGroupIsStoppedAtOnceAndLeavesNothing) {
+  const int before = machine_processes();
+  Sandboxed run("fork-bomb-setsid");
+  const auto result = run_process(run.spec);
+  EXPECT_EQ(result.ending, Ending::process_limit);
+  // The cgroup is watched every 10 ms; 5 s is a wide margin on a loaded machine.
+  EXPECT_LT(result.seconds, 5.0) << "a fork bomb must be a LIMIT result within about a second";
+  EXPECT_EQ(processes_of_user(run.user->uid()), 0) << "every process of the run is gone";
+  EXPECT_EQ(run.cgroup->process_count(), 0);
+  // Other processes of the machine come and go; the bomb's thousands must not be among them.
+  EXPECT_LT(machine_processes(), before + 20) << "the machine's process count is back";
+}
+
+TEST_F(Sandbox, ATestCannotStopOrKillTheGrader) {
+  Sandboxed run("signal-the-grader");
+  const auto result = run_process(run.spec);
+  EXPECT_EQ(result.ending, Ending::exited);
+  EXPECT_EQ(result.exit_code, 0) << "SIGSTOP and SIGKILL to the grader must be refused (EPERM)";
+}
+
+TEST_F(Sandbox, WritesStayInTheRunsOwnBoundedTmpAndTheCourseTreeIsReadOnly) {
+  Sandboxed run("write-everywhere", testing_support::course_dir().string());
+  const auto result = run_process(run.spec);
+  ASSERT_EQ(result.ending, Ending::exited) << result.error << result.output;
+  EXPECT_EQ(result.exit_code & 1, 0) << "wrote into the course tree";
+  EXPECT_EQ(result.exit_code & 2, 0) << "could not write 4 MiB into its own /tmp";
+  EXPECT_EQ(result.exit_code & 4, 0) << "its /tmp is not bounded (1 GiB fitted in 64 MiB)";
+  EXPECT_EQ(result.exit_code & 8, 0) << "wrote into /root";
+  EXPECT_FALSE(fs::exists(testing_support::course_dir() / "sandbox-probe"));
+  EXPECT_FALSE(fs::exists("/tmp/sandbox-small")) << "the run's /tmp is its own";
+  EXPECT_FALSE(fs::exists("/tmp/sandbox-large"));
+  const auto dir = run.dir->path();
+  run.dir.reset();
+  EXPECT_FALSE(fs::exists(dir)) << "the run's directory is gone with everything in it";
+}
+
+TEST_F(Sandbox, TheMemoryCapStopsAHog) {
+  CgroupLimits limits;
+  limits.max_memory_bytes = 256ULL << 20;
+  Sandboxed run("hog-memory", "", limits);
+  const auto result = run_process(run.spec);
+  EXPECT_EQ(result.ending, Ending::memory_limit) << "exit " << result.exit_code;
+}
+
+TEST_F(Sandbox, ACourseTreeUnderAnUnsearchableDirectoryIsStillReachable) {
+  // A checkout under /root (mode 0700) is the common case; this one is under a 0700 directory.
+  TempDir outer("course-cover-");
+  fs::permissions(outer.path(), fs::perms::owner_all, fs::perm_options::replace);
+  const auto tree = outer.path() / "course";
+  fs::create_directories(tree);
+  testing_support::put(tree, "data.txt", "reachable\n");
+  Sandboxed run("read-arg-file", (tree / "data.txt").string());
+  ASSERT_TRUE(run.user.has_value());
+  const auto cover = blocking_ancestor(tree, run.user->uid());
+  ASSERT_TRUE(cover.has_value()) << "the 0700 directory blocks the sandbox's user";
+  EXPECT_EQ(*cover, outer.path());
+  run.spec.isolation.read_only = {tree};
+  run.spec.isolation.cover = cover;
+  const auto result = run_process(run.spec);
+  EXPECT_EQ(result.ending, Ending::exited) << result.error;
+  EXPECT_EQ(result.exit_code, 0) << "the tree's file could not be read as the sandbox's user";
+}
+
+TEST_F(Sandbox, TwoRunsAtOnceGetTwoUsers) {
+  auto first = UidLease::take();
+  auto second = UidLease::take();
+  ASSERT_TRUE(first && second);
+  EXPECT_NE(first->uid(), second->uid()) << "one test could then signal the other";
+}
+
+}  // namespace
+}  // namespace grader
