@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <stdlib.h>  // mkstemps
+#include <sys/stat.h>  // fchmod
 #include <unistd.h>
 
 #include <cerrno>
@@ -45,18 +46,46 @@ void check_shape(int width, int height, int channels, const std::string& what) {
   }
 }
 
+// The largest file an image of kMaxPixels can take: an uncompressed 32-bit BMP, plus headers.
+constexpr std::uintmax_t kMaxFileBytes = std::uintmax_t{kMaxPixels} * 4 + (1U << 20);
+
 std::vector<std::uint8_t> read_file(const std::filesystem::path& path) {
-  std::error_code error;
-  if (std::filesystem::is_directory(path, error)) {
-    throw ImageError("cannot read " + quoted(path) + ": it is a directory");
+  // O_NONBLOCK: a FIFO opens at once instead of waiting for a writer; it is refused below.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) throw ImageError("cannot open " + quoted(path) + ": " + std::strerror(errno));
+  const std::unique_ptr<const int, void (*)(const int*)> closer(&fd, [](const int* f) { ::close(*f); });
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    throw ImageError("cannot read " + quoted(path) + ": " + std::strerror(errno));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw ImageError("cannot open " + quoted(path) + ": " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw ImageError("cannot read " + quoted(path) + ": it is a directory");
+  if (!S_ISREG(st.st_mode)) {
+    throw ImageError("cannot read " + quoted(path) +
+                     ": it is not a regular file (a FIFO, a device or a socket)");
   }
-  std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in),
-                                  std::istreambuf_iterator<char>()};
-  if (in.bad()) throw ImageError("cannot read " + quoted(path) + ": I/O error");
+  // Checked before reading, so a huge file costs nothing.
+  const auto size = static_cast<std::uintmax_t>(st.st_size);
+  if (size > kMaxFileBytes) {
+    throw ImageError("cannot read " + quoted(path) + ": it is " + std::to_string(size >> 20) +
+                     " MiB, more than any image of at most " + std::to_string(kMaxPixels) +
+                     " pixels can take (" + std::to_string(kMaxFileBytes >> 20) + " MiB)");
+  }
+  std::vector<std::uint8_t> bytes;
+  try {
+    bytes.resize(size);
+  } catch (const std::bad_alloc&) {
+    throw ImageError("cannot read " + quoted(path) + ": not enough memory for its " +
+                     std::to_string(size >> 20) + " MiB");
+  }
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw ImageError("cannot read " + quoted(path) + ": " + std::strerror(errno));
+    if (n == 0) break;  // the file shrank while it was read
+    done += static_cast<std::size_t>(n);
+  }
+  bytes.resize(done);
   return bytes;
 }
 
@@ -129,6 +158,8 @@ class TempFile {
       throw ImageError("cannot write " + quoted(destination) + ": " + std::strerror(errno));
     }
     path_ = pattern;
+    // mkstemps makes the file 0600; an image is for everyone to read, as Pillow's are.
+    ::fchmod(fd_, 0644);
   }
   TempFile(const TempFile&) = delete;
   TempFile& operator=(const TempFile&) = delete;

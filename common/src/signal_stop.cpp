@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <utility>
 
 namespace course {
@@ -30,6 +31,19 @@ SignalStop::~SignalStop() {
   ::close(wake_fd_);
 }
 
+// A second Ctrl-C (or SIGTERM) while the first is still being honoured: the program may be stuck
+// where no stop token is checked, so the signal gets its default action, which ends it.
+void SignalStop::end_now(int signal_number) {
+  std::fprintf(stderr, "\nstopping at once\n");
+  ::signal(signal_number, SIG_DFL);
+  sigset_t only;
+  sigemptyset(&only);
+  sigaddset(&only, signal_number);
+  pthread_sigmask(SIG_UNBLOCK, &only, nullptr);
+  ::raise(signal_number);
+  std::_Exit(128 + signal_number);  // not reached: the default action of both signals ends us
+}
+
 void SignalStop::watch(const std::stop_token& token) {
   // The destructor's stop request must end the poll below: it writes to the eventfd.
   const std::stop_callback wake(token, [this] {
@@ -43,7 +57,8 @@ void SignalStop::watch(const std::stop_token& token) {
     if (fds[0].revents != 0) {
       signalfd_siginfo info{};
       [[maybe_unused]] const ssize_t ignored = ::read(signal_fd_, &info, sizeof info);
-      std::fprintf(stderr, "\n%s\n", message_.c_str());
+      if (source_.stop_requested()) end_now(static_cast<int>(info.ssi_signo));
+      std::fprintf(stderr, "\n%s (again to stop at once)\n", message_.c_str());
       source_.request_stop();
     }
   }

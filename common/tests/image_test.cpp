@@ -63,6 +63,17 @@ TEST(Image, PngRoundTripKeepsEveryModeAndSize) {
   EXPECT_EQ(files_in(dir.path()), 1U) << "save_png left a temporary file behind";
 }
 
+TEST(Image, SavedPngsAreReadableByEveryone) {
+  const TempDir dir("image");
+  const auto path = dir.file("p.png");
+  save_png(pattern(2, 2, 3), path);
+  const auto perms = std::filesystem::status(path).permissions();
+  EXPECT_EQ(perms & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                std::filesystem::perms::group_read | std::filesystem::perms::others_read)
+      << "0644, as Pillow and the downloader write, not mkstemp's 0600";
+}
+
 TEST(Image, ConstructorRefusesBadShapes) {
   EXPECT_THROW(Image(2, 2, 0), std::invalid_argument);
   EXPECT_THROW(Image(2, 2, 5), std::invalid_argument);

@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "job_pool.hpp"
 #include "manifest.hpp"
+#include "sandbox.hpp"
 #include "util.hpp"
 
 namespace grader {
@@ -44,8 +45,13 @@ GradeReport grade_once(const fs::path& root, const std::vector<ExerciseManifest>
   std::error_code ec;
   fs::remove_all(context.trace_root, ec);
 
-  // The normal build first; sanitizer builds only for what passed there.
-  auto prepared = prepare(context, make_requests(root, manifests, impl, false));
+  // Tests in the normal build run first; a test that fails there cannot earn its points, so
+  // by default the sanitizer builds are made afterwards, only for what passed. Without a cgroup
+  // a test's process could outlive it and tamper with a later build, so there every build is
+  // made before any test runs.
+  const bool contained = sandbox_support().cgroups != CgroupKind::none;
+  auto prepared = prepare(context, make_requests(root, manifests, impl, sanitizers && !contained));
+  for (auto& p : prepared) p.request.tagged_sanitizer_runs = false;
   for (const auto& p : prepared) {
     for (const auto& warning : p.warnings) progress.message("warning: " + warning);
   }
@@ -56,6 +62,7 @@ GradeReport grade_once(const fs::path& root, const std::vector<ExerciseManifest>
   report.exercises = run_prepared(context, prepared);
   if (sanitizers && !interrupted()) add_sanitizer_runs(context, prepared, report.exercises);
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  report.sandbox = sandbox_support().describe();
   return report;
 }
 

@@ -139,8 +139,16 @@ void list_binary_tests(const GradeContext& context, PreparedImpl& impl) {
   auto listing = list_tests(binary, context.root, context.policy);
   impl.binary_tests = std::move(listing.names);
   impl.listing_error = std::move(listing.error);
-  if (impl.listing_error.empty())
+  if (impl.listing_error.empty()) {
     impl.check = check_against_binary(request.manifest, impl.binary_tests);
+  } else {
+    // The listing runs the code's static initialisers, in the same sandbox as a test: when it
+    // fails, that exercise scores 0 with the reason, and the others are graded.
+    impl.build_errors[BuildConfig::normal] =
+        "The test program could not list its tests (" + impl.listing_error +
+        "). Code that runs before main(), such as the initialiser of a global variable, must "
+        "not end the program or use up its limits.";
+  }
 }
 
 }  // namespace

@@ -122,6 +122,7 @@ struct ExerciseResult {
 struct GradeReport {
   std::vector<ExerciseResult> exercises;
   double seconds = 0.0;  // wall time of the whole run
+  std::string sandbox;   // the isolation layers the tests ran in (sandbox.hpp), for the record
   [[nodiscard]] double score() const {
     double s = 0;
     for (const auto& e : exercises) s += e.score();

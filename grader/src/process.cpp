@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -156,6 +157,12 @@ struct ChildPlan {
   bool switch_user = false;
   uid_t uid = 0;
   bool new_mount_namespace = false;
+  // Without root: a user namespace (mapping the user to itself) around the mount namespace, and
+  // a PID namespace whose init runs the test (see enter_pid_namespace).
+  bool user_namespace = false;
+  std::string uid_map;  // "1000 1000 1\n"
+  std::string gid_map;
+  unsigned long tree_flags = 0;  // MS_NOSUID... of the tree's mount, kept when it is made read-only
   std::string cover;                      // a tmpfs is mounted here, when set
   std::string private_tmp;                // the run's directory: /tmp, /var/tmp and /dev/shm
   std::vector<std::string> tmp_mounts;    // /var/tmp and /dev/shm, when they exist
@@ -232,7 +239,7 @@ const char* describe_step(int step) {
   }
 }
 
-[[noreturn]] void child_fail(int error_fd, int err, ChildStep step = kExec) {
+[[noreturn]] void child_fail(int error_fd, int err, int step = kExec) {
   const int message[2] = {err, step};
   [[maybe_unused]] auto n = ::write(error_fd, message, sizeof message);
   ::_exit(127);
@@ -244,7 +251,23 @@ bool write_zero(int fd) { return ::write(fd, "0\n", 2) == 2; }
 // and exec: system calls only. Bind sources must be paths in this namespace (a descriptor opened
 // before unshare names a mount of the old one), so the tree is first stashed inside the run's
 // directory, which stays reachable as /tmp/.course-tree however the tree's path gets hidden.
+bool write_proc_file(const char* path, const std::string& text) {
+  const int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  return ok;
+}
+
+bool enter_user_namespace(const ChildPlan& plan) {
+  return ::unshare(CLONE_NEWUSER | CLONE_NEWPID) == 0 &&
+         write_proc_file("/proc/self/setgroups", "deny") &&
+         write_proc_file("/proc/self/uid_map", plan.uid_map) &&
+         write_proc_file("/proc/self/gid_map", plan.gid_map);
+}
+
 bool enter_private_mounts(const ChildPlan& plan) {
+  if (plan.user_namespace && !enter_user_namespace(plan)) return false;
   if (::unshare(CLONE_NEWNS) != 0) return false;
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
   const bool has_tree = !plan.tree.empty();
@@ -271,8 +294,63 @@ bool enter_private_mounts(const ChildPlan& plan) {
     return false;
   ::umount2(kTreeStashInTmp, MNT_DETACH);
   ::rmdir(kTreeStashInTmp);
+  // The flags the tree's mount already has must be kept: in a user namespace they are locked.
   return ::mount(nullptr, plan.tree.c_str(), nullptr,
-                 MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) == 0;
+                 MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | plan.tree_flags,
+                 nullptr) == 0;
+}
+
+[[noreturn]] void child_fail(int error_fd, int err, int step);
+
+// After unshare(CLONE_NEWPID) the next child is pid 1 of the new namespace: nothing in it can see
+// or signal a process outside, and when pid 1 ends the kernel ends everything in it, however it
+// left its process group. Pid 1 (an init that runs no code of the test) forks the test and
+// returns there; this process, the grader's child, and the init wait, and this one then ends the
+// way the test ended, so the grader sees the test's own exit code or signal.
+void enter_pid_namespace(const ChildPlan& plan) {
+  int status_pipe[2];
+  if (::pipe2(status_pipe, O_CLOEXEC) != 0) child_fail(plan.error_fd, errno, 1);
+  const pid_t init = ::fork();
+  if (init < 0) child_fail(plan.error_fd, errno, 1);
+  if (init == 0) {
+    ::close(status_pipe[0]);
+    const pid_t test = ::fork();
+    if (test < 0) child_fail(plan.error_fd, errno, 1);
+    if (test == 0) {
+      ::close(status_pipe[1]);
+      return;  // the test: on to exec
+    }
+    // Only the test's copy of the error pipe may stay open: the grader reads it until exec.
+    ::close(plan.error_fd);
+    ::close(plan.output_fd);
+    int test_status = 0;
+    for (;;) {  // as init, reap every orphan until the test itself has ended
+      int status = 0;
+      const pid_t ended = ::waitpid(-1, &status, 0);
+      if (ended == test) {
+        test_status = status;
+        break;
+      }
+      if (ended < 0 && errno != EINTR) break;
+    }
+    [[maybe_unused]] auto n = ::write(status_pipe[1], &test_status, sizeof test_status);
+    ::_exit(0);
+  }
+  ::close(status_pipe[1]);
+  ::close(plan.error_fd);
+  ::close(plan.output_fd);
+  int test_status = 0;
+  const bool reported =
+      ::read(status_pipe[0], &test_status, sizeof test_status) == sizeof test_status;
+  while (::waitpid(init, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  if (!reported) ::_exit(127);
+  if (WIFSIGNALED(test_status)) {
+    const int signal_number = WTERMSIG(test_status);
+    ::signal(signal_number, SIG_DFL);
+    ::raise(signal_number);
+  }
+  ::_exit(WIFEXITED(test_status) ? WEXITSTATUS(test_status) : 127);
 }
 
 bool become_user(uid_t uid) {
@@ -308,6 +386,10 @@ bool move_fd(int from, int to) {
   }
   for (const auto& [resource, value] : plan.limits) {
     if (::setrlimit(resource, &value) != 0) child_fail(plan.error_fd, errno, kLimits);
+  }
+  if (plan.user_namespace) {
+    enter_pid_namespace(plan);  // returns in the test's process only
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(plan.error_fd, errno, kLimits);
   }
   if (plan.switch_user && !become_user(plan.uid)) child_fail(plan.error_fd, errno, kSwitchUser);
   if (::dup2(plan.stdin_fd, STDIN_FILENO) < 0 || ::dup2(plan.output_fd, STDOUT_FILENO) < 0 ||
@@ -436,6 +518,9 @@ ChildPlan plan_child(const ProcessSpec& spec, const std::string& path) {
   }
   if (!iso.private_tmp.empty()) {
     plan.new_mount_namespace = true;
+    plan.user_namespace = iso.user_namespace;
+    plan.uid_map = std::to_string(::getuid()) + " " + std::to_string(::getuid()) + " 1\n";
+    plan.gid_map = std::to_string(::getgid()) + " " + std::to_string(::getgid()) + " 1\n";
     plan.private_tmp = iso.private_tmp.string();
     plan.tree_stash = plan.private_tmp + "/.course-tree";
     for (const char* dir : {"/var/tmp", "/dev/shm"}) {
@@ -447,6 +532,13 @@ ChildPlan plan_child(const ProcessSpec& spec, const std::string& path) {
       while (plan.tree.size() > 1 && plan.tree.back() == '/') plan.tree.pop_back();
       plan.tree_parents = ancestors_of(plan.tree);
       plan.tree_parents.push_back(plan.tree);  // the mount point itself
+      struct statvfs vfs {};
+      if (::statvfs(plan.tree.c_str(), &vfs) == 0) {
+        if ((vfs.f_flag & ST_NOEXEC) != 0) plan.tree_flags |= MS_NOEXEC;
+        if ((vfs.f_flag & ST_NOATIME) != 0) plan.tree_flags |= MS_NOATIME;
+        if ((vfs.f_flag & ST_NODIRATIME) != 0) plan.tree_flags |= MS_NODIRATIME;
+        if ((vfs.f_flag & ST_RELATIME) != 0) plan.tree_flags |= MS_RELATIME;
+      }
     }
   }
   return plan;

@@ -57,7 +57,12 @@ struct Isolation {
   std::vector<std::filesystem::path> read_only;
   // An ancestor of read_only[0] that `uid` cannot search: an empty tmpfs is mounted on it and
   // read_only[0] bound back into it, so the run can reach the course tree and nothing else there.
+  // Without root, $HOME is covered the same way.
   std::optional<std::filesystem::path> cover;
+  // Without root: the mount namespace sits in a user namespace of its own, with a PID namespace
+  // whose init runs the test (nothing outside is visible or can be signalled, and everything in
+  // it ends with the test).
+  bool user_namespace = false;
 };
 
 struct ProcessSpec {

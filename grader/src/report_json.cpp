@@ -1,6 +1,6 @@
 // The machine-readable report: the whole GradeReport in the schema documented in grader/README.md.
 //
-// {"schema": "course-grader-report", "version": 1, "score", "max_score", "seconds",
+// {"schema": "course-grader-report", "version": 1, "score", "max_score", "seconds", "sandbox",
 //  "counts": {"tests", "passed", "failed", "not_run"},
 //  "exercises": [{"id", "title", "order", "implementation", "student_files", "score", "max_score",
 //                 "counts", "build_error": string | null,
@@ -90,7 +90,7 @@ std::string render_json(const GradeReport& report) {
       {"schema", "course-grader-report"}, {"version", kSchemaVersion},
       {"score", report.score()},          {"max_score", report.max_score()},
       {"seconds", report.seconds},        {"counts", counts_json(report::count_tests(report))},
-      {"exercises", std::move(exercises)}};
+      {"sandbox", report.sandbox},        {"exercises", std::move(exercises)}};
   // Student programs may print invalid UTF-8; replace it rather than throw.
   return document.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }

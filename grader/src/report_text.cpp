@@ -227,6 +227,7 @@ void append_total(std::string& out, const GradeReport& report, const Painter& pa
   if (counts.tests > 0 && counts.passed == counts.tests) {
     out += paint("Every test passes. Well done!", Tone::good) + '\n';
   }
+  if (!report.sandbox.empty()) out += "Tests ran in: " + report.sandbox + '\n';
 }
 
 }  // namespace

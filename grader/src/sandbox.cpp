@@ -124,6 +124,27 @@ bool mount_namespaces_work() {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+// Can this (non-root) process make a user namespace holding mount and PID namespaces?
+bool user_namespaces_work() {
+  TempDir dir("course-probe-");
+  const pid_t child = ::fork();
+  if (child < 0) return false;
+  if (child == 0) {
+    const auto map = std::to_string(::getuid()) + " " + std::to_string(::getuid()) + " 1\n";
+    const auto gmap = std::to_string(::getgid()) + " " + std::to_string(::getgid()) + " 1\n";
+    const bool ok = ::unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) == 0 &&
+                    write_text("/proc/self/setgroups", "deny") &&
+                    write_text("/proc/self/uid_map", map) && write_text("/proc/self/gid_map", gmap) &&
+                    ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+                    ::mount(dir.path().c_str(), dir.path().c_str(), nullptr, MS_BIND, nullptr) == 0;
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 SandboxSupport basic(std::string why) {
   SandboxSupport support;
   support.root = ::geteuid() == 0;
@@ -142,7 +163,10 @@ SandboxSupport detect() {
     if (!support.mount_namespaces)
       support.notes.emplace_back("private /tmp: off (mount namespaces are not allowed here)");
   } else {
-    support.notes.emplace_back("separate user and private /tmp: off (they need root)");
+    support.notes.emplace_back("separate user per test: off (it needs root)");
+    support.user_namespaces = user_namespaces_work();
+    if (!support.user_namespaces)
+      support.notes.emplace_back("user namespaces: off (the system does not allow them)");
   }
   return support;
 }
@@ -157,6 +181,11 @@ std::string SandboxSupport::describe() const {
   if (cgroups == CgroupKind::v2) layers.emplace_back("cgroup v2 (pids, memory, kill)");
   if (separate_users) layers.emplace_back("a separate user per test");
   if (mount_namespaces) layers.emplace_back("private /tmp and a read-only course tree");
+  if (user_namespaces) {
+    layers.emplace_back(
+        "a user namespace with its own PID namespace, private /tmp, a hidden $HOME and a "
+        "read-only course tree");
+  }
   layers.emplace_back("process group, rlimits, wall clock, output cap");
   return join(layers, ", ");
 }

@@ -11,6 +11,9 @@
 //    tree, the build tree, the reports or $HOME, and cannot signal the grader or another test;
 //  - a private mount namespace (root only): /tmp, /var/tmp and /dev/shm are the run's own
 //    size-bounded tmpfs, and the course tree is mounted read-only;
+//  - without root, where the system allows it: a user namespace holding a PID namespace (the
+//    test sees and can signal nothing outside it, and all of it ends with the test) and a mount
+//    namespace (the run's own /tmp, $HOME hidden, the course tree read-only);
 //  - always: its own process group, rlimits, a wall clock and an output cap (process.cpp).
 #pragma once
 
@@ -34,6 +37,8 @@ struct SandboxSupport {
   std::string cgroup_root;  // v2: the directory the run cgroups go under
   bool separate_users = false;
   bool mount_namespaces = false;
+  // Without root: user namespaces (a PID namespace, a private /tmp, a read-only course tree).
+  bool user_namespaces = false;
   std::vector<std::string> notes;  // why a layer is off
 
   // "cgroup v1, separate user, private /tmp; process group, rlimits, wall clock"

@@ -153,6 +153,16 @@ std::unique_ptr<Sandbox> make_sandbox(const SandboxPolicy& policy, BuildConfig c
     spec.isolation.private_tmp = box->dir->path();
     if (!root.empty()) spec.isolation.read_only.push_back(root);
     if (box->user) spec.isolation.cover = cover;
+  } else if (support.user_namespaces) {
+    // Not root: the same private mounts inside a user namespace (the run's directory is then
+    // not size-bounded), $HOME hidden, and a PID namespace.
+    spec.isolation.user_namespace = true;
+    spec.isolation.private_tmp = box->dir->path();
+    if (!root.empty()) spec.isolation.read_only.push_back(root);
+    if (const auto home = get_env("HOME"); home && fs::is_directory(*home) && *home != "/")
+      spec.isolation.cover = fs::path(*home);
+    box->child_dir = "/tmp";
+    spec.cwd = box->child_dir;
   }
   env.emplace_back("HOME", box->child_dir.string());
   env.emplace_back("TMPDIR", box->child_dir.string());

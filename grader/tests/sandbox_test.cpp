@@ -143,6 +143,11 @@ TEST_F(Sandbox, ACourseTreeUnderAnUnsearchableDirectoryIsStillReachable) {
   const auto cover = blocking_ancestor(tree, run.user->uid());
   ASSERT_TRUE(cover.has_value()) << "the 0700 directory blocks the sandbox's user";
   EXPECT_EQ(*cover, outer.path());
+  // The helper runs from inside the tree: the run sees nothing else of where it lies (the
+  // private /tmp would hide a course checked out under /tmp, as a fresh clone may be).
+  fs::copy_file(run.spec.argv.front(), tree / "helper");
+  run.spec.argv = {(tree / "helper").string()};
+  fs::permissions(tree, fs::perms::owner_all | fs::perms::others_read | fs::perms::others_exec);
   run.spec.isolation.read_only = {tree};
   run.spec.isolation.cover = cover;
   const auto result = run_process(run.spec);

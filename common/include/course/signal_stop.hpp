@@ -10,7 +10,9 @@ namespace course {
 
 // The signals are blocked in every thread (threads started later inherit the mask) and read from
 // a signalfd by one watcher thread, so no code runs in a signal handler. Construct it in main()
-// before any other thread starts. On a signal it prints `message` on stderr and requests a stop.
+// before any other thread starts. On a signal it prints `message` on stderr and requests a stop;
+// a second signal ends the program at once (the signal's default action), for code stuck where
+// no stop token is looked at.
 class SignalStop {
  public:
   explicit SignalStop(std::string message = "stopping...");
@@ -22,6 +24,7 @@ class SignalStop {
 
  private:
   void watch(const std::stop_token& token);
+  [[noreturn]] static void end_now(int signal_number);
 
   std::string message_;
   std::stop_source source_;

@@ -66,7 +66,12 @@ int main(int argc, char** argv) {
                  "emboss, find_edges, sharpen, smooth, smooth_more, grayscale, contrast[=F]")
       ->required();
   app.add_option("inputs", inputs, "input images (PNG, JPEG, BMP)")->required();
-  app.add_option("--output,-o", out_dir, "output directory (created when missing)")->required();
+  app.add_option("--output,-o", out_dir, "output directory (created when missing)")
+      ->required()
+      ->check([](const std::string& dir) {
+        return dir.empty() ? std::string("the output directory cannot be an empty name")
+                           : std::string();
+      });
   app.add_option("--mode,-m", mode_name, "sequential, images, tiles or processes")
       ->check(CLI::IsMember({"sequential", "images", "tiles", "processes"}))
       ->capture_default_str();
@@ -105,6 +110,8 @@ int main(int argc, char** argv) {
   };
 
   std::vector<std::filesystem::path> paths(inputs.begin(), inputs.end());
+  std::error_code error;
+  const bool out_dir_existed = std::filesystem::exists(out_dir, error);
   const auto start = std::chrono::steady_clock::now();
   std::vector<imgfilter::FileResult> results;
   try {
@@ -127,6 +134,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "imgfilter: %s\n", results[i].error.c_str());
     }
   }
+  // A folder made for outputs that all failed would only mislead: nothing was written.
+  if (!out_dir_existed && failed == results.size()) std::filesystem::remove(out_dir, error);
   if (!quiet) {
     std::fprintf(stderr, "%zu of %zu images written to %s in %.2f s (%s mode, %zu jobs)%s\n",
                  results.size() - failed, results.size(), out_dir.c_str(), seconds,

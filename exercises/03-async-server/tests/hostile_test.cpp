@@ -67,6 +67,40 @@ TEST(Hostile, GarbageGets400AndTheServerLivesOn) {
       << "most of the garbage should get a JSON 400, not a silently closed connection";
 }
 
+TEST(Hostile, ATransferEncodingNotEndingInChunkedGets400AndNothingIsSmuggled) {
+  RunningServer running;
+  for (const char* codings : {"gzip", "chunked, gzip", "identity"}) {
+    SCOPED_TRACE(std::string("Transfer-Encoding: ") + codings);
+    Connection connection(running.port());
+    // With a coding other than chunked last, the body's end is unknown (RFC 9112, 6.3): a server
+    // that reads on would take "GET /error" as a second request, smuggled past whatever
+    // checked the first.
+    connection.send(std::string("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ") + codings +
+                    "\r\n\r\nGET /error HTTP/1.1\r\nHost: x\r\n\r\n");
+    const auto deadline = Clock::now() + kTimeout;
+    const auto first = connection.read_response(deadline);
+    EXPECT_EQ(first.status, 400) << "the framing is invalid: answer 400, then close";
+    const auto second = connection.read_response(deadline);
+    EXPECT_FALSE(second.complete())
+        << "the body was read as a second request (a " << second.status
+        << " for GET /error): request smuggling. Check Transfer-Encoding once the header is "
+           "read, and close the connection after the 400";
+  }
+  expect_still_serving(running.port(), "after the smuggling attempts");
+}
+
+TEST(Hostile, AnHttp11RequestNeedsExactlyOneHost) {
+  RunningServer running;
+  EXPECT_EQ(exchange(running.port(), "GET / HTTP/1.1\r\n\r\n").status, 400)
+      << "HTTP/1.1 without Host (RFC 9112, 3.2)";
+  EXPECT_EQ(exchange(running.port(), "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").status,
+            400)
+      << "two Host fields";
+  EXPECT_EQ(exchange(running.port(), "GET / HTTP/1.0\r\n\r\n").status, 200)
+      << "HTTP/1.0 has no Host rule";
+  EXPECT_EQ(exchange(running.port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n").status, 200);
+}
+
 TEST(Hostile, MissingCrlfIsRejectedOrTimedOut) {
   Config config = test_config();
   config.read_timeout = course::scaled(milliseconds(400));

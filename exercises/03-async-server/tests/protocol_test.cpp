@@ -73,6 +73,19 @@ TEST(Protocol, PipelinedQuickAnswerIsNotHeldBehindASlowRequest) {
          "them before you await a request that takes time.";
 }
 
+TEST(Protocol, AnAbsoluteFormTargetIsServedLikeItsPath) {
+  RunningServer running;
+  const auto deadline = [] { return Clock::now() + course::scaled(milliseconds(5000)); };
+  Connection connection(running.port());
+  const auto host = "127.0.0.1:" + std::to_string(running.port());
+  connection.send("GET http://" + host + "/ HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+  const auto index = connection.read_response(deadline());
+  EXPECT_EQ(index.status, 200) << "RFC 9112 (3.2.2): a server must accept the absolute form";
+  connection.send("GET HTTP://" + host + "/nowhere?x=1 HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+  const auto missing = connection.read_response(deadline());
+  EXPECT_EQ(missing.status, 404) << "routed by its path, /nowhere";
+}
+
 TEST(Protocol, ConnectionCloseIsHonoured) {
   RunningServer running;
   Connection connection(running.port());

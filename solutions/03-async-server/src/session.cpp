@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -51,10 +52,44 @@ ReadError classify(const beast::error_code& ec) {
   return ReadError::malformed;
 }
 
+// "http://host:8080/fast?x" -> "/fast?x": a target in absolute form (RFC 9112, 3.2.2) names the
+// same resource as its path.
+std::string origin_form(std::string_view target) {
+  const auto scheme_end = target.find("://");
+  if (target.empty() || target.front() == '/' || scheme_end == std::string_view::npos) {
+    return std::string(target);
+  }
+  const auto path = target.find_first_of("/?", scheme_end + 3);
+  if (path == std::string_view::npos) return "/";
+  return (target[path] == '?' ? "/" : "") + std::string(target.substr(path));
+}
+
+bool ends_with_chunked(std::string_view codings) {
+  const auto comma = codings.rfind(',');
+  auto last = codings.substr(comma == std::string_view::npos ? 0 : comma + 1);
+  while (!last.empty() && (last.front() == ' ' || last.front() == '\t')) last.remove_prefix(1);
+  while (!last.empty() && (last.back() == ' ' || last.back() == '\t')) last.remove_suffix(1);
+  return beast::iequals(last, "chunked");
+}
+
+// What RFC 9112 says a server must reject, and Beast accepts: a Transfer-Encoding whose last
+// coding is not chunked (the body's end would be unknown, and what follows could be read as a
+// second, smuggled request), and an HTTP/1.1 request without exactly one Host.
+beast::error_code check_framing(const http::request_parser<http::string_body>& parser) {
+  const auto& header = parser.get();
+  const auto coding = header.find(http::field::transfer_encoding);
+  if (coding != header.end() && !ends_with_chunked(coding->value())) {
+    return http::error::bad_transfer_encoding;
+  }
+  const auto hosts = header.count(http::field::host);
+  if (hosts > 1 || (header.version() >= 11 && hosts == 0)) return http::error::bad_field;
+  return {};
+}
+
 Request to_request(http::request<http::string_body>&& message) {
   Request request;
   request.method = std::string(message.method_string());
-  request.target = std::string(message.target());
+  request.target = origin_form(message.target());
   request.keep_alive = message.keep_alive();
   request.body = std::move(message.body());
   return request;
@@ -201,6 +236,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, App& app) {
     // header one byte at a time (slowloris) is cut off.
     stream.expires_after(limits.read_timeout);
     auto read_error = co_await read_header(stream, buffer, parser, limits, outbox);
+    if (!read_error) read_error = check_framing(parser);
     if (!read_error && !parser.is_done()) {
       if (!co_await outbox.send(stream, limits)) break;
       auto [body_error, body_bytes] = co_await http::async_read(stream, buffer, parser, use_tuple);

@@ -1,0 +1,128 @@
+// The checks on student code before and after it is compiled (submission_check.hpp): includes
+// that leave the exercise, symlinks, words a header-only exercise may not use, and the symbols,
+// sections and instructions of compiled objects.
+#include "submission_check.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "process.hpp"
+#include "test_support.hpp"
+
+namespace grader {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> check_text(const std::string& text, const std::string& name = "a.cpp",
+                                    const std::vector<std::string>& allowed = {}) {
+  TempDir dir;
+  testing_support::put(dir.path(), name, text);
+  const bool header_only = name.ends_with(".hpp");
+  return check_sources({{dir.path() / name, dir.path(), name}}, header_only, allowed);
+}
+
+bool mentions(const std::vector<std::string>& problems, const std::string& text) {
+  return std::any_of(problems.begin(), problems.end(),
+                     [&](const std::string& p) { return p.find(text) != std::string::npos; });
+}
+
+TEST(SourceCheck, IncludesThatClimbOutOfTheExerciseOrAreComputedAreRefused) {
+  EXPECT_TRUE(check_text("#include <vector>\n#include \"warmup/warmup.hpp\"\n"
+                         "// #include \"../../solutions/x.cpp\"\n"
+                         "const char* s = \"#include \\\"../x\\\"\";\n")
+                  .empty())
+      << "ordinary includes, a comment and a string are fine";
+  EXPECT_TRUE(mentions(check_text("#include \"../../../../solutions/00-warmup/src/counter.cpp\"\n"),
+                       "reaches outside the exercise"));
+  EXPECT_TRUE(mentions(check_text("#  include </etc/passwd>\n"), "reaches outside"));
+  EXPECT_TRUE(mentions(check_text("#/**/include \"a/../../b.hpp\"\n"), "reaches outside"))
+      << "a comment between # and include changes nothing";
+  EXPECT_TRUE(mentions(check_text("#inc\\\nlude \"../b.hpp\"\n"), "reaches outside"))
+      << "nor does a line continuation";
+  EXPECT_TRUE(mentions(check_text("#define P \"../x.hpp\"\n#include P\n"), "not a macro"));
+  EXPECT_TRUE(mentions(check_text("#if __has_include(\"../../x.hpp\")\n#endif\n"),
+                       "__has_include"));
+  EXPECT_TRUE(mentions(check_text("asm(\".incbin \\\"/etc/passwd\\\"\");\n"), ".incbin"));
+}
+
+TEST(SourceCheck, ASymlinkedFileOrDirectoryIsRefused) {
+  TempDir dir;
+  testing_support::put(dir.path(), "real/a.cpp", "int x;\n");
+  fs::create_symlink(dir.path() / "real" / "a.cpp", dir.path() / "link.cpp");
+  fs::create_symlink(dir.path() / "real", dir.path() / "src");
+  EXPECT_TRUE(mentions(check_sources({{dir.path() / "link.cpp", dir.path(), "link.cpp"}}, false, {}),
+                       "symbolic link"));
+  EXPECT_TRUE(mentions(check_sources({{dir.path() / "src" / "a.cpp", dir.path(), "src/a.cpp"}},
+                                     false, {}),
+                       "symbolic link"))
+      << "a link anywhere on the way counts";
+  EXPECT_TRUE(
+      check_sources({{dir.path() / "real" / "a.cpp", dir.path(), "real/a.cpp"}}, false, {}).empty());
+}
+
+TEST(SourceCheck, AHeaderOnlyExerciseMayNotUseTheRefusedCallsAsWords) {
+  EXPECT_TRUE(check_text("template <class T> struct Cache { T get(); };\n"
+                         "// exit() in a comment, \"fork\" in a string\n",
+                         "cache.hpp")
+                  .empty());
+  const auto problems =
+      check_text("inline void f() { std::exit(0); ::fork(); }\nint main() {}\n"
+                 "#define CAT(a, b) a##b\ntesting::Test* t;\n",
+                 "cache.hpp");
+  EXPECT_TRUE(mentions(problems, "uses exit()"));
+  EXPECT_TRUE(mentions(problems, "uses fork()"));
+  EXPECT_TRUE(mentions(problems, "'main'"));
+  EXPECT_TRUE(mentions(problems, "'testing'"));
+  EXPECT_TRUE(mentions(problems, "##"));
+  EXPECT_FALSE(mentions(check_text("inline void f() { ::fork(); }\n", "cache.hpp", {"fork"}),
+                        "fork"))
+      << "allowed_calls lets it through";
+}
+
+TEST(ObjectCheck, RefusesMainGoogleTestExitCallsPriorityConstructorsAndRawSystemCalls) {
+  if (!find_executable("g++") || !find_executable("ar") || !find_executable("nm")) {
+    GTEST_SKIP() << "needs g++, ar and nm";
+  }
+  TempDir dir;
+  testing_support::put(dir.path(), "bad.cpp",
+                       "#include <unistd.h>\n"
+                       "namespace testing { struct UnitTest { static UnitTest* GetInstance(); }; }\n"
+                       "int main() { testing::UnitTest::GetInstance(); _exit(0); }\n"
+                       "volatile int touched;\n"
+                       "__attribute__((constructor(101))) void early() { touched = 1; }\n"
+                       "long raw() { long r; asm volatile(\"syscall\" : \"=a\"(r) : \"a\"(39L) : "
+                       "\"rcx\", \"r11\"); return r; }\n");
+  testing_support::put(dir.path(), "good.cpp",
+                       "#include <atomic>\n#include <latch>\n#include <thread>\n"
+                       "int good() { std::latch l(1); std::jthread t([&] { l.count_down(); });\n"
+                       "  l.wait(); std::atomic<int> a{0}; a.wait(1); return 1; }\n");
+  for (const char* name : {"bad", "good"}) {
+    ProcessSpec compile;
+    compile.argv = {"g++", "-std=c++20", "-O1", "-c", (dir.path() / (std::string(name) + ".cpp")).string(),
+                    "-o", (dir.path() / (std::string(name) + ".cpp.o")).string()};
+    ASSERT_TRUE(run_process(compile).succeeded()) << name;
+  }
+  ProcessSpec archive;
+  archive.argv = {"ar", "rcs", (dir.path() / "lib.a").string(), (dir.path() / "bad.cpp.o").string(),
+                  (dir.path() / "good.cpp.o").string()};
+  ASSERT_TRUE(run_process(archive).succeeded());
+
+  const auto bad = check_objects(dir.path() / "lib.a", {{"bad.cpp.o", "src/bad.cpp"}}, {});
+  EXPECT_TRUE(mentions(bad, "src/bad.cpp: defines main()"));
+  EXPECT_TRUE(mentions(bad, "uses GoogleTest"));
+  EXPECT_TRUE(mentions(bad, "calls _exit()"));
+  EXPECT_TRUE(mentions(bad, "constructor that runs before"));
+  EXPECT_TRUE(mentions(bad, "raw system call"));
+  EXPECT_FALSE(mentions(check_objects(dir.path() / "lib.a", {{"bad.cpp.o", "b"}}, {"_exit"}),
+                        "_exit"))
+      << "allowed_calls lets it through";
+
+  const auto good = check_objects(dir.path() / "lib.a", {{"good.cpp.o", "src/good.cpp"}}, {});
+  EXPECT_TRUE(good.empty()) << "std::latch, std::jthread and atomic waits are the course's tools: "
+                            << (good.empty() ? "" : good.front());
+}
+
+}  // namespace
+}  // namespace grader
