@@ -177,8 +177,8 @@ std::atomic<unsigned> g_run_counter{0};
 
 std::string SandboxSupport::describe() const {
   std::vector<std::string> layers;
-  if (cgroups == CgroupKind::v1) layers.emplace_back("cgroup v1 (pids, memory, freezer)");
-  if (cgroups == CgroupKind::v2) layers.emplace_back("cgroup v2 (pids, memory, kill)");
+  if (cgroups == CgroupKind::v1) layers.emplace_back("cgroup v1 (pids, memory, freezer, cpu)");
+  if (cgroups == CgroupKind::v2) layers.emplace_back("cgroup v2 (pids, memory, cpu, kill)");
   if (separate_users) layers.emplace_back("a separate user per test");
   if (mount_namespaces) layers.emplace_back("private /tmp and a read-only course tree");
   if (user_namespaces) {
