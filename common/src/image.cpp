@@ -3,7 +3,7 @@
 #include "course/image.hpp"
 
 #include <fcntl.h>
-#include <stdlib.h>  // mkstemps
+#include <stdlib.h>    // mkstemps
 #include <sys/stat.h>  // fchmod
 #include <unistd.h>
 
@@ -53,7 +53,8 @@ std::vector<std::uint8_t> read_file(const std::filesystem::path& path) {
   // O_NONBLOCK: a FIFO opens at once instead of waiting for a writer; it is refused below.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw ImageError("cannot open " + quoted(path) + ": " + std::strerror(errno));
-  const std::unique_ptr<const int, void (*)(const int*)> closer(&fd, [](const int* f) { ::close(*f); });
+  const std::unique_ptr<const int, void (*)(const int*)> closer(&fd,
+                                                                [](const int* f) { ::close(*f); });
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     throw ImageError("cannot read " + quoted(path) + ": " + std::strerror(errno));

@@ -87,9 +87,9 @@ void take_channel(int /*argc*/, char** /*argv*/, char** envp) {
 }
 
 // Runs before every static initialiser of the executable (and so of the submission).
-[[gnu::used, gnu::section(".preinit_array")]] void (*const course_take_channel)(int, char**,
-                                                                                 char**) =
-    &take_channel;
+[[gnu::used,
+  gnu::section(".preinit_array")]] void (*const course_take_channel)(int, char**,
+                                                                     char**) = &take_channel;
 
 std::string escaped(std::string_view text) {
   std::string out;
@@ -183,8 +183,7 @@ class ChannelReporter : public testing::EmptyTestEventListener {
  private:
   // A success result that a genuine reporter hands to every listener.
   static void emit_canary() {
-    GTEST_MESSAGE_AT_(kCanaryFile, 1, "course harness canary",
-                      ::testing::TestPartResult::kSuccess);
+    GTEST_MESSAGE_AT_(kCanaryFile, 1, "course harness canary", ::testing::TestPartResult::kSuccess);
   }
 
   std::atomic<int> failures_{0};
@@ -196,7 +195,8 @@ void send_test_list() {
   const auto& unit = *testing::UnitTest::GetInstance();
   for (int s = 0; s < unit.total_test_suite_count(); ++s) {
     const auto& suite = *unit.GetTestSuite(s);
-    for (int t = 0; t < suite.total_test_count(); ++t) send("test", full_name(*suite.GetTestInfo(t)));
+    for (int t = 0; t < suite.total_test_count(); ++t)
+      send("test", full_name(*suite.GetTestInfo(t)));
   }
 }
 

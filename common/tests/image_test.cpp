@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -114,6 +117,25 @@ TEST(Image, BadFilesGiveErrorsNamingTheFile) {
   expect_load_error(dir.file("truncated.png"), "corrupt or truncated");
   expect_load_error(dir.file("corrupt.png"), "corrupt or truncated");
   expect_load_error(dir.file("huge.png"), "100000 x 100000");
+}
+
+TEST(Image, FifosDevicesAndOversizedFilesAreRefusedAtOnceWithoutReading) {
+  const TempDir dir("image");
+  // A FIFO with no writer would block open() for good.
+  ASSERT_EQ(::mkfifo(dir.file("pipe.png").c_str(), 0600), 0);
+  expect_load_error(dir.file("pipe.png"), "not a regular file");
+  // /dev/zero never ends.
+  expect_load_error("/dev/zero", "not a regular file");
+  // Larger than any image of kMaxPixels can be: refused from its size, before a byte is read
+  // (a sparse file, so the test itself writes nothing).
+  const auto big = dir.file("big.bmp");
+  { std::ofstream(big.string()) << "BM"; }
+  // 64 GiB: reading it first would fail for memory, with another message, or take minutes.
+  std::filesystem::resize_file(big, std::uintmax_t{64} << 30);
+  const auto start = std::chrono::steady_clock::now();
+  expect_load_error(big, "MiB, more than any image");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10))
+      << "the 64 GiB file was read before its size was checked";
 }
 
 TEST(Image, HugeHeaderIsRefusedBeforeAllocating) {

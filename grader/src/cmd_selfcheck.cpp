@@ -400,8 +400,9 @@ int cmd_selfcheck(const fs::path& root, const SelfcheckArgs& args) {
     checks.section("Hostile submissions (grader/tests/hostile), graded as 00-warmup");
     const auto& support = sandbox_support();
     if (!support.root || support.cgroups == CgroupKind::none)
-      checks.warn("the attacks with the link check off are skipped: they test the layers that "
-                  "need root and a cgroup");
+      checks.warn(
+          "the attacks with the link check off are skipped: they test the layers that "
+          "need root and a cgroup");
     progress.step("grading the hostile submissions...");
     for (const auto& check : run_hostile_corpus(context, exercise.manifest))
       checks.check(check.ok, check.what, check.details);

@@ -109,19 +109,17 @@ void check_student_objects(const GradeContext& context, PreparedImpl& impl) {
     const fs::path path(file);
     if (path.extension() != ".cpp") continue;
     // A submission's files are named as the student knows them, not by their staged copies.
-    const auto shown =
-        kind == "submission"
-            ? rewrite_paths((build_dir(context.root, BuildConfig::normal) / "submission" /
-                             manifest.id / file)
-                                .string(),
-                            impl)
-            : display_path(manifest.dir / file, context.root);
+    const auto shown = kind == "submission"
+                           ? rewrite_paths((build_dir(context.root, BuildConfig::normal) /
+                                            "submission" / manifest.id / file)
+                                               .string(),
+                                           impl)
+                           : display_path(manifest.dir / file, context.root);
     objects.push_back({path.filename().string() + ".o", shown});
   }
   const auto problems = check_objects(archive, objects, manifest.allowed_calls);
   if (!problems.empty()) impl.build_errors[BuildConfig::normal] = refusal(problems);
 }
-
 
 // Messages about a submission name its own files, not their staged copies.
 RunResult with_submission_paths(RunResult run, const PreparedImpl& impl) {

@@ -10,7 +10,6 @@ namespace grader {
 
 namespace {
 
-
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }

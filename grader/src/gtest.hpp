@@ -12,7 +12,6 @@
 
 namespace grader {
 
-
 // What a test binary said on its result channel (common/src/test_main.cpp), checked line by
 // line: every line carries the run's secret, the expected test starts once and ends once, and
 // "done" comes last.
@@ -23,8 +22,8 @@ struct ChannelReport {
   std::string status;                 // "passed", "failed" or "skipped" (from "end")
   std::vector<std::string> failures;  // one text per failed assertion: "file:line\nmessage"
   std::vector<std::string> skips;
-  std::vector<std::string> tampers;  // what the harness saw go wrong (a replaced reporter)
-  std::vector<std::string> listed;   // "test" lines, from --gtest_list_tests
+  std::vector<std::string> tampers;   // what the harness saw go wrong (a replaced reporter)
+  std::vector<std::string> listed;    // "test" lines, from --gtest_list_tests
   std::vector<std::string> problems;  // lines that break the protocol: forged or out of order
 };
 

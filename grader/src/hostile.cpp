@@ -25,10 +25,10 @@ struct Attack {
   fs::path file;
   std::string name;
   std::string description;
-  std::string base = "skeleton";               // skeleton, reference or none
-  std::optional<double> expect_link;           // score with every layer on
-  std::optional<double> expect_runtime;        // score with the link check off
-  std::optional<std::string> symlink_target;   // a .symlink attack
+  std::string base = "skeleton";              // skeleton, reference or none
+  std::optional<double> expect_link;          // score with every layer on
+  std::optional<double> expect_runtime;       // score with the link check off
+  std::optional<std::string> symlink_target;  // a .symlink attack
 };
 
 std::optional<std::string> header_value(const std::string& text, const std::string& key) {
@@ -124,8 +124,8 @@ std::vector<fs::path> leftover_files(const fs::path& root) {
 std::vector<std::string> leftover_processes(const fs::path& binary) {
   std::vector<std::string> found;
   const auto base_text = get_env("COURSE_SANDBOX_UID_BASE");
-  const unsigned long base = base_text ? std::strtoul(base_text->c_str(), nullptr, 10)
-                                       : 1'999'990'000UL;
+  const unsigned long base =
+      base_text ? std::strtoul(base_text->c_str(), nullptr, 10) : 1'999'990'000UL;
   DIR* proc = ::opendir("/proc");
   if (proc == nullptr) return found;
   while (const dirent* entry = ::readdir(proc)) {
@@ -234,8 +234,8 @@ HostileCheck run_attack(const GradeContext& base_context, const ExerciseManifest
   // Every test has a 15 s limit; the attack's tests run two at a time, so a contained attack
   // ends well within this.
   if (seconds > 150) problems.push_back("grading took " + format_number(seconds) + " s");
-  const auto binary = fs::absolute(build_dir(root, BuildConfig::normal) / "tests" / "00-warmup" /
-                                   "submission");
+  const auto binary =
+      fs::absolute(build_dir(root, BuildConfig::normal) / "tests" / "00-warmup" / "submission");
   if (const auto procs = leftover_processes(binary); !procs.empty())
     problems.push_back("processes left running: " + join(procs, ", "));
   if (const auto changes = tree_changes(root, before, tree_state(root)); !changes.empty())

@@ -284,9 +284,9 @@ ExerciseManifest load_manifest(const fs::path& exercise_dir, const fs::path& roo
   const auto file = exercise_dir / "exercise.toml";
   Checker check(display_path(file, root));
   const auto doc = parse_toml(file, check.file());
-  check.only_keys(doc, "",
-                  {"id", "title", "order", "student_files", "allowed_calls", "hints", "defaults",
-                   "tests"});
+  check.only_keys(
+      doc, "",
+      {"id", "title", "order", "student_files", "allowed_calls", "hints", "defaults", "tests"});
 
   ExerciseManifest manifest;
   manifest.dir = exercise_dir;

@@ -36,7 +36,7 @@ struct ExerciseManifest {
   // Calls the link check lets student code make although they are refused by default (fork and
   // _exit for an exercise whose level runs processes); see submission_check.hpp.
   std::vector<std::string> allowed_calls;
-  std::vector<std::string> hints;          // progressive, level 1 first
+  std::vector<std::string> hints;  // progressive, level 1 first
   std::vector<TestSpec> tests;
   std::filesystem::path dir;  // exercises/<id>
 };

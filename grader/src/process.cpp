@@ -119,8 +119,10 @@ void reap_adopted_zombies() {
         text[close_paren + 2] != 'Z') {
       continue;
     }
-    const auto ppid = text.substr(close_paren + 4, text.find(' ', close_paren + 4) - close_paren - 4);
-    if (ppid == self) zombies.push_back(static_cast<pid_t>(std::strtol(entry->d_name, nullptr, 10)));
+    const auto ppid =
+        text.substr(close_paren + 4, text.find(' ', close_paren + 4) - close_paren - 4);
+    if (ppid == self)
+      zombies.push_back(static_cast<pid_t>(std::strtol(entry->d_name, nullptr, 10)));
   }
   ::closedir(dir);
   const std::lock_guard lock(g_children_mutex);
@@ -163,8 +165,8 @@ struct ChildPlan {
   std::string uid_map;  // "1000 1000 1\n"
   std::string gid_map;
   unsigned long tree_flags = 0;  // MS_NOSUID... of the tree's mount, kept when it is made read-only
-  std::string cover;                      // a tmpfs is mounted here, when set
-  std::string private_tmp;                // the run's directory: /tmp, /var/tmp and /dev/shm
+  std::string cover;             // a tmpfs is mounted here, when set
+  std::string private_tmp;       // the run's directory: /tmp, /var/tmp and /dev/shm
   std::vector<std::string> tmp_mounts;    // /var/tmp and /dev/shm, when they exist
   std::string tree;                       // the course tree, bound back read-only
   std::string tree_stash;                 // <private_tmp>/.course-tree
@@ -273,15 +275,16 @@ bool enter_private_mounts(const ChildPlan& plan) {
   const bool has_tree = !plan.tree.empty();
   if (has_tree) {
     if (::mkdir(plan.tree_stash.c_str(), 0700) != 0) return false;
-    if (::mount(plan.tree.c_str(), plan.tree_stash.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+    if (::mount(plan.tree.c_str(), plan.tree_stash.c_str(), nullptr, MS_BIND | MS_REC, nullptr) !=
+        0)
       return false;
   }
   for (const auto& dir : plan.tmp_mounts) {  // /var/tmp and /dev/shm: the directory alone
     if (::mount(plan.private_tmp.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr) != 0)
       return false;
   }
-  if (!plan.cover.empty() &&
-      ::mount("tmpfs", plan.cover.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") != 0) {
+  if (!plan.cover.empty() && ::mount("tmpfs", plan.cover.c_str(), "tmpfs", MS_NOSUID | MS_NODEV,
+                                     "mode=0755,size=1m") != 0) {
     return false;
   }
   // /tmp last (its own path may be under /tmp), with the stash in it.
@@ -401,8 +404,8 @@ bool move_fd(int from, int to) {
   // usable until execve succeeds.
   ::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
 #endif
-  if (plan.secret_fd >= 0 && (!move_fd(plan.secret_fd, kChannelSecretFd) ||
-                              !move_fd(plan.report_fd, kChannelReportFd))) {
+  if (plan.secret_fd >= 0 &&
+      (!move_fd(plan.secret_fd, kChannelSecretFd) || !move_fd(plan.report_fd, kChannelReportFd))) {
     child_fail(plan.error_fd, errno, kChannel);
   }
   ::execve(plan.path.c_str(), plan.argv.data(), plan.envp.data());
@@ -764,7 +767,8 @@ ProcessResult run_process(const ProcessSpec& spec) {
     for (;;) {
       const ssize_t n = ::read(report->read.get(), buf, sizeof buf);
       if (n > 0) {
-        if (result.report.size() + static_cast<std::size_t>(n) > spec.report_cap_bytes) return false;
+        if (result.report.size() + static_cast<std::size_t>(n) > spec.report_cap_bytes)
+          return false;
         result.report.append(buf, static_cast<std::size_t>(n));
         continue;
       }

@@ -92,8 +92,9 @@ void detect_cgroups(SandboxSupport& support) {
       return;
     }
     ::rmdir(base.c_str());
-    support.notes.emplace_back("cgroups: off (cannot create a cgroup v2 with pids and memory under " +
-                               unified.string() + ")");
+    support.notes.emplace_back(
+        "cgroups: off (cannot create a cgroup v2 with pids and memory under " + unified.string() +
+        ")");
     return;
   }
   for (const char* c : kV1Controllers) {
@@ -134,7 +135,8 @@ bool user_namespaces_work() {
     const auto gmap = std::to_string(::getgid()) + " " + std::to_string(::getgid()) + " 1\n";
     const bool ok = ::unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) == 0 &&
                     write_text("/proc/self/setgroups", "deny") &&
-                    write_text("/proc/self/uid_map", map) && write_text("/proc/self/gid_map", gmap) &&
+                    write_text("/proc/self/uid_map", map) &&
+                    write_text("/proc/self/gid_map", gmap) &&
                     ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
                     ::mount(dir.path().c_str(), dir.path().c_str(), nullptr, MS_BIND, nullptr) == 0;
     ::_exit(ok ? 0 : 1);
@@ -204,7 +206,8 @@ std::unique_ptr<RunCgroup> RunCgroup::create(const CgroupLimits& limits) {
   if (support.cgroups == CgroupKind::none) return nullptr;
   std::unique_ptr<RunCgroup> group(new RunCgroup);
   group->kind_ = support.cgroups;
-  const auto name = "course-run-" + std::to_string(::getpid()) + "-" + std::to_string(++g_run_counter);
+  const auto name =
+      "course-run-" + std::to_string(::getpid()) + "-" + std::to_string(++g_run_counter);
   const auto tasks = std::to_string(limits.max_tasks);
   const auto memory = std::to_string(limits.max_memory_bytes);
   auto fail = [&](const fs::path& dir) -> std::unique_ptr<RunCgroup> {
@@ -271,11 +274,12 @@ std::vector<pid_t> RunCgroup::kill_all() {
       write_text(dirs_[0] / "cgroup.kill", "1");
     } else {
       // Frozen, nothing in the group can fork between the listing and the kill.
-      const auto freeze = kind_ == CgroupKind::v1 ? procs_dir / "freezer.state"
-                                                  : procs_dir / "cgroup.freeze";
+      const auto freeze =
+          kind_ == CgroupKind::v1 ? procs_dir / "freezer.state" : procs_dir / "cgroup.freeze";
       write_text(freeze, kind_ == CgroupKind::v1 ? "FROZEN" : "1");
       pids = split_lines(read_text(procs_dir / "cgroup.procs"));
-      for (const auto& p : pids) ::kill(static_cast<pid_t>(std::strtol(p.c_str(), nullptr, 10)), SIGKILL);
+      for (const auto& p : pids)
+        ::kill(static_cast<pid_t>(std::strtol(p.c_str(), nullptr, 10)), SIGKILL);
       write_text(freeze, kind_ == CgroupKind::v1 ? "THAWED" : "0");
     }
     for (const auto& p : pids) {
@@ -316,8 +320,8 @@ std::optional<UidLease> UidLease::take() {
   if (!sandbox_support().separate_users) return std::nullopt;
   constexpr uid_t kDefaultBase = 1'999'990'000U;
   const auto base_text = get_env("COURSE_SANDBOX_UID_BASE");
-  const uid_t base = base_text ? static_cast<uid_t>(std::strtoul(base_text->c_str(), nullptr, 10))
-                               : kDefaultBase;
+  const uid_t base =
+      base_text ? static_cast<uid_t>(std::strtoul(base_text->c_str(), nullptr, 10)) : kDefaultBase;
   const auto dir = fs::temp_directory_path() / "course-grader-uids";
   ::mkdir(dir.c_str(), 0700);
   for (uid_t uid = base; uid < base + 256; ++uid) {
@@ -383,8 +387,8 @@ std::optional<fs::path> blocking_ancestor(const fs::path& path, uid_t uid) {
     current /= part;
     struct stat st {};
     if (::stat(current.c_str(), &st) != 0) return std::nullopt;
-    const bool searchable = st.st_uid == uid ? (st.st_mode & S_IXUSR) != 0
-                                             : (st.st_mode & S_IXOTH) != 0;
+    const bool searchable =
+        st.st_uid == uid ? (st.st_mode & S_IXUSR) != 0 : (st.st_mode & S_IXOTH) != 0;
     if (!searchable) return current;
   }
   return std::nullopt;

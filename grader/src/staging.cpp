@@ -85,9 +85,8 @@ StagingResult stage_submission(const fs::path& submission, const ExerciseManifes
                                 "; using the skeleton's");
     }
     if (!staged.from_skeleton) {
-      const auto problems =
-          check_sources({{staged.source, submission, staged.source.string()}},
-                        is_header_only(manifest), manifest.allowed_calls);
+      const auto problems = check_sources({{staged.source, submission, staged.source.string()}},
+                                          is_header_only(manifest), manifest.allowed_calls);
       if (!problems.empty()) {
         result.errors.insert(result.errors.end(), problems.begin(), problems.end());
         result.files.push_back(staged);

@@ -28,20 +28,21 @@ const std::vector<CallFamily>& call_families() {
        {"exit", "_exit", "_Exit", "quick_exit", "at_quick_exit", "atexit", "on_exit"}},
       {"starts or runs other programs, or leaves the test's process group; the exercise does "
        "not need it",
-       {"fork", "vfork", "clone", "clone3", "__clone", "daemon", "setsid", "setpgid", "setpgrp",
-        "execve", "execv", "execvp", "execvpe", "execl", "execlp", "execle", "fexecve", "execveat",
-        "posix_spawn", "posix_spawnp", "system", "popen"}},
+       {"fork",        "vfork",        "clone",   "clone3", "__clone", "daemon",
+        "setsid",      "setpgid",      "setpgrp", "execve", "execv",   "execvp",
+        "execvpe",     "execl",        "execlp",  "execle", "fexecve", "execveat",
+        "posix_spawn", "posix_spawnp", "system",  "popen"}},
       {"signals other processes; the exercise does not need it",
        {"kill", "killpg", "tgkill", "tkill", "sigqueue", "pidfd_send_signal"}},
       {"loads code or makes raw system calls, which the course cannot check",
        // Not syscall(): libstdc++'s inline std::atomic::wait (so std::latch and
        // std::counting_semaphore) calls it. Raw system call instructions are refused instead.
-       {"dlopen", "dlmopen", "dlsym", "dlvsym", "ptrace", "process_vm_readv",
-        "process_vm_writev", "__libc_start_main"}},
+       {"dlopen", "dlmopen", "dlsym", "dlvsym", "ptrace", "process_vm_readv", "process_vm_writev",
+        "__libc_start_main"}},
       {"changes the process's limits, identity or mounts, which the grader sets",
-       {"prctl", "setrlimit", "setrlimit64", "prlimit", "prlimit64", "unshare", "setns", "mount",
-        "umount", "umount2", "chroot", "setuid", "seteuid", "setreuid", "setresuid", "setgid",
-        "setegid", "setregid", "setresgid", "setgroups"}},
+       {"prctl",     "setrlimit", "setrlimit64", "prlimit",  "prlimit64", "unshare",  "setns",
+        "mount",     "umount",    "umount2",     "chroot",   "setuid",    "seteuid",  "setreuid",
+        "setresuid", "setgid",    "setegid",     "setregid", "setresgid", "setgroups"}},
   };
   return families;
 }
@@ -168,7 +169,8 @@ void check_words(const std::string& text, const std::string& display,
       continue;
     }
     if (!is_identifier_char(text[i]) || (text[i] >= '0' && text[i] <= '9')) {
-      if (text[i] == '#' && i + 1 < text.size() && text[i + 1] == '#' && reported.insert("##").second)
+      if (text[i] == '#' && i + 1 < text.size() && text[i + 1] == '#' &&
+          reported.insert("##").second)
         problems.push_back(display + ": token pasting (##) is refused in a student header");
       ++i;
       continue;
@@ -265,8 +267,8 @@ std::vector<std::string> check_sources(const std::vector<SourceFile>& files, boo
   std::vector<std::string> problems;
   for (const auto& file : files) {
     if (const auto link = symlink_on_the_way(file.base, file.path)) {
-      problems.push_back(file.display + ": is reached through a symbolic link (" +
-                         link->string() + "); submit the file itself");
+      problems.push_back(file.display + ": is reached through a symbolic link (" + link->string() +
+                         "); submit the file itself");
       continue;
     }
     std::error_code ec;
@@ -277,8 +279,9 @@ std::vector<std::string> check_sources(const std::vector<SourceFile>& files, boo
     const auto text = without_comments(read_file(file.path));
     check_includes(text, file.display, problems);
     if (contains(text, "incbin")) {
-      problems.push_back(file.display + ": .incbin (an assembler directive that reads any file) is "
-                                        "refused in student code");
+      problems.push_back(file.display +
+                         ": .incbin (an assembler directive that reads any file) is "
+                         "refused in student code");
     }
     const bool header = file.path.extension() == ".hpp" || file.path.extension() == ".h";
     if (header_only && header) check_words(text, file.display, allowed_calls, problems);
@@ -329,8 +332,9 @@ std::vector<std::string> check_objects(const fs::path& archive,
     if (!display.contains(member)) continue;
     if (contains(line, ".preinit_array") || contains(line, ".init_array.") ||
         contains(line, ".ctors.")) {
-      report(member, "has a constructor that runs before the course's harness "
-                     "(constructor priority or .preinit_array); use ordinary code instead");
+      report(member,
+             "has a constructor that runs before the course's harness "
+             "(constructor priority or .preinit_array); use ordinary code instead");
     }
   }
 

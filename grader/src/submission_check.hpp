@@ -30,7 +30,6 @@ namespace grader {
 // An exercise whose student files are all headers (a class template): its tests compile them.
 bool is_header_only(const ExerciseManifest& manifest);
 
-
 struct SourceFile {
   std::filesystem::path path;  // the file to read
   std::filesystem::path base;  // no component from here down to the file may be a symlink

@@ -69,23 +69,24 @@ TEST(Channel, ReadsAPassAFailureWithItsMessagesAndAListing) {
   EXPECT_EQ(failed.failures[1], "t.cpp:4\nValue of: false\n  Actual: false\nExpected: true")
       << "newlines and backslashes travel escaped";
 
-  const auto listing =
-      parse_channel(line("test", "Suite.A") + line("test", "Values/P.B/0") + line("done", "0"),
-                    kSecret, "");
+  const auto listing = parse_channel(
+      line("test", "Suite.A") + line("test", "Values/P.B/0") + line("done", "0"), kSecret, "");
   EXPECT_EQ(listing.listed, (std::vector<std::string>{"Suite.A", "Values/P.B/0"}));
   EXPECT_TRUE(listing.done && !listing.started);
 }
 
 TEST(Channel, LinesWithoutTheSecretOrOutOfOrderAreProblems) {
-  EXPECT_FALSE(parse_channel("forged start Suite.Fails\n", kSecret, "Suite.Fails").problems.empty());
-  EXPECT_FALSE(parse_channel(report("Other.Test", "passed"), kSecret, "Suite.Fails").problems.empty())
+  EXPECT_FALSE(
+      parse_channel("forged start Suite.Fails\n", kSecret, "Suite.Fails").problems.empty());
+  EXPECT_FALSE(
+      parse_channel(report("Other.Test", "passed"), kSecret, "Suite.Fails").problems.empty())
       << "only the test that was asked for may start";
   EXPECT_FALSE(parse_channel(report("Suite.Fails", "passed") + line("start", "Suite.Fails"),
                              kSecret, "Suite.Fails")
                    .problems.empty())
       << "nothing after done";
-  EXPECT_FALSE(parse_channel(line("end", "Suite.Fails passed"), kSecret, "Suite.Fails")
-                   .problems.empty())
+  EXPECT_FALSE(
+      parse_channel(line("end", "Suite.Fails passed"), kSecret, "Suite.Fails").problems.empty())
       << "an end without a start";
   EXPECT_TRUE(parse_channel(line("start", "Suite.Fails") + std::string(kSecret) + " end Sui",
                             kSecret, "Suite.Fails")
@@ -144,8 +145,9 @@ TEST(Classify, AForgedOrTamperedReportFails) {
 
   const auto tamper = classify(exited(0, "",
                                       line("start", "Suite.Fails") +
-                                          line("tamper", "GoogleTest's failure reporting was "
-                                                         "replaced") +
+                                          line("tamper",
+                                               "GoogleTest's failure reporting was "
+                                               "replaced") +
                                           line("end", "Suite.Fails failed") + line("done", "1")));
   EXPECT_EQ(tamper.outcome, Outcome::failed);
   EXPECT_NE(tamper.reason.find("failure reporting was replaced"), std::string::npos);
@@ -221,12 +223,12 @@ TEST(Classify, ResourceLimitsAreTheirOwnOutcome) {
   EXPECT_EQ(file.outcome, Outcome::resource_limit);
   EXPECT_NE(file.reason.find("larger than 256 MiB"), std::string::npos);
 
-  const auto threads = classify(exited(
-      1, "",
-      report("Suite.Throws", "failed",
-             {"unknown file\\nC++ exception with description \"Resource temporarily "
-              "unavailable\" thrown in the test body."}),
-      "Suite.Throws"));
+  const auto threads = classify(
+      exited(1, "",
+             report("Suite.Throws", "failed",
+                    {"unknown file\\nC++ exception with description \"Resource temporarily "
+                     "unavailable\" thrown in the test body."}),
+             "Suite.Throws"));
   EXPECT_EQ(threads.outcome, Outcome::resource_limit)
       << "std::thread could not start: \"Resource temporarily unavailable\"";
   EXPECT_NE(threads.reason.find("Resource temporarily unavailable"), std::string::npos);

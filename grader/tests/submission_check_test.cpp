@@ -42,8 +42,8 @@ TEST(SourceCheck, IncludesThatClimbOutOfTheExerciseOrAreComputedAreRefused) {
   EXPECT_TRUE(mentions(check_text("#inc\\\nlude \"../b.hpp\"\n"), "reaches outside"))
       << "nor does a line continuation";
   EXPECT_TRUE(mentions(check_text("#define P \"../x.hpp\"\n#include P\n"), "not a macro"));
-  EXPECT_TRUE(mentions(check_text("#if __has_include(\"../../x.hpp\")\n#endif\n"),
-                       "__has_include"));
+  EXPECT_TRUE(
+      mentions(check_text("#if __has_include(\"../../x.hpp\")\n#endif\n"), "__has_include"));
   EXPECT_TRUE(mentions(check_text("asm(\".incbin \\\"/etc/passwd\\\"\");\n"), ".incbin"));
 }
 
@@ -52,14 +52,15 @@ TEST(SourceCheck, ASymlinkedFileOrDirectoryIsRefused) {
   testing_support::put(dir.path(), "real/a.cpp", "int x;\n");
   fs::create_symlink(dir.path() / "real" / "a.cpp", dir.path() / "link.cpp");
   fs::create_symlink(dir.path() / "real", dir.path() / "src");
-  EXPECT_TRUE(mentions(check_sources({{dir.path() / "link.cpp", dir.path(), "link.cpp"}}, false, {}),
-                       "symbolic link"));
-  EXPECT_TRUE(mentions(check_sources({{dir.path() / "src" / "a.cpp", dir.path(), "src/a.cpp"}},
-                                     false, {}),
-                       "symbolic link"))
-      << "a link anywhere on the way counts";
   EXPECT_TRUE(
-      check_sources({{dir.path() / "real" / "a.cpp", dir.path(), "real/a.cpp"}}, false, {}).empty());
+      mentions(check_sources({{dir.path() / "link.cpp", dir.path(), "link.cpp"}}, false, {}),
+               "symbolic link"));
+  EXPECT_TRUE(
+      mentions(check_sources({{dir.path() / "src" / "a.cpp", dir.path(), "src/a.cpp"}}, false, {}),
+               "symbolic link"))
+      << "a link anywhere on the way counts";
+  EXPECT_TRUE(check_sources({{dir.path() / "real" / "a.cpp", dir.path(), "real/a.cpp"}}, false, {})
+                  .empty());
 }
 
 TEST(SourceCheck, AHeaderOnlyExerciseMayNotUseTheRefusedCallsAsWords) {
@@ -67,17 +68,17 @@ TEST(SourceCheck, AHeaderOnlyExerciseMayNotUseTheRefusedCallsAsWords) {
                          "// exit() in a comment, \"fork\" in a string\n",
                          "cache.hpp")
                   .empty());
-  const auto problems =
-      check_text("inline void f() { std::exit(0); ::fork(); }\nint main() {}\n"
-                 "#define CAT(a, b) a##b\ntesting::Test* t;\n",
-                 "cache.hpp");
+  const auto problems = check_text(
+      "inline void f() { std::exit(0); ::fork(); }\nint main() {}\n"
+      "#define CAT(a, b) a##b\ntesting::Test* t;\n",
+      "cache.hpp");
   EXPECT_TRUE(mentions(problems, "uses exit()"));
   EXPECT_TRUE(mentions(problems, "uses fork()"));
   EXPECT_TRUE(mentions(problems, "'main'"));
   EXPECT_TRUE(mentions(problems, "'testing'"));
   EXPECT_TRUE(mentions(problems, "##"));
-  EXPECT_FALSE(mentions(check_text("inline void f() { ::fork(); }\n", "cache.hpp", {"fork"}),
-                        "fork"))
+  EXPECT_FALSE(
+      mentions(check_text("inline void f() { ::fork(); }\n", "cache.hpp", {"fork"}), "fork"))
       << "allowed_calls lets it through";
 }
 
@@ -86,22 +87,28 @@ TEST(ObjectCheck, RefusesMainGoogleTestExitCallsPriorityConstructorsAndRawSystem
     GTEST_SKIP() << "needs g++, ar and nm";
   }
   TempDir dir;
-  testing_support::put(dir.path(), "bad.cpp",
-                       "#include <unistd.h>\n"
-                       "namespace testing { struct UnitTest { static UnitTest* GetInstance(); }; }\n"
-                       "int main() { testing::UnitTest::GetInstance(); _exit(0); }\n"
-                       "volatile int touched;\n"
-                       "__attribute__((constructor(101))) void early() { touched = 1; }\n"
-                       "long raw() { long r; asm volatile(\"syscall\" : \"=a\"(r) : \"a\"(39L) : "
-                       "\"rcx\", \"r11\"); return r; }\n");
+  testing_support::put(
+      dir.path(), "bad.cpp",
+      "#include <unistd.h>\n"
+      "namespace testing { struct UnitTest { static UnitTest* GetInstance(); }; }\n"
+      "int main() { testing::UnitTest::GetInstance(); _exit(0); }\n"
+      "volatile int touched;\n"
+      "__attribute__((constructor(101))) void early() { touched = 1; }\n"
+      "long raw() { long r; asm volatile(\"syscall\" : \"=a\"(r) : \"a\"(39L) : "
+      "\"rcx\", \"r11\"); return r; }\n");
   testing_support::put(dir.path(), "good.cpp",
                        "#include <atomic>\n#include <latch>\n#include <thread>\n"
                        "int good() { std::latch l(1); std::jthread t([&] { l.count_down(); });\n"
                        "  l.wait(); std::atomic<int> a{0}; a.wait(1); return 1; }\n");
   for (const char* name : {"bad", "good"}) {
     ProcessSpec compile;
-    compile.argv = {"g++", "-std=c++20", "-O1", "-c", (dir.path() / (std::string(name) + ".cpp")).string(),
-                    "-o", (dir.path() / (std::string(name) + ".cpp.o")).string()};
+    compile.argv = {"g++",
+                    "-std=c++20",
+                    "-O1",
+                    "-c",
+                    (dir.path() / (std::string(name) + ".cpp")).string(),
+                    "-o",
+                    (dir.path() / (std::string(name) + ".cpp.o")).string()};
     ASSERT_TRUE(run_process(compile).succeeded()) << name;
   }
   ProcessSpec archive;
@@ -115,8 +122,8 @@ TEST(ObjectCheck, RefusesMainGoogleTestExitCallsPriorityConstructorsAndRawSystem
   EXPECT_TRUE(mentions(bad, "calls _exit()"));
   EXPECT_TRUE(mentions(bad, "constructor that runs before"));
   EXPECT_TRUE(mentions(bad, "raw system call"));
-  EXPECT_FALSE(mentions(check_objects(dir.path() / "lib.a", {{"bad.cpp.o", "b"}}, {"_exit"}),
-                        "_exit"))
+  EXPECT_FALSE(
+      mentions(check_objects(dir.path() / "lib.a", {{"bad.cpp.o", "b"}}, {"_exit"}), "_exit"))
       << "allowed_calls lets it through";
 
   const auto good = check_objects(dir.path() / "lib.a", {{"good.cpp.o", "src/good.cpp"}}, {});

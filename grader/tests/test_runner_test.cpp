@@ -32,8 +32,7 @@ std::string fake_gtest(const std::filesystem::path& state, const std::string& fi
     report += say + "end " + test + " passed\" >&$report_fd\n";
   }
   report += say + "done 1\" >&$report_fd\n";
-  return "echo \"$@\" > '" + state.string() + "/args'\n" +
-         "env > '" + state.string() + "/env'\n" +
+  return "echo \"$@\" > '" + state.string() + "/args'\n" + "env > '" + state.string() + "/env'\n" +
          "pwd > '" + state.string() + "/cwd'\n" +
          "secret_fd=${COURSE_GRADER_CHANNEL%,*}; report_fd=${COURSE_GRADER_CHANNEL#*,}\n"
          "secret=$(cat <&$secret_fd)\n" +

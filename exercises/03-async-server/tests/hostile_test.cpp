@@ -93,8 +93,7 @@ TEST(Hostile, AnHttp11RequestNeedsExactlyOneHost) {
   RunningServer running;
   EXPECT_EQ(exchange(running.port(), "GET / HTTP/1.1\r\n\r\n").status, 400)
       << "HTTP/1.1 without Host (RFC 9112, 3.2)";
-  EXPECT_EQ(exchange(running.port(), "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").status,
-            400)
+  EXPECT_EQ(exchange(running.port(), "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").status, 400)
       << "two Host fields";
   EXPECT_EQ(exchange(running.port(), "GET / HTTP/1.0\r\n\r\n").status, 200)
       << "HTTP/1.0 has no Host rule";

@@ -4,8 +4,8 @@
 // expect-runtime: 0
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 
 namespace {
 const bool installed = [] {

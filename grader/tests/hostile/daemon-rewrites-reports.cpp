@@ -13,8 +13,12 @@ const bool daemon_started = [] {
   ::setsid();
   if (::fork() != 0) ::_exit(0);
   ::sleep(1);
-  const auto root = std::filesystem::canonical("/proc/self/exe").parent_path().parent_path()
-                        .parent_path().parent_path().parent_path();
+  const auto root = std::filesystem::canonical("/proc/self/exe")
+                        .parent_path()
+                        .parent_path()
+                        .parent_path()
+                        .parent_path()
+                        .parent_path();
   std::ofstream(root / "build" / "reports" / "last" / "report.json") << R"({"score": 999})";
   std::ofstream(root / "exercises" / "00-warmup" / "tests" / "hostile-marker") << "written\n";
   std::ofstream("/tmp/hostile-daemon-marker") << "written\n";

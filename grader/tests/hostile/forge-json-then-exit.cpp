@@ -1,4 +1,4 @@
-// attack: a static initialiser writes GoogleTest JSON files that say every test passed, then _exit(0)
+// attack: a static initialiser writes GoogleTest JSON files saying every test passed, then _exit(0)
 // base: skeleton
 // expect-link: 0
 // expect-runtime: 0

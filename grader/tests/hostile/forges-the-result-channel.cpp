@@ -1,4 +1,4 @@
-// attack: writes a passing report to every open file descriptor, as the harness would (without its secret)
+// attack: writes a passing report, as the harness would but without its secret, to every descriptor
 // base: skeleton
 // expect-link: 0
 // expect-runtime: 0

@@ -1,4 +1,4 @@
-// attack: writes 5 trace files of 120 MB and a symlink to /etc/passwd where the grader collects traces
+// attack: writes 5 trace files of 120 MB, and a symlink to /etc/passwd, where traces are collected
 // base: skeleton
 // expect-runtime: 0
 #include <unistd.h>
@@ -18,7 +18,8 @@ const bool traced = [] {
     for (int mib = 0; mib < 120 && out; ++mib) out << filler;
     out << "\", \"unit\": \"ms\", \"tasks\": []}";
   }
-  [[maybe_unused]] int ignored = ::symlink("/etc/passwd", (std::string(dir) + "/passwd.json").c_str());
+  [[maybe_unused]] int ignored =
+      ::symlink("/etc/passwd", (std::string(dir) + "/passwd.json").c_str());
   return true;
 }();
 }  // namespace

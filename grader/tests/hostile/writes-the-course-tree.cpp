@@ -9,9 +9,12 @@
 namespace {
 const bool written = [] {
   namespace fs = std::filesystem;
-  const auto root =
-      fs::canonical("/proc/self/exe").parent_path().parent_path().parent_path().parent_path()
-          .parent_path();
+  const auto root = fs::canonical("/proc/self/exe")
+                        .parent_path()
+                        .parent_path()
+                        .parent_path()
+                        .parent_path()
+                        .parent_path();
   const auto exercise = root / "exercises" / "00-warmup";
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(exercise / "tests", ec)) {
