@@ -403,6 +403,11 @@ int cmd_selfcheck(const fs::path& root, const SelfcheckArgs& args) {
       checks.warn(
           "the attacks with the link check off are skipped: they test the layers that "
           "need root and a cgroup");
+    if (!support.root && !support.user_namespaces) {
+      checks.warn(
+          "the attacks marked 'needs: sandbox' are skipped: neither root nor user "
+          "namespaces are here to contain them");
+    }
     progress.step("grading the hostile submissions...");
     for (const auto& check : run_hostile_corpus(context, exercise.manifest))
       checks.check(check.ok, check.what, check.details);

@@ -2,6 +2,7 @@
 // base: skeleton
 // expect-link: 0
 // expect-runtime: 0
+// needs: sandbox
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
