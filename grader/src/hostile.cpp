@@ -155,8 +155,11 @@ void remove_leftovers(const std::vector<fs::path>& files) {
 std::string summary_of(const ExerciseResult& result) {
   std::string text;
   if (result.build_error) {
+    // "The course refuses ...:" then the reason; a listing failure or a compiler error as it is.
     const auto lines = split_lines(*result.build_error);
-    text = "not built: " + (lines.size() > 1 ? trim(lines[1]) : trim(lines.front()));
+    const bool refused = result.build_error->rfind("The course refuses", 0) == 0;
+    text = "not built: " + (refused && lines.size() > 1 ? "The course refuses: " + trim(lines[1])
+                                                        : trim(lines.front()));
   } else if (!result.tests.empty()) {
     const auto& run = result.tests.front().runs.front();
     text = std::string(to_string(run.final_attempt().outcome)) + ": " +
@@ -230,6 +233,12 @@ HostileCheck run_attack(const GradeContext& base_context, const ExerciseManifest
   // A daemon that escaped would act about a second after the test: give it the chance.
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
 
+  // A refusal must come from the course's checks: an attack that does not compile tests nothing.
+  if (observed.rfind("not built: ", 0) == 0 &&
+      observed.find("not built: The course refuses") != 0 &&
+      observed.find("not built: The test program could not list") != 0) {
+    problems.push_back("the attack does not compile (fix it): " + observed);
+  }
   if (score != expected) {
     problems.push_back("scored " + format_number(score) + ", expected " + format_number(expected));
   }

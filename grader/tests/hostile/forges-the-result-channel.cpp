@@ -11,7 +11,7 @@ namespace {
 const bool forged = [] {
   const char* channel = std::getenv("COURSE_GRADER_CHANNEL");
   for (int fd = 3; fd < 256; ++fd) {
-    for (const std::string secret : {std::string("x"), std::string(channel ? channel : "")}) {
+    for (const std::string& secret : {std::string("x"), std::string(channel ? channel : "")}) {
       const std::string lines = secret + " start MutexCounter.CountsExactlyWithOneThread\n" +
                                 secret + " end MutexCounter.CountsExactlyWithOneThread passed\n" +
                                 secret + " done 1\n";
