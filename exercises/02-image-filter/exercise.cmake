@@ -17,3 +17,12 @@ set(EXERCISE_TOOL_make_samples_SOURCES tools/make_samples.cpp)
 set(EXERCISE_TOOL_make_samples_LIBS CLI11::CLI11)
 set(EXERCISE_TOOL_bench_SOURCES bench/imgfilter_bench.cpp)
 set(EXERCISE_TOOL_bench_LIBS CLI11::CLI11)
+
+# The command's own behaviour on bad input, with the reference behind it (ctest label "tools",
+# which `grader/grader selfcheck` runs); a student repository has no reference, so no such test.
+if(IS_DIRECTORY "${CMAKE_SOURCE_DIR}/solutions/02-image-filter/src")
+  add_test(NAME 02-image-filter/tools/imgfilter-bad-input
+           COMMAND "${EXERCISE_DIR}/tools/imgfilter_cli_test.sh"
+                   "$<TARGET_FILE:02-image-filter_imgfilter_solutions>")
+  set_tests_properties(02-image-filter/tools/imgfilter-bad-input PROPERTIES LABELS tools TIMEOUT 120)
+endif()
