@@ -1,13 +1,16 @@
 #include "course/image.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "course/temp_dir.hpp"
 
@@ -121,9 +124,21 @@ TEST(Image, BadFilesGiveErrorsNamingTheFile) {
 
 TEST(Image, FifosDevicesAndOversizedFilesAreRefusedAtOnceWithoutReading) {
   const TempDir dir("image");
-  // A FIFO with no writer would block open() for good.
-  ASSERT_EQ(::mkfifo(dir.file("pipe.png").c_str(), 0600), 0);
-  expect_load_error(dir.file("pipe.png"), "not a regular file");
+  // A FIFO with no writer would block open() for good. So that this test ends even then, a
+  // thread opens the writing side whenever a reader waits (which only a blocked open can be);
+  // the reader then sees an empty file, whose error is not the one expected.
+  const auto fifo = dir.file("pipe.png");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  {
+    const std::jthread unblocker([&fifo](const std::stop_token& token) {
+      while (!token.stop_requested()) {
+        const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0) ::close(fd);  // ENXIO while nobody reads
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
+    expect_load_error(fifo, "not a regular file");
+  }
   // /dev/zero never ends.
   expect_load_error("/dev/zero", "not a regular file");
   // Larger than any image of kMaxPixels can be: refused from its size, before a byte is read

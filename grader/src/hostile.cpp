@@ -12,6 +12,7 @@
 
 #include "build.hpp"
 #include "manifest.hpp"
+#include "process.hpp"
 #include "sandbox.hpp"
 #include "util.hpp"
 
@@ -138,7 +139,10 @@ std::vector<std::string> leftover_processes(const fs::path& binary) {
     std::error_code ec;
     const auto exe = fs::read_symlink(dir / "exe", ec);
     const bool sandbox_user = st.st_uid >= base && st.st_uid < base + 256;
-    if (sandbox_user || (!ec && exe == binary)) {
+    // A zombie has ended; one whose parent is init may outlive everything on a machine whose
+    // init does not reap, whoever left it.
+    if ((sandbox_user || (!ec && exe == binary)) &&
+        !is_zombie(static_cast<pid_t>(std::strtol(entry->d_name, nullptr, 10)))) {
       found.push_back(std::string(entry->d_name) + " (uid " + std::to_string(st.st_uid) + ")");
     }
   }

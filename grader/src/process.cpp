@@ -98,7 +98,7 @@ void track_child(pid_t pid, bool add) {
 // As a child subreaper the grader adopts every orphan of a run: a test's child that exited while
 // the test still ran, a daemon's intermediate process. Those that are zombies now are reaped,
 // so none is left for init when the grader exits.
-void reap_adopted_zombies() {
+void reap_zombie_orphans() {
   const auto self = std::to_string(::getpid());
   std::vector<pid_t> zombies;
   DIR* dir = ::opendir("/proc");
@@ -167,10 +167,10 @@ struct ChildPlan {
   unsigned long tree_flags = 0;  // MS_NOSUID... of the tree's mount, kept when it is made read-only
   std::string cover;             // a tmpfs is mounted here, when set
   std::string private_tmp;       // the run's directory: /tmp, /var/tmp and /dev/shm
-  std::vector<std::string> tmp_mounts;    // /var/tmp and /dev/shm, when they exist
-  std::string tree;                       // the course tree, bound back read-only
-  std::string tree_stash;                 // <private_tmp>/.course-tree
-  std::vector<std::string> tree_parents;  // its ancestors and itself, made when a tmpfs hid them
+  std::vector<std::string> tmp_mounts;  // /var/tmp and /dev/shm, when they exist
+  std::string tree;                     // the course tree, bound back read-only
+  std::string tree_stash;               // <private_tmp>/.course-tree
+  std::vector<std::string> tree_dirs;   // its ancestors and itself: made when a tmpfs hid them
   // Result channel: moved to these numbers, not close-on-exec.
   int secret_fd = -1;
   int report_fd = -1;
@@ -292,7 +292,7 @@ bool enter_private_mounts(const ChildPlan& plan) {
     return false;
   if (!has_tree) return true;
   // A tmpfs (the cover, or the private /tmp when the course lives in /tmp) may hide the path.
-  for (const auto& dir : plan.tree_parents) ::mkdir(dir.c_str(), 0755);
+  for (const auto& dir : plan.tree_dirs) ::mkdir(dir.c_str(), 0755);
   if (::mount(kTreeStashInTmp, plan.tree.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
     return false;
   ::umount2(kTreeStashInTmp, MNT_DETACH);
@@ -302,8 +302,6 @@ bool enter_private_mounts(const ChildPlan& plan) {
                  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | plan.tree_flags,
                  nullptr) == 0;
 }
-
-[[noreturn]] void child_fail(int error_fd, int err, int step);
 
 // After unshare(CLONE_NEWPID) the next child is pid 1 of the new namespace: nothing in it can see
 // or signal a process outside, and when pid 1 ends the kernel ends everything in it, however it
@@ -533,8 +531,8 @@ ChildPlan plan_child(const ProcessSpec& spec, const std::string& path) {
     if (!iso.read_only.empty()) {
       plan.tree = fs::absolute(iso.read_only.front()).lexically_normal().string();
       while (plan.tree.size() > 1 && plan.tree.back() == '/') plan.tree.pop_back();
-      plan.tree_parents = ancestors_of(plan.tree);
-      plan.tree_parents.push_back(plan.tree);  // the mount point itself
+      plan.tree_dirs = ancestors_of(plan.tree);
+      plan.tree_dirs.push_back(plan.tree);  // the mount point itself
       struct statvfs vfs {};
       if (::statvfs(plan.tree.c_str(), &vfs) == 0) {
         if ((vfs.f_flag & ST_NOEXEC) != 0) plan.tree_flags |= MS_NOEXEC;
@@ -611,6 +609,13 @@ void for_each_process(Visit visit) {
 }
 
 }  // namespace
+
+void reap_adopted_zombies() { reap_zombie_orphans(); }
+
+bool is_zombie(pid_t pid) {
+  const auto fields = proc_stat_fields(std::to_string(pid).c_str());
+  return fields && !fields->empty() && (*fields)[0] == "Z";
+}
 
 int count_group_processes(pid_t pgid) {
   int count = 0;
@@ -885,7 +890,7 @@ ProcessResult run_process(const ProcessSpec& spec) {
   track_child(child, false);
   std::erase(killed, child);
   reap_orphans(std::move(killed));
-  reap_adopted_zombies();
+  reap_zombie_orphans();
   if (!forced && !drain_report()) forced = Ending::output_limit;
   // The kernel's OOM killer ends a process with SIGKILL: say it was the memory cap.
   if (!forced && cgroup != nullptr && cgroup->memory_limit_hit()) forced = Ending::memory_limit;

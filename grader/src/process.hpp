@@ -112,6 +112,13 @@ ProcessResult run_process(const ProcessSpec& spec);
 // contains a slash); nullopt when not found.
 std::optional<std::filesystem::path> find_executable(std::string_view name);
 
+// Reaps the zombies among the processes the grader adopted as a child subreaper (orphans of its
+// runs), leaving the direct children of runs in progress to their run_process.
+void reap_adopted_zombies();
+
+// Has this process ended, leaving only its exit status to be collected?
+bool is_zombie(pid_t pid);
+
 // Number of processes whose process group is pgid (zombies included).
 int count_group_processes(pid_t pgid);
 

@@ -1,6 +1,7 @@
 #include "sandbox.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -14,10 +15,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "process.hpp"
 #include "util.hpp"
 
 namespace grader {
@@ -329,6 +330,49 @@ RunCgroup::~RunCgroup() {
   }
 }
 
+namespace {
+
+// A live process of `uid` (zombies are over: they can do nothing).
+bool user_has_processes(uid_t uid) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const auto name = entry.path().filename().string();
+    struct stat st {};
+    if (!name.empty() && name[0] >= '1' && name[0] <= '9' &&
+        ::stat(entry.path().c_str(), &st) == 0 && st.st_uid == uid &&
+        !is_zombie(static_cast<pid_t>(std::stol(name)))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Ends every process of `uid`: a child that becomes that user sends SIGKILL to all it may signal,
+// which is exactly that user's processes (kill(-1) spares only the sender). A run's cgroup already
+// does this; without one it is what keeps a daemon from living on to meet the next test that
+// gets this user id.
+void end_all_processes_of(uid_t uid) {
+  for (int round = 0; round < 20 && user_has_processes(uid); ++round) {
+    const pid_t killer = ::fork();
+    if (killer == 0) {
+      const auto gid = static_cast<gid_t>(uid);
+      if (::setgroups(0, nullptr) == 0 && ::setresgid(gid, gid, gid) == 0 &&
+          ::setresuid(uid, uid, uid) == 0) {
+        ::kill(-1, SIGKILL);
+      }
+      ::_exit(0);
+    }
+    if (killer > 0) {
+      while (::waitpid(killer, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // SIGKILL takes effect async
+  }
+  reap_adopted_zombies();  // those whose parent had already gone are the grader's to reap
+}
+
+}  // namespace
+
 std::optional<UidLease> UidLease::take() {
   if (!sandbox_support().separate_users) return std::nullopt;
   constexpr uid_t kDefaultBase = 1'999'990'000U;
@@ -341,7 +385,10 @@ std::optional<UidLease> UidLease::take() {
     const auto lock = dir / (std::to_string(uid) + ".lock");
     const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) continue;
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return UidLease(uid, fd);
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      end_all_processes_of(uid);  // anything left by a grader that died
+      return UidLease(uid, fd);
+    }
     ::close(fd);
   }
   return std::nullopt;
@@ -352,7 +399,9 @@ UidLease::UidLease(UidLease&& other) noexcept : uid_(other.uid_), lock_fd_(other
 }
 
 UidLease::~UidLease() {
-  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+  if (lock_fd_ < 0) return;  // moved from
+  end_all_processes_of(uid_);
+  ::close(lock_fd_);  // releases the flock
 }
 
 RunDir::RunDir(std::uint64_t max_bytes, std::optional<uid_t> owner) : owner_(owner) {

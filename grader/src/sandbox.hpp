@@ -88,7 +88,8 @@ class RunCgroup {
 void reap_orphans(std::vector<pid_t> pids);
 
 // A user id reserved machine-wide for one running test (a lock file per id), so that two
-// tests running at once, even from two graders, never share one.
+// tests running at once, even from two graders, never share one. Every process of that user is
+// ended when the lease is taken and when it is given back.
 class UidLease {
  public:
   static std::optional<UidLease> take();

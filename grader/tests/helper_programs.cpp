@@ -110,6 +110,21 @@ int read_arg_file() {
   return 0;
 }
 
+// Leaves a daemon behind (out of the process group with setsid, sleeping for a minute) and
+// exits 0 once the daemon has left the group.
+int leave_a_daemon() {
+  int left[2];
+  if (::pipe(left) != 0) return 3;
+  if (::fork() == 0) {
+    ::setsid();
+    [[maybe_unused]] const auto n = ::write(left[1], "x", 1);
+    ::sleep(60);
+    ::_exit(0);
+  }
+  char byte = 0;
+  return ::read(left[0], &byte, 1) == 1 ? 0 : 3;
+}
+
 int run_helper(const char* mode) {
   if (std::strcmp(mode, "segv") == 0) crash_with_segv();
   if (std::strcmp(mode, "fork-many") == 0) fork_many();
@@ -118,6 +133,7 @@ int run_helper(const char* mode) {
   if (std::strcmp(mode, "write-everywhere") == 0) return write_everywhere();
   if (std::strcmp(mode, "hog-memory") == 0) return hog_memory();
   if (std::strcmp(mode, "read-arg-file") == 0) return read_arg_file();
+  if (std::strcmp(mode, "leave-a-daemon") == 0) return leave_a_daemon();
   std::fprintf(stderr, "unknown GRADER_TEST_HELPER mode '%s'\n", mode);
   return 99;
 }

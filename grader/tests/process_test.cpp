@@ -110,6 +110,27 @@ TEST(Process, AForkBombIsContainedQuickly) {
   EXPECT_EQ(count_group_processes(result.pgid), 0) << "every process of the group is gone";
 }
 
+TEST(Process, TheResultChannelIsReadAndCapped) {
+  ProcessSpec spec;
+  spec.argv = {"/bin/bash", "-c", "printf 'hello\\n' >&101"};
+  spec.channel_secret = "s3cr3t";
+  auto result = run_process(spec);
+  EXPECT_EQ(result.ending, Ending::exited);
+  EXPECT_EQ(result.report, "hello\n");
+
+  spec.argv = {"/bin/bash", "-c", "head -c 3000000 /dev/zero >&101"};
+  result = run_process(spec);
+  EXPECT_EQ(result.ending, Ending::output_limit) << "more than 1 MiB on the result channel";
+  EXPECT_LE(result.report.size(), spec.report_cap_bytes);
+}
+
+TEST(Process, TheChildReadsTheSecretFromTheFirstPipe) {
+  ProcessSpec spec;
+  spec.argv = {"/bin/bash", "-c", "cat <&100 >&101"};
+  spec.channel_secret = "s3cr3t";
+  EXPECT_EQ(run_process(spec).report, "s3cr3t");
+}
+
 TEST(Process, TheFileSizeLimitStopsAWriter) {
   TempDir dir;
   auto spec = shell("exec head -c 4000000 /dev/zero > big.bin");

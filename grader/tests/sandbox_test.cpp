@@ -38,8 +38,10 @@ int processes_of_user(uid_t uid) {
   while (const dirent* entry = dir != nullptr ? ::readdir(dir) : nullptr) {
     if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
     struct stat st {};
-    if (::stat((std::string("/proc/") + entry->d_name).c_str(), &st) == 0 && st.st_uid == uid)
+    if (::stat((std::string("/proc/") + entry->d_name).c_str(), &st) == 0 && st.st_uid == uid &&
+        !is_zombie(static_cast<pid_t>(std::strtol(entry->d_name, nullptr, 10)))) {
       ++count;
+    }
   }
   if (dir != nullptr) ::closedir(dir);
   return count;
@@ -153,6 +155,19 @@ TEST_F(Sandbox, ACourseTreeUnderAnUnsearchableDirectoryIsStillReachable) {
   const auto result = run_process(run.spec);
   EXPECT_EQ(result.ending, Ending::exited) << result.error;
   EXPECT_EQ(result.exit_code, 0) << "the tree's file could not be read as the sandbox's user";
+}
+
+TEST_F(Sandbox, WithoutACgroupADaemonEndsWithItsUsersLease) {
+  // Where no cgroup can be made (some containers), nothing kills a daemon that left the process
+  // group; its user id would then be leased to a later test, which it could signal.
+  Sandboxed run("leave-a-daemon");
+  run.spec.isolation.cgroup = nullptr;
+  const auto result = run_process(run.spec);
+  ASSERT_EQ(result.ending, Ending::exited) << result.error;
+  const uid_t uid = run.user->uid();
+  EXPECT_GE(processes_of_user(uid), 1) << "the daemon should have outlived the run";
+  run.user.reset();
+  EXPECT_EQ(processes_of_user(uid), 0) << "giving the user id back ends all its processes";
 }
 
 TEST_F(Sandbox, TwoRunsAtOnceGetTwoUsers) {

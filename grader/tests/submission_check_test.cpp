@@ -28,6 +28,12 @@ bool mentions(const std::vector<std::string>& problems, const std::string& text)
                      [&](const std::string& p) { return p.find(text) != std::string::npos; });
 }
 
+void expect_mentions_all(const std::vector<std::string>& problems,
+                         const std::vector<std::string>& texts) {
+  for (const auto& text : texts)
+    EXPECT_TRUE(mentions(problems, text)) << "no problem says " << text;
+}
+
 TEST(SourceCheck, IncludesThatClimbOutOfTheExerciseOrAreComputedAreRefused) {
   EXPECT_TRUE(check_text("#include <vector>\n#include \"warmup/warmup.hpp\"\n"
                          "// #include \"../../solutions/x.cpp\"\n"
@@ -72,11 +78,7 @@ TEST(SourceCheck, AHeaderOnlyExerciseMayNotUseTheRefusedCallsAsWords) {
       "inline void f() { std::exit(0); ::fork(); }\nint main() {}\n"
       "#define CAT(a, b) a##b\ntesting::Test* t;\n",
       "cache.hpp");
-  EXPECT_TRUE(mentions(problems, "uses exit()"));
-  EXPECT_TRUE(mentions(problems, "uses fork()"));
-  EXPECT_TRUE(mentions(problems, "'main'"));
-  EXPECT_TRUE(mentions(problems, "'testing'"));
-  EXPECT_TRUE(mentions(problems, "##"));
+  expect_mentions_all(problems, {"uses exit()", "uses fork()", "'main'", "'testing'", "##"});
   EXPECT_FALSE(
       mentions(check_text("inline void f() { ::fork(); }\n", "cache.hpp", {"fork"}), "fork"))
       << "allowed_calls lets it through";
@@ -117,11 +119,8 @@ TEST(ObjectCheck, RefusesMainGoogleTestExitCallsPriorityConstructorsAndRawSystem
   ASSERT_TRUE(run_process(archive).succeeded());
 
   const auto bad = check_objects(dir.path() / "lib.a", {{"bad.cpp.o", "src/bad.cpp"}}, {});
-  EXPECT_TRUE(mentions(bad, "src/bad.cpp: defines main()"));
-  EXPECT_TRUE(mentions(bad, "uses GoogleTest"));
-  EXPECT_TRUE(mentions(bad, "calls _exit()"));
-  EXPECT_TRUE(mentions(bad, "constructor that runs before"));
-  EXPECT_TRUE(mentions(bad, "raw system call"));
+  expect_mentions_all(bad, {"src/bad.cpp: defines main()", "uses GoogleTest", "calls _exit()",
+                            "constructor that runs before", "raw system call"});
   EXPECT_FALSE(
       mentions(check_objects(dir.path() / "lib.a", {{"bad.cpp.o", "b"}}, {"_exit"}), "_exit"))
       << "allowed_calls lets it through";

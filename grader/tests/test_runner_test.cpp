@@ -202,6 +202,27 @@ TEST_F(TestRunner, TraceFilesAreCopiedOutBeforeTheDirectoryIsRemoved) {
   EXPECT_EQ(read_file(run.traces[0]), "{\"title\":\"t\"}\n");
 }
 
+TEST_F(TestRunner, TracesAreCappedInCountAndSizeAndSymlinksAreSkipped) {
+  TempDir state;
+  TempDir bin;
+  TempDir reports;
+  const std::string writes =
+      "for i in 01 02 03 04 05 06 07 08 09 10; do echo '{}' > \"$COURSE_TRACE_DIR/t$i.json\"; "
+      "done\n"
+      "head -c 5242880 /dev/zero > \"$COURSE_TRACE_DIR/a-huge.json\"\n"
+      "ln -s /etc/passwd \"$COURSE_TRACE_DIR/a-link.json\"\n";
+  TestRunRequest request;
+  request.binary =
+      make_script(bin.path(), "tests", fake_gtest(state.path(), "passes.json", "Case", 0, writes));
+  request.spec = spec_named("Suite.Case");
+  request.trace_dir = reports.path() / "traces";
+  const auto run = run_test(request);
+  ASSERT_EQ(run.traces.size(), 8U) << "at most 8 trace files are kept";
+  for (const auto& trace : run.traces) {
+    EXPECT_EQ(read_file(trace), "{}\n") << trace << ": a symlink or a file over 4 MiB was kept";
+  }
+}
+
 TEST_F(TestRunner, ListsTheTestsOfABinary) {
   TempDir bin;
   const auto listing = list_tests(make_script(

@@ -85,16 +85,26 @@ TEST(Hostile, ATransferEncodingNotEndingInChunkedGets400AndNothingIsSmuggled) {
         << "the body was read as a second request (a " << second.status
         << " for GET /error): request smuggling. Check Transfer-Encoding once the header is "
            "read, and close the connection after the 400";
+    EXPECT_TRUE(connection.wait_closed(deadline))
+        << "the connection stayed open after a request whose framing is invalid";
   }
   expect_still_serving(running.port(), "after the smuggling attempts");
 }
 
 TEST(Hostile, AnHttp11RequestNeedsExactlyOneHost) {
   RunningServer running;
-  EXPECT_EQ(exchange(running.port(), "GET / HTTP/1.1\r\n\r\n").status, 400)
-      << "HTTP/1.1 without Host (RFC 9112, 3.2)";
-  EXPECT_EQ(exchange(running.port(), "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").status, 400)
-      << "two Host fields";
+  const std::pair<const char*, const char*> refused[] = {
+      {"GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 without Host (RFC 9112, 3.2)"},
+      {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "two Host fields"},
+  };
+  for (const auto& [request, what] : refused) {
+    SCOPED_TRACE(what);
+    Connection connection(running.port());
+    connection.send(request);
+    const auto deadline = Clock::now() + kTimeout;
+    EXPECT_EQ(connection.read_response(deadline).status, 400);
+    EXPECT_TRUE(connection.wait_closed(deadline)) << "the connection stayed open after the 400";
+  }
   EXPECT_EQ(exchange(running.port(), "GET / HTTP/1.0\r\n\r\n").status, 200)
       << "HTTP/1.0 has no Host rule";
   EXPECT_EQ(exchange(running.port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n").status, 200);
