@@ -11,6 +11,7 @@
 #include "job_pool.hpp"
 #include "manifest.hpp"
 #include "process.hpp"
+#include "requirements.hpp"
 #include "sandbox.hpp"
 #include "util.hpp"
 
@@ -108,6 +109,23 @@ void check_unit_tests(const fs::path& root, Progress& progress, Checks& checks) 
   }
 }
 
+// The exercise's requirements table: every row names tests the manifest declares.
+void check_requirements_table(const ExerciseManifest& manifest, const fs::path& root,
+                              Checks& checks) {
+  const auto problems = check_requirements(manifest, root);
+  const auto path = requirements_path(root, manifest.id);
+  const auto table = parse_requirements(try_read_file(path).value_or(""), "");
+  checks.check(problems.empty(),
+               manifest.id + ": every promise in " + display_path(path, root) +
+                   " names tests that exist (" + std::to_string(table.rows.size()) + " rows)",
+               join(problems, "\n"));
+  const auto outside = tests_outside_requirements(manifest, table);
+  if (problems.empty() && !outside.empty()) {
+    checks.warn(manifest.id +
+                ": tests with points that no requirement names: " + join(outside, ", "));
+  }
+}
+
 std::vector<ExerciseUnderCheck> check_manifests(const fs::path& root,
                                                 const std::vector<std::string>& queries,
                                                 Checks& checks) {
@@ -147,6 +165,7 @@ std::vector<ExerciseUnderCheck> check_manifests(const fs::path& root,
     problems.insert(problems.end(), unknown.begin(), unknown.end());
     checks.check(problems.empty(), exercise.manifest.id + ": manifest and mutants are valid",
                  join(problems, "\n"));
+    check_requirements_table(exercise.manifest, root, checks);
     if (problems.empty()) valid.push_back(std::move(exercise));
   }
   return valid;

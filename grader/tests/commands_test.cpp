@@ -9,6 +9,7 @@
 
 #include "manifest.hpp"
 #include "process.hpp"
+#include "requirements.hpp"
 #include "test_support.hpp"
 
 namespace grader {
@@ -64,7 +65,8 @@ TEST(New, ScaffoldsAnExerciseFromTheTemplatesWithTheNextNumber) {
   for (const auto& file :
        {exercise / "README.md", exercise / "exercise.toml",
         exercise / "include/bounded_queue/bounded_queue.hpp", exercise / "src/bounded_queue.cpp",
-        exercise / "tests/bounded_queue_test.cpp", solution / "src/bounded_queue.cpp"}) {
+        exercise / "tests/bounded_queue_test.cpp", solution / "src/bounded_queue.cpp",
+        solution / "REQUIREMENTS.md"}) {
     ASSERT_TRUE(std::filesystem::is_regular_file(file)) << file;
     const auto text = read_file(file);
     EXPECT_FALSE(contains_text(text, "{{")) << file << " still has a placeholder";
@@ -79,6 +81,8 @@ TEST(New, ScaffoldsAnExerciseFromTheTemplatesWithTheNextNumber) {
   ASSERT_EQ(mutants.size(), 1U);
   const auto mutant = load_mutant(mutants[0], root.path());
   EXPECT_TRUE(check_mutants(manifest, {mutant}, root.path()).empty());
+  const auto requirements = check_requirements(manifest, root.path());
+  EXPECT_TRUE(requirements.empty()) << join(requirements, "\n");
 }
 
 TEST(New, RefusesBadOrTakenNames) {
