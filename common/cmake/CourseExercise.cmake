@@ -174,6 +174,13 @@ function(_course_patched_mutant out_var key mutant solution_dir patch_file)
 endfunction()
 
 # Header-only: the tests compile against this implementation's headers (see the top comment).
+# Tests find their data (golden files, samples) under COURSE_TEST_DATA_DIR, an absolute path
+# given here: a path built from __FILE__ is relative when ccache's CCACHE_BASEDIR is set, and the
+# tests run in a fresh temporary directory.
+function(_course_test_data_dir target)
+  target_compile_definitions(${target} PRIVATE COURSE_TEST_DATA_DIR="${EXERCISE_DIR}/tests")
+endfunction()
+
 function(_course_add_header_only_impl key impl src_dir fallback_dir exclude)
   set(lib "${key}_impl_${impl}")
   set(exe "${key}_tests_${impl}")
@@ -185,6 +192,7 @@ function(_course_add_header_only_impl key impl src_dir fallback_dir exclude)
   add_executable(${exe} ${exclude} ${test_sources})
   target_link_libraries(${exe} PRIVATE ${lib} course::kit ${EXERCISE_TEST_LIBS} GTest::gtest
                                        GTest::gmock course::test_main)
+  _course_test_data_dir(${exe})
   set_target_properties(${exe} PROPERTIES
     OUTPUT_NAME "${impl}"
     RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests/${key}")
@@ -281,6 +289,7 @@ function(course_add_exercise exercise_dir)
     file(GLOB test_sources CONFIGURE_DEPENDS "${exercise_dir}/tests/*.cpp")
     add_library(${key}_testobjs OBJECT EXCLUDE_FROM_ALL ${test_sources})
     target_link_libraries(${key}_testobjs PUBLIC ${key}_api course::kit GTest::gtest GTest::gmock)
+    _course_test_data_dir(${key}_testobjs)
   endif()
 
   course_add_impl(${key} exercises "${exercise_dir}/src" IN_ALL TOOLS)

@@ -3,6 +3,7 @@
 #include "course/http_test_server.hpp"
 
 #include <httplib.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -28,6 +29,12 @@ class ListeningServer final : public httplib::Server {
   int listening_socket() const { return svr_sock_; }
 };
 
+// The server's threads carry a name of their own, so that a test counting the threads of the code
+// under test (/proc/self/task/*/comm) can leave them out.
+void name_this_thread() {
+  pthread_setname_np(pthread_self(), std::string(course::kServerThreadName).c_str());
+}
+
 // cpp-httplib's own pool has a compiled-in size (8 threads). This one starts a thread only when
 // a connection finds every thread busy, up to a cap, so a quick test costs a few threads and a
 // test that holds hundreds of slow requests gets hundreds.
@@ -40,7 +47,10 @@ class GrowingThreadPool final : public httplib::TaskQueue {
     std::lock_guard lock(mutex_);
     jobs_.push_back(std::move(job));
     if (jobs_.size() > idle_ && workers_.size() < max_threads_) {
-      workers_.emplace_back([this] { work(); });
+      workers_.emplace_back([this] {
+        name_this_thread();
+        work();
+      });
     } else {
       job_ready_.notify_one();
     }
@@ -283,6 +293,7 @@ void HttpTestServer::Impl::start() {
   // clients retry after 1, 3, 7... seconds. Listening again only raises the backlog.
   ::listen(server.listening_socket(), SOMAXCONN);
   listener = std::jthread([this] {
+    name_this_thread();
     server.listen_after_bind();
     {
       std::lock_guard lock(readiness_mutex);

@@ -37,6 +37,10 @@ struct Trickle {
 // What the server answers for one path. Every member has a default, so designated initializers
 // name only what a test needs: {.path = "/a", .latency = 200ms}. A request goes through these steps
 // in order: rendezvous (if enabled), latency, fail_first, hang, then the body.
+// The name (comm) of every thread the test server runs: a test that counts the threads of the code
+// under test leaves these out.
+inline constexpr std::string_view kServerThreadName = "course-server";
+
 struct Route {
   std::string path{};  // exact match on the request path, any method, e.g. "/img/1.jpg"
   int status = 200;
