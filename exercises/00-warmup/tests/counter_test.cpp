@@ -36,12 +36,23 @@ void expect_exact(const Counter& counter, int threads, std::int64_t increments) 
 
 void expect_workers_overlap(const Counter& counter, int threads) {
   testing::OverlapWatch watch(threads);
+  testing::ThreadWatch threads_seen;
+  const WorkerHook overlap = watch.hook();
+  const WorkerHook seen = threads_seen.hook();
   const CountJob job{
-      .threads = threads, .increments_per_thread = 1000, .on_worker_start = watch.hook()};
+      .threads = threads, .increments_per_thread = 1000, .on_worker_start = [&](int worker) {
+        seen(worker);
+        overlap(worker);
+      }};
   const std::int64_t got = counter.count(job);
   watch.save(std::string(counter.name) + " workers");
   if (!watch.all_together()) ADD_FAILURE() << watch.explain();
   EXPECT_EQ(got, threads * 1000);
+  EXPECT_EQ(threads_seen.indices(), testing::every_index(threads))
+      << "each worker calls on_worker_start once, with its index 0 .. threads-1";
+  EXPECT_EQ(threads_seen.ids().size(), static_cast<std::size_t>(threads))
+      << threads << " workers ran on " << threads_seen.ids().size()
+      << " distinct threads: start one std::jthread per worker";
 }
 
 void expect_invalid_jobs_rejected(const Counter& counter) {

@@ -72,6 +72,8 @@ TEST(ParallelSum, RunsEachWorkerOnItsOwnThread) {
                             << " distinct threads; start one std::jthread per worker";
   EXPECT_FALSE(ids.contains(std::this_thread::get_id()))
       << "a worker ran on the calling thread; the caller should only start and join them";
+  EXPECT_EQ(watch.indices(), testing::every_index(4))
+      << "each worker calls on_worker_start once, with its index 0 .. threads-1";
   EXPECT_EQ(got, sequential_sum(values));
 }
 

@@ -1,12 +1,14 @@
 // Helpers shared by the warm-up tests: watching workers through WorkerHook.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "course/probes.hpp"
 #include "course/trace.hpp"
@@ -58,23 +60,39 @@ class OverlapWatch {
   std::atomic<bool> gave_up_{false};
 };
 
-// Records which OS threads ran the workers.
+// Records which OS threads ran the workers, and the indices they reported.
 class ThreadWatch {
  public:
   WorkerHook hook() {
-    return [this](int /*worker*/) {
+    return [this](int worker) {
       const std::scoped_lock lock(mutex_);
       ids_.insert(std::this_thread::get_id());
+      indices_.push_back(worker);
     };
   }
   [[nodiscard]] std::set<std::thread::id> ids() const {
     const std::scoped_lock lock(mutex_);
     return ids_;
   }
+  // The indices passed to the hook, sorted: 0, 1, ... threads-1 when each worker called it once.
+  [[nodiscard]] std::vector<int> indices() const {
+    const std::scoped_lock lock(mutex_);
+    std::vector<int> sorted = indices_;
+    std::sort(sorted.begin(), sorted.end());
+    return sorted;
+  }
 
  private:
   mutable std::mutex mutex_;
   std::set<std::thread::id> ids_;
+  std::vector<int> indices_;
 };
+
+// 0, 1, ... n-1.
+inline std::vector<int> every_index(int n) {
+  std::vector<int> all(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) all[static_cast<std::size_t>(i)] = i;
+  return all;
+}
 
 }  // namespace warmup::testing
