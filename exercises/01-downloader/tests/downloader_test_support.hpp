@@ -5,8 +5,15 @@
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -321,15 +328,25 @@ inline ::testing::AssertionResult saved_intact(const Result& result, const std::
 
 // ---- progress ----
 
-// Records the progress callback's calls and whether two ever ran at once.
+// Records the progress callback's calls and whether two ever ran at once. The first call stays
+// inside the callback until a second call comes in or 300 ms (scaled) pass: a strategy that does
+// not serialise its calls lets the next finished URL's call in meanwhile, so the overlap shows
+// even though a real callback takes no time. A strategy that serialises them waits once.
 class ProgressLog {
  public:
   ProgressCallback callback() {
     return [this](const Progress& progress) {
       const auto inside = concurrent_.enter();
-      const std::scoped_lock lock(mutex_);
-      calls_.push_back(progress);
-      threads_.insert(std::this_thread::get_id());
+      {
+        std::unique_lock lock(mutex_);
+        calls_.push_back(progress);
+        threads_.insert(std::this_thread::get_id());
+        if (calls_.size() == 1) {
+          second_call_.wait_for(lock, course::scaled(milliseconds(300)),
+                                [this] { return concurrent_.current() > 1; });
+        }
+      }
+      second_call_.notify_all();
     };
   }
   std::vector<Progress> calls() const {
@@ -345,6 +362,7 @@ class ProgressLog {
  private:
   course::PeakCounter concurrent_;
   mutable std::mutex mutex_;
+  std::condition_variable second_call_;
   std::vector<Progress> calls_;
   std::set<std::thread::id> threads_;
 };
@@ -370,9 +388,53 @@ inline long http_get_status(const std::string& url) {
 }
 
 // The ids of this process's threads, from /proc/self/task.
+// A loopback port whose connections never complete: a listener with a backlog of 0 whose queue
+// is already full, so the kernel drops every new SYN and a client's connect() waits until its own
+// connect timeout ends it.
+class SilentPort {
+ public:
+  SilentPort() : listener_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+        ::listen(listener_, 0) != 0 ||
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+      throw std::runtime_error("SilentPort: cannot listen on 127.0.0.1");
+    }
+    port_ = ntohs(address.sin_port);
+    for (int& filler : fillers_) {  // fill the accept queue; nobody ever accepts
+      filler = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      (void)::connect(filler, reinterpret_cast<sockaddr*>(&address), size);
+    }
+    std::this_thread::sleep_for(50ms);  // let the fillers' handshakes land in the queue
+  }
+  ~SilentPort() {
+    for (const int filler : fillers_) ::close(filler);
+    ::close(listener_);
+  }
+  SilentPort(const SilentPort&) = delete;
+  SilentPort& operator=(const SilentPort&) = delete;
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+ private:
+  int listener_;
+  std::array<int, 3> fillers_{};
+  int port_ = 0;
+};
+
+// The threads of this process, except the test server's (named course::kServerThreadName): the
+// server starts threads of its own when a burst of requests finds its pool busy.
 inline std::set<long> thread_ids() {
   std::set<long> ids;
   for (const auto& entry : fs::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(entry.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name == course::kServerThreadName) continue;
     ids.insert(std::stol(entry.path().filename().string()));
   }
   return ids;

@@ -28,6 +28,10 @@ TEST(Names, FollowTheNotesRule) {
       {"http://example.com/a/..%2F..%2Fetc%2Fpasswd", "_.._etc_passwd"},
       {"http://example.com/50%25off.png", "50_off.png"},
       {"http://example.com/100%.txt", "100_.txt"},
+      // Decoded once only: "%2541" is "%41" after one decoding ("_41" once sanitised), "A"
+      // after two.
+      {"http://example.com/x%2541.txt", "x_41.txt"},
+      {"http://example.com/%252e%252e", "_2e_2e"},
   };
   for (const auto& [url, expected] : cases) {
     EXPECT_EQ(file_name_for(url), expected)
@@ -84,6 +88,27 @@ TEST(Names, LongNamesAreShortened) {
   EXPECT_EQ(with_extension, std::string(kMaxNameBytes - 4, 'a') + ".jpg")
       << "a long name keeps its extension (up to 16 bytes) and loses the end of its stem";
   EXPECT_EQ(file_name_for("http://h/" + long_stem), std::string(kMaxNameBytes, 'a'));
+  // At and just past the limit.
+  const std::string at_limit(kMaxNameBytes, 'b');
+  EXPECT_EQ(file_name_for("http://h/" + at_limit), at_limit)
+      << "a name of exactly kMaxNameBytes (" << kMaxNameBytes << ") bytes is kept whole";
+  EXPECT_EQ(file_name_for("http://h/" + at_limit + "b"), at_limit)
+      << "a name of kMaxNameBytes + 1 bytes loses one byte";
+  const std::string fits = std::string(kMaxNameBytes - 4, 'c') + ".jpg";
+  EXPECT_EQ(file_name_for("http://h/" + fits), fits);
+  EXPECT_EQ(file_name_for("http://h/c" + fits), fits)
+      << "one byte too long: the stem loses a byte, the extension stays";
+  const std::string extension = "." + std::string(15, 'e');
+  EXPECT_EQ(file_name_for("http://h/" + long_stem + extension),
+            std::string(kMaxNameBytes - extension.size(), 'a') + extension)
+      << "an extension of 15 bytes after the dot is kept";
+  EXPECT_EQ(file_name_for("http://h/" + long_stem + "." + std::string(40, 'e')),
+            std::string(kMaxNameBytes, 'a'))
+      << "a 40-byte \"extension\" is longer than 16 bytes: the name is simply cut";
+  // The limit applies to the decoded name: 300 "%41" are 300 bytes "A".
+  std::string encoded;
+  for (int i = 0; i < 300; ++i) encoded += "%41";
+  EXPECT_EQ(file_name_for("http://h/" + encoded), std::string(kMaxNameBytes, 'A'));
 
   World world;
   const std::string path = "/long/" + long_stem + ".jpg";
@@ -218,7 +243,7 @@ TEST(Names, HostilePathsNeverLeaveDestDir) {
 
 // ---- atomic writes ----
 
-TEST(Files, FailedDownloadLeavesThePreviousFileAlone) {
+void expect_previous_file_kept(Strategy strategy) {
   World world;
   world.server.add({.path = "/cut.bin", .body_size = 200'000, .close_mid_body = true});
   world.server.add({.path = "/broken.bin", .status = 500, .body = "server error page"});
@@ -230,8 +255,7 @@ TEST(Files, FailedDownloadLeavesThePreviousFileAlone) {
       world.server.url("/cut.bin"), world.server.url("/broken.bin"), world.server.url("/fresh.bin"),
       world.server.url("/new-but-missing.bin")};
 
-  const Outcome run =
-      run_download(world.server, urls, world.dest, test_options(Strategy::sequential, 1));
+  const Outcome run = run_download(world.server, urls, world.dest, test_options(strategy, 2));
   ASSERT_TRUE(completed(run, urls.size()));
   EXPECT_FALSE(run.results[0].ok()) << describe(run.results[0]);
   EXPECT_FALSE(run.results[1].ok()) << describe(run.results[1]);
@@ -249,7 +273,7 @@ TEST(Files, FailedDownloadLeavesThePreviousFileAlone) {
       << "no temporary file may be left behind";
 }
 
-TEST(Files, NoPartialFileIsVisibleWhileDownloading) {
+void expect_no_partial_file(Strategy strategy) {
   World world;
   constexpr std::size_t kSize = 4096;
   world.server.add({.path = "/slow.bin",
@@ -258,8 +282,11 @@ TEST(Files, NoPartialFileIsVisibleWhileDownloading) {
   const fs::path final_path = world.dest / "slow.bin";
 
   BackgroundDownload background(world.server, {world.server.url("/slow.bin")}, world.dest,
-                                test_options(Strategy::sequential, 1));
-  ASSERT_TRUE(world.server.wait_for_in_flight(1, 3s)) << "the download never reached the server";
+                                test_options(strategy, 2));
+  if (!wait_for_in_flight(world.server, background, 1, 3s)) {
+    const Outcome run = background.finish(5s);
+    FAIL() << "the download never reached the server. " << run.exception;
+  }
   // Watch the final name while the body trickles in (4 chunks, 150 ms apart): it may appear
   // only with the whole file.
   bool seen_early = false;
@@ -282,6 +309,27 @@ TEST(Files, NoPartialFileIsVisibleWhileDownloading) {
          "it to slow.bin once complete.";
   EXPECT_TRUE(saved_intact(run.results[0], "/slow.bin", kSize));
   EXPECT_EQ(files_below(world.dest), std::vector<std::string>{"slow.bin"});
+}
+
+TEST(Files, FailedDownloadLeavesThePreviousFileAlone) {
+  expect_previous_file_kept(Strategy::sequential);
+}
+TEST(Files, NoPartialFileIsVisibleWhileDownloading) {
+  expect_no_partial_file(Strategy::sequential);
+}
+
+// The same rule under every concurrent strategy: each writes through a temporary file too.
+TEST(ThreadPerUrl, WritesAtomically) {
+  expect_previous_file_kept(Strategy::thread_per_url);
+  expect_no_partial_file(Strategy::thread_per_url);
+}
+TEST(ThreadPool, WritesAtomically) {
+  expect_previous_file_kept(Strategy::thread_pool);
+  expect_no_partial_file(Strategy::thread_pool);
+}
+TEST(Async, WritesAtomically) {
+  expect_previous_file_kept(Strategy::async);
+  expect_no_partial_file(Strategy::async);
 }
 
 }  // namespace

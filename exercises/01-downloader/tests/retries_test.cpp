@@ -125,12 +125,16 @@ TEST(Retries, NeverRetriesClientErrors) {
 TEST(Retries, TransientNetworkErrorsAreRetried) {
   World world;
   world.server.add({.path = "/cut.bin", .body_size = 100'000, .close_mid_body = true});
+  world.server.add({.path = "/hang.bin", .hang = true});
   const std::string refused =
       "http://127.0.0.1:" + std::to_string(course::free_port()) + "/refused.bin";
-  const std::vector<std::string> urls = {refused, world.server.url("/cut.bin")};
+  const std::vector<std::string> urls = {refused, world.server.url("/cut.bin"),
+                                         world.server.url("/hang.bin")};
   course::FakeSleeper sleeper;
+  Options options = retrying_options(sleeper, 2);
+  options.total_timeout = course::scaled(milliseconds(300));
 
-  const Outcome run = run_download(world.server, urls, world.dest, retrying_options(sleeper, 2));
+  const Outcome run = run_download(world.server, urls, world.dest, options);
   ASSERT_TRUE(completed(run, urls.size()));
   EXPECT_EQ(run.results[0].attempts, 3)
       << "a refused connection is a transient network error (the server may be restarting): "
@@ -139,6 +143,10 @@ TEST(Retries, TransientNetworkErrorsAreRetried) {
       << "a connection closed before the whole body arrived is a transient network error: "
       << "retry it. " << describe(run.results[1]);
   EXPECT_EQ(world.server.hits("/cut.bin"), 3U);
+  EXPECT_EQ(run.results[2].attempts, 3)
+      << "a transfer that timed out is a transient network error (the server may be busy): "
+      << "retry it. " << describe(run.results[2]);
+  EXPECT_EQ(world.server.hits("/hang.bin"), 3U);
   for (const Result& result : run.results) EXPECT_FALSE(result.ok()) << describe(result);
   EXPECT_EQ(files_below(world.dest), std::vector<std::string>{});
 }
