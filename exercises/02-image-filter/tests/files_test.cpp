@@ -96,9 +96,23 @@ TEST(Files, EachFileIsFilteredAndSavedAsPillowDoes) {
     Options options;
     options.mode = mode;
     options.jobs = 3;
+    std::mutex mutex;
+    std::vector<WorkItem> items;
+    options.hooks.started = [&](const WorkItem& item) {
+      const std::scoped_lock lock(mutex);
+      items.push_back(item);
+    };
     const auto results =
         run_process_files(inputs, out, chain_from("blur,contrast,grayscale"), options);
     ASSERT_EQ(results.size(), inputs.size()) << describe(results);
+    if (mode == Mode::tiles) {
+      EXPECT_GE(items.size(), 3 * inputs.size()) << "in tiles mode process_files works in bands, "
+                                                 << "each a work item, exactly as filter_images";
+      for (const WorkItem& item : items) EXPECT_LT(item.first_row, item.end_row) << item.name();
+    } else {
+      EXPECT_EQ(items.size(), inputs.size())
+          << to_string(mode) << " mode: each image is one work item, as in filter_images";
+    }
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       ASSERT_TRUE(results[i].ok()) << describe(results);
       EXPECT_EQ(results[i].input, inputs[i]) << "results come in input order";
@@ -253,6 +267,22 @@ TEST(Files, TwoInputsWithOneOutputNameDoNotOverwriteEachOther) {
   Options options;
   options.mode = Mode::images;
   options.jobs = 3;
+  // The first input waits until the later ones are done (or 1 s, scaled, when they never start):
+  // the rule follows the input order, whichever image happens to be saved first.
+  std::mutex mutex;
+  std::condition_variable later_done;
+  std::set<std::size_t> reported;
+  options.on_progress = [&](const Progress& progress) {
+    const std::scoped_lock lock(mutex);
+    reported.insert(progress.index);
+    later_done.notify_all();
+  };
+  options.hooks.started = [&](const WorkItem& item) {
+    if (item.image != 0) return;
+    std::unique_lock lock(mutex);
+    later_done.wait_for(lock, course::scaled(std::chrono::milliseconds(1000)),
+                        [&] { return reported.contains(1) && reported.contains(2); });
+  };
   const fs::path out = dir.path() / "out";
   const auto results = run_process_files(inputs, out, parse_chain("blur"), options);
   ASSERT_EQ(results.size(), 3U);

@@ -1,6 +1,6 @@
 // Level 1: every filter gives Pillow 9.4's bytes on RGB, RGBA, L and LA images, from 1x1 (smaller
-// than any kernel) through 4x4, 5x5 and odd sizes to 33x17. The golden files come from
-// golden/make_golden.py.
+// than any kernel) through 4x4, 5x5 and odd sizes to 33x17, 257x131 and 131x257. The golden files
+// come from golden/make_golden.py.
 #include <cmath>
 #include <limits>
 
@@ -25,6 +25,25 @@ TEST(Golden, KernelIsAppliedFlippedVertically) { expect_golden({"asym3", "asym5"
 TEST(Golden, Grayscale) { expect_golden({"grayscale"}); }
 
 TEST(Golden, Contrast) { expect_golden({"contrast", "contrast=0.6", "contrast=2.5"}); }
+
+// Sums in the billions (past 32-bit integers), a negative scale, an offset past 255: Pillow's float
+// arithmetic clamps them; integer shortcuts overflow or round differently.
+TEST(Golden, ExtremeKernelWeights) { expect_golden({"extreme3", "negscale5"}); }
+
+// A factor of 0 makes every sample the mean, 100 pushes nearly all to 0 or 255, a negative one
+// inverts around the mean.
+TEST(Golden, ExtremeContrastFactors) {
+  expect_golden({"contrast=0", "contrast=100", "contrast=-1.5"});
+}
+
+// Images past 256 in one dimension, RGB and RGBA (the small ones never reach an index or a sum
+// that needs more than 8 or 16 bits).
+TEST(Golden, LargeImages) {
+  expect_golden({"blur,contrast,grayscale", "extreme3", "smooth_more,asym3,emboss"},
+                [](const std::string& input) {
+                  return input == "rgb_257x131.png" || input == "rgba_131x257.png";
+                });
+}
 
 TEST(Golden, Chains) {
   expect_golden(
@@ -80,6 +99,10 @@ TEST(Filters, RejectInvalidImagesAndKernels) {
   nan_contrast.kind = FilterKind::contrast;
   nan_contrast.factor = std::numeric_limits<float>::quiet_NaN();
   EXPECT_THROW(apply(ok, nan_contrast), std::invalid_argument) << "contrast factor NaN";
+  Filter negative_contrast = nan_contrast;
+  negative_contrast.factor = -1.5F;
+  EXPECT_THROW(apply(ok, negative_contrast), std::invalid_argument)
+      << "a contrast factor must be >= 0";
   Filter identity = nan_contrast;
   identity.factor = 1.0F;
   EXPECT_EQ(apply(ok, identity), ok) << "contrast 1.0 leaves the image as it is";

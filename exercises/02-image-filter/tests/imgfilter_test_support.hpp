@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -38,31 +39,45 @@ using namespace std::chrono_literals;
 
 // ---- golden files (made by golden/make_golden.py with Pillow 9.4) ----
 
-inline fs::path golden_dir() { return fs::path(__FILE__).parent_path() / "golden"; }
+// COURSE_TEST_DATA_DIR: this folder, an absolute path given by CMake.
+inline fs::path golden_dir() { return fs::path(COURSE_TEST_DATA_DIR) / "golden"; }
 
-// The tests' own asymmetric kernels, the same as KERNELS in make_golden.py.
-inline Filter asym_kernel(int size) {
+// The tests' own kernels, the same as KERNELS in make_golden.py: asymmetric ones, so that a kernel
+// applied without Pillow's vertical flip gives other bytes, and extreme ones (sums in the billions,
+// a negative scale, an offset past 255).
+inline Filter test_kernel(const std::string& name) {
   Filter filter;
   filter.kind = FilterKind::kernel;
-  if (size == 3) {
+  if (name == "asym3") {
     filter.kernel = Kernel{3, {1, 2, 3, 0, 0, 0, -1, -2, -5}, 3, 10};
-  } else {
+  } else if (name == "asym5") {
     filter.kernel.size = 5;
     for (int i = 0; i < 25; ++i) filter.kernel.weights.push_back(static_cast<float>(i - 9));
     filter.kernel.scale = 7;
     filter.kernel.offset = -20;
+  } else if (name == "extreme3") {
+    filter.kernel =
+        Kernel{3, {100000, -250000, 100000, 300000, 1, -300000, -100000, 250000, -99999}, 1, 0};
+  } else if (name == "negscale5") {
+    filter.kernel.size = 5;
+    for (int i = 0; i < 25; ++i) filter.kernel.weights.push_back(static_cast<float>(i % 7 - 3));
+    filter.kernel.scale = -2.5F;
+    filter.kernel.offset = 300;
+  } else {
+    throw std::invalid_argument("no test kernel named " + name);
   }
   return filter;
 }
+inline Filter asym_kernel(int size) { return test_kernel(size == 3 ? "asym3" : "asym5"); }
 
-// A chain as index.txt writes it: parse_chain's syntax plus "asym3" and "asym5".
+// A chain as index.txt writes it: parse_chain's syntax plus the test kernels' names.
 inline std::vector<Filter> chain_from(const std::string& text) {
   std::vector<Filter> chain;
   std::stringstream items(text);
   std::string item;
   while (std::getline(items, item, ',')) {
-    if (item == "asym3" || item == "asym5") {
-      chain.push_back(asym_kernel(item == "asym3" ? 3 : 5));
+    if (item == "asym3" || item == "asym5" || item == "extreme3" || item == "negscale5") {
+      chain.push_back(test_kernel(item));
     } else {
       for (const Filter& filter : parse_chain(item)) chain.push_back(filter);
     }
@@ -155,10 +170,12 @@ inline ::testing::AssertionResult matches_pillow(const GoldenCase& c) {
 }
 
 // Checks every golden case whose chain is one of `chains`; at least one must exist.
-inline void expect_golden(const std::set<std::string>& chains) {
+inline void expect_golden(const std::set<std::string>& chains,
+                          const std::function<bool(const std::string&)>& input_wanted = {}) {
   std::size_t checked = 0;
   for (const GoldenCase& c : golden_cases()) {
     if (chains.count(c.chain) == 0) continue;
+    if (input_wanted && !input_wanted(c.input)) continue;
     ++checked;
     EXPECT_TRUE(matches_pillow(c));
   }

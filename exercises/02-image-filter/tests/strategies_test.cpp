@@ -1,7 +1,11 @@
 // Levels 2 to 4: the same bytes as the sequential chain for every mode and every N; whole images
 // on a pool of N threads (never more than N at once); one image in bands that threads share,
 // executing in parallel; and the optional processes.
+#include <sys/resource.h>
+
 #include <cmath>
+#include <limits>
+#include <map>
 #include <thread>
 
 #include "imgfilter_test_support.hpp"
@@ -46,6 +50,41 @@ void expect_same_bytes_for_every_n(Mode mode, std::size_t max_jobs) {
     }
   }
 }
+
+// Every mode against Pillow itself, not against this implementation's apply(): the golden inputs
+// (every channel layout, sizes from 1x1 to 257x131) through the golden chains, with N = 3 and
+// bands of one row, of 7 rows, and of the implementation's choosing.
+void expect_mode_matches_pillow(Mode mode) {
+  std::vector<GoldenCase> cases;
+  for (const GoldenCase& c : golden_cases()) {
+    if (c.chain.find(',') != std::string::npos) cases.push_back(c);
+  }
+  ASSERT_FALSE(cases.empty()) << "no golden chains: run make_golden.py";
+  std::map<std::string, std::vector<GoldenCase>> by_chain;
+  for (const GoldenCase& c : cases) by_chain[c.chain].push_back(c);
+  for (const auto& [chain, chain_cases] : by_chain) {
+    std::vector<Image> inputs;
+    for (const GoldenCase& c : chain_cases) {
+      inputs.push_back(course::load_image(golden_dir() / "inputs" / c.input));
+    }
+    for (const int band_rows : {0, 1, 7}) {
+      Options options = options_for(mode, 3);
+      options.band_rows = band_rows;
+      const auto got = run_filter_images(inputs, chain_from(chain), options);
+      ASSERT_EQ(got.size(), inputs.size());
+      for (std::size_t i = 0; i < inputs.size(); ++i) {
+        const Image want = course::load_image(golden_dir() / "outputs" / chain_cases[i].output);
+        EXPECT_TRUE(got[i] == want)
+            << to_string(mode) << " mode, N = 3, band_rows = " << band_rows << ": " << chain
+            << " on " << chain_cases[i].input << ": " << first_difference(got[i], want);
+      }
+    }
+  }
+}
+
+TEST(Images, MatchesPillowOnTheGoldenFiles) { expect_mode_matches_pillow(Mode::images); }
+TEST(Tiles, MatchesPillowOnTheGoldenFiles) { expect_mode_matches_pillow(Mode::tiles); }
+TEST(Processes, MatchesPillowOnTheGoldenFiles) { expect_mode_matches_pillow(Mode::processes); }
 
 TEST(Determinism, SequentialModeMatchesApply) {
   expect_same_bytes_for_every_n(Mode::sequential, 1);
@@ -114,22 +153,30 @@ TEST(Images, NeverMoreThanNImagesAtOnce) {
   }
 }
 
-TEST(Images, ProgressOncePerImageNeverTwiceAtOnce) {
+// on_progress is called once per image, never twice at once. The first call stays inside until
+// a second one comes in or 300 ms (scaled) pass: calls that are not serialised overlap then, even
+// though a real callback takes no time.
+void expect_progress_once_per_image(Mode mode) {
   std::mutex mutex;
+  std::condition_variable entered;
   std::vector<Progress> calls;
   std::atomic<int> inside{0};
   std::atomic<int> most{0};
-  Options options = options_for(Mode::images, 4);
+  Options options = options_for(mode, 4);
   options.on_progress = [&](const Progress& progress) {
     const int now = inside.fetch_add(1) + 1;
     int seen = most.load();
     while (now > seen && !most.compare_exchange_weak(seen, now)) {
     }
     {
-      const std::scoped_lock lock(mutex);
+      std::unique_lock lock(mutex);
       calls.push_back(progress);
+      if (calls.size() == 1) {
+        entered.wait_for(lock, course::scaled(std::chrono::milliseconds(300)),
+                         [&] { return inside.load() > 1; });
+      }
     }
-    std::this_thread::yield();
+    entered.notify_all();
     inside.fetch_sub(1);
   };
   (void)run_filter_images(many_images(10, 16), mixed_chain(), options);
@@ -138,12 +185,16 @@ TEST(Images, ProgressOncePerImageNeverTwiceAtOnce) {
   for (std::size_t c = 0; c < calls.size(); ++c) {
     EXPECT_EQ(calls[c].images_done, c + 1) << "images_done counts the finished images: 1, 2, ...";
     EXPECT_EQ(calls[c].images_total, 10U);
+    EXPECT_TRUE(calls[c].error.empty()) << "filter_images leaves Progress::error empty";
     indices.insert(calls[c].index);
   }
   EXPECT_EQ(indices.size(), 10U) << "each image's index must be reported once";
   EXPECT_EQ(most.load(), 1) << "on_progress ran " << most.load()
                             << " times at once: call it under a lock";
 }
+
+TEST(Images, ProgressOncePerImageNeverTwiceAtOnce) { expect_progress_once_per_image(Mode::images); }
+TEST(Tiles, ProgressOncePerImage) { expect_progress_once_per_image(Mode::tiles); }
 
 TEST(Images, StopRequestSkipsImagesNotStarted) {
   std::stop_source stop;
@@ -156,9 +207,76 @@ TEST(Images, StopRequestSkipsImagesNotStarted) {
   const auto images = many_images(40, 16);
   const auto got = run_filter_images(images, mixed_chain(), options);
   ASSERT_EQ(got.size(), images.size());
-  EXPECT_LT(started.load(), 10) << "after a stop request, no new image may start";
+  // The second image's start requests the stop. The other worker may have taken one more image
+  // before it could see the request, never two.
+  EXPECT_LE(started.load(), 3) << "after a stop request, no new image may start: " << started.load()
+                               << " of 40 images started";
   EXPECT_GE(started.load(), 2);
 }
+
+// In tiles mode images go one at a time: a stop requested while image 0's first band runs
+// leaves every later image unstarted.
+TEST(Tiles, StopRequestSkipsImagesNotStarted) {
+  std::stop_source stop;
+  std::mutex mutex;
+  std::set<std::size_t> images_started;
+  Options options = options_for(Mode::tiles, 2);
+  options.stop = stop.get_token();
+  options.hooks.started = [&](const WorkItem& item) {
+    const std::scoped_lock lock(mutex);
+    images_started.insert(item.image);
+    stop.request_stop();
+  };
+  const auto images = many_images(6, 32);
+  const auto got = run_filter_images(images, mixed_chain(), options);
+  ASSERT_EQ(got.size(), images.size()) << "one output per input image, even after a stop";
+  const std::scoped_lock lock(mutex);
+  EXPECT_EQ(images_started, std::set<std::size_t>{0})
+      << "a stop was requested while image 0 was being filtered, before any other image had "
+      << "started, yet bands of " << images_started.size() - 1
+      << " later images ran. Check options.stop before starting each image.";
+}
+
+// filter_images checks what it is given before any work, in every mode, and throws on the
+// calling thread (an exception that escapes a worker thread ends the whole program).
+void expect_invalid_input_refused(Mode mode) {
+  const std::vector<Image> good = {test_image(16, 16, 3, 1), test_image(9, 7, 1, 2)};
+  const auto refused = [&](const std::string& what, const std::vector<Image>& images,
+                           const std::vector<Filter>& chain, const Options& options) {
+    try {
+      (void)run_filter_images(images, chain, options);
+      ADD_FAILURE() << to_string(mode) << " mode, " << what
+                    << ": filter_images must throw std::invalid_argument, it returned";
+    } catch (const std::invalid_argument&) {
+    } catch (const std::exception& error) {
+      ADD_FAILURE() << to_string(mode) << " mode, " << what
+                    << ": filter_images must throw std::invalid_argument, it threw "
+                    << error.what();
+    }
+  };
+  refused("jobs = 0", good, mixed_chain(), options_for(mode, 0));
+  Options negative = options_for(mode, 2);
+  negative.band_rows = -1;
+  refused("band_rows = -1", good, mixed_chain(), negative);
+  std::vector<Image> broken = good;
+  broken.push_back(test_image(8, 8, 3, 3));
+  broken.back().pixels.resize(5);
+  refused("an image whose pixels do not match its size", broken, mixed_chain(),
+          options_for(mode, 2));
+  Filter zero_scale = asym_kernel(3);
+  zero_scale.kernel.scale = 0;
+  refused("a kernel with scale 0", good, {zero_scale}, options_for(mode, 2));
+  Filter nan_contrast;
+  nan_contrast.kind = FilterKind::contrast;
+  nan_contrast.factor = std::numeric_limits<float>::quiet_NaN();
+  refused("a contrast factor that is NaN", good, {nan_contrast}, options_for(mode, 2));
+  // And valid input is accepted.
+  EXPECT_EQ(run_filter_images(good, mixed_chain(), options_for(mode, 2)),
+            sequential_reference(good, mixed_chain()));
+}
+
+TEST(Images, RejectsInvalidInput) { expect_invalid_input_refused(Mode::images); }
+TEST(Tiles, RejectsInvalidInput) { expect_invalid_input_refused(Mode::tiles); }
 
 // ---- level 3: one image in bands of rows ----
 
@@ -197,6 +315,21 @@ TEST(Tiles, NoBandStartsBeforeThePreviousPassEnded) {
     }
   }
   ASSERT_EQ(passes.size(), mixed_chain().size()) << "one pass per filter of the chain";
+  // band_rows = 9 on 80 rows: every pass is the bands 0-9, 9-18, ... 72-80, each once.
+  std::map<std::size_t, std::vector<std::pair<int, int>>> rows_of_pass;
+  for (const auto& task : recorder.trace().tasks()) {
+    const auto pass = std::stoul(task.name.substr(task.name.find(" pass ") + 6));
+    const auto rows = task.name.substr(task.name.find(" rows ") + 6);
+    rows_of_pass[pass].emplace_back(std::stoi(rows), std::stoi(rows.substr(rows.find('-') + 1)));
+  }
+  std::vector<std::pair<int, int>> wanted;
+  for (int first = 0; first < 80; first += 9) wanted.emplace_back(first, std::min(80, first + 9));
+  for (auto& [pass, rows] : rows_of_pass) {
+    std::sort(rows.begin(), rows.end());
+    EXPECT_EQ(rows, wanted) << "pass " << pass << ": with band_rows = 9 the 80 rows are split "
+                            << "into bands of 9 rows (the last one shorter), each one work item "
+                            << "whose WorkItem says which rows it writes";
+  }
   for (std::size_t p = 1; p < passes.size(); ++p) {
     EXPECT_LE(passes[p - 1].second, passes[p].first)
         << "a band of pass " << p << " started before every band of pass " << p - 1
@@ -270,6 +403,35 @@ TEST(Tiles, ExecuteInParallelOnTwoCores) {
 }
 
 // ---- level 4 (optional): processes ----
+
+// CPU time used by this process's children that have ended and been waited for.
+std::chrono::microseconds children_cpu_time() {
+  rusage usage{};
+  ::getrusage(RUSAGE_CHILDREN, &usage);
+  const auto seconds = usage.ru_utime.tv_sec + usage.ru_stime.tv_sec;
+  const auto micros = usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
+  return std::chrono::seconds(seconds) + std::chrono::microseconds(micros);
+}
+
+// The processes level filters in worker processes, not in threads: their CPU time shows up as
+// this process's children's (getrusage), whatever the scheduling.
+TEST(Processes, RunsInWorkerProcesses) {
+  const std::vector<Image> images = {test_image(768, 768, 3, 9)};
+  const auto before = children_cpu_time();
+  const auto self_before = scheduler_times().first;
+  const auto got = run_filter_images(images, parse_chain("blur,smooth_more,sharpen"),
+                                     options_for(Mode::processes, 2));
+  const auto in_children = children_cpu_time() - before;
+  const auto on_this_thread = scheduler_times().first - self_before;
+  ASSERT_EQ(got.size(), 1U);
+  EXPECT_GE(in_children, std::chrono::milliseconds(10))
+      << "filtering a 768x768 image three times took "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(in_children).count()
+      << " ms of CPU in child processes (and "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(on_this_thread).count()
+      << " ms on the calling thread): the processes mode must fork worker processes that "
+         "filter the bands (the notes' multiprocessing), not run threads";
+}
 
 TEST(Processes, SameBytesForEveryN) { expect_same_bytes_for_every_n(Mode::processes, 3); }
 

@@ -54,7 +54,7 @@ struct Kernel {
 
 struct Filter {
   FilterKind kind = FilterKind::blur;
-  float factor = 1.5F;  // contrast only
+  float factor = 1.5F;  // contrast only: finite and >= 0
   Kernel kernel;        // kernel only
   friend bool operator==(const Filter&, const Filter&) = default;
 };
@@ -66,12 +66,13 @@ std::optional<Kernel> builtin_kernel(FilterKind kind);
 // "blur", "contour", "detail", "edge_enhance", "edge_enhance_more", "emboss", "find_edges",
 // "sharpen", "smooth", "smooth_more", "kernel", "grayscale", "contrast".
 std::string_view to_string(FilterKind kind);
-// The name as output files use it: to_string(kind), except "contrast2.0" for a contrast
-// whose factor is not the default 1.5.
+// The name as output files use it: to_string(kind), except for a contrast whose factor is not the
+// default 1.5, which gets the shortest text of its factor: "contrast2", "contrast0.6".
 std::string name_of(const Filter& filter);
 
 // Parses a comma-separated chain such as "blur,contrast,grayscale" or "contrast=2,sharpen"
-// (contrast=F sets the factor). Throws std::invalid_argument naming the unknown filter. A
+// (contrast=F sets the factor, finite and >= 0). Throws std::invalid_argument naming the unknown
+// filter or the bad factor. A
 // kernel filter cannot be written this way: build its Filter in code.
 std::vector<Filter> parse_chain(std::string_view text);
 
@@ -83,7 +84,7 @@ std::vector<Filter> parse_chain(std::string_view text);
 //     the L channel of L and LA.
 //   - contrast pivots on m = the mean of the grayscale image, rounded half up; each sample
 //     becomes m + factor × (p − m) in float, clamped and truncated. Alpha is unchanged.
-// Throws std::invalid_argument for an invalid image or kernel.
+// Throws std::invalid_argument for an invalid image, kernel or contrast factor.
 Image apply(const Image& image, const Filter& filter);
 
 // ---- Running a chain of filters over many images. ----
@@ -176,7 +177,8 @@ struct Options {
 
 // Applies the chain to every image; result i belongs to images[i]. The output is the same for
 // every mode and every N: that of apply() called filter after filter. Throws
-// std::invalid_argument for invalid options or an invalid image.
+// std::invalid_argument, on the calling thread and before any work, for invalid options, an
+// invalid image or an invalid filter.
 std::vector<Image> filter_images(const std::vector<Image>& images, const std::vector<Filter>& chain,
                                  const Options& options = {});
 

@@ -6,8 +6,9 @@ Run with Debian's Python and Pillow 9.4 (python3-pil), from anywhere:
     /usr/bin/python3 exercises/02-image-filter/tests/golden/make_golden.py
 
 It rewrites inputs/, outputs/ and index.txt next to itself. Each line of index.txt is
-"<output> <input> <chain>", the chain in the syntax of imgfilter::parse_chain, plus two kernels
-of the tests' own: "asym3" and "asym5" (see KERNELS below and golden_test.cpp).
+"<output> <input> <chain>", the chain in the syntax of imgfilter::parse_chain, plus kernels of
+the tests' own: "asym3", "asym5", "extreme3" and "negscale5" (see KERNELS below and
+imgfilter_test_support.hpp).
 """
 import os
 import sys
@@ -22,6 +23,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 KERNELS = {
     "asym3": ImageFilter.Kernel((3, 3), [1, 2, 3, 0, 0, 0, -1, -2, -5], scale=3, offset=10),
     "asym5": ImageFilter.Kernel((5, 5), [i - 9 for i in range(25)], scale=7, offset=-20),
+    # Extreme weights: the sums reach billions, past what 32-bit integers hold, and most samples
+    # clamp; a negative scale and an offset past 255.
+    "extreme3": ImageFilter.Kernel(
+        (3, 3), [100000, -250000, 100000, 300000, 1, -300000, -100000, 250000, -99999], scale=1,
+        offset=0),
+    "negscale5": ImageFilter.Kernel((5, 5), [(i % 7) - 3 for i in range(25)], scale=-2.5,
+                                    offset=300),
 }
 
 BUILTIN = {
@@ -47,6 +55,10 @@ CHAINS = list(BUILTIN) + [
     "blur,contrast,grayscale",
     "grayscale,sharpen,contrast=3",
     "smooth_more,asym3,emboss",
+    "extreme3",
+    "negscale5",
+    "contrast=0",
+    "contrast=100",
 ]
 
 # (mode, width, height): every mode, tiny sizes (smaller than, equal to and just above the
@@ -57,6 +69,10 @@ INPUTS = [
     ("L", 1, 1), ("L", 4, 4), ("L", 5, 5), ("L", 7, 5), ("L", 33, 17),
     ("LA", 7, 5), ("LA", 6, 9),
 ]
+
+# Larger images, past 256 in one dimension, with a few chains only (their files are larger).
+BIG_INPUTS = [("RGB", 257, 131), ("RGBA", 131, 257)]
+BIG_CHAINS = ["blur,contrast,grayscale", "extreme3", "smooth_more,asym3,emboss"]
 
 
 def pattern(mode, width, height, seed):
@@ -104,11 +120,12 @@ def main():
             if name.endswith(".png"):
                 os.remove(os.path.join(HERE, folder, name))
     lines = []
-    for seed, (mode, width, height) in enumerate(INPUTS):
+    cases = [(spec, CHAINS) for spec in INPUTS] + [(spec, BIG_CHAINS) for spec in BIG_INPUTS]
+    for seed, ((mode, width, height), chains) in enumerate(cases):
         stem = f"{mode.lower()}_{width}x{height}"
         image = pattern(mode, width, height, seed)
         image.save(os.path.join(HERE, "inputs", stem + ".png"))
-        for number, chain in enumerate(CHAINS):
+        for number, chain in enumerate(chains):
             out = image
             for step in chain.split(","):
                 out = apply(out, step)
@@ -118,7 +135,7 @@ def main():
             lines.append(f"{name} {stem}.png {chain}")
     with open(os.path.join(HERE, "index.txt"), "w", encoding="ascii") as index:
         index.write("\n".join(lines) + "\n")
-    print(f"{len(INPUTS)} inputs, {len(lines)} outputs written to {HERE}")
+    print(f"{len(cases)} inputs, {len(lines)} outputs written to {HERE}")
 
 
 if __name__ == "__main__":
