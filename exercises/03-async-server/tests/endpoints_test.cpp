@@ -77,6 +77,29 @@ TEST(Endpoints, WrongMethodIs405WithAllow) {
   EXPECT_TRUE(head.body.empty()) << "a HEAD answer has no body";
 }
 
+// A HEAD answer has the GET answer's header and no body: a body sent anyway would be read as the
+// start of the next answer on a keep-alive connection.
+TEST(Endpoints, HeadAnswersWithoutABody) {
+  RunningServer running;
+  Connection connection(running.port());
+  connection.send(request_text("/", "HEAD"));
+  const auto head = connection.read_response(Clock::now() + kTimeout, /*head=*/true);
+  ASSERT_EQ(head.status, 200) << "HEAD is allowed wherever GET is: " << head.error;
+  connection.send(request_text("/"));
+  const auto after = connection.read_response(Clock::now() + kTimeout);
+  ASSERT_EQ(after.status, 200)
+      << "a GET after a HEAD on the same connection got no proper answer ("
+      << (after.complete() ? std::to_string(after.status) : after.error)
+      << "): the HEAD answer carried a body, which the client read as the next answer. Send the "
+         "header only (Content-Length may say what GET would send).";
+  EXPECT_TRUE(is_json(after.body)) << after.body;
+  const auto length = head.header("Content-Length");
+  if (length) {
+    EXPECT_EQ(*length, std::to_string(after.body.size()))
+        << "a HEAD answer's Content-Length is the length of the body GET would get";
+  }
+}
+
 TEST(Endpoints, HandlerExceptionBecomesJson500) {
   RunningServer running;
   Connection connection(running.port());
@@ -170,6 +193,44 @@ TEST(Middleware, LogsOneLinePerRequest) {
         << "log line " << i << " should start with '" << starts[i]
         << "' (method, path, status, time); got '" << (*lines)[i] << "'";
     EXPECT_NE((*lines)[i].find("ms"), std::string::npos) << (*lines)[i];
+  }
+}
+
+// A request refused for its size still has a method and a path: its log line names them.
+TEST(Middleware, LogsRefusedRequestsWithTheirMethodAndPath) {
+  Config config = test_config();
+  config.body_limit = 1024;
+  auto lines = std::make_shared<std::vector<std::string>>();
+  auto mutex = std::make_shared<std::mutex>();
+  config.log = [lines, mutex](std::string_view line) {
+    const std::scoped_lock lock(*mutex);
+    lines->emplace_back(line);
+  };
+  const auto exchange = [](std::uint16_t port, const std::string& bytes) {
+    Connection connection(port);
+    connection.send(bytes);
+    return connection.read_response(Clock::now() + kTimeout);
+  };
+  {
+    RunningServer running(config);
+    const std::string body(4096, 'b');
+    EXPECT_EQ(exchange(running.port(), "POST /fast HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                                           std::to_string(body.size()) + "\r\n\r\n" + body)
+                  .status,
+              413);
+    EXPECT_EQ(exchange(running.port(),
+                       "PUT /medium HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n")
+                  .status,
+              413);
+  }
+  const std::scoped_lock lock(*mutex);
+  ASSERT_EQ(lines->size(), 2u) << "one log line per request, refused requests included";
+  const std::vector<std::string> starts = {"POST /fast 413 ", "PUT /medium 413 "};
+  for (std::size_t i = 0; i < starts.size(); ++i) {
+    EXPECT_EQ((*lines)[i].rfind(starts[i], 0), 0u)
+        << "log line " << i << " should start with '" << starts[i] << "': the request line was "
+        << "read before the body was refused, so the log knows the method and the path; got '"
+        << (*lines)[i] << "'";
   }
 }
 

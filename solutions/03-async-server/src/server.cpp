@@ -15,6 +15,7 @@
 #include <exception>
 #include <optional>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 #include "server_internal.hpp"
@@ -184,10 +185,19 @@ void Server::start() {
   // The acceptor has a strand too: with several threads, stop() closing it must not run at the
   // same time as the accept loop using it.
   auto& acceptor = impl_->acceptor.emplace(asio::make_strand(impl_->io));
-  acceptor.open(endpoint.protocol());
-  acceptor.set_option(asio::socket_base::reuse_address(true));
-  acceptor.bind(endpoint);
-  acceptor.listen(asio::socket_base::max_listen_connections);
+  boost::system::error_code error;
+  acceptor.open(endpoint.protocol(), error);
+  if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
+  if (!error) acceptor.bind(endpoint, error);
+  if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
+  if (error) {
+    // Asio reports boost::system::system_error; the API promises the standard exception, which a
+    // caller can catch without knowing Boost.
+    impl_->acceptor.reset();
+    throw std::system_error(
+        std::error_code(error),
+        "async_server: cannot listen on " + config.host + ":" + std::to_string(config.port));
+  }
   impl_->port = acceptor.local_endpoint().port();
   impl_->started = true;
 

@@ -247,10 +247,13 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, App& app) {
     RequestInProgress in_progress(app);
     Response response;
     if (read_error) {
-      const bool has_header = parser.is_header_done();
+      // The request line is parsed before the fields, so a request refused for its header
+      // (a body over the limit) still has a method and a target for the log.
+      const auto& header = parser.get();
+      const bool has_request_line = !header.method_string().empty() && !header.target().empty();
       response = app.reject(classify(read_error),
-                            has_header ? std::string_view(parser.get().method_string()) : "-",
-                            has_header ? std::string_view(parser.get().target()) : "-", started);
+                            has_request_line ? std::string_view(header.method_string()) : "-",
+                            has_request_line ? std::string_view(header.target()) : "-", started);
     } else {
       auto request = to_request(parser.release());
       if (app.may_wait(request) && !co_await outbox.send(stream, limits)) break;

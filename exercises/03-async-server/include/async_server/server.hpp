@@ -52,8 +52,8 @@ struct Config {
   std::size_t body_limit = 64 * 1024;
   // A connection that sends nothing for idle_timeout (before its first request, or between two
   // keep-alive requests) is closed. A request whose bytes have started to arrive must arrive
-  // whole within read_timeout, and a response must be written within it, or the connection is
-  // closed: slow clients (slowloris) cannot hold the server.
+  // whole within read_timeout, or the connection is closed: slow clients (slowloris) cannot hold
+  // the server. Bounding the write of a response by the same timeout is good practice too.
   std::chrono::milliseconds idle_timeout = 5s;
   std::chrono::milliseconds read_timeout = 10s;
   // Server::stop() lets the requests in progress finish for at most this long.
