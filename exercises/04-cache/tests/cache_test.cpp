@@ -34,6 +34,8 @@ void expect_get_returns_what_put_stored() {
   cache.put("c", 3);
   cache.clear();
   EXPECT_EQ(cache.size(), 0U);
+  EXPECT_EQ(cache.stats().evictions, 0U) << "clear() counts its entries neither as evictions...";
+  EXPECT_EQ(cache.stats().expirations, 0U) << "... nor as expirations";
   EXPECT_EQ(cache.get("b"), std::nullopt) << "clear removes every entry";
   EXPECT_EQ(cache.get_or_load("d", [](const std::string& key) { return int(key.size()) + 40; }),
             41);
@@ -97,6 +99,13 @@ void expect_expiry_on_the_fake_clock() {
   cache.put("short", 4, 10s);  // a new put starts a new TTL
   clock.advance(6s);
   EXPECT_EQ(cache.get("short"), 4) << "put of an existing key restarts its TTL";
+
+  cache.put("stale", 5, 1s);
+  clock.advance(2s);
+  const std::size_t before = cache.size();
+  EXPECT_TRUE(cache.erase("stale")) << "erase returns true for an entry that was there, expired "
+                                       "or not";
+  EXPECT_EQ(cache.size(), before - 1);
 }
 
 template <class C>

@@ -418,6 +418,223 @@ void expect_failure_reaches_everyone_then_retry() {
   EXPECT_EQ(cache.stats().loads, 1U);
 }
 
+// ---- joiners, failures and TTLs under threads, read paths that share, stripes that do not wait --
+
+// A loader that returns (or throws) only once `n` calls have missed: a miss is counted when a
+// call finds no fresh entry, so by then every caller has either started this load or joined it,
+// and none can come late and find the value already there. With single flight the loader then
+// runs once, whatever the scheduling. If the misses never reach n (a cache that counts a joiner
+// as a hit), it gives up waiting after 5 s (scaled) and the counts say what went wrong.
+template <class C>
+void wait_for_misses(const C& cache, std::size_t n) {
+  const auto deadline = std::chrono::steady_clock::now() + course::scaled(milliseconds(5000));
+  while (cache.stats().misses < n && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();  // polling the cache's own counter: the test's probe
+  }
+}
+
+template <class C>
+void expect_joiners_counted_as_misses() {
+  constexpr std::size_t kThreads = 8;
+  course::FakeClock clock;
+  C cache(options_on(clock, 16));
+  ASSERT_EQ(cache.size(), 0U);  // on this thread first, so that a missing level fails cleanly
+  std::atomic<int> runs{0};
+  const Loader<std::string, std::string> loader = [&](const std::string& key) {
+    runs.fetch_add(1);
+    wait_for_misses(cache, kThreads);
+    return "value of " + key;
+  };
+  std::vector<std::string> results(kThreads);
+  {
+    std::vector<std::jthread> callers;
+    for (std::size_t i = 0; i < kThreads; ++i) {
+      callers.emplace_back([&, i] { results[i] = cache.get_or_load("shared", loader); });
+    }
+  }
+  for (const auto& result : results) EXPECT_EQ(result, "value of shared");
+  const Stats stats = cache.stats();
+  EXPECT_EQ(runs.load(), 1) << kThreads << " callers missed \"shared\" while its load ran: the "
+                            << "loader must run once (single flight)";
+  EXPECT_EQ(stats.misses, kThreads)
+      << "every one of the " << kThreads << " callers found no value: the one that loaded and "
+      << "the " << kThreads - 1 << " that joined its load are all misses (hits " << stats.hits
+      << ", misses " << stats.misses << ")";
+  EXPECT_EQ(stats.hits, 0U) << "joining a load in progress is a miss, not a hit";
+  EXPECT_EQ(stats.loads, 1U) << "one loader run returned a value";
+  EXPECT_EQ(stats.load_failures, 0U);
+  EXPECT_EQ(cache.get("shared"), "value of shared");
+  EXPECT_EQ(cache.stats().hits, 1U);
+}
+
+template <class C>
+void expect_failed_load_runs_once_for_every_waiter() {
+  constexpr std::size_t kThreads = 8;
+  course::FakeClock clock;
+  C cache(options_on(clock, 16));
+  ASSERT_EQ(cache.size(), 0U);  // on this thread first, so that a missing level fails cleanly
+  std::atomic<int> runs{0};
+  const Loader<std::string, std::string> failing = [&](const std::string&) -> std::string {
+    runs.fetch_add(1);
+    wait_for_misses(cache, kThreads);
+    throw std::runtime_error("backend down");
+  };
+  // Read once every caller has ended: see expect_failure_reaches_everyone_then_retry.
+  std::vector<std::exception_ptr> errors(kThreads);
+  {
+    std::vector<std::jthread> callers;
+    for (std::size_t i = 0; i < kThreads; ++i) {
+      callers.emplace_back([&, i] {
+        try {
+          (void)cache.get_or_load("flaky", failing);
+        } catch (...) {
+          errors[i] = std::current_exception();
+        }
+      });
+    }
+  }
+  std::size_t got_it = 0;
+  for (const auto& error : errors) {
+    try {
+      if (error) std::rethrow_exception(error);
+    } catch (const std::runtime_error& e) {
+      got_it += std::string_view(e.what()) == "backend down" ? 1 : 0;
+    } catch (...) {
+    }
+  }
+  EXPECT_EQ(runs.load(), 1) << kThreads << " callers waited for one load that failed: the loader "
+                            << "ran " << runs.load() << " times, once is right";
+  EXPECT_EQ(got_it, kThreads) << "every caller waiting for the failed load gets its exception";
+  const Stats stats = cache.stats();
+  EXPECT_EQ(stats.load_failures, 1U) << "one loader run threw";
+  EXPECT_EQ(stats.loads, 0U);
+  EXPECT_EQ(stats.misses, kThreads) << "the loader's caller and its joiners are all misses";
+  EXPECT_EQ(cache.size(), 0U) << "a failed load caches nothing";
+}
+
+// Entries with TTLs, expired while threads get them and purge at the same time: each expired
+// entry is removed, and counted, exactly once.
+template <class C>
+void expect_exact_expiry_under_contention() {
+  constexpr std::uint64_t kThreads = 4;
+  constexpr std::uint64_t kKeys = 500;  // per thread with a TTL, and as many without
+  course::FakeClock clock;
+  C cache(options_on(clock, 4 * 2 * kThreads * kKeys, 8));  // room to spare in every stripe
+  ASSERT_EQ(cache.size(), 0U);  // on this thread first, so that a missing level fails cleanly
+  std::latch all_put(kThreads + 1);
+  std::latch clock_moved(1);
+  std::vector<std::size_t> purged(kThreads, 0);
+  std::atomic<std::uint64_t> wrong{0};
+  {
+    std::vector<std::jthread> threads;
+    for (std::uint64_t t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        const std::uint64_t base = t << 32;
+        for (std::uint64_t i = 0; i < kKeys; ++i) {
+          cache.put(base | i, i, 10s);
+          cache.put(base | (i + kKeys), i);
+        }
+        all_put.count_down();
+        clock_moved.wait();
+        // Even threads read their keys back, odd threads purge: both race to remove them.
+        if (t % 2 == 0) {
+          for (std::uint64_t i = 0; i < kKeys; ++i) {
+            if (cache.get(base | i)) wrong.fetch_add(1);
+            if (cache.get(base | (i + kKeys)) != i) wrong.fetch_add(1);
+          }
+        } else {
+          purged[t] = cache.purge();
+        }
+      });
+    }
+    all_put.arrive_and_wait();
+    clock.advance(10s);
+    clock_moved.count_down();
+  }
+  const std::size_t rest = cache.purge();
+  const Stats stats = cache.stats();
+  EXPECT_EQ(wrong.load(), 0U) << "an expired entry was returned, or a fresh one was lost";
+  EXPECT_EQ(stats.expirations, kThreads * kKeys)
+      << kThreads * kKeys << " entries expired while threads read and purged at once; each must "
+      << "be removed and counted exactly once (stats: " << stats.expirations << "). After "
+      << "releasing the shared lock to remove one, look again under the unique lock: another "
+      << "thread may have removed it first.";
+  EXPECT_EQ(cache.size(), kThreads * kKeys) << "the entries without a TTL are all still there";
+  std::size_t purged_total = rest;
+  for (const std::size_t p : purged) purged_total += p;
+  EXPECT_LE(purged_total, kThreads * kKeys) << "purge() returned more than ever expired";
+  EXPECT_EQ(stats.misses, kThreads / 2 * kKeys) << "every get of an expired key is a miss";
+  EXPECT_EQ(stats.evictions, 0U) << "the cache had room for every entry";
+}
+
+// Level 2 and 3: a hit of get_or_load changes nothing either, so it shares the lock like get.
+template <class C>
+void expect_readers_overlap_inside_get_or_load() {
+  constexpr std::size_t kReaders = 4;
+  Gate gate;
+  course::FakeClock clock;
+  C cache(options_on(clock, 16));
+  cache.put("k0", Gated(gate, 7));
+  const Loader<std::string, Gated> never = [&gate](const std::string&) { return Gated(gate, -1); };
+  course::OverlapProbe probe(kReaders, milliseconds(2000));
+  gate.probe_copies(probe);
+  std::atomic<int> wrong{0};
+  {
+    std::vector<std::jthread> readers;
+    for (std::size_t i = 0; i < kReaders; ++i) {
+      readers.emplace_back([&] {
+        if (cache.get_or_load("k0", never).payload != 7) wrong.fetch_add(1);
+      });
+    }
+  }
+  gate.open();
+  EXPECT_EQ(wrong.load(), 0) << "every reader should have found the value";
+  EXPECT_TRUE(course::probe_formed(probe))
+      << kReaders << " threads called get_or_load() on a key that is there; the value is copied "
+      << "under the cache's lock. They got in "
+      << (probe.peak() <= 1 ? "one at a time" : "only partly together")
+      << ": a hit of get_or_load changes nothing, so it takes the lock shared, like get().";
+}
+
+// Level 3: while a reader holds one stripe, writers of keys on the other stripes go on.
+template <class C>
+void expect_other_stripes_free() {
+  constexpr std::size_t kWriters = 32;
+  Gate gate;
+  course::FakeClock clock;
+  C cache(options_on(clock, 1024, 16));
+  cache.put("held", Gated(gate, 1));
+  gate.hold_copies();
+  std::jthread reader([&] { (void)cache.get("held"); });  // held inside get, its stripe locked
+  ASSERT_TRUE(gate.wait_until_held(1, 5000ms)) << "the reader never reached the copy in get()";
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::size_t done = 0;
+  std::vector<std::jthread> writers;
+  for (std::size_t i = 0; i < kWriters; ++i) {
+    writers.emplace_back([&, i] {
+      cache.put("writer " + std::to_string(i), Gated(gate, 2));
+      const std::scoped_lock lock(mutex);
+      ++done;
+      changed.notify_all();
+    });
+  }
+  std::size_t done_while_held = 0;
+  {
+    std::unique_lock lock(mutex);
+    changed.wait_for(lock, course::scaled(milliseconds(2000)), [&] { return done > 0; });
+    done_while_held = done;
+  }
+  gate.open();
+  reader.join();
+  writers.clear();
+  EXPECT_GT(done_while_held, 0U)
+      << "while one reader held its stripe, none of " << kWriters << " puts of other keys "
+      << "finished: the whole cache waited for one stripe's lock. Give each stripe its own lock, "
+      << "so that calls on keys of different stripes never wait for each other.";
+  EXPECT_EQ(cache.size(), kWriters + 1);
+}
+
 // ---- loaders that use the cache ----
 
 template <class C>
@@ -479,6 +696,30 @@ void expect_own_key_reported() {
   }
   EXPECT_EQ(*inner, "RecursiveLoadError")
       << "the loader's own call for its key should have thrown cache::RecursiveLoadError";
+
+  // Through another load on the same thread: a's loader loads b, whose loader asks for a.
+  auto through = std::make_shared<std::string>("the innermost call returned");
+  Deadlined<std::string> cycle([cache, through] {
+    return cache->get_or_load("a", [cache, through](const std::string&) {
+      return cache->get_or_load("b", [cache, through](const std::string&) {
+        try {
+          (void)cache->get_or_load("a", [](const std::string&) { return std::string("x"); });
+        } catch (const RecursiveLoadError&) {
+          *through = "RecursiveLoadError";
+        }
+        return std::string("b");
+      });
+    });
+  });
+  if (!cycle.finished(2000ms)) {
+    FAIL() << "get_or_load(\"a\") did not return within 2 s: a's loader loads b, and b's "
+              "loader asks for a, whose load this same thread is running. That wait never ends: "
+              "throw cache::RecursiveLoadError when a thread asks for a key it is loading, "
+              "however deep in other loads.";
+  }
+  EXPECT_EQ(cycle.get(), "b");
+  EXPECT_EQ(*through, "RecursiveLoadError")
+      << "a key asked for again through another load on the same thread is a RecursiveLoadError";
 }
 
 template <class K, class V>
@@ -490,27 +731,36 @@ using L3 = ShardedCache<K, V>;
 
 // Suite and Level name a test suite and a class template: they cannot be parenthesised.
 // NOLINTBEGIN(bugprone-macro-parentheses)
-#define CACHE_CONCURRENCY_TESTS(Suite, Level)                                      \
-  TEST(Suite, WritersWaitForReaders) {                                             \
-    expect_writers_wait_for_readers<Level<std::string, Gated>>();                  \
-  }                                                                                \
-  TEST(Suite, StatsAreExactUnderContention) {                                      \
-    expect_exact_stats_under_contention<Level<std::uint64_t, std::uint64_t>>();    \
-  }                                                                                \
-  TEST(Suite, SizeNeverExceedsCapacity) {                                          \
-    expect_size_never_exceeds_capacity<Level<std::uint64_t, std::uint64_t>>();     \
-  }                                                                                \
-  TEST(Suite, SingleFlightRunsTheLoaderOnce) {                                     \
-    expect_single_flight<Level<std::string, std::string>>();                       \
-  }                                                                                \
-  TEST(Suite, LoadFailureReachesEveryCallerThenRetries) {                          \
-    expect_failure_reaches_everyone_then_retry<Level<std::string, std::string>>(); \
-  }                                                                                \
-  TEST(Suite, LoaderMayUseTheCacheForOtherKeys) {                                  \
-    expect_loader_may_use_other_keys<Level<std::string, std::string>>();           \
-  }                                                                                \
-  TEST(Suite, LoaderAskingForItsOwnKeyGetsAnError) {                               \
-    expect_own_key_reported<Level<std::string, std::string>>();                    \
+#define CACHE_CONCURRENCY_TESTS(Suite, Level)                                         \
+  TEST(Suite, WritersWaitForReaders) {                                                \
+    expect_writers_wait_for_readers<Level<std::string, Gated>>();                     \
+  }                                                                                   \
+  TEST(Suite, StatsAreExactUnderContention) {                                         \
+    expect_exact_stats_under_contention<Level<std::uint64_t, std::uint64_t>>();       \
+  }                                                                                   \
+  TEST(Suite, SizeNeverExceedsCapacity) {                                             \
+    expect_size_never_exceeds_capacity<Level<std::uint64_t, std::uint64_t>>();        \
+  }                                                                                   \
+  TEST(Suite, SingleFlightRunsTheLoaderOnce) {                                        \
+    expect_single_flight<Level<std::string, std::string>>();                          \
+  }                                                                                   \
+  TEST(Suite, LoadFailureReachesEveryCallerThenRetries) {                             \
+    expect_failure_reaches_everyone_then_retry<Level<std::string, std::string>>();    \
+  }                                                                                   \
+  TEST(Suite, LoaderMayUseTheCacheForOtherKeys) {                                     \
+    expect_loader_may_use_other_keys<Level<std::string, std::string>>();              \
+  }                                                                                   \
+  TEST(Suite, LoaderAskingForItsOwnKeyGetsAnError) {                                  \
+    expect_own_key_reported<Level<std::string, std::string>>();                       \
+  }                                                                                   \
+  TEST(Suite, SingleFlightCountsEveryJoinerAsAMiss) {                                 \
+    expect_joiners_counted_as_misses<Level<std::string, std::string>>();              \
+  }                                                                                   \
+  TEST(Suite, FailedLoadRunsOnceForEveryWaiter) {                                     \
+    expect_failed_load_runs_once_for_every_waiter<Level<std::string, std::string>>(); \
+  }                                                                                   \
+  TEST(Suite, ExpiryIsExactUnderContention) {                                         \
+    expect_exact_expiry_under_contention<Level<std::uint64_t, std::uint64_t>>();      \
   }
 // NOLINTEND(bugprone-macro-parentheses)
 
@@ -523,6 +773,15 @@ TEST(Level2Shared, ReadersOverlapInsideGet) {
 }
 TEST(Level3Sharded, ReadersOverlapInsideGet) {
   expect_readers_overlap_inside_get<ShardedCache<std::string, Gated>>();
+}
+TEST(Level2Shared, ReadersOverlapInsideGetOrLoad) {
+  expect_readers_overlap_inside_get_or_load<SharedCache<std::string, Gated>>();
+}
+TEST(Level3Sharded, ReadersOverlapInsideGetOrLoad) {
+  expect_readers_overlap_inside_get_or_load<ShardedCache<std::string, Gated>>();
+}
+TEST(Level3Sharded, WritersOnOtherStripesDoNotWait) {
+  expect_other_stripes_free<ShardedCache<std::string, Gated>>();
 }
 
 }  // namespace
