@@ -291,8 +291,13 @@ void expect_no_partial_file(Strategy strategy) {
   // only with the whole file.
   bool seen_early = false;
   std::string seen_size;
+  std::set<std::string> visible_temporaries;  // other names in dest_dir that do not start with '.'
   while (!background.wait_for(5ms)) {
     std::error_code error;
+    for (const auto& entry : fs::directory_iterator(world.dest, error)) {
+      const std::string name = entry.path().filename().string();
+      if (name != "slow.bin" && !name.starts_with('.')) visible_temporaries.insert(name);
+    }
     const auto size = fs::file_size(final_path, error);
     if (!error && size < kSize) {
       seen_early = true;
@@ -307,6 +312,10 @@ void expect_no_partial_file(Strategy strategy) {
       << " bytes) while its body was still arriving: another program could read half a file. "
          "Download into a temporary file (its name starting with '.') in dest_dir and rename() "
          "it to slow.bin once complete.";
+  EXPECT_TRUE(visible_temporaries.empty())
+      << "while slow.bin was downloading, dest_dir held " << *visible_temporaries.begin()
+      << ": a temporary file's name starts with '.', so that a reader listing the folder does "
+         "not take it for a download";
   EXPECT_TRUE(saved_intact(run.results[0], "/slow.bin", kSize));
   EXPECT_EQ(files_below(world.dest), std::vector<std::string>{"slow.bin"});
 }
