@@ -112,9 +112,9 @@ void check_unit_tests(const fs::path& root, Progress& progress, Checks& checks) 
 // The exercise's requirements table: every row names tests the manifest declares.
 void check_requirements_table(const ExerciseManifest& manifest, const fs::path& root,
                               Checks& checks) {
-  const auto problems = check_requirements(manifest, root);
+  const auto table = check_requirements(manifest, root);
+  const auto& problems = table.problems;
   const auto path = requirements_path(root, manifest.id);
-  const auto table = parse_requirements(try_read_file(path).value_or(""), "");
   checks.check(problems.empty(),
                manifest.id + ": every promise in " + display_path(path, root) +
                    " names tests that exist (" + std::to_string(table.rows.size()) + " rows)",

@@ -121,13 +121,16 @@ fs::path requirements_path(const fs::path& root, std::string_view id) {
   return root / "solutions" / std::string(id) / "REQUIREMENTS.md";
 }
 
-std::vector<std::string> check_requirements(const ExerciseManifest& manifest,
-                                            const fs::path& root) {
+RequirementsTable check_requirements(const ExerciseManifest& manifest, const fs::path& root) {
   const auto path = requirements_path(root, manifest.id);
   const auto file = display_path(path, root);
   const auto text = try_read_file(path);
   if (!text) {
-    return {file + ": missing: list what the statement and header promise, each with its tests"};
+    RequirementsTable missing;
+    missing.problems.push_back(file +
+                               ": missing: list what the statement and header promise, each "
+                               "with its tests");
+    return missing;
   }
   auto table = parse_requirements(*text, file);
   std::set<std::string> declared;
@@ -141,7 +144,7 @@ std::vector<std::string> check_requirements(const ExerciseManifest& manifest,
       }
     }
   }
-  return table.problems;
+  return table;
 }
 
 std::vector<std::string> tests_outside_requirements(const ExerciseManifest& manifest,

@@ -33,10 +33,10 @@ RequirementsTable parse_requirements(std::string_view text, const std::string& f
 // solutions/<id>/REQUIREMENTS.md of this exercise.
 std::filesystem::path requirements_path(const std::filesystem::path& root, std::string_view id);
 
-// Every problem with an exercise's table: missing file, malformed rows, duplicate ids, a row
-// with no test, a test that the manifest does not declare.
-std::vector<std::string> check_requirements(const ExerciseManifest& manifest,
-                                            const std::filesystem::path& root);
+// Reads an exercise's table and adds every problem with it: missing file, malformed rows,
+// duplicate ids, a row with no test, a test that the manifest does not declare.
+RequirementsTable check_requirements(const ExerciseManifest& manifest,
+                                     const std::filesystem::path& root);
 
 // Tests with points that no row names: not an error (a test may check a figure the table
 // folds into another row), reported as a warning by selfcheck.

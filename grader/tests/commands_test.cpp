@@ -81,7 +81,7 @@ TEST(New, ScaffoldsAnExerciseFromTheTemplatesWithTheNextNumber) {
   ASSERT_EQ(mutants.size(), 1U);
   const auto mutant = load_mutant(mutants[0], root.path());
   EXPECT_TRUE(check_mutants(manifest, {mutant}, root.path()).empty());
-  const auto requirements = check_requirements(manifest, root.path());
+  const auto requirements = check_requirements(manifest, root.path()).problems;
   EXPECT_TRUE(requirements.empty()) << join(requirements, "\n");
 }
 
