@@ -1,10 +1,5 @@
 // Graceful shutdown: Server::stop() and the `async_server` command on SIGTERM/SIGINT. Requests
 // in progress are answered, new connections are refused, the command exits 0.
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <csignal>
 #include <cstdlib>
 #include <future>
@@ -14,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "course/child_process.hpp"
 #include "test_support.hpp"
 
 namespace async_server::testing {
@@ -55,69 +51,13 @@ TEST(Shutdown, InFlightRequestsCompleteAndNewConnectionsAreRefused) {
   EXPECT_EQ(running->server.stats().requests, 5u);
 }
 
-// Runs `async_server <args>` in a child process (run_command_line, as the program's main()
-// does), with its stdout on a pipe.
-struct Child {
-  pid_t pid = -1;
-  int out = -1;
-
-  explicit Child(std::vector<std::string> args) {
-    int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("pipe() failed");
-    pid = ::fork();
-    if (pid == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      std::vector<std::string_view> views(args.begin(), args.end());
-      int code = 3;
-      try {
-        code = run_command_line(views, std::cout, std::cerr);
-      } catch (const std::exception& e) {
-        std::cerr << "async_server: " << e.what() << "\n";
-      }
-      std::cout.flush();
-      std::_Exit(code);
-    }
-    ::close(fds[1]);
-    out = fds[0];
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-  ~Child() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-    if (out >= 0) ::close(out);
-  }
-
-  // The first line the child printed, or "" at the deadline.
-  std::string first_line(Clock::time_point deadline) const {
-    std::string line;
-    while (line.find('\n') == std::string::npos) {
-      pollfd waiting{.fd = out, .events = POLLIN, .revents = 0};
-      const auto left = std::chrono::ceil<milliseconds>(deadline - Clock::now()).count();
-      if (left <= 0 || ::poll(&waiting, 1, static_cast<int>(left)) <= 0) return "";
-      char c = 0;
-      if (::read(out, &c, 1) != 1) return "";
-      line += c;
-    }
-    return line;
-  }
-
-  // The exit status, or nullopt at the deadline.
-  std::optional<int> wait_exit(Clock::time_point deadline) {
-    while (Clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid, &status, WNOHANG) == pid) {
-        pid = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(10ms);  // polling a child process's exit
-    }
-    return std::nullopt;
-  }
+// Runs `async_server <args>` in a child process: run_command_line, as the program's main() does.
+struct Child : course::ChildProcess {
+  explicit Child(std::vector<std::string> args)
+      : course::ChildProcess([args = std::move(args)] {
+          const std::vector<std::string_view> views(args.begin(), args.end());
+          return run_command_line(views, std::cout, std::cerr);
+        }) {}
 };
 
 std::uint16_t port_from(const std::string& line) {
@@ -138,7 +78,7 @@ void check_graceful_exit(int signal, const char* name) {
   Connection slow(port);
   slow.send(request_text("/slow"));
   std::this_thread::sleep_for(course::scaled(milliseconds(100)));  // let it reach its handler
-  ::kill(child.pid, signal);
+  child.signal(signal);
   const auto response = slow.read_response(Clock::now() + kTimeout);
   EXPECT_EQ(response.status, 200) << "the request in flight at " << name
                                   << " was not answered: " << response.error;

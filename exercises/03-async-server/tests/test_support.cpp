@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -245,16 +244,6 @@ std::vector<HttpResponse> get_concurrently(std::uint16_t port, std::string_view 
     if (!done[i]) responses[i].error = "timed out";
   }
   return responses;
-}
-
-std::size_t raise_open_file_limit(std::size_t needed) {
-  rlimit limit{};
-  ::getrlimit(RLIMIT_NOFILE, &limit);
-  if (limit.rlim_cur < needed) {
-    limit.rlim_cur = std::min<rlim_t>(std::max<rlim_t>(needed, limit.rlim_cur), limit.rlim_max);
-    ::setrlimit(RLIMIT_NOFILE, &limit);
-  }
-  return limit.rlim_cur;
 }
 
 Config test_config() {

@@ -16,9 +16,12 @@
 #include <vector>
 
 #include "async_server/server.hpp"
+#include "course/net.hpp"
 #include "course/time_scale.hpp"
 
 namespace async_server::testing {
+
+using course::raise_open_file_limit;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -80,9 +83,6 @@ HttpResponse get(std::uint16_t port, std::string_view path, Clock::duration time
 // with poll(): n requests in flight together, driven by one client thread.
 std::vector<HttpResponse> get_concurrently(std::uint16_t port, std::string_view path, std::size_t n,
                                            Clock::duration timeout);
-
-// Raises RLIMIT_NOFILE's soft limit to at least `needed` (up to the hard limit); returns it.
-std::size_t raise_open_file_limit(std::size_t needed);
 
 // ---- the server under test ----
 
