@@ -1,0 +1,135 @@
+// Framing and bad input: line endings, split and coalesced writes, long lines, garbage.
+#include <algorithm>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "test_support.hpp"
+
+namespace chat::testing {
+namespace {
+
+TEST(Framing, CrLfAndBareLfBothEndALine) {
+  RunningServer running;
+  IrcClient client(running.port());
+  client.send_raw("NICK lf\nUSER lf 0 * :LF only\n");
+  ASSERT_TRUE(client.wait_for(is_command("001"))) << "lines ending in LF alone are lines too\n"
+                                                  << client.transcript();
+  client.send_raw("PING :crlf\r\nPING :lf\n");
+  const auto first = client.wait_for(is_command("PONG"));
+  const auto second = client.wait_for(is_command("PONG"));
+  ASSERT_TRUE(first && second) << client.transcript();
+  EXPECT_EQ(first->text(), "crlf") << "the CR of CRLF is not part of the line";
+  EXPECT_EQ(second->text(), "lf");
+}
+
+// Each byte its own send(): the server must keep the partial line between reads.
+TEST(Framing, ACommandSplitAcrossManyWritesArrivesWhole) {
+  RunningServer running;
+  auto clients = registered_clients(running.port(), 2, "s", "#split");
+  ASSERT_TRUE(clients[1].sync());
+  const std::string line = "PRIVMSG #split :one byte at a time, still one message\r\n";
+  for (const char c : line) {
+    clients[0].send_raw(std::string(1, c));
+    // Not synchronisation: a pause makes it likely that each byte is a read of its own. The
+    // test is right whether or not the bytes arrive together.
+    std::this_thread::sleep_for(1ms);
+  }
+  const auto got = clients[1].wait_for(is_command("PRIVMSG"));
+  ASSERT_TRUE(got) << "a line written one byte at a time was lost: keep the bytes of an "
+                      "unfinished line until its LF arrives\n"
+                   << clients[1].transcript();
+  EXPECT_EQ(got->text(), "one byte at a time, still one message");
+}
+
+TEST(Framing, SeveralCommandsInOneWriteAreAllHandled) {
+  RunningServer running;
+  auto clients = registered_clients(running.port(), 2, "c", "#burst");
+  ASSERT_TRUE(clients[1].sync());
+  std::string burst;
+  for (int i = 0; i < 50; ++i) burst += "PRIVMSG #burst :message " + std::to_string(i) + "\r\n";
+  ASSERT_TRUE(clients[0].send_raw(burst));
+  for (int i = 0; i < 50; ++i) {
+    const auto got = clients[1].wait_for(is_command("PRIVMSG"));
+    ASSERT_TRUE(got) << "message " << i << " of 50 sent in one write never arrived\n"
+                     << clients[1].transcript();
+    EXPECT_EQ(got->text(), "message " + std::to_string(i));
+  }
+}
+
+TEST(Framing, LinesOver512BytesAreCutTo510) {
+  RunningServer running;
+  auto clients = registered_clients(running.port(), 2, "l", "#long");
+  ASSERT_TRUE(clients[1].sync());
+  const std::string command = "PRIVMSG #long :";
+  clients[0].send(command + std::string(600, 'x'));
+  clients[0].send("PRIVMSG #long :next");
+  const auto got = clients[1].wait_for(is_command("PRIVMSG"));
+  ASSERT_TRUE(got) << clients[1].transcript();
+  EXPECT_EQ(got->text(), std::string(510 - command.size(), 'x'))
+      << "a line keeps its first 510 bytes (512 with CRLF); got " << got->text().size()
+      << " bytes of text";
+  const auto next = clients[1].wait_for(is_command("PRIVMSG"));
+  ASSERT_TRUE(next) << clients[1].transcript();
+  EXPECT_EQ(next->text(), "next") << "the rest of a cut line is dropped, up to its end";
+}
+
+// The resident memory of this process (the server runs in it), from /proc/self/status.
+std::size_t resident_bytes() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+TEST(Framing, AMegabyteWithoutNewlineCostsNothing) {
+  RunningServer running;
+  auto clients = registered_clients(running.port(), 2, "big", "#big");
+  ASSERT_TRUE(clients[1].sync());
+  IrcClient flooder(running.port());
+  ASSERT_TRUE(flooder.register_as("flooder"));
+  const std::string megabyte(1 << 20, 'A');
+  ASSERT_TRUE(flooder.send_raw(megabyte)) << "the server stopped reading";
+  clients[0].send("PRIVMSG #big :meanwhile");
+  const auto got = clients[1].wait_for(is_command("PRIVMSG"));
+  EXPECT_TRUE(got) << "others keep chatting while one client sends a huge line\n"
+                   << clients[1].transcript();
+  // 64 MiB more of the same line: the server drops what passes 510 bytes as it arrives, so its
+  // memory does not grow with the line.
+  const auto before = resident_bytes();
+  for (int i = 0; i < 64; ++i) ASSERT_TRUE(flooder.send_raw(megabyte));
+  flooder.send_raw("\r\nPING :after\r\n");
+  const auto pong = flooder.wait_for(is_command("PONG"), reply_timeout() * 2);
+  EXPECT_TRUE(pong) << "after the cut line ends, the next command is handled\n"
+                    << flooder.transcript();
+  const auto grown = static_cast<double>(resident_bytes() - std::min(before, resident_bytes()));
+  EXPECT_LT(grown, 16.0 * (1 << 20))
+      << "the server's memory grew by " << grown / (1 << 20) << " MiB while a client sent 64 MiB "
+      << "without a newline: keep at most 512 bytes of an unfinished line";
+}
+
+TEST(Framing, BinaryGarbageGetsErrorsNotACrash) {
+  RunningServer running;
+  auto clients = registered_clients(running.port(), 2, "g", "#g");
+  std::mt19937 random(5);
+  for (const bool registered : {false, true}) {
+    IrcClient garbage(running.port());
+    if (registered) {
+      ASSERT_TRUE(garbage.register_as("garbage"));
+    }
+    std::string bytes;
+    for (int i = 0; i < 20000; ++i) bytes.push_back(static_cast<char>(random() % 256));
+    garbage.send_raw(bytes);
+    garbage.send_raw("\r\nPING :alive\r\n");
+    EXPECT_TRUE(garbage.wait_for([](const Line& line) {
+      return line.command == "PONG" && line.text() == "alive";
+    })) << "after binary garbage the connection still answers PING\n"
+        << garbage.transcript();
+  }
+  clients[0].send("PRIVMSG #g :still fine");
+  EXPECT_TRUE(clients[1].wait_for(is_command("PRIVMSG"))) << clients[1].transcript();
+}
+
+}  // namespace
+}  // namespace chat::testing

@@ -1,0 +1,170 @@
+// Slow consumers: a client that stops reading must not slow the others down or grow the
+// server's memory. Its bounded queue fills, and the server disconnects it.
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "test_support.hpp"
+
+namespace chat::testing {
+namespace {
+
+constexpr std::size_t kCapLines = 64;
+constexpr std::size_t kCapBytes = std::size_t{16} * 1024;
+
+Config slow_config(int threads) {
+  Config config = test_config(threads);
+  config.max_queued_lines = kCapLines;
+  config.max_queued_bytes = kCapBytes;
+  return config;
+}
+
+struct SlowRun {
+  std::size_t sent = 0;
+  std::vector<std::size_t> received;  // per listener
+};
+
+// Two listeners read everything; the test's slow client (a tiny receive buffer) reads nothing.
+// The talker sends batches smaller than the cap and waits until both listeners have each batch,
+// so a listener is never a slow consumer. It goes on until the server has dropped the slow
+// client (or a hard limit), then sends a final marker.
+SlowRun run_with_a_slow_consumer(RunningServer& running,
+                                 std::vector<IrcClient>* keep_listeners = nullptr) {
+  constexpr std::size_t kBatch = kCapLines / 2;
+  auto talker = registered_clients(running.port(), 1, "talker", "#slow");
+  auto listeners = registered_clients(running.port(), 2, "listener", "#slow");
+  for (auto& client : listeners) EXPECT_TRUE(client.sync());
+  EXPECT_TRUE(talker[0].sync());
+  SlowRun run;
+  run.received.resize(listeners.size());
+  std::mutex mutex;
+  std::condition_variable progressed;
+  const std::string text(400, 'z');
+  {
+    std::vector<std::jthread> readers;
+    for (std::size_t l = 0; l < listeners.size(); ++l) {
+      readers.emplace_back([&, l] {
+        const auto deadline = Clock::now() + reply_timeout() * 6;
+        while (auto line = listeners[l].read_line(deadline)) {
+          if (line->command != "PRIVMSG") continue;
+          if (line->text() == "done") break;
+          const std::scoped_lock lock(mutex);
+          ++run.received[l];
+          progressed.notify_all();
+        }
+      });
+    }
+    // At most 16 MiB: far past any kernel buffer (4 MiB here), so an unbounded queue is caught.
+    constexpr std::size_t kHardLimit = 40'000;
+    while (run.sent < kHardLimit && running.server.stats().slow_consumers == 0) {
+      std::string batch;
+      for (std::size_t i = 0; i < kBatch; ++i) batch += "PRIVMSG #slow :" + text + "\r\n";
+      if (!talker[0].send_raw(batch)) break;
+      run.sent += kBatch;
+      std::unique_lock lock(mutex);
+      const bool kept_up = progressed.wait_for(lock, reply_timeout(), [&] {
+        return std::all_of(run.received.begin(), run.received.end(),
+                           [&](std::size_t n) { return n >= run.sent; });
+      });
+      if (!kept_up) break;  // the listeners were held up: the test reports it below
+    }
+    talker[0].send("PRIVMSG #slow :done");
+  }
+  if (keep_listeners != nullptr) *keep_listeners = std::move(listeners);
+  return run;
+}
+
+TEST(SlowConsumer, OthersKeepReceivingEverything) {
+  RunningServer running(slow_config(1));
+  IrcClient slow(running.port(), 4096);
+  ASSERT_TRUE(slow.register_as("sloth"));
+  ASSERT_TRUE(slow.join("#slow"));
+  const auto run = run_with_a_slow_consumer(running);
+  for (std::size_t l = 0; l < run.received.size(); ++l) {
+    EXPECT_EQ(run.received[l], run.sent)
+        << "listener" << l << " got " << run.received[l] << " of " << run.sent
+        << " messages while one member of the room read nothing: the others must not wait for "
+           "a slow client (write to each client from its own queue, never to a socket while "
+           "holding a lock)";
+  }
+  EXPECT_EQ(running.server.stats().slow_consumers, 1u)
+      << "a client that reads nothing while " << run.sent
+      << " lines of 400 bytes are sent to it must be disconnected (Stats::slow_consumers)";
+}
+
+TEST(SlowConsumer, TheSlowClientGetsErrorThenClose) {
+  RunningServer running(slow_config(2));
+  IrcClient slow(running.port(), 4096);
+  ASSERT_TRUE(slow.register_as("sloth"));
+  ASSERT_TRUE(slow.join("#slow"));
+  const auto run = run_with_a_slow_consumer(running);
+  // The slow client reads now: what was written before the drop, then ERROR, then the end.
+  std::size_t before = 0;
+  std::optional<Line> error;
+  const auto deadline = Clock::now() + reply_timeout() * 2;
+  while (auto line = slow.read_line(deadline)) {
+    if (line->command == "ERROR") {
+      error = line;
+      break;
+    }
+    if (line->command == "PRIVMSG") ++before;
+  }
+  ASSERT_TRUE(error) << "after " << run.sent << " lines of 400 bytes the slow client should be "
+                     << "dropped with 'ERROR :Closing link: slow consumer'; it read " << before
+                     << " messages and no ERROR\n"
+                     << slow.transcript();
+  EXPECT_NE(error->text().find("slow consumer"), std::string::npos) << error->raw;
+  EXPECT_LT(before, run.sent) << "the slow client was dropped, so it cannot have everything";
+  EXPECT_TRUE(slow.wait_closed()) << "after the ERROR line the connection closes";
+}
+
+TEST(SlowConsumer, TheQueueNeverPassesItsCaps) {
+  RunningServer running(slow_config(1));
+  IrcClient slow(running.port(), 4096);
+  ASSERT_TRUE(slow.register_as("sloth"));
+  ASSERT_TRUE(slow.join("#slow"));
+  run_with_a_slow_consumer(running);
+  const auto stats = running.server.stats();
+  EXPECT_EQ(stats.slow_consumers, 1u);
+  EXPECT_LE(stats.peak_queued_lines, kCapLines)
+      << "a client's queue held " << stats.peak_queued_lines << " lines; the cap is " << kCapLines;
+  EXPECT_LE(stats.peak_queued_bytes, kCapBytes)
+      << "a client's queue held " << stats.peak_queued_bytes << " bytes; the cap is " << kCapBytes;
+  EXPECT_GT(stats.peak_queued_lines, 1u)
+      << "Stats::peak_queued_lines must report the queue's real peak (it filled up here)";
+}
+
+// A dropped client that never reads again cannot take its ERROR line: after
+// Config::close_timeout the server cuts it off anyway, and it leaves (its QUIT reaches the room).
+TEST(SlowConsumer, AClientThatNeverReadsIsCutOffAfterTheCloseTimeout) {
+  Config config = slow_config(1);
+  config.close_timeout = course::scaled(milliseconds(300));
+  std::mutex mutex;
+  std::vector<std::string> log;
+  config.log = [&](std::string_view line) {
+    const std::scoped_lock lock(mutex);
+    log.emplace_back(line);
+  };
+  RunningServer running(config);
+  IrcClient slow(running.port(), 4096);
+  ASSERT_TRUE(slow.register_as("sloth"));
+  ASSERT_TRUE(slow.join("#slow"));
+  std::vector<IrcClient> listeners;
+  run_with_a_slow_consumer(running, &listeners);
+  ASSERT_EQ(running.server.stats().slow_consumers, 1u);
+  ASSERT_FALSE(listeners.empty());
+  const auto quit = listeners[0].wait_for(
+      [](const Line& line) { return line.command == "QUIT" && line.source_nick() == "sloth"; });
+  EXPECT_TRUE(quit) << "the slow client, which reads nothing, must be gone within "
+                       "Config::close_timeout of its drop (its QUIT never came): bound the "
+                       "write of a closing client with a timer\n"
+                    << listeners[0].transcript();
+  const std::scoped_lock lock(mutex);
+  EXPECT_TRUE(std::any_of(log.begin(), log.end(), [](const std::string& line) {
+    return line.rfind("quit sloth: ", 0) == 0;
+  })) << "a slow consumer's departure is logged as 'quit sloth: <reason>'";
+}
+
+}  // namespace
+}  // namespace chat::testing

@@ -1,0 +1,218 @@
+#include "test_support.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <stdexcept>
+#include <utility>
+
+#include "course/net.hpp"
+
+namespace chat::testing {
+
+std::string Line::source_nick() const { return prefix.substr(0, prefix.find('!')); }
+
+Line parse_line(std::string raw) {
+  Line line;
+  line.raw = std::move(raw);
+  std::string_view rest = line.raw;
+  const auto word = [&rest] {
+    const auto end = std::min(rest.find(' '), rest.size());
+    const auto w = rest.substr(0, end);
+    rest.remove_prefix(end);
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    return std::string(w);
+  };
+  if (!rest.empty() && rest.front() == ':') {
+    rest.remove_prefix(1);
+    line.prefix = word();
+  }
+  line.command = word();
+  while (!rest.empty()) {
+    if (rest.front() == ':') {
+      line.params.emplace_back(rest.substr(1));
+      break;
+    }
+    line.params.push_back(word());
+  }
+  return line;
+}
+
+LinePredicate is_command(std::string command) {
+  return [command = std::move(command)](const Line& line) { return line.command == command; };
+}
+
+LinePredicate is_command_with(std::string command, std::string param0) {
+  return [command = std::move(command), param0 = std::move(param0)](const Line& line) {
+    return line.command == command && !line.params.empty() && line.params[0] == param0;
+  };
+}
+
+Clock::duration reply_timeout() { return course::scaled(milliseconds(5000)); }
+
+IrcClient::IrcClient(std::uint16_t port, int receive_buffer)
+    : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+  if (fd_ < 0) throw std::runtime_error("socket() failed");
+  if (receive_buffer > 0) {
+    // Before connect(), so that the window the client offers stays this small.
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+  }
+  const int one = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  ::inet_pton(AF_INET, course::kLoopback, &address.sin_addr);
+  if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd_);
+    throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
+  }
+}
+
+IrcClient::IrcClient(IrcClient&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      buffer_(std::move(other.buffer_)),
+      closed_(other.closed_),
+      recent_(std::move(other.recent_)),
+      next_token_(other.next_token_) {}
+
+IrcClient::~IrcClient() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool IrcClient::send_raw(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+bool IrcClient::fill(Clock::time_point deadline) {
+  if (closed_) return false;
+  pollfd waiting{.fd = fd_, .events = POLLIN, .revents = 0};
+  const auto left = std::chrono::ceil<milliseconds>(deadline - Clock::now()).count();
+  if (left <= 0 || ::poll(&waiting, 1, static_cast<int>(left)) <= 0) return false;
+  char chunk[16384];
+  const auto n = ::recv(fd_, chunk, sizeof chunk, 0);
+  if (n <= 0) {
+    if (n < 0 && errno == EINTR) return true;
+    closed_ = true;
+    return false;
+  }
+  buffer_.append(chunk, static_cast<std::size_t>(n));
+  return true;
+}
+
+std::optional<Line> IrcClient::read_line(Clock::time_point deadline) {
+  for (;;) {
+    const auto end = buffer_.find('\n');
+    if (end != std::string::npos) {
+      std::string raw = buffer_.substr(0, end);
+      buffer_.erase(0, end + 1);
+      if (!raw.empty() && raw.back() == '\r') raw.pop_back();
+      recent_.push_back(raw);
+      if (recent_.size() > 30) recent_.erase(recent_.begin());
+      return parse_line(std::move(raw));
+    }
+    if (!fill(deadline)) return std::nullopt;
+  }
+}
+
+std::optional<Line> IrcClient::wait_for(const LinePredicate& matches, Clock::duration timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (auto line = read_line(deadline)) {
+    if (matches(*line)) return line;
+  }
+  return std::nullopt;
+}
+
+std::vector<Line> IrcClient::read_until(const LinePredicate& matches, Clock::duration timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::vector<Line> lines;
+  while (auto line = read_line(deadline)) {
+    lines.push_back(*line);
+    if (matches(*line)) return lines;
+  }
+  return {};
+}
+
+std::optional<std::vector<Line>> IrcClient::sync(Clock::duration timeout) {
+  const std::string token = "sync-" + std::to_string(++next_token_);
+  if (!send("PING :" + token)) return std::nullopt;
+  auto lines = read_until(
+      [&token](const Line& line) { return line.command == "PONG" && line.text() == token; },
+      timeout);
+  if (lines.empty()) return std::nullopt;
+  lines.pop_back();
+  return lines;
+}
+
+bool IrcClient::wait_closed(Clock::duration timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (!closed_) {
+    buffer_.clear();
+    if (!fill(deadline) && !closed_) return false;
+  }
+  return true;
+}
+
+bool IrcClient::register_as(std::string_view nick) {
+  send("NICK " + std::string(nick));
+  send("USER " + std::string(nick) + " 0 * :Test user " + std::string(nick));
+  return wait_for([](const Line& line) { return line.command == "422" || line.command == "376"; })
+      .has_value();
+}
+
+bool IrcClient::join(std::string_view room) {
+  send("JOIN " + std::string(room));
+  return wait_for(is_command("366")).has_value();
+}
+
+std::string IrcClient::transcript() const {
+  std::string text = "last lines received (" + std::to_string(recent_.size()) + "):";
+  for (const auto& line : recent_) text += "\n  << " + line;
+  if (closed_) text += "\n  (the server closed the connection)";
+  return text;
+}
+
+Config test_config(int threads) {
+  Config config;
+  config.threads = threads;
+  config.server_name = "chat.test";
+  config.registration_timeout = course::scaled(milliseconds(10000));
+  config.close_timeout = course::scaled(milliseconds(10000));
+  config.shutdown_deadline = course::scaled(milliseconds(5000));
+  return config;
+}
+
+RunningServer::RunningServer(Config config) : server(std::move(config)) { server.start(); }
+
+std::vector<IrcClient> registered_clients(std::uint16_t port, std::size_t n, std::string_view stem,
+                                          std::string_view room) {
+  std::vector<IrcClient> clients;
+  clients.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    clients.emplace_back(port);
+    const auto nick = std::string(stem) + std::to_string(i);
+    EXPECT_TRUE(clients.back().register_as(nick))
+        << nick << " did not get the end of its welcome (422)\n"
+        << clients.back().transcript();
+    if (!room.empty()) {
+      EXPECT_TRUE(clients.back().join(room))
+          << nick << " joined " << room << " but got no 366 (end of NAMES)\n"
+          << clients.back().transcript();
+    }
+  }
+  return clients;
+}
+
+}  // namespace chat::testing

@@ -1,0 +1,371 @@
+// The state every connection shares (nicknames and rooms) and each client's outbound queue.
+// Plain C++ with one mutex: see Hub in server_internal.hpp for why broadcasts hold it.
+#include <algorithm>
+#include <utility>
+
+#include "server_internal.hpp"
+
+namespace chat::detail {
+
+namespace {
+
+template <class T>
+void raise_to(std::atomic<T>& peak, T value) {
+  T seen = peak.load();
+  while (seen < value && !peak.compare_exchange_weak(seen, value)) {
+  }
+}
+
+}  // namespace
+
+// ---- Counters ----
+
+void Counters::queued(std::size_t lines, std::size_t bytes) {
+  raise_to(peak_queued_lines, lines);
+  raise_to(peak_queued_bytes, bytes);
+}
+
+void Counters::handled_on_this_thread() {
+  const auto id = std::this_thread::get_id();
+  const std::scoped_lock lock(threads_mutex);
+  if (std::find(loop_threads.begin(), loop_threads.end(), id) == loop_threads.end()) {
+    loop_threads.push_back(id);
+  }
+}
+
+// ---- Client: the outbound queue ----
+
+Client::Client(std::string host, QueueLimits limits, Counters& counters, std::function<void()> wake)
+    : host_(std::move(host)), limits_(limits), counters_(counters), wake_(std::move(wake)) {}
+
+void Client::push_locked(std::string line) {
+  line += "\r\n";
+  queued_bytes_ += line.size();
+  queue_.push_back(std::move(line));
+}
+
+bool Client::send(std::string_view line) {
+  bool was_empty = false;
+  {
+    const std::scoped_lock lock(mutex_);
+    if (closing_) return false;
+    const auto size = line.size() + 2;
+    if (queue_.size() + 1 > limits_.max_lines || queued_bytes_ + size > limits_.max_bytes) {
+      // The slow-consumer policy: the client is not keeping up. Holding more lines for it would
+      // grow the server's memory without bound, so its queue is dropped and it is disconnected.
+      queue_.clear();
+      queued_bytes_ = 0;
+      push_locked("ERROR :Closing link: slow consumer");
+      closing_ = true;
+      ++counters_.slow_consumers;
+      was_empty = true;  // always wake the writer: it must start closing
+    } else {
+      was_empty = queue_.empty();
+      push_locked(std::string(line));
+      counters_.queued(queue_.size(), queued_bytes_);
+      if (!was_empty) return true;  // the writer is already awake for the earlier lines
+    }
+  }
+  wake_();
+  return !closing();
+}
+
+void Client::close(std::string_view error_line) {
+  {
+    const std::scoped_lock lock(mutex_);
+    if (closing_) return;
+    push_locked(std::string(error_line));
+    closing_ = true;
+  }
+  wake_();
+}
+
+std::deque<std::string> Client::take() {
+  const std::scoped_lock lock(mutex_);
+  queued_bytes_ = 0;
+  return std::exchange(queue_, {});
+}
+
+bool Client::closing() const {
+  const std::scoped_lock lock(mutex_);
+  return closing_;
+}
+
+bool Client::finished() const {
+  const std::scoped_lock lock(mutex_);
+  return closing_ && queue_.empty();
+}
+
+// ---- Hub ----
+
+Hub::Hub(const Config& config, Counters& counters)
+    : server_name_(config.server_name), log_(config.log), counters_(counters) {}
+
+void Hub::log(const std::string& line) const {
+  if (log_) log_(line);
+}
+
+std::string Hub::reply(const Client& client, std::string_view numeric,
+                       std::string_view rest) const {
+  // Before a nickname is accepted the target is '*'. The nick is read without the lock: only
+  // the client's own connection calls reply(), and only that connection changes its nick.
+  const std::string target = client.nick.empty() ? "*" : client.nick;
+  std::string line = ":" + server_name_ + " ";
+  line.append(numeric).append(" ").append(target).append(" ").append(rest);
+  return line;
+}
+
+void Hub::connected(const std::shared_ptr<Client>& client, std::string_view peer) {
+  const std::scoped_lock lock(mutex_);
+  clients_.insert(client);
+  peak_connections_ = std::max(peak_connections_, clients_.size());
+  log("connect " + std::string(peer));
+}
+
+void Hub::nick(const std::shared_ptr<Client>& client, std::string_view nick) {
+  const std::scoped_lock lock(mutex_);
+  const auto key = fold(nick);
+  const auto [it, inserted] = nicks_.try_emplace(key, client);
+  if (!inserted && it->second != client) {
+    // Looked up and taken under one lock: two clients racing for a nickname cannot both win.
+    client->send(reply(*client, "433", std::string(nick) + " :Nickname is already in use"));
+    return;
+  }
+  const std::string old_prefix = client->prefix();
+  if (!client->nick.empty() && fold(client->nick) != key) nicks_.erase(fold(client->nick));
+  const bool announce = client->registered.load();
+  const std::string old_nick = std::exchange(client->nick, std::string(nick));
+  if (!announce) return;
+  const std::string line = ":" + old_prefix + " NICK :" + client->nick;
+  client->send(line);
+  for (const auto& peer : peers_locked(*client)) peer->send(line);
+  log("nick " + old_nick + " " + client->nick);
+}
+
+void Hub::register_user(const std::shared_ptr<Client>& client, std::string_view user,
+                        std::string_view realname) {
+  const std::scoped_lock lock(mutex_);
+  client->user = user;
+  client->realname = realname;
+  client->registered = true;
+  ++users_;
+  const auto& me = *client;
+  client->send(reply(me, "001", ":Welcome to the chat, " + me.prefix()));
+  client->send(reply(me, "002", ":Your host is " + server_name_ + ", running chat-course-1.0"));
+  client->send(reply(me, "003", ":This server was created for the course"));
+  client->send(reply(me, "004", server_name_ + " chat-course-1.0 i t"));
+  client->send(reply(me, "005",
+                     "CASEMAPPING=ascii CHANTYPES=# NICKLEN=16 CHANNELLEN=50 PREFIX=() "
+                     ":are supported by this server"));
+  client->send(reply(me, "422", ":MOTD File is missing"));
+  log("register " + me.nick);
+}
+
+void Hub::broadcast_locked(const Room& room, const std::string& line, const Client* except) {
+  for (const auto& member : room.members) {
+    if (member.get() != except) member->send(line);
+  }
+}
+
+std::vector<std::shared_ptr<Client>> Hub::peers_locked(const Client& client) const {
+  std::vector<std::shared_ptr<Client>> peers;
+  for (const auto& key : client.rooms) {
+    for (const auto& member : rooms_.at(key).members) {
+      if (member.get() != &client && std::find(peers.begin(), peers.end(), member) == peers.end()) {
+        peers.push_back(member);
+      }
+    }
+  }
+  return peers;
+}
+
+void Hub::names_locked(Client& client, const Room& room) {
+  // One 353 line per batch of names, short enough for any client's 512-byte lines.
+  std::string names;
+  const auto flush = [&] {
+    client.send(reply(client, "353", "= " + room.name + " :" + names));
+    names.clear();
+  };
+  for (const auto& member : room.members) {
+    if (!names.empty() && names.size() + member->nick.size() > 400) flush();
+    if (!names.empty()) names += ' ';
+    names += member->nick;
+  }
+  if (!names.empty()) flush();
+  client.send(reply(client, "366", room.name + " :End of /NAMES list"));
+}
+
+void Hub::join(const std::shared_ptr<Client>& client, std::string_view name) {
+  const std::scoped_lock lock(mutex_);
+  const auto key = fold(name);
+  if (client->rooms.contains(key)) return;  // already a member: nothing happens
+  auto [it, created] = rooms_.try_emplace(key);
+  Room& room = it->second;
+  if (created) room.name = name;
+  room.members.push_back(client);
+  client->rooms.insert(key);
+  broadcast_locked(room, ":" + client->prefix() + " JOIN " + room.name, nullptr);
+  if (!room.topic.empty()) client->send(reply(*client, "332", room.name + " :" + room.topic));
+  names_locked(*client, room);
+  log("join " + client->nick + " " + room.name);
+}
+
+void Hub::leave_locked(const std::shared_ptr<Client>& client, const std::string& key) {
+  auto& members = rooms_.at(key).members;
+  members.erase(std::remove(members.begin(), members.end(), client), members.end());
+  client->rooms.erase(key);
+  if (members.empty()) rooms_.erase(key);  // the last member left: the room goes
+}
+
+void Hub::part(const std::shared_ptr<Client>& client, std::string_view name,
+               std::string_view reason) {
+  const std::scoped_lock lock(mutex_);
+  const auto key = fold(name);
+  const auto it = rooms_.find(key);
+  if (it == rooms_.end()) {
+    client->send(reply(*client, "403", std::string(name) + " :No such channel"));
+    return;
+  }
+  if (!client->rooms.contains(key)) {
+    client->send(reply(*client, "442", it->second.name + " :You're not on that channel"));
+    return;
+  }
+  std::string line = ":" + client->prefix() + " PART " + it->second.name;
+  if (!reason.empty()) line.append(" :").append(reason);
+  broadcast_locked(it->second, line, nullptr);  // the one leaving gets its echo too
+  log("part " + client->nick + " " + it->second.name);
+  leave_locked(client, key);
+}
+
+void Hub::message(const std::shared_ptr<Client>& client, std::string_view command,
+                  std::string_view target, std::string_view text) {
+  const std::scoped_lock lock(mutex_);
+  const bool notice = command == "NOTICE";
+  const auto fail = [&](std::string_view numeric, const std::string& rest) {
+    if (!notice) client->send(reply(*client, numeric, rest));
+  };
+  const std::string line = ":" + client->prefix() + " " + std::string(command) + " " +
+                           std::string(target) + " :" + std::string(text);
+  const auto key = fold(target);
+  if (target.starts_with('#')) {
+    const auto it = rooms_.find(key);
+    if (it == rooms_.end()) return fail("403", std::string(target) + " :No such channel");
+    if (!client->rooms.contains(key)) {
+      return fail("404", it->second.name + " :Cannot send to channel");
+    }
+    broadcast_locked(it->second, line, client.get());
+    return;
+  }
+  const auto it = nicks_.find(key);
+  if (it == nicks_.end() || !it->second->registered) {
+    return fail("401", std::string(target) + " :No such nick/channel");
+  }
+  it->second->send(line);
+}
+
+void Hub::topic(const std::shared_ptr<Client>& client, std::string_view name,
+                const std::string* new_topic) {
+  const std::scoped_lock lock(mutex_);
+  const auto key = fold(name);
+  const auto it = rooms_.find(key);
+  if (it == rooms_.end()) {
+    client->send(reply(*client, "403", std::string(name) + " :No such channel"));
+    return;
+  }
+  Room& room = it->second;
+  if (!client->rooms.contains(key)) {
+    client->send(reply(*client, "442", room.name + " :You're not on that channel"));
+    return;
+  }
+  if (new_topic == nullptr) {
+    client->send(room.topic.empty() ? reply(*client, "331", room.name + " :No topic is set")
+                                    : reply(*client, "332", room.name + " :" + room.topic));
+    return;
+  }
+  room.topic = *new_topic;
+  broadcast_locked(room, ":" + client->prefix() + " TOPIC " + room.name + " :" + room.topic,
+                   nullptr);
+}
+
+void Hub::names(const std::shared_ptr<Client>& client, std::string_view name) {
+  const std::scoped_lock lock(mutex_);
+  const auto it = rooms_.find(fold(name));
+  if (it == rooms_.end()) {
+    client->send(reply(*client, "366", std::string(name) + " :End of /NAMES list"));
+    return;
+  }
+  names_locked(*client, it->second);
+}
+
+void Hub::who(const std::shared_ptr<Client>& client, std::string_view mask) {
+  const std::scoped_lock lock(mutex_);
+  const auto who_line = [&](const Client& user, std::string_view room) {
+    client->send(reply(*client, "352",
+                       std::string(room) + " " + user.user + " " + user.host() + " " +
+                           server_name_ + " " + user.nick + " H :0 " + user.realname));
+  };
+  const auto key = fold(mask);
+  if (const auto room = rooms_.find(key); room != rooms_.end()) {
+    for (const auto& member : room->second.members) who_line(*member, room->second.name);
+  } else if (const auto user = nicks_.find(key); user != nicks_.end() && user->second->registered) {
+    who_line(*user->second, "*");
+  }
+  client->send(reply(*client, "315", std::string(mask) + " :End of WHO list"));
+}
+
+void Hub::mode(const std::shared_ptr<Client>& client, std::string_view target, bool ban_list) {
+  const std::scoped_lock lock(mutex_);
+  const auto key = fold(target);
+  if (!target.starts_with('#')) {
+    if (key == fold(client->nick)) {
+      client->send(reply(*client, "221", "+"));
+    } else {
+      client->send(reply(*client, "502", ":Cannot change mode for other users"));
+    }
+    return;
+  }
+  const auto it = rooms_.find(key);
+  if (it == rooms_.end()) {
+    client->send(reply(*client, "403", std::string(target) + " :No such channel"));
+  } else if (ban_list) {
+    client->send(reply(*client, "368", it->second.name + " :End of Channel Ban List"));
+  } else {
+    client->send(reply(*client, "324", it->second.name + " +"));
+  }
+}
+
+void Hub::quit(const std::shared_ptr<Client>& client, std::string_view reason) {
+  const std::scoped_lock lock(mutex_);
+  if (clients_.erase(client) == 0) return;  // quit already
+  if (client->registered) {
+    // Each peer once, however many rooms it shares with the one who quits.
+    const std::string line = ":" + client->prefix() + " QUIT :" + std::string(reason);
+    for (const auto& peer : peers_locked(*client)) peer->send(line);
+    --users_;
+  }
+  for (const auto& key : std::set<std::string>(client->rooms)) leave_locked(client, key);
+  if (!client->nick.empty()) nicks_.erase(fold(client->nick));
+  log("quit " + (client->nick.empty() ? client->host() : client->nick) + ": " +
+      std::string(reason));
+  if (clients_.empty()) empty_.notify_all();
+}
+
+void Hub::close_all(std::string_view error_line) {
+  const std::scoped_lock lock(mutex_);
+  for (const auto& client : clients_) client->close(error_line);
+}
+
+bool Hub::wait_until_empty(Clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  return empty_.wait_until(lock, deadline, [this] { return clients_.empty(); });
+}
+
+void Hub::fill(Stats& stats) const {
+  const std::scoped_lock lock(mutex_);
+  stats.connections = clients_.size();
+  stats.peak_connections = peak_connections_;
+  stats.users = users_;
+  stats.rooms = rooms_.size();
+}
+
+}  // namespace chat::detail

@@ -1,0 +1,220 @@
+// What the files of the chat server share. Only session.cpp and server.cpp use Asio; the
+// protocol (protocol.cpp), the shared state (hub.cpp) and the commands (commands.cpp) are plain
+// C++ that speaks to a connection through Client, so they compile fast and read like the notes'
+// asyncio version without the event loop.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "chat/server.hpp"
+
+namespace chat::detail {
+
+using Clock = std::chrono::steady_clock;
+
+// ---- protocol.cpp: lines and messages ----
+
+// The longest line the server reads, CRLF included (RFC 1459 and 2812: 512 bytes).
+inline constexpr std::size_t kMaxLine = 512;
+
+// Splits a byte stream into lines. A line ends with LF; a CR before it is dropped. A line longer
+// than kMaxLine - 2 bytes is cut to its first kMaxLine - 2 bytes and the rest, up to its LF, is
+// discarded as it arrives, so a client that never sends LF costs at most kMaxLine bytes.
+class LineFramer {
+ public:
+  // Appends the complete lines found in `bytes` (without their line ending) to `lines`.
+  void feed(std::string_view bytes, std::vector<std::string>& lines);
+
+ private:
+  std::string partial_;
+  bool discarding_ = false;  // the current line was cut: skip to its LF
+};
+
+// One parsed line: "[:prefix] COMMAND param param :trailing param".
+struct Message {
+  std::string command;              // upper-cased: "PRIVMSG"
+  std::vector<std::string> params;  // the trailing one included, without its ':'
+};
+
+// Parses a line; nullopt for a line with no command (empty, spaces only, or a bare prefix).
+std::optional<Message> parse_message(std::string_view line);
+
+// The key that identifies a nickname or a room: ASCII lower case ("CASEMAPPING=ascii").
+std::string fold(std::string_view name);
+// 1-16 characters: a letter or one of []\`_^{|} first, then letters, digits, those and '-'.
+bool valid_nick(std::string_view nick);
+// '#' then 1-49 characters, none of them a space, a comma, a colon, BEL or a control character.
+bool valid_room(std::string_view room);
+
+// ---- hub.cpp: one connection's outbound side, and the state every connection shares ----
+
+// What Stats counts, shared by every client. Thread-safe.
+struct Counters {
+  void queued(std::size_t lines, std::size_t bytes);  // a queue's new size: raises the peaks
+  void handled_on_this_thread();
+
+  std::atomic<std::size_t> slow_consumers{0};
+  std::atomic<std::size_t> peak_queued_lines{0};
+  std::atomic<std::size_t> peak_queued_bytes{0};
+  std::mutex threads_mutex;
+  std::vector<std::thread::id> loop_threads;
+};
+
+// The limits of one client's outbound queue.
+struct QueueLimits {
+  std::size_t max_lines = 0;
+  std::size_t max_bytes = 0;
+};
+
+// One connection as the shared state sees it: its identity and its outbound queue. The queue is
+// thread-safe (any thread may send to any client); `wake` tells the connection's writer that
+// lines are waiting, and must not block.
+class Client {
+ public:
+  Client(std::string host, QueueLimits limits, Counters& counters, std::function<void()> wake);
+
+  // Queues one line (CRLF is added). When it would take the queue past a cap, the client is a
+  // slow consumer: the queue is emptied, replaced by "ERROR :Closing link: slow consumer", and
+  // the client closes. Lines sent to a closing client are dropped. Returns false if dropped.
+  bool send(std::string_view line);
+  // Closes after what is queued: `error_line` is the last line written, then the connection ends.
+  // Only the first call counts.
+  void close(std::string_view error_line);
+  // Everything queued, in order, each with its CRLF; the queue is empty after.
+  std::deque<std::string> take();
+  bool closing() const;
+  // Closing and nothing left to write: the writer can end the connection.
+  bool finished() const;
+
+  const std::string& host() const { return host_; }
+  std::atomic<bool> registered{false};
+
+  // Identity, read and written only under the Hub's mutex (the nick may change at any time).
+  std::string nick;  // "" until a NICK is accepted
+  std::string user;
+  std::string realname;
+  std::set<std::string> rooms;  // folded names of the rooms joined
+  std::string prefix() const { return nick + "!" + user + "@" + host_; }
+
+ private:
+  void push_locked(std::string line);  // under mutex_
+
+  const std::string host_;
+  const QueueLimits limits_;
+  Counters& counters_;
+  const std::function<void()> wake_;
+  mutable std::mutex mutex_;
+  std::deque<std::string> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool closing_ = false;
+};
+
+// The nicknames and the rooms, shared by every connection. Thread-safe: one mutex guards it all,
+// and a broadcast queues its lines for every member while holding it, so every member of a room
+// sees the room's lines in the same order. Queueing is memory only: no I/O ever happens under the
+// lock, so a client that stops reading cannot slow the others down.
+class Hub {
+ public:
+  explicit Hub(const Config& config, Counters& counters);
+
+  const std::string& server_name() const { return server_name_; }
+  // A numeric reply: ":server 433 * alice :Nickname is already in use".
+  std::string reply(const Client& client, std::string_view numeric, std::string_view rest) const;
+
+  // A new connection from `peer` ("127.0.0.1:40312"), not registered yet.
+  void connected(const std::shared_ptr<Client>& client, std::string_view peer);
+  // NICK: takes the nickname atomically, or answers 433. After registration the change is echoed
+  // to the client and to everyone who shares a room with it.
+  void nick(const std::shared_ptr<Client>& client, std::string_view nick);
+  // USER after a NICK: registration completes (001-005 and 422).
+  void register_user(const std::shared_ptr<Client>& client, std::string_view user,
+                     std::string_view realname);
+  void join(const std::shared_ptr<Client>& client, std::string_view room);
+  void part(const std::shared_ptr<Client>& client, std::string_view room, std::string_view reason);
+  // PRIVMSG or NOTICE to a room or a nickname. NOTICE never gets an error reply.
+  void message(const std::shared_ptr<Client>& client, std::string_view command,
+               std::string_view target, std::string_view text);
+  void topic(const std::shared_ptr<Client>& client, std::string_view room,
+             const std::string* new_topic);
+  void names(const std::shared_ptr<Client>& client, std::string_view room);
+  void who(const std::shared_ptr<Client>& client, std::string_view mask);
+  void mode(const std::shared_ptr<Client>& client, std::string_view target, bool ban_list);
+  // The client leaves: QUIT is relayed once to each user who shares a room with it, its rooms
+  // and its nickname are freed. Idempotent: the second call does nothing.
+  void quit(const std::shared_ptr<Client>& client, std::string_view reason);
+  // Server::stop(): every connected client gets `error_line` and closes.
+  void close_all(std::string_view error_line);
+  // Waits until no client is connected; false at the deadline.
+  bool wait_until_empty(Clock::time_point deadline);
+
+  void fill(Stats& stats) const;
+
+ private:
+  struct Room {
+    std::string name;  // as first joined: "#Rust"
+    std::string topic;
+    std::vector<std::shared_ptr<Client>> members;  // in join order
+  };
+  void log(const std::string& line) const;  // under mutex_: the log is never called twice at once
+  void broadcast_locked(const Room& room, const std::string& line, const Client* except);
+  void names_locked(Client& client, const Room& room);
+  // Everyone who shares a room with `client`, each once, `client` excluded.
+  std::vector<std::shared_ptr<Client>> peers_locked(const Client& client) const;
+  void leave_locked(const std::shared_ptr<Client>& client, const std::string& key);
+
+  const std::string server_name_;
+  const std::function<void(std::string_view)> log_;
+  Counters& counters_;
+  mutable std::mutex mutex_;
+  std::condition_variable empty_;
+  std::set<std::shared_ptr<Client>> clients_;
+  std::map<std::string, std::shared_ptr<Client>> nicks_;  // folded nick -> client
+  std::map<std::string, Room> rooms_;                     // folded name -> room
+  std::size_t users_ = 0;
+  std::size_t peak_connections_ = 0;
+};
+
+// ---- commands.cpp: what one line from a client does ----
+
+// Handles one line from `client`: registration, rooms, messages, errors. The connection's own
+// state before registration lives here; everything shared goes through the Hub.
+class CommandHandler {
+ public:
+  CommandHandler(Hub& hub, std::shared_ptr<Client> client);
+  void handle(std::string_view line);
+
+ private:
+  void handle_unregistered(const Message& message);
+  void handle_registered(const Message& message);
+  bool enough_params(const Message& message, std::size_t needed);
+  void send_reply(std::string_view numeric, std::string_view rest);
+
+  Hub& hub_;
+  std::shared_ptr<Client> client_;
+  bool has_nick_ = false;
+  bool has_user_ = false;
+};
+
+// ---- session.cpp and server.cpp: the event loop ----
+
+struct SessionSettings {
+  QueueLimits queue;
+  Clock::duration registration_timeout{};
+  Clock::duration close_timeout{};
+};
+
+}  // namespace chat::detail
