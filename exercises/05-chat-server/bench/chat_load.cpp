@@ -20,6 +20,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -229,12 +230,17 @@ class Load {
 
   // ":nick!u@h PRIVMSG #bench :<sender> <seq> <sent_ns> xxx..."
   void on_message(std::size_t index, std::string_view line) {
+    // from_chars, not stoul: the generator parses every delivery and must stay cheaper than the
+    // server it measures.
     const auto text = line.substr(line.find(" :") + 2);
-    const auto first = text.find(' ');
-    const auto second = text.find(' ', first + 1);
-    const auto third = text.find(' ', second + 1);
-    const auto sender = std::stoul(std::string(text.substr(0, first)));
-    const auto sent_ns = std::stoll(std::string(text.substr(second + 1, third - second - 1)));
+    const char* end = text.data() + text.size();
+    std::size_t sender = 0;
+    std::size_t sequence = 0;
+    std::int64_t sent_ns = 0;
+    auto parsed = std::from_chars(text.data(), end, sender);
+    parsed = std::from_chars(parsed.ptr + 1, end, sequence);
+    parsed = std::from_chars(parsed.ptr + 1, end, sent_ns);
+    if (parsed.ec != std::errc()) return;
     latencies_ns_.push_back(now_ns() - sent_ns);
     ++delivered_;
     // The last client is never a sender (unless every client is): its receipts pace the senders.

@@ -73,6 +73,8 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     try:
         while (raw := await reader.readline()) and handle(client, raw.decode(errors="replace").strip()):
             pass
+    except (ConnectionError, ValueError):  # a reset, or a line over the reader's limit
+        pass
     finally:
         for room in client.rooms:
             rooms[room].discard(client)

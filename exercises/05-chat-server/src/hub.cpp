@@ -24,14 +24,16 @@ Client::Client(std::string host, QueueLimits limits, Counters& counters, std::fu
 // Level 4: the caps and the slow-consumer policy.
 bool Client::send(std::string_view /*line*/) { not_implemented("Client::send"); }
 void Client::close(std::string_view /*error_line*/) { not_implemented("Client::close"); }
-std::deque<std::string> Client::take() { not_implemented("Client::take"); }
+void Client::take(std::deque<std::string>& /*lines*/) { not_implemented("Client::take"); }
 bool Client::closing() const { not_implemented("Client::closing"); }
 bool Client::finished() const { not_implemented("Client::finished"); }
 // Appends one line and its CRLF, and counts its bytes. Called with mutex_ held.
-void Client::push_locked(std::string line) {
-  line += "\r\n";
-  queued_bytes_ += line.size();
-  queue_.push_back(std::move(line));
+void Client::push_locked(std::string_view line) {
+  std::string entry;
+  entry.reserve(line.size() + 2);
+  entry.append(line).append("\r\n");
+  queued_bytes_ += entry.size();
+  queue_.push_back(std::move(entry));
 }
 
 Hub::Hub(const Config& config, Counters& counters)

@@ -94,8 +94,10 @@ class Client {
   // Closes after what is queued: `error_line` is the last line written, then the connection ends.
   // Only the first call counts.
   void close(std::string_view error_line);
-  // Everything queued, in order, each with its CRLF; the queue is empty after.
-  std::deque<std::string> take();
+  // Moves everything queued, in order, each line with its CRLF, into `lines` (emptied first);
+  // the queue is empty after. The writer passes the same deque each time, so that its memory is
+  // reused instead of allocated again for every batch.
+  void take(std::deque<std::string>& lines);
   bool closing() const;
   // Closing and nothing left to write: the writer can end the connection.
   bool finished() const;
@@ -111,7 +113,7 @@ class Client {
   std::string prefix() const { return nick + "!" + user + "@" + host_; }
 
  private:
-  void push_locked(std::string line);  // under mutex_
+  void push_locked(std::string_view line);  // under mutex_
 
   const std::string host_;
   const QueueLimits limits_;

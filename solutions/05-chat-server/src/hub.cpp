@@ -38,10 +38,12 @@ void Counters::handled_on_this_thread() {
 Client::Client(std::string host, QueueLimits limits, Counters& counters, std::function<void()> wake)
     : host_(std::move(host)), limits_(limits), counters_(counters), wake_(std::move(wake)) {}
 
-void Client::push_locked(std::string line) {
-  line += "\r\n";
-  queued_bytes_ += line.size();
-  queue_.push_back(std::move(line));
+void Client::push_locked(std::string_view line) {
+  std::string entry;
+  entry.reserve(line.size() + 2);
+  entry.append(line).append("\r\n");
+  queued_bytes_ += entry.size();
+  queue_.push_back(std::move(entry));
 }
 
 bool Client::send(std::string_view line) {
@@ -61,7 +63,7 @@ bool Client::send(std::string_view line) {
       was_empty = true;  // always wake the writer: it must start closing
     } else {
       was_empty = queue_.empty();
-      push_locked(std::string(line));
+      push_locked(line);
       counters_.queued(queue_.size(), queued_bytes_);
       if (!was_empty) return true;  // the writer is already awake for the earlier lines
     }
@@ -74,16 +76,17 @@ void Client::close(std::string_view error_line) {
   {
     const std::scoped_lock lock(mutex_);
     if (closing_) return;
-    push_locked(std::string(error_line));
+    push_locked(error_line);
     closing_ = true;
   }
   wake_();
 }
 
-std::deque<std::string> Client::take() {
+void Client::take(std::deque<std::string>& lines) {
+  lines.clear();
   const std::scoped_lock lock(mutex_);
   queued_bytes_ = 0;
-  return std::exchange(queue_, {});
+  std::swap(lines, queue_);
 }
 
 bool Client::closing() const {

@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 
 #include <array>
+#include <deque>
 #include <exception>
 #include <memory>
 
@@ -128,9 +129,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   asio::awaitable<void> write_loop() {
+    std::deque<std::string> lines;
     std::vector<asio::const_buffer> buffers;
     while (!client_->finished()) {
-      auto lines = client_->take();
+      client_->take(lines);
       if (lines.empty()) {
         doorbell_.expires_at(asio::steady_timer::time_point::max());
         co_await doorbell_.async_wait(use_tuple);  // cancelled by ring()
