@@ -238,6 +238,11 @@ void check_solution(const ExerciseResult& result, Checks& checks) {
     for (const auto& test : result.tests) {
       const auto* run = run_in(test, config);
       if (run == nullptr) continue;
+      if (test.spec.has_tag(kTagOracle) && run->final_attempt().outcome == Outcome::not_run) {
+        checks.warn(id + ": " + test.spec.name + " did not run (" + preset_name(config) +
+                    "): " + run_reason(*run));
+        continue;
+      }
       if (run->passed()) {
         score += test.spec.points;
         if (run->attempts.size() > 1) {
@@ -267,7 +272,9 @@ void check_skeleton(const ExerciseResult& result, Checks& checks) {
   std::vector<std::string> problems;
   for (const auto& test : result.tests) {
     for (const auto& run : test.runs) {
-      if (run.passed()) problems.push_back(test.spec.name + " passes on the skeleton");
+      if (run.passed() && !test.spec.has_tag(kTagOracle)) {
+        problems.push_back(test.spec.name + " passes on the skeleton");
+      }
       if (run.final_attempt().outcome == Outcome::timeout) {
         problems.push_back(test.spec.name + " hits its timeout on the skeleton");
       }

@@ -232,6 +232,11 @@ std::vector<TestSpec> read_tests(Checker& check, const toml::table& doc,
       check.problem(table.get("name"), prefix + "name",
                     "'" + spec.name + "' is not a GoogleTest name like \"Suite.Case\"");
     }
+    if (spec.has_tag(kTagOracle) && spec.points != 0) {
+      check.problem(table.get("points"), prefix + "points",
+                    "a test tagged oracle checks the course's client against a real peer, so it "
+                    "is worth 0 points");
+    }
     if (!seen.insert(spec.name).second) {
       check.problem(table.get("name"), prefix + "name", "duplicate test name '" + spec.name + "'");
     }

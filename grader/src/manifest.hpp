@@ -30,6 +30,10 @@ inline constexpr std::string_view kTagTiming = "timing";
 inline constexpr std::string_view kTagExclusive = "exclusive";
 inline constexpr std::string_view kTagTsan = "sanitizer:tsan";
 inline constexpr std::string_view kTagAsan = "sanitizer:asan";
+// A test of the course's own test client against a real peer (ngircd, say), not of the student's
+// code alone: worth 0 points, it may pass on the skeleton, and a reference run where it skipped
+// (the peer is not installed) is a warning in selfcheck, not a failure.
+inline constexpr std::string_view kTagOracle = "oracle";
 
 // Loads and validates exercises/<id>/exercise.toml. `root` only shortens the
 // file names in messages.

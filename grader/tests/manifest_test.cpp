@@ -111,6 +111,9 @@ TEST(Manifest, ReportsBadNamesCategoriesAndSanitizerTags) {
   EXPECT_TRUE(has_problem(problems, "'NoDotHere' is not a GoogleTest name")) << all(problems);
   EXPECT_TRUE(has_problem(problems, "unknown category 'speed'")) << all(problems);
   EXPECT_TRUE(has_problem(problems, "unknown sanitizer tag 'sanitizer:msan'")) << all(problems);
+  EXPECT_TRUE(has_problem(problems, "tests[1].points: a test tagged oracle checks the course's "
+                                    "client against a real peer, so it is worth 0 points"))
+      << all(problems);
 }
 
 TEST(Manifest, ReportsMissingRequiredKeys) {

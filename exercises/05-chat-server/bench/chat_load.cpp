@@ -7,8 +7,9 @@
 //   chat_load --port P --idle N [--hold SECONDS]   # N registered clients that say nothing
 //
 // One thread and epoll: the generator is a single event loop, like the server it measures.
-// Flow control keeps it fair: a sender has at most W messages that the last client has not yet
-// received, so no client's queue on the server grows past S x W lines.
+// Flow control keeps it fair: a sender has at most W messages that some client has not yet
+// received, so no client's queue on the server grows past S x W lines: the server is never made
+// to drop a client as a slow consumer because the generator reads slowly.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -107,7 +108,8 @@ class Load {
   void measure() {
     const auto senders = static_cast<std::size_t>(std::min(options_.senders, options_.clients));
     sent_.assign(senders, 0);
-    seen_by_last_.assign(senders, 0);
+    acknowledged_.assign(senders, 0);
+    receipts_.assign(senders * static_cast<std::size_t>(options_.window), 0);
     measuring_ = true;
     const auto start = Clock::now();
     const auto stop_sending = start + std::chrono::duration<double>(options_.seconds);
@@ -137,14 +139,14 @@ class Load {
 
   std::size_t in_flight() const {
     std::size_t n = 0;
-    for (std::size_t s = 0; s < sent_.size(); ++s) n += sent_[s] - seen_by_last_[s];
+    for (std::size_t s = 0; s < sent_.size(); ++s) n += sent_[s] - acknowledged_[s];
     return n;
   }
 
   void top_up(std::size_t sender) {
     auto& c = connections_[sender];
     while (sending_ &&
-           sent_[sender] - seen_by_last_[sender] < static_cast<std::size_t>(options_.window)) {
+           sent_[sender] - acknowledged_[sender] < static_cast<std::size_t>(options_.window)) {
       std::string line = "PRIVMSG #bench :" + std::to_string(sender) + " " +
                          std::to_string(sent_[sender]) + " " + std::to_string(now_ns()) + " ";
       line.append(
@@ -204,19 +206,19 @@ class Load {
     c.in.append(chunk, static_cast<std::size_t>(n));
     std::size_t start = 0;
     for (auto end = c.in.find('\n'); end != std::string::npos; end = c.in.find('\n', start)) {
-      on_line(index, c, std::string_view(c.in).substr(start, end - start));
+      on_line(c, std::string_view(c.in).substr(start, end - start));
       start = end + 1;
     }
     c.in.erase(0, start);
   }
 
-  void on_line(std::size_t index, Connection& c, std::string_view line) {
+  void on_line(Connection& c, std::string_view line) {
     const auto space = line.find(' ');
     if (space == std::string_view::npos) return;
     const auto rest = line.substr(space + 1);
     const auto command = rest.substr(0, rest.find(' '));
     if (command == "PRIVMSG") {
-      on_message(index, line);
+      on_message(line);
     } else if (command == "422" || command == "376") {
       c.registered = true;
     } else if (command == "366") {
@@ -229,7 +231,7 @@ class Load {
   }
 
   // ":nick!u@h PRIVMSG #bench :<sender> <seq> <sent_ns> xxx..."
-  void on_message(std::size_t index, std::string_view line) {
+  void on_message(std::string_view line) {
     // from_chars, not stoul: the generator parses every delivery and must stay cheaper than the
     // server it measures.
     const auto text = line.substr(line.find(" :") + 2);
@@ -243,9 +245,18 @@ class Load {
     if (parsed.ec != std::errc()) return;
     latencies_ns_.push_back(now_ns() - sent_ns);
     ++delivered_;
-    // The last client is never a sender (unless every client is): its receipts pace the senders.
-    if (index == connections_.size() - 1 && sender < seen_by_last_.size()) {
-      ++seen_by_last_[sender];
+    acknowledge(sender, sequence);
+  }
+
+  // A message is acknowledged once every other client has it. Each client gets a sender's
+  // messages in order, so they complete in order: W counters per sender (a ring) are enough.
+  void acknowledge(std::size_t sender, std::size_t sequence) {
+    if (sender >= acknowledged_.size()) return;
+    const auto window = static_cast<std::size_t>(options_.window);
+    auto& receipts = receipts_[sender * window + sequence % window];
+    if (++receipts == connections_.size() - 1) {
+      receipts = 0;
+      ++acknowledged_[sender];
     }
   }
 
@@ -270,7 +281,8 @@ class Load {
   int epoll_;
   std::vector<Connection> connections_;
   std::vector<std::size_t> sent_;
-  std::vector<std::size_t> seen_by_last_;
+  std::vector<std::size_t> acknowledged_;
+  std::vector<std::size_t> receipts_;  // per sender, W counters: receipts of the messages in flight
   std::vector<std::int64_t> latencies_ns_;
   std::size_t delivered_ = 0;
   int dropped_ = 0;

@@ -26,6 +26,7 @@ bool Client::send(std::string_view /*line*/) { not_implemented("Client::send"); 
 void Client::close(std::string_view /*error_line*/) { not_implemented("Client::close"); }
 void Client::take(std::deque<std::string>& /*lines*/) { not_implemented("Client::take"); }
 bool Client::closing() const { not_implemented("Client::closing"); }
+bool Client::slow() const { not_implemented("Client::slow"); }
 bool Client::finished() const { not_implemented("Client::finished"); }
 // Appends one line and its CRLF, and counts its bytes. Called with mutex_ held.
 void Client::push_locked(std::string_view line) {

@@ -99,6 +99,8 @@ class Client {
   // reused instead of allocated again for every batch.
   void take(std::deque<std::string>& lines);
   bool closing() const;
+  // Disconnected by the slow-consumer policy.
+  bool slow() const;
   // Closing and nothing left to write: the writer can end the connection.
   bool finished() const;
 
@@ -123,6 +125,7 @@ class Client {
   std::deque<std::string> queue_;
   std::size_t queued_bytes_ = 0;
   bool closing_ = false;
+  bool slow_ = false;
 };
 
 // The nicknames and the rooms, shared by every connection. Thread-safe: one mutex guards it all,

@@ -9,9 +9,8 @@
 namespace chat::testing {
 namespace {
 
-TEST(Framing, CrLfAndBareLfBothEndALine) {
-  RunningServer running;
-  IrcClient client(running.port());
+CONFORMANCE_TEST(Framing, CrLfAndBareLfBothEndALine) {
+  IrcClient client(target.port);
   client.send_raw("NICK lf\nUSER lf 0 * :LF only\n");
   ASSERT_TRUE(client.wait_for(is_command("001"))) << "lines ending in LF alone are lines too\n"
                                                   << client.transcript();
@@ -24,9 +23,8 @@ TEST(Framing, CrLfAndBareLfBothEndALine) {
 }
 
 // Each byte its own send(): the server must keep the partial line between reads.
-TEST(Framing, ACommandSplitAcrossManyWritesArrivesWhole) {
-  RunningServer running;
-  auto clients = registered_clients(running.port(), 2, "s", "#split");
+CONFORMANCE_TEST(Framing, ACommandSplitAcrossManyWritesArrivesWhole) {
+  auto clients = registered_clients(target.port, 2, "s", "#split");
   ASSERT_TRUE(clients[1].sync());
   const std::string line = "PRIVMSG #split :one byte at a time, still one message\r\n";
   for (const char c : line) {
@@ -42,9 +40,8 @@ TEST(Framing, ACommandSplitAcrossManyWritesArrivesWhole) {
   EXPECT_EQ(got->text(), "one byte at a time, still one message");
 }
 
-TEST(Framing, SeveralCommandsInOneWriteAreAllHandled) {
-  RunningServer running;
-  auto clients = registered_clients(running.port(), 2, "c", "#burst");
+CONFORMANCE_TEST(Framing, SeveralCommandsInOneWriteAreAllHandled) {
+  auto clients = registered_clients(target.port, 2, "c", "#burst");
   ASSERT_TRUE(clients[1].sync());
   std::string burst;
   for (int i = 0; i < 50; ++i) burst += "PRIVMSG #burst :message " + std::to_string(i) + "\r\n";
@@ -57,9 +54,11 @@ TEST(Framing, SeveralCommandsInOneWriteAreAllHandled) {
   }
 }
 
-TEST(Framing, LinesOver512BytesAreCutTo510) {
-  RunningServer running;
-  auto clients = registered_clients(running.port(), 2, "l", "#long");
+CONFORMANCE_TEST(Framing, LinesOver512BytesAreCutTo510) {
+  // ngircd disconnects a client whose line is too long ("Request too long"); the course cuts
+  // the line and goes on, as RFC 1459 suggests.
+  if (target.ngircd()) return;
+  auto clients = registered_clients(target.port, 2, "l", "#long");
   ASSERT_TRUE(clients[1].sync());
   const std::string command = "PRIVMSG #long :";
   clients[0].send(command + std::string(600, 'x'));

@@ -12,10 +12,9 @@ std::size_t count(const std::vector<Line>& lines, const std::string& command) {
       lines.begin(), lines.end(), [&](const Line& line) { return line.command == command; }));
 }
 
-TEST(Messages, RoomMessageGoesToEveryMemberButTheSender) {
-  RunningServer running;
-  auto members = registered_clients(running.port(), 3, "m", "#room");
-  auto outsiders = registered_clients(running.port(), 1, "out", "#elsewhere");
+CONFORMANCE_TEST(Messages, RoomMessageGoesToEveryMemberButTheSender) {
+  auto members = registered_clients(target.port, 3, "m", "#room");
+  auto outsiders = registered_clients(target.port, 1, "out", "#elsewhere");
   // Let every member see the others' JOINs before the message, so that only it is left.
   for (auto& member : members) ASSERT_TRUE(member.sync()) << member.transcript();
   members[0].send("PRIVMSG #room :hello, room");
@@ -35,7 +34,9 @@ TEST(Messages, RoomMessageGoesToEveryMemberButTheSender) {
   const auto outsider = outsiders[0].sync();
   ASSERT_TRUE(outsider) << outsiders[0].transcript();
   EXPECT_EQ(count(*outsider, "PRIVMSG"), 0u) << "a message stays in its room";
-  // A prefix sent by a client is ignored: the server sets the real one.
+  // A prefix sent by a client is ignored: the server sets the real one. (ngircd disconnects a
+  // client that sends another user's prefix, "Spoofed prefix"; the course just ignores it.)
+  if (target.ngircd()) return;
   members[1].send(":m0!forged@elsewhere PRIVMSG #room :who am I");
   const auto forged = members[2].wait_for(is_command("PRIVMSG"));
   ASSERT_TRUE(forged) << members[2].transcript();
@@ -43,9 +44,8 @@ TEST(Messages, RoomMessageGoesToEveryMemberButTheSender) {
       << "a client's own prefix is ignored; the server names the real sender: " << forged->raw;
 }
 
-TEST(Messages, PrivateMessageGoesToThatUserAlone) {
-  RunningServer running;
-  auto clients = registered_clients(running.port(), 3, "pm", "#shared");
+CONFORMANCE_TEST(Messages, PrivateMessageGoesToThatUserAlone) {
+  auto clients = registered_clients(target.port, 3, "pm", "#shared");
   for (auto& client : clients) ASSERT_TRUE(client.sync());
   clients[0].send("PRIVMSG PM1 :just for you");
   const auto line = clients[1].wait_for(is_command("PRIVMSG"));
@@ -58,9 +58,8 @@ TEST(Messages, PrivateMessageGoesToThatUserAlone) {
   EXPECT_EQ(count(*third, "PRIVMSG"), 0u) << "a private message goes to its target alone";
 }
 
-TEST(Messages, NoticeIsDeliveredButNeverAnsweredWithAnError) {
-  RunningServer running;
-  auto clients = registered_clients(running.port(), 2, "n", "#n");
+CONFORMANCE_TEST(Messages, NoticeIsDeliveredButNeverAnsweredWithAnError) {
+  auto clients = registered_clients(target.port, 2, "n", "#n");
   for (auto& client : clients) ASSERT_TRUE(client.sync());
   clients[0].send("NOTICE #n :to the room");
   clients[0].send("NOTICE n1 :to you");
@@ -80,17 +79,24 @@ TEST(Messages, NoticeIsDeliveredButNeverAnsweredWithAnError) {
   }
 }
 
-TEST(Messages, ErrorsSayWhatWentWrong) {
-  RunningServer running;
-  auto clients = registered_clients(running.port(), 2, "er");
+CONFORMANCE_TEST(Messages, ErrorsSayWhatWentWrong) {
+  auto clients = registered_clients(target.port, 2, "er");
   ASSERT_TRUE(clients[1].join("#closed"));
   auto& me = clients[0];
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"PRIVMSG nobody :hi", "401"},  {"PRIVMSG #nowhere :hi", "403"},
-      {"PRIVMSG #closed :hi", "404"}, {"PRIVMSG", "411"},
-      {"PRIVMSG er1", "412"},         {"PRIVMSG er1 :", "412"},
+      // ngircd answers a missing room with 401, and lets anyone send to a room that does not
+      // have mode +n (no 404 here); the course answers 403 and 404. A case with no numeric is
+      // left out on ngircd.
+      {"PRIVMSG nobody :hi", "401"},
+      {"PRIVMSG #nowhere :hi", target.ngircd() ? "401" : "403"},
+      {"PRIVMSG #closed :hi", target.ngircd() ? "" : "404"},
+      {"PRIVMSG", "411"},
+      {"PRIVMSG er1", "412"},
+      // An empty trailing text: ngircd sends no reply; the course answers 412.
+      {"PRIVMSG er1 :", target.ngircd() ? "" : "412"},
   };
   for (const auto& [command, numeric] : cases) {
+    if (numeric.empty()) continue;
     me.send(command);
     const auto reply = me.wait_for(
         [](const Line& line) { return line.command.size() == 3 && line.command[0] >= '4'; });
@@ -99,17 +105,18 @@ TEST(Messages, ErrorsSayWhatWentWrong) {
   }
   const auto other = clients[1].sync();
   ASSERT_TRUE(other);
-  EXPECT_EQ(count(*other, "PRIVMSG"), 0u) << "a refused message is not delivered";
+  if (!target.ngircd()) {
+    EXPECT_EQ(count(*other, "PRIVMSG"), 0u) << "a refused message is not delivered";
+  }
 }
 
-TEST(Messages, PingIsAnsweredWithItsToken) {
-  RunningServer running;
-  IrcClient client(running.port());
+CONFORMANCE_TEST(Messages, PingIsAnsweredWithItsToken) {
+  IrcClient client(target.port);
   ASSERT_TRUE(client.register_as("pinger"));
   client.send("PING :abc 123");
   const auto pong = client.wait_for(is_command("PONG"));
   ASSERT_TRUE(pong) << client.transcript();
-  EXPECT_EQ(pong->prefix, "chat.test");
+  EXPECT_EQ(pong->prefix, target.name);
   EXPECT_EQ(pong->text(), "abc 123") << "PONG carries PING's token back: " << pong->raw;
   client.send("PING");
   EXPECT_TRUE(client.wait_for(is_command("409"))) << "PING without a token gets 409\n"
@@ -120,9 +127,8 @@ TEST(Messages, PingIsAnsweredWithItsToken) {
   EXPECT_TRUE(quiet->empty()) << "a PONG from the client needs no answer";
 }
 
-TEST(Messages, UnknownCommandGets421) {
-  RunningServer running;
-  IrcClient client(running.port());
+CONFORMANCE_TEST(Messages, UnknownCommandGets421) {
+  IrcClient client(target.port);
   ASSERT_TRUE(client.register_as("curious"));
   client.send("FROBNICATE now");
   const auto reply = client.wait_for(is_command("421"));
@@ -134,9 +140,8 @@ TEST(Messages, UnknownCommandGets421) {
 }
 
 // q shares two rooms with a, one with b; c shares none. QUIT reaches a and b once each.
-TEST(Messages, QuitIsRelayedOnceToEachPeerThenErrorAndClose) {
-  RunningServer running;
-  auto clients = registered_clients(running.port(), 4, "u");
+CONFORMANCE_TEST(Messages, QuitIsRelayedOnceToEachPeerThenErrorAndClose) {
+  auto clients = registered_clients(target.port, 4, "u");
   auto& q = clients[0];
   ASSERT_TRUE(q.join("#one") && q.join("#two"));
   ASSERT_TRUE(clients[1].join("#one") && clients[1].join("#two"));
@@ -156,11 +161,12 @@ TEST(Messages, QuitIsRelayedOnceToEachPeerThenErrorAndClose) {
         << clients[i].transcript();
     for (const auto& line : *lines) {
       if (line.command == "QUIT") {
-        EXPECT_EQ(line.text(), "gone fishing") << line.raw;
+        // ngircd puts the client's reason in quotes; the course relays it as it came.
+        EXPECT_EQ(line.text(), target.ngircd() ? "\"gone fishing\"" : "gone fishing") << line.raw;
       }
     }
   }
-  IrcClient again(running.port());
+  IrcClient again(target.port);
   EXPECT_TRUE(again.register_as("u0")) << "the nick of a user who quit is free";
   // Without a reason, the reason is "Client Quit".
   ASSERT_TRUE(again.join("#two"));
@@ -168,23 +174,26 @@ TEST(Messages, QuitIsRelayedOnceToEachPeerThenErrorAndClose) {
   again.send("QUIT");
   const auto quit = clients[1].wait_for(is_command("QUIT"));
   ASSERT_TRUE(quit) << clients[1].transcript();
-  EXPECT_EQ(quit->text(), "Client Quit") << quit->raw;
+  // ngircd's default reason is the nick; the course's is "Client Quit".
+  EXPECT_EQ(quit->text(), target.ngircd() ? "u0" : "Client Quit") << quit->raw;
 }
 
-TEST(Messages, DroppedConnectionCountsAsQuit) {
-  RunningServer running;
-  auto clients = registered_clients(running.port(), 2, "d", "#r");
+CONFORMANCE_TEST(Messages, DroppedConnectionCountsAsQuit) {
+  auto clients = registered_clients(target.port, 2, "d", "#r");
   ASSERT_TRUE(clients[0].sync());
   { IrcClient gone = std::move(clients[1]); }  // closes the socket without a word
   const auto quit = clients[0].wait_for(is_command("QUIT"));
   ASSERT_TRUE(quit) << "a connection that drops is a QUIT for the users who shared a room\n"
                     << clients[0].transcript();
   EXPECT_EQ(quit->source_nick(), "d1");
+  if (target.server == nullptr) return;
   const auto deadline = Clock::now() + reply_timeout();
-  while (running.server.stats().users != 1 && Clock::now() < deadline) {
+  while (target.server->stats().users != 1 && Clock::now() < deadline) {
     std::this_thread::sleep_for(5ms);  // polling the server's counter
   }
-  EXPECT_EQ(running.server.stats().users, 1u) << "Stats::users counts registered users";
+  if (target.server != nullptr) {
+    EXPECT_EQ(target.server->stats().users, 1u) << "Stats::users counts registered users";
+  }
 }
 
 }  // namespace

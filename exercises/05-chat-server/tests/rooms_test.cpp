@@ -7,17 +7,21 @@
 namespace chat::testing {
 namespace {
 
-std::vector<std::string> words(const std::string& text) {
+// The nicks of a 353 line, sorted. ngircd marks the room's operator (its creator) with '@'; the
+// course has no operators, so its names are bare.
+std::vector<std::string> words(const Target& target, const std::string& text) {
   std::istringstream in(text);
   std::vector<std::string> out;
-  for (std::string word; in >> word;) out.push_back(word);
+  for (std::string word; in >> word;) {
+    if (target.ngircd() && word.starts_with('@')) word.erase(0, 1);
+    out.push_back(word);
+  }
   std::sort(out.begin(), out.end());
   return out;
 }
 
-TEST(Rooms, JoinIsEchoedToEveryMemberThenNames) {
-  RunningServer running;
-  auto clients = registered_clients(running.port(), 2, "j");
+CONFORMANCE_TEST(Rooms, JoinIsEchoedToEveryMemberThenNames) {
+  auto clients = registered_clients(target.port, 2, "j");
   clients[0].send("JOIN #lobby");
   auto lines = clients[0].read_until(is_command("366"));
   ASSERT_GE(lines.size(), 3u) << "JOIN gets its echo, 353 and 366\n" << clients[0].transcript();
@@ -29,7 +33,7 @@ TEST(Rooms, JoinIsEchoedToEveryMemberThenNames) {
   ASSERT_EQ(names.params.size(), 4u) << "353 is 'nick = #room :names': " << names.raw;
   EXPECT_EQ(names.params[1], "=") << names.raw;
   EXPECT_EQ(names.params[2], "#lobby") << names.raw;
-  EXPECT_EQ(words(names.text()), (std::vector<std::string>{"j0"}));
+  EXPECT_EQ(words(target, names.text()), (std::vector<std::string>{"j0"}));
 
   clients[1].send("JOIN #lobby");
   const auto seen = clients[0].wait_for(is_command("JOIN"));
@@ -39,14 +43,13 @@ TEST(Rooms, JoinIsEchoedToEveryMemberThenNames) {
   lines = clients[1].read_until(is_command("366"));
   ASSERT_GE(lines.size(), 3u) << clients[1].transcript();
   EXPECT_EQ(lines[0].command, "JOIN");
-  EXPECT_EQ(words(lines[lines.size() - 2].text()), (std::vector<std::string>{"j0", "j1"}))
+  EXPECT_EQ(words(target, lines[lines.size() - 2].text()), (std::vector<std::string>{"j0", "j1"}))
       << "353 lists every member, the joiner included: " << lines[lines.size() - 2].raw;
   EXPECT_EQ(lines.back().params.at(1), "#lobby") << lines.back().raw;
 }
 
-TEST(Rooms, JoinAndPartTakeListsOfRooms) {
-  RunningServer running;
-  auto clients = registered_clients(running.port(), 1, "list");
+CONFORMANCE_TEST(Rooms, JoinAndPartTakeListsOfRooms) {
+  auto clients = registered_clients(target.port, 1, "list");
   auto& me = clients[0];
   me.send("JOIN #one,#two,#three");
   for (const std::string room : {"#one", "#two", "#three"}) {
@@ -54,7 +57,9 @@ TEST(Rooms, JoinAndPartTakeListsOfRooms) {
     ASSERT_TRUE(end) << "JOIN #one,#two,#three joins each room in turn\n" << me.transcript();
     EXPECT_EQ(end->params.at(1), room) << end->raw;
   }
-  EXPECT_EQ(running.server.stats().rooms, 3u);
+  if (target.server != nullptr) {
+    EXPECT_EQ(target.server->stats().rooms, 3u);
+  }
   me.send("PART #one,#three :bye");
   for (const std::string room : {"#one", "#three"}) {
     const auto part = me.wait_for(is_command("PART"));
@@ -62,12 +67,13 @@ TEST(Rooms, JoinAndPartTakeListsOfRooms) {
     EXPECT_EQ(part->params.at(0), room) << part->raw;
   }
   ASSERT_TRUE(me.sync());
-  EXPECT_EQ(running.server.stats().rooms, 1u) << "#two is left";
+  if (target.server != nullptr) {
+    EXPECT_EQ(target.server->stats().rooms, 1u) << "#two is left";
+  }
 }
 
-TEST(Rooms, JoiningTwiceChangesNothing) {
-  RunningServer running;
-  auto clients = registered_clients(running.port(), 2, "t", "#same");
+CONFORMANCE_TEST(Rooms, JoiningTwiceChangesNothing) {
+  auto clients = registered_clients(target.port, 2, "t", "#same");
   for (auto& client : clients) ASSERT_TRUE(client.sync());  // t1's JOIN echo, read by both
   clients[0].send("JOIN #same");
   const auto quiet = clients[1].sync();
@@ -78,9 +84,8 @@ TEST(Rooms, JoiningTwiceChangesNothing) {
   for (const auto& line : *after) EXPECT_NE(line.command, "JOIN") << "no echo for a re-join";
 }
 
-TEST(Rooms, PartIsEchoedToEveryMemberIncludingTheOneLeaving) {
-  RunningServer running;
-  auto clients = registered_clients(running.port(), 3, "p", "#room");
+CONFORMANCE_TEST(Rooms, PartIsEchoedToEveryMemberIncludingTheOneLeaving) {
+  auto clients = registered_clients(target.port, 3, "p", "#room");
   clients[1].send("PART #room :see you");
   for (auto& client : clients) {
     const auto line = client.wait_for(is_command("PART"));
@@ -93,15 +98,16 @@ TEST(Rooms, PartIsEchoedToEveryMemberIncludingTheOneLeaving) {
   clients[0].send("NAMES #room");
   const auto names = clients[0].wait_for(is_command("353"));
   ASSERT_TRUE(names) << clients[0].transcript();
-  EXPECT_EQ(words(names->text()), (std::vector<std::string>{"p0", "p2"})) << names->raw;
+  EXPECT_EQ(words(target, names->text()), (std::vector<std::string>{"p0", "p2"})) << names->raw;
 }
 
-TEST(Rooms, ARoomEndsWithItsLastMember) {
-  RunningServer running;
-  auto clients = registered_clients(running.port(), 2, "e", "#brief");
+CONFORMANCE_TEST(Rooms, ARoomEndsWithItsLastMember) {
+  auto clients = registered_clients(target.port, 2, "e", "#brief");
   clients[0].send("TOPIC #brief :remember me");
   ASSERT_TRUE(clients[0].wait_for(is_command("TOPIC"))) << clients[0].transcript();
-  EXPECT_EQ(running.server.stats().rooms, 1u);
+  if (target.server != nullptr) {
+    EXPECT_EQ(target.server->stats().rooms, 1u);
+  }
   clients[0].send("PART #brief");
   ASSERT_TRUE(clients[1].wait_for(is_command("PART"))) << clients[1].transcript();
   clients[1].send("PART #brief");
@@ -119,15 +125,18 @@ TEST(Rooms, ARoomEndsWithItsLastMember) {
                                       "was never deleted\n"
                                    << clients[0].transcript();
   }
-  EXPECT_EQ(running.server.stats().rooms, 1u) << "Stats::rooms counts the rooms that exist";
+  if (target.server != nullptr) {
+    EXPECT_EQ(target.server->stats().rooms, 1u) << "Stats::rooms counts the rooms that exist";
+  }
   clients[0].send("PART #brief");
   ASSERT_TRUE(clients[0].wait_for(is_command("PART")));
-  EXPECT_EQ(running.server.stats().rooms, 0u) << "Stats::rooms counts the rooms that exist";
+  if (target.server != nullptr) {
+    EXPECT_EQ(target.server->stats().rooms, 0u) << "Stats::rooms counts the rooms that exist";
+  }
 }
 
-TEST(Rooms, TopicIsSetForEveryoneAndRead) {
-  RunningServer running;
-  auto clients = registered_clients(running.port(), 2, "tp", "#t");
+CONFORMANCE_TEST(Rooms, TopicIsSetForEveryoneAndRead) {
+  auto clients = registered_clients(target.port, 2, "tp", "#t");
   clients[0].send("TOPIC #t");
   auto reply = clients[0].wait_for(is_command("331"));
   ASSERT_TRUE(reply) << "a room without a topic answers 331\n" << clients[0].transcript();
@@ -144,7 +153,7 @@ TEST(Rooms, TopicIsSetForEveryoneAndRead) {
   ASSERT_TRUE(reply) << "a room with a topic answers 332\n" << clients[0].transcript();
   EXPECT_EQ(reply->params.at(1), "#t");
   EXPECT_EQ(reply->text(), "Concurrency is not parallelism");
-  IrcClient late(running.port());
+  IrcClient late(target.port);
   ASSERT_TRUE(late.register_as("late"));
   late.send("JOIN #t");
   const auto lines = late.read_until(is_command("366"));
@@ -157,9 +166,8 @@ TEST(Rooms, TopicIsSetForEveryoneAndRead) {
       << late.transcript();
 }
 
-TEST(Rooms, RepliesClientsAskForAfterAJoin) {
-  RunningServer running;
-  auto clients = registered_clients(running.port(), 2, "w", "#q");
+CONFORMANCE_TEST(Rooms, RepliesClientsAskForAfterAJoin) {
+  auto clients = registered_clients(target.port, 2, "w", "#q");
   auto& me = clients[0];
   me.send("MODE #q");
   auto reply = me.wait_for(is_command("324"));
@@ -179,9 +187,12 @@ TEST(Rooms, RepliesClientsAskForAfterAJoin) {
         << "352 is 'me #room user host server nick H :0 real name': " << line.raw;
     nicks.push_back(line.params[5]);
     EXPECT_EQ(line.params[1], "#q") << line.raw;
-    EXPECT_EQ(line.params[2], line.params[5]) << "register_as uses the nick as user: " << line.raw;
+    // ngircd marks a user name it could not check with ident by '~'; the course does not.
+    const auto user = target.ngircd() ? "~" + line.params[5] : line.params[5];
+    EXPECT_EQ(line.params[2], user) << "register_as uses the nick as user: " << line.raw;
     EXPECT_EQ(line.params[3], "127.0.0.1") << line.raw;
-    EXPECT_EQ(line.params[6], "H") << line.raw;
+    // ngircd adds '@' for the room's operator.
+    EXPECT_TRUE(line.params[6] == "H" || (target.ngircd() && line.params[6] == "H@")) << line.raw;
     EXPECT_EQ(line.text(), "0 Test user " + line.params[5]) << line.raw;
   }
   std::sort(nicks.begin(), nicks.end());
@@ -191,7 +202,7 @@ TEST(Rooms, RepliesClientsAskForAfterAJoin) {
   me.send("NAMES #q");
   reply = me.wait_for(is_command("353"));
   ASSERT_TRUE(reply) << me.transcript();
-  EXPECT_EQ(words(reply->text()), (std::vector<std::string>{"w0", "w1"}));
+  EXPECT_EQ(words(target, reply->text()), (std::vector<std::string>{"w0", "w1"}));
   ASSERT_TRUE(me.wait_for(is_command("366")));
   me.send("NAMES #nowhere");
   const auto nowhere = me.read_until(is_command("366"));
@@ -209,9 +220,8 @@ TEST(Rooms, RepliesClientsAskForAfterAJoin) {
                                               << me.transcript();
 }
 
-TEST(Rooms, ErrorsOnRoomsThatAreNotThere) {
-  RunningServer running;
-  auto clients = registered_clients(running.port(), 2, "x");
+CONFORMANCE_TEST(Rooms, ErrorsOnRoomsThatAreNotThere) {
+  auto clients = registered_clients(target.port, 2, "x");
   auto& me = clients[0];
   ASSERT_TRUE(clients[1].join("#theirs"));
   const std::vector<std::pair<std::string, std::string>> cases = {
@@ -232,20 +242,25 @@ TEST(Rooms, ErrorsOnRoomsThatAreNotThere) {
         [](const Line& line) { return line.command.size() == 3 && line.command[0] >= '4'; });
     ASSERT_TRUE(reply) << "'" << command << "' gets an error reply (" << numeric << ")\n"
                        << me.transcript();
-    EXPECT_EQ(reply->command, numeric) << "'" << command << "': " << reply->raw;
+    // ngircd answers MODE of a missing room with 401 (no such nick or channel); the course uses
+    // the more precise 403.
+    const bool ngircd_401 = target.ngircd() && command == "MODE #nowhere";
+    EXPECT_EQ(reply->command, ngircd_401 ? "401" : numeric)
+        << "'" << command << "': " << reply->raw;
   }
 }
 
-TEST(Rooms, RoomNamesIgnoreCase) {
-  RunningServer running;
-  auto clients = registered_clients(running.port(), 2, "c");
+CONFORMANCE_TEST(Rooms, RoomNamesIgnoreCase) {
+  auto clients = registered_clients(target.port, 2, "c");
   ASSERT_TRUE(clients[0].join("#Rust"));
   clients[1].send("JOIN #rUST");
   const auto names = clients[1].wait_for(is_command("353"));
   ASSERT_TRUE(names) << clients[1].transcript();
-  EXPECT_EQ(words(names->text()), (std::vector<std::string>{"c0", "c1"}))
+  EXPECT_EQ(words(target, names->text()), (std::vector<std::string>{"c0", "c1"}))
       << "#Rust and #rUST are the same room (CASEMAPPING=ascii)";
-  EXPECT_EQ(running.server.stats().rooms, 1u);
+  if (target.server != nullptr) {
+    EXPECT_EQ(target.server->stats().rooms, 1u);
+  }
 }
 
 }  // namespace

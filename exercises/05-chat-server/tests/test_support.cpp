@@ -7,12 +7,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <fstream>
+#include <iterator>
+#include <optional>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
+#include "course/child_process.hpp"
 #include "course/net.hpp"
+#include "course/temp_dir.hpp"
 
 namespace chat::testing {
 
@@ -195,6 +203,70 @@ Config test_config(int threads) {
 }
 
 RunningServer::RunningServer(Config config) : server(std::move(config)) { server.start(); }
+
+std::vector<std::pair<std::string, Scenario>>& conformance_scenarios() {
+  static std::vector<std::pair<std::string, Scenario>> scenarios;
+  return scenarios;
+}
+
+bool register_scenario(const char* name, Scenario scenario) {
+  conformance_scenarios().emplace_back(name, scenario);
+  return true;
+}
+
+void run_on_the_course_server(Scenario scenario) {
+  RunningServer running;
+  scenario(Target{running.port(), test_config().server_name, &running.server});
+}
+
+struct NgircdServer::Impl {
+  course::TempDir directory{"ngircd"};
+  std::optional<course::ChildProcess> process;
+};
+
+std::string NgircdServer::binary() {
+  for (const char* path : {"/usr/sbin/ngircd", "/usr/bin/ngircd", "/usr/local/sbin/ngircd"}) {
+    if (::access(path, X_OK) == 0) return path;
+  }
+  return "";
+}
+
+NgircdServer::NgircdServer() : impl_(std::make_unique<Impl>()), port_(course::free_port()) {
+  std::ifstream in(std::string(COURSE_TEST_DATA_DIR) + "/ngircd.conf.in");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.empty()) throw std::runtime_error("cannot read tests/ngircd.conf.in");
+  const auto fill = [&text](const std::string& key, const std::string& value) {
+    for (auto at = text.find(key); at != std::string::npos; at = text.find(key, at)) {
+      text.replace(at, key.size(), value);
+    }
+  };
+  fill("@PORT@", std::to_string(port_));
+  fill("@DIR@", impl_->directory.path().string());
+  const auto config = impl_->directory.file("ngircd.conf").string();
+  std::ofstream(config) << text;
+  const auto program = binary();
+  impl_->process.emplace([&program, &config] {
+    // ngircd logs every connection: its output goes nowhere, so that no pipe fills up.
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, STDOUT_FILENO);
+    ::dup2(null, STDERR_FILENO);
+    ::execl(program.c_str(), program.c_str(), "--nodaemon", "--config", config.c_str(),
+            static_cast<char*>(nullptr));
+    return 127;
+  });
+  const auto deadline = Clock::now() + reply_timeout();
+  while (Clock::now() < deadline) {
+    try {
+      IrcClient probe(port_);
+      return;
+    } catch (const std::runtime_error&) {
+      std::this_thread::sleep_for(20ms);  // polling: ngircd is starting
+    }
+  }
+  throw std::runtime_error("ngircd did not listen on 127.0.0.1:" + std::to_string(port_));
+}
+
+NgircdServer::~NgircdServer() = default;
 
 std::vector<IrcClient> registered_clients(std::uint16_t port, std::size_t n, std::string_view stem,
                                           std::string_view room) {

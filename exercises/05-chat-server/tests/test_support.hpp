@@ -8,9 +8,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "chat/server.hpp"
@@ -106,6 +108,51 @@ struct RunningServer {
   explicit RunningServer(Config config = test_config());
   std::uint16_t port() const { return server.port(); }
   Server server;
+};
+
+// ---- conformance scenarios: the same script against the exercise's server or ngircd ----
+
+// The server a scenario talks to.
+struct Target {
+  std::uint16_t port = 0;
+  std::string name;          // the server's name, the prefix of its replies
+  Server* server = nullptr;  // the exercise's server (for its Stats); nullptr for ngircd
+  bool ngircd() const { return server == nullptr; }
+};
+
+using Scenario = void (*)(const Target&);
+// Every scenario declared with CONFORMANCE_TEST, by "Suite.Case", in the order they registered.
+std::vector<std::pair<std::string, Scenario>>& conformance_scenarios();
+bool register_scenario(const char* name, Scenario scenario);
+// Runs the scenario against a RunningServer with test_config().
+void run_on_the_course_server(Scenario scenario);
+
+// A TEST whose body is a scenario: graded on the exercise's server, and replayed on ngircd by
+// Ngircd.ConformanceScenariosPassOnARealServer, so that the scripted client is known to speak
+// real IRC. The body sees `target`; where ngircd and the course differ on purpose, it says so.
+#define CONFORMANCE_TEST(suite, name)                                        \
+  void suite##_##name##_scenario(const Target& target);                      \
+  [[maybe_unused]] const bool suite##_##name##_registered =                  \
+      register_scenario(#suite "." #name, suite##_##name##_scenario);        \
+  TEST(suite, name) { run_on_the_course_server(suite##_##name##_scenario); } \
+  void suite##_##name##_scenario(const Target& target)
+
+// ngircd on a free port of 127.0.0.1, configured by tests/ngircd.conf.in in a private temporary
+// directory; stopped on destruction.
+class NgircdServer {
+ public:
+  // Where ngircd is installed, or "" when it is not.
+  static std::string binary();
+  NgircdServer();
+  NgircdServer(const NgircdServer&) = delete;
+  NgircdServer& operator=(const NgircdServer&) = delete;
+  ~NgircdServer();
+  Target target() const { return Target{port_, "ngircd.test", nullptr}; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::uint16_t port_ = 0;
 };
 
 // n clients registered as `<stem>0`, `<stem>1`... and joined to `room` (if not empty).

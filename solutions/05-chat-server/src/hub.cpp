@@ -59,6 +59,7 @@ bool Client::send(std::string_view line) {
       queued_bytes_ = 0;
       push_locked("ERROR :Closing link: slow consumer");
       closing_ = true;
+      slow_ = true;
       ++counters_.slow_consumers;
       was_empty = true;  // always wake the writer: it must start closing
     } else {
@@ -92,6 +93,11 @@ void Client::take(std::deque<std::string>& lines) {
 bool Client::closing() const {
   const std::scoped_lock lock(mutex_);
   return closing_;
+}
+
+bool Client::slow() const {
+  const std::scoped_lock lock(mutex_);
+  return slow_;
 }
 
 bool Client::finished() const {

@@ -124,7 +124,7 @@ class Session : public std::enable_shared_from_this<Session> {
       }
     }
     // A dropped connection counts as a QUIT (quit() does nothing the second time).
-    hub_.quit(client_, "Connection closed");
+    hub_.quit(client_, client_->slow() ? "slow consumer" : "Connection closed");
     client_->close("ERROR :Closing link: connection closed");
   }
 
