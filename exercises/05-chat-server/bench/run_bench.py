@@ -22,6 +22,7 @@ ratios.
 import argparse
 import json
 import os
+import select
 import shutil
 import socket
 import statistics
@@ -111,22 +112,26 @@ def load(tools, port, clients, senders, seconds, window):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def hold_idle(tools, server, count, hold):
+def hold_idle(tools, server, count, hold, patience=90.0):
+    """Opens `count` registered clients that say nothing; returns (KiB per connection, problem)."""
     before = server.rss_kib()
     generator = subprocess.Popen([tools["chat_load"], "--port", str(server.port), "--idle",
                                   str(count), "--hold", str(hold)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ready = generator.stdout.readline()
-    if not ready.startswith('{"ready"'):
+    try:
+        ready, _, _ = select.select([generator.stdout], [], [], patience)
+        line = generator.stdout.readline() if ready else ""
+        if not line.startswith('{"ready"'):
+            return None, "the %d clients were not all registered within %.0f s" % (count, patience)
+        time.sleep(0.5)  # let the server finish the last registrations' bookkeeping
+        after = server.rss_kib()
+        outcome = json.loads(generator.stdout.readline() or "{}")
+        if outcome.get("closed", 0):
+            return None, "%d of %d connections were closed" % (outcome["closed"], count)
+        return (after - before) / count, ""
+    finally:
+        generator.kill()
         generator.wait()
-        return None, generator.stderr.read().strip()
-    time.sleep(0.5)  # let the server finish the last registrations' bookkeeping
-    after = server.rss_kib()
-    outcome = json.loads(generator.stdout.readline() or "{}")
-    generator.wait()
-    if outcome.get("closed", 0):
-        return None, "%d of %d connections were closed" % (outcome["closed"], count)
-    return (after - before) / count, ""
 
 
 def find_tools(impl):

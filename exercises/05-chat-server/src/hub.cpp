@@ -22,19 +22,24 @@ Client::Client(std::string host, QueueLimits limits, Counters& counters, std::fu
     : host_(std::move(host)), limits_(limits), counters_(counters), wake_(std::move(wake)) {}
 
 // Level 4: the caps and the slow-consumer policy.
-bool Client::send(std::string_view /*line*/) { not_implemented("Client::send"); }
+bool Client::send(const SharedLine& /*line*/) { not_implemented("Client::send"); }
 void Client::close(std::string_view /*error_line*/) { not_implemented("Client::close"); }
-void Client::take(std::deque<std::string>& /*lines*/) { not_implemented("Client::take"); }
+void Client::take(std::deque<SharedLine>& /*lines*/) { not_implemented("Client::take"); }
 bool Client::closing() const { not_implemented("Client::closing"); }
 bool Client::slow() const { not_implemented("Client::slow"); }
 bool Client::finished() const { not_implemented("Client::finished"); }
 // Appends one line and its CRLF, and counts its bytes. Called with mutex_ held.
-void Client::push_locked(std::string_view line) {
-  std::string entry;
-  entry.reserve(line.size() + 2);
-  entry.append(line).append("\r\n");
-  queued_bytes_ += entry.size();
-  queue_.push_back(std::move(entry));
+SharedLine make_line(std::string_view text) {
+  std::string line;
+  line.reserve(text.size() + 2);
+  line.append(text).append("\r\n");
+  return std::make_shared<const std::string>(std::move(line));
+}
+
+// Appends one line and counts its bytes. Called with mutex_ held.
+void Client::push_locked(SharedLine line) {
+  queued_bytes_ += line->size();
+  queue_.push_back(std::move(line));
 }
 
 Hub::Hub(const Config& config, Counters& counters)
@@ -90,7 +95,7 @@ bool Hub::wait_until_empty(Clock::time_point /*deadline*/) {
 }
 void Hub::fill(Stats& /*stats*/) const { not_implemented("Hub::fill"); }
 void Hub::log(const std::string& /*line*/) const { not_implemented("Hub::log"); }
-void Hub::broadcast_locked(const Room& /*room*/, const std::string& /*line*/,
+void Hub::broadcast_locked(const Room& /*room*/, const std::string& /*text*/,
                            const Client* /*except*/) {
   not_implemented("Hub::broadcast_locked");
 }

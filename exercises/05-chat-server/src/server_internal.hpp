@@ -80,6 +80,12 @@ struct QueueLimits {
   std::size_t max_bytes = 0;
 };
 
+// A line ready to be written, its CRLF included. It is shared: a broadcast makes one, and every
+// member's queue holds the same copy, so a message to a room of 1000 members costs one string,
+// not 1000.
+using SharedLine = std::shared_ptr<const std::string>;
+SharedLine make_line(std::string_view text);
+
 // One connection as the shared state sees it: its identity and its outbound queue. The queue is
 // thread-safe (any thread may send to any client); `wake` tells the connection's writer that
 // lines are waiting, and must not block.
@@ -90,14 +96,15 @@ class Client {
   // Queues one line (CRLF is added). When it would take the queue past a cap, the client is a
   // slow consumer: the queue is emptied, replaced by "ERROR :Closing link: slow consumer", and
   // the client closes. Lines sent to a closing client are dropped. Returns false if dropped.
-  bool send(std::string_view line);
+  bool send(const SharedLine& line);
+  bool send(std::string_view line) { return send(make_line(line)); }
   // Closes after what is queued: `error_line` is the last line written, then the connection ends.
   // Only the first call counts.
   void close(std::string_view error_line);
-  // Moves everything queued, in order, each line with its CRLF, into `lines` (emptied first);
-  // the queue is empty after. The writer passes the same deque each time, so that its memory is
-  // reused instead of allocated again for every batch.
-  void take(std::deque<std::string>& lines);
+  // Moves everything queued, in order, into `lines` (emptied first); the queue is empty after.
+  // The writer passes the same deque each time, so that its memory is reused instead of
+  // allocated again for every batch.
+  void take(std::deque<SharedLine>& lines);
   bool closing() const;
   // Disconnected by the slow-consumer policy.
   bool slow() const;
@@ -115,14 +122,14 @@ class Client {
   std::string prefix() const { return nick + "!" + user + "@" + host_; }
 
  private:
-  void push_locked(std::string_view line);  // under mutex_
+  void push_locked(SharedLine line);  // under mutex_
 
   const std::string host_;
   const QueueLimits limits_;
   Counters& counters_;
   const std::function<void()> wake_;
   mutable std::mutex mutex_;
-  std::deque<std::string> queue_;
+  std::deque<SharedLine> queue_;
   std::size_t queued_bytes_ = 0;
   bool closing_ = false;
   bool slow_ = false;
@@ -175,7 +182,7 @@ class Hub {
     std::vector<std::shared_ptr<Client>> members;  // in join order
   };
   void log(const std::string& line) const;  // under mutex_: the log is never called twice at once
-  void broadcast_locked(const Room& room, const std::string& line, const Client* except);
+  void broadcast_locked(const Room& room, const std::string& text, const Client* except);
   void names_locked(Client& client, const Room& room);
   // Everyone who shares a room with `client`, each once, `client` excluded.
   std::vector<std::shared_ptr<Client>> peers_locked(const Client& client) const;

@@ -38,26 +38,30 @@ void Counters::handled_on_this_thread() {
 Client::Client(std::string host, QueueLimits limits, Counters& counters, std::function<void()> wake)
     : host_(std::move(host)), limits_(limits), counters_(counters), wake_(std::move(wake)) {}
 
-void Client::push_locked(std::string_view line) {
-  std::string entry;
-  entry.reserve(line.size() + 2);
-  entry.append(line).append("\r\n");
-  queued_bytes_ += entry.size();
-  queue_.push_back(std::move(entry));
+SharedLine make_line(std::string_view text) {
+  std::string line;
+  line.reserve(text.size() + 2);
+  line.append(text).append("\r\n");
+  return std::make_shared<const std::string>(std::move(line));
 }
 
-bool Client::send(std::string_view line) {
+void Client::push_locked(SharedLine line) {
+  queued_bytes_ += line->size();
+  queue_.push_back(std::move(line));
+}
+
+bool Client::send(const SharedLine& line) {
   bool was_empty = false;
   {
     const std::scoped_lock lock(mutex_);
     if (closing_) return false;
-    const auto size = line.size() + 2;
+    const auto size = line->size();
     if (queue_.size() + 1 > limits_.max_lines || queued_bytes_ + size > limits_.max_bytes) {
       // The slow-consumer policy: the client is not keeping up. Holding more lines for it would
       // grow the server's memory without bound, so its queue is dropped and it is disconnected.
       queue_.clear();
       queued_bytes_ = 0;
-      push_locked("ERROR :Closing link: slow consumer");
+      push_locked(make_line("ERROR :Closing link: slow consumer"));
       closing_ = true;
       slow_ = true;
       ++counters_.slow_consumers;
@@ -77,13 +81,13 @@ void Client::close(std::string_view error_line) {
   {
     const std::scoped_lock lock(mutex_);
     if (closing_) return;
-    push_locked(error_line);
+    push_locked(make_line(error_line));
     closing_ = true;
   }
   wake_();
 }
 
-void Client::take(std::deque<std::string>& lines) {
+void Client::take(std::deque<SharedLine>& lines) {
   lines.clear();
   const std::scoped_lock lock(mutex_);
   queued_bytes_ = 0;
@@ -145,7 +149,7 @@ void Hub::nick(const std::shared_ptr<Client>& client, std::string_view nick) {
   const bool announce = client->registered.load();
   const std::string old_nick = std::exchange(client->nick, std::string(nick));
   if (!announce) return;
-  const std::string line = ":" + old_prefix + " NICK :" + client->nick;
+  const auto line = make_line(":" + old_prefix + " NICK :" + client->nick);
   client->send(line);
   for (const auto& peer : peers_locked(*client)) peer->send(line);
   log("nick " + old_nick + " " + client->nick);
@@ -170,7 +174,8 @@ void Hub::register_user(const std::shared_ptr<Client>& client, std::string_view 
   log("register " + me.nick);
 }
 
-void Hub::broadcast_locked(const Room& room, const std::string& line, const Client* except) {
+void Hub::broadcast_locked(const Room& room, const std::string& text, const Client* except) {
+  const auto line = make_line(text);  // one copy, shared by every member's queue
   for (const auto& member : room.members) {
     if (member.get() != except) member->send(line);
   }
@@ -348,7 +353,7 @@ void Hub::quit(const std::shared_ptr<Client>& client, std::string_view reason) {
   if (clients_.erase(client) == 0) return;  // quit already
   if (client->registered) {
     // Each peer once, however many rooms it shares with the one who quits.
-    const std::string line = ":" + client->prefix() + " QUIT :" + std::string(reason);
+    const auto line = make_line(":" + client->prefix() + " QUIT :" + std::string(reason));
     for (const auto& peer : peers_locked(*client)) peer->send(line);
     --users_;
   }

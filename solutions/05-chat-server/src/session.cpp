@@ -129,7 +129,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   asio::awaitable<void> write_loop() {
-    std::deque<std::string> lines;
+    std::deque<SharedLine> lines;
     std::vector<asio::const_buffer> buffers;
     while (!client_->finished()) {
       client_->take(lines);
@@ -139,7 +139,7 @@ class Session : public std::enable_shared_from_this<Session> {
         continue;
       }
       buffers.clear();
-      for (const auto& line : lines) buffers.push_back(asio::buffer(line));
+      for (const auto& line : lines) buffers.push_back(asio::buffer(*line));
       auto [error, n] = co_await asio::async_write(socket_, buffers, use_tuple);
       if (error) {
         client_->close("");  // nobody reads this connection any more: drop what comes
