@@ -171,6 +171,16 @@ CONFORMANCE_TEST(Registration, CommandsBeforeRegistrationGet451) {
   const auto pong = client.wait_for(is_command("PONG"));
   ASSERT_TRUE(pong) << "PING works before registration\n" << client.transcript();
   EXPECT_EQ(pong->text(), "still-here") << pong->raw;
+  client.send("PONG :still-here");
+  const auto quiet = client.sync();
+  ASSERT_TRUE(quiet) << client.transcript();
+  EXPECT_TRUE(quiet->empty()) << "a PONG before registration gets no reply, not even 451: "
+                              << quiet->front().raw;
+  client.send("QUIT :never mind");
+  EXPECT_TRUE(client.wait_for(is_command("ERROR")))
+      << "QUIT works before registration: an ERROR line, then the close\n"
+      << client.transcript();
+  EXPECT_TRUE(client.wait_closed());
 }
 
 CONFORMANCE_TEST(Registration, UserErrors) {

@@ -43,7 +43,8 @@ struct Config {
   std::chrono::milliseconds shutdown_deadline = 5s;
 
   // Receives one line per event: "connect 127.0.0.1:40312", "register alice",
-  // "join alice #rust", "part alice #rust", "quit alice: Leaving", "drop alice: slow consumer".
+  // "join alice #rust", "part alice #rust", and "quit alice: <reason>" for every departure (a
+  // QUIT, a dropped connection, a slow consumer).
   // Called from the event loop's threads, never twice at once. Unset: no log.
   std::function<void(std::string_view)> log;
 };
