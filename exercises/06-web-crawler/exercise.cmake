@@ -1,0 +1,31 @@
+# Exercise 06 parses HTML with gumbo and URLs with Boost.URL, and fetches pages with the course's
+# HTTP client (lib/http_client.cpp, on Boost.Beast). The client is course code, compiled once per
+# configuration into its own library: a Beast translation unit is the most expensive file of the
+# course to compile, and the skeleton, the reference and every mutant link the same one.
+find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS url)
+pkg_check_modules(GUMBO REQUIRED IMPORTED_TARGET gumbo)
+find_package(nlohmann_json 3.10 CONFIG REQUIRED)
+
+# g++ 12 reports -Wmismatched-new-delete on every Asio coroutine frame: a false positive (GCC
+# bug 109224), silenced for this exercise's code only.
+add_library(06-web-crawler_warnings INTERFACE)
+target_compile_options(06-web-crawler_warnings INTERFACE
+                       $<$<CXX_COMPILER_ID:GNU>:-Wno-mismatched-new-delete>)
+
+add_library(06-web-crawler_http STATIC EXCLUDE_FROM_ALL "${EXERCISE_DIR}/lib/http_client.cpp")
+target_include_directories(06-web-crawler_http PUBLIC "${EXERCISE_DIR}/include")
+target_link_libraries(06-web-crawler_http PUBLIC Boost::headers Boost::url Threads::Threads
+                                                 06-web-crawler_warnings)
+
+# The command line is parsed with CLI11 and writes JSON with nlohmann-json; Ctrl-C is the kit's
+# SignalStop.
+set(EXERCISE_LIBS 06-web-crawler_http PkgConfig::GUMBO CLI11::CLI11 nlohmann_json::nlohmann_json)
+# The tests run the command with Ctrl-C in a child process.
+set(EXERCISE_TEST_LIBS course::signal_stop)
+# `crawler`: the command (the reference's, or yours); `bench_site`: the benchmark's synthetic web
+# (bench/run_bench.py runs every crawler against it).
+set(EXERCISE_TOOLS crawler bench_site)
+set(EXERCISE_TOOL_crawler_SOURCES tools/crawler_main.cpp)
+set(EXERCISE_TOOL_crawler_LIBS course::signal_stop)
+set(EXERCISE_TOOL_bench_site_SOURCES bench/bench_site.cpp)
+set(EXERCISE_TOOL_bench_site_LIBS course::kit CLI11::CLI11)
