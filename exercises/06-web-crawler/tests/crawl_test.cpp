@@ -703,6 +703,9 @@ void expect_invalid_options_refused(Strategy strategy) {
   refused([](Options& o) { o.max_pages = 0; }, "max_pages = 0");
   refused([](Options& o) { o.retry.max_retries = -1; }, "max_retries = -1");
   refused([](Options& o) { o.host_delay = -1ms; }, "host_delay < 0");
+  refused([](Options& o) { o.max_body_bytes = 0; }, "max_body_bytes = 0");
+  refused([](Options& o) { o.max_redirects = -1; }, "max_redirects = -1");
+  refused([](Options& o) { o.retry.initial_backoff = -1ms; }, "initial_backoff < 0");
   // The smallest values in range are accepted: L = 1, one per host, depth 0, no retries.
   Web web(1);
   web.page(0, "/", {web.url(0, "/next")});
