@@ -150,6 +150,12 @@ endfunction()
 function(_course_patched_mutant out_var key mutant solution_dir patch_file)
   set(out "${CMAKE_BINARY_DIR}/mutants/${key}/${mutant}")
   file(REMOVE_RECURSE "${out}")
+  # A header-only mutant gets a copy of every reference header, patched or not: a header's quoted
+  # #include looks next to that header first, so a mutant made of one patched header next to an
+  # untouched one would otherwise mix the patched copy with the reference's original.
+  if(EXERCISE_HEADER_ONLY)
+    file(COPY "${solution_dir}/src" DESTINATION "${out}")
+  endif()
   file(STRINGS "${patch_file}" targets REGEX "^\\+\\+\\+ ")
   if(NOT targets)
     message(FATAL_ERROR "${patch_file}: no '+++ b/src/...' line; is it a unified diff?")

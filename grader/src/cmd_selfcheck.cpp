@@ -196,6 +196,7 @@ std::vector<ImplRequest> selfcheck_requests(const fs::path& root,
       request.manifest = exercise.manifest;
       request.impl = request.label = "mutant-" + mutant.name;
       request.only_tests = mutant.must_fail;
+      request.tagged_sanitizer_runs = mutant.sanitizer_runs;
       requests.push_back(request);
     }
   }

@@ -70,6 +70,17 @@ class Checker {
     return node->value<std::string>();
   }
 
+  std::optional<bool> boolean(const toml::table& table, std::string_view key,
+                              const std::string& prefix) {
+    const auto* node = table.get(key);
+    if (node == nullptr) return std::nullopt;
+    if (!node->is_boolean()) {
+      problem(node, prefix + std::string(key), "expected true or false, got " + type_name(*node));
+      return std::nullopt;
+    }
+    return node->value<bool>();
+  }
+
   std::optional<double> number(const toml::table& table, std::string_view key,
                                const std::string& prefix) {
     const auto* node = table.get(key);
@@ -331,7 +342,7 @@ MutantSpec load_mutant(const fs::path& mutant_dir, const fs::path& root) {
   const auto file = mutant_dir / "mutant.toml";
   Checker check(display_path(file, root));
   const auto doc = parse_toml(file, check.file());
-  check.only_keys(doc, "", {"description", "must_fail"});
+  check.only_keys(doc, "", {"description", "must_fail", "sanitizer_runs"});
   MutantSpec mutant;
   mutant.name = mutant_dir.filename().string();
   mutant.description = check.string(doc, "description", "", true).value_or("");
@@ -340,6 +351,7 @@ MutantSpec load_mutant(const fs::path& mutant_dir, const fs::path& root) {
       node != nullptr && node->is_array() && mutant.must_fail.empty()) {
     check.problem(node, "must_fail", "name at least one test that must catch this mutant");
   }
+  mutant.sanitizer_runs = check.boolean(doc, "sanitizer_runs", "").value_or(true);
   check.throw_if_problems();
   return mutant;
 }

@@ -45,6 +45,10 @@ struct MutantSpec {
   std::string name;  // directory name under solutions/<id>/mutants/
   std::string description;
   std::vector<std::string> must_fail;  // test names that must catch it
+  // false: a logic error that the tests' assertions catch, so selfcheck builds and runs it in the
+  // normal configuration only, not also in the sanitizer builds its tests are tagged for (each of
+  // those is a full build of the exercise's tests for that mutant).
+  bool sanitizer_runs = true;
 };
 
 // Why a single run of one test ended the way it did.

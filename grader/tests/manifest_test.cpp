@@ -144,6 +144,9 @@ TEST(Mutant, LoadsDescriptionAndMustFail) {
   EXPECT_EQ(mutant.name, "valid");
   EXPECT_EQ(mutant.description, "Drops the mutex: increments race");
   EXPECT_EQ(mutant.must_fail, (std::vector<std::string>{"Sample.UsesDefaults", "Sample.Missing"}));
+  EXPECT_TRUE(mutant.sanitizer_runs) << "sanitizer builds by default";
+  const auto logic = load_mutant(data_dir() / "manifests" / "mutants" / "logic_only", data_dir());
+  EXPECT_FALSE(logic.sanitizer_runs);
 }
 
 TEST(Mutant, ReportsUnknownKeysAndAnEmptyMustFail) {

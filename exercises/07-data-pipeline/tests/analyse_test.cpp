@@ -1,0 +1,486 @@
+// Exercise 07: the log analysis (threads and async), the `logpipe` command, and an outside oracle
+// (awk, sort and uniq over the same log). The expected reports come from analyse_sequentially()
+// in the course's own code, never from yours.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "analyse.hpp"
+#include "analyse_async.hpp"
+#include "course/probes.hpp"
+#include "course/temp_dir.hpp"
+#include "logpipe/command.hpp"
+#include "pipeline_test_support.hpp"
+
+namespace logpipe::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The two versions, side by side: every contract test runs on both.
+struct Version {
+  const char* name;
+  Analysis (*run)(const std::vector<fs::path>&, const AnalyseOptions&, const std::stop_token&);
+};
+const Version kThreads{"analyse (threads)",
+                       [](const auto& logs, const auto& options, const auto& stop) {
+                         return analyse(logs, options, stop);
+                       }};
+const Version kAsync{"analyse_async (one thread)",
+                     [](const auto& logs, const auto& options, const auto& stop) {
+                       return analyse_async(logs, options, stop);
+                     }};
+
+struct Logs {
+  course::TempDir dir{"logpipe"};
+  std::vector<fs::path> paths;
+  std::vector<GeneratedLog> generated;
+
+  Logs(std::uint64_t seed, std::vector<std::uint64_t> sizes, double malformed = 0.02) {
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+      paths.push_back(dir.file("access-" + std::to_string(i) + ".log"));
+      generated.push_back(generate_log_file(paths.back(), seed * 100 + i, sizes[i], malformed));
+    }
+  }
+  // "FILE:LINE" of every malformed line, as the dead letters should name them.
+  std::set<std::string> malformed_locations() const {
+    std::set<std::string> locations;
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      for (auto line : generated[i].malformed_lines) {
+        locations.insert(paths[i].string() + ":" + std::to_string(line));
+      }
+    }
+    return locations;
+  }
+};
+
+std::set<std::string> dead_letter_locations(const Analysis& analysis) {
+  std::set<std::string> locations;
+  for (const auto& letter : analysis.run.dead_letters) {
+    const auto colon = letter.error.find(": ");
+    locations.insert(letter.error.substr(0, colon));
+  }
+  return locations;
+}
+
+std::string describe(const Report& got, const Report& want) {
+  std::ostringstream text;
+  text << "lines " << got.lines << " (want " << want.lines << "), malformed " << got.malformed
+       << " (want " << want.malformed << "), records " << got.records << " (want " << want.records
+       << "), bytes " << got.bytes << " (want " << want.bytes << "), paths " << got.paths.size()
+       << " (want " << want.paths.size() << "), minutes " << got.per_minute.size() << " (want "
+       << want.per_minute.size() << ")";
+  return text.str();
+}
+
+// Runs a version with a deadline; the run gets the Background's stop token.
+Analysis run_within(const Version& version, const std::vector<fs::path>& logs,
+                    const AnalyseOptions& options, milliseconds timeout = 60000ms) {
+  Background<Analysis> run(
+      [&](const std::stop_token& stop) { return version.run(logs, options, stop); });
+  if (!run.finished_within(timeout)) {
+    ADD_FAILURE() << version.name << " did not finish within " << timeout.count() << " ms";
+    run.request_stop();
+    if (!run.finished_within(5000ms)) std::abort();  // it ignores its stop token too
+  }
+  return run.get();
+}
+
+// ---- the report ----
+
+void expect_sequential_report(const Version& version) {
+  for (const std::uint64_t seed : {1, 2, 3}) {
+    const Logs logs(seed, {3000, 1, 2500});
+    const Report want = analyse_sequentially(logs.paths, {});
+    for (const std::size_t workers : {1U, 2U, 3U, 8U}) {
+      const Analysis got = run_within(version, logs.paths, {.workers = workers, .capacity = 16});
+      EXPECT_EQ(got.report, want) << version.name << ", seed " << seed << ", " << workers
+                                  << " workers: " << describe(got.report, want);
+      EXPECT_EQ(got.run.outcome, Outcome::completed);
+      EXPECT_EQ(dead_letter_locations(got), logs.malformed_locations())
+          << version.name
+          << ": one dead letter per malformed line, whose error begins with "
+             "FILE:LINE (parse_line's LineError)";
+    }
+  }
+}
+
+TEST(Level2Analyse, ReportEqualsTheSequentialFold) { expect_sequential_report(kThreads); }
+TEST(Level6Async, ReportEqualsTheSequentialFold) { expect_sequential_report(kAsync); }
+
+void expect_filtered_report(const Version& version) {
+  const Logs logs(7, {4000});
+  LogFilter filter;
+  filter.status_class = 4;
+  filter.path_prefix = "/api/";
+  filter.from = 1795996800 + 600;  // 2026-11-30T00:10Z
+  filter.to = 1795996800 + 1800;
+  const Report want = analyse_sequentially(logs.paths, filter);
+  ASSERT_GT(want.records, 0U) << "the test's filter should keep some records";
+  const Analysis got = run_within(version, logs.paths, {.workers = 3, .filter = filter});
+  EXPECT_EQ(got.report, want) << version.name << " with a filter: " << describe(got.report, want);
+}
+
+TEST(Level2Analyse, FilterKeepsOnlyMatchingRecords) { expect_filtered_report(kThreads); }
+TEST(Level6Async, FilterKeepsOnlyMatchingRecords) { expect_filtered_report(kAsync); }
+
+// ---- concurrency, structurally ----
+
+TEST(Level3Analyse, TheParseStageFansOut) {
+  const Logs logs(4, {2000});
+  course::OverlapProbe probe(3, 5000ms);
+  std::atomic<int> calls{0};
+  AnalyseOptions options{.workers = 3, .capacity = 8};
+  options.on_record = [&](const LogRecord&) {
+    if (++calls <= 3) probe.arrive_and_wait();
+  };
+  const Analysis got = run_within(kThreads, logs.paths, options);
+  EXPECT_TRUE(probe.formed()) << "with workers = 3 the parse stage must parse on 3 threads at "
+                                 "once. "
+                              << probe.describe();
+  EXPECT_EQ(got.report, analyse_sequentially(logs.paths, {}));
+}
+
+TEST(Level6Async, RunsOnTheCallingThreadAlone) {
+  const Logs logs(5, {3000});
+  std::mutex mutex;
+  std::set<std::thread::id> threads;
+  AnalyseOptions options{.workers = 4, .capacity = 8};
+  options.on_record = [&](const LogRecord&) {
+    const std::scoped_lock lock(mutex);
+    threads.insert(std::this_thread::get_id());
+  };
+  std::thread::id caller;
+  Background<Analysis> run([&](const std::stop_token& stop) {
+    caller = std::this_thread::get_id();
+    return analyse_async(logs.paths, options, stop);
+  });
+  ASSERT_TRUE(run.finished_within(60000ms));
+  EXPECT_EQ(run.get().report, analyse_sequentially(logs.paths, {}));
+  EXPECT_EQ(threads, std::set<std::thread::id>{caller})
+      << "analyse_async must run every stage on the thread that called it (coroutines on one "
+         "io_context): records were parsed on "
+      << threads.size() << " thread(s)";
+}
+
+// The log arrives through a named pipe, 20 lines at a time: the writer waits for the first
+// record before it writes the rest. An analysis that reads the whole input before parsing
+// anything never sees a record in time.
+TEST(Level2Analyse, StreamsItsInputInsteadOfReadingItAllFirst) {
+  const course::TempDir dir("logpipe-fifo");
+  const fs::path source = dir.file("source.log");
+  const GeneratedLog generated = generate_log_file(source, 11, 200, 0.0);
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(source);
+    for (std::string line; std::getline(in, line);) lines.push_back(line + "\n");
+  }
+  const fs::path fifo = dir.file("live.log");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::atomic<int> records{0};
+  std::atomic<bool> seen_before_the_end{false};
+  std::jthread writer([&](const std::stop_token& stop) {
+    int fd = -1;
+    // O_NONBLOCK: opening a pipe for writing fails (ENXIO) until a reader opens it, so this
+    // never blocks forever against code that does not read.
+    eventually(
+        [&] {
+          fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+          return fd >= 0 || stop.stop_requested();
+        },
+        10000ms);
+    if (fd < 0) return;
+    ::fcntl(fd, F_SETFL, 0);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      if (i == 20) {
+        seen_before_the_end = eventually([&] { return records > 0; }, 5000ms);
+      }
+      if (::write(fd, lines[i].data(), lines[i].size()) < 0) break;
+    }
+    ::close(fd);
+  });
+  AnalyseOptions options{.workers = 2, .capacity = 4};
+  options.on_record = [&](const LogRecord&) { ++records; };
+  const Analysis got = run_within(kThreads, {fifo}, options, 30000ms);
+  writer.join();
+  EXPECT_TRUE(seen_before_the_end)
+      << "20 lines had arrived but no record was parsed within 5 s: the read stage must hand "
+         "each line on as it reads it, so that memory does not grow with the log";
+  EXPECT_EQ(got.report, analyse_sequentially({source}, {}));
+  EXPECT_EQ(got.report.lines, generated.lines);
+}
+
+// ---- errors ----
+
+void expect_fail_fast(const Version& version) {
+  const course::TempDir dir("logpipe");
+  const fs::path path = dir.file("one-bad.log");
+  {
+    std::ostringstream good;
+    generate_log(good, 3, 40, 0.0);
+    std::istringstream in(good.str());
+    std::ofstream out(path);
+    int number = 0;
+    for (std::string line; std::getline(in, line);) {
+      out << (++number == 17 ? std::string("this is not a log line") : line) << "\n";
+    }
+  }
+  AnalyseOptions options{.workers = 2, .capacity = 4, .policy = ErrorPolicy::fail_fast};
+  Background<std::string> run([&](const std::stop_token& stop) -> std::string {
+    try {
+      version.run({path}, options, stop);
+      return "returned normally";
+    } catch (const LineError& e) {
+      return e.what();
+    } catch (const std::exception& e) {
+      return std::string("threw another exception type: ") + e.what();
+    }
+  });
+  ASSERT_TRUE(run.finished_within(30000ms));
+  EXPECT_EQ(run.get().rfind(path.string() + ":17: ", 0), 0U)
+      << version.name << " under fail_fast with line 17 malformed must throw that line's "
+      << "LineError; it " << run.get();
+}
+
+TEST(Level5Analyse, FailFastThrowsTheMalformedLine) { expect_fail_fast(kThreads); }
+TEST(Level6Async, FailFastThrowsTheMalformedLine) { expect_fail_fast(kAsync); }
+
+void expect_errors(const Version& version) {
+  const Logs logs(9, {2000}, 0.05);
+  for (const ErrorPolicy policy : {ErrorPolicy::skip, ErrorPolicy::fail_fast}) {
+    AnalyseOptions options{.workers = 2, .policy = policy};
+    EXPECT_THROW((void)version.run({logs.paths[0], logs.dir.file("missing.log")}, options, {}),
+                 std::runtime_error)
+        << version.name << ": a log that cannot be opened is an error under either policy";
+  }
+  for (const auto& [workers, capacity] : {std::pair{0, 8}, std::pair{2, 0}}) {
+    AnalyseOptions invalid{.workers = static_cast<std::size_t>(workers),
+                           .capacity = static_cast<std::size_t>(capacity)};
+    EXPECT_THROW((void)version.run(logs.paths, invalid, {}), std::invalid_argument)
+        << version.name << ": workers = " << workers << ", capacity = " << capacity;
+  }
+  AnalyseOptions budget{
+      .workers = 2, .capacity = 8, .policy = ErrorPolicy::skip, .error_budget = 3};
+  EXPECT_THROW((void)version.run(logs.paths, budget, {}), ErrorBudgetExceeded)
+      << version.name << ": about 100 malformed lines and an error budget of 3";
+  budget.error_budget = 1000;
+  EXPECT_NO_THROW((void)version.run(logs.paths, budget, {}));
+}
+
+TEST(Level5Analyse, UnreadableFilesAndTheErrorBudget) { expect_errors(kThreads); }
+TEST(Level6Async, UnreadableFilesAndTheErrorBudget) { expect_errors(kAsync); }
+
+// ---- stopping ----
+
+void expect_stop_from_another_thread(const Version& version) {
+  const Logs logs(12, {100000}, 0.0);
+  std::atomic<std::uint64_t> records{0};
+  AnalyseOptions options{.workers = 2, .capacity = 8};
+  options.on_record = [&](const LogRecord&) {
+    if (++records % 64 == 0) std::this_thread::sleep_for(1ms);
+  };
+  Background<Analysis> run(
+      [&](const std::stop_token& stop) { return version.run(logs.paths, options, stop); });
+  ASSERT_TRUE(eventually([&] { return records >= 200 || run.finished_within(0ms); }, 10000ms));
+  ASSERT_FALSE(run.finished_within(0ms))
+      << version.name << " returned before the test could stop it: " << [&] {
+           try {
+             return "it read " + std::to_string(run.get().report.lines) + " of 100000 lines";
+           } catch (const std::exception& e) {
+             return std::string("it threw: ") + e.what();
+           }
+         }();
+  run.request_stop();
+  const std::uint64_t at_stop = records;
+  ASSERT_TRUE(run.finished_within(5000ms))
+      << version.name << " did not return within 5 s of a stop request";
+  const Analysis got = run.get();
+  EXPECT_EQ(got.run.outcome, Outcome::stopped);
+  EXPECT_LT(got.report.lines, 100000U) << "a stopped analysis read the whole log";
+  EXPECT_LE(records - at_stop, 2 + 2 * 8 + 2U)
+      << version.name << ": " << records - at_stop << " records were parsed after the stop";
+}
+
+TEST(Level5Analyse, AStopEndsTheRunPromptly) { expect_stop_from_another_thread(kThreads); }
+TEST(Level6Async, AStopEndsTheRunPromptly) { expect_stop_from_another_thread(kAsync); }
+
+TEST(Level5Analyse, ProgressReportsEveryStage) {
+  const Logs logs(13, {3000});
+  std::mutex mutex;
+  std::vector<std::vector<StageStats>> calls;
+  course::PeakCounter at_once;
+  AnalyseOptions options{.workers = 2, .capacity = 8, .progress_interval = 10ms};
+  options.on_record = [](const LogRecord& record) {
+    if (record.time % 50 == 0) std::this_thread::sleep_for(1ms);
+  };
+  options.on_progress = [&](const std::vector<StageStats>& stages) {
+    const auto inside = at_once.enter();
+    const std::scoped_lock lock(mutex);
+    calls.push_back(stages);
+  };
+  const Analysis got = run_within(kThreads, logs.paths, options);
+  EXPECT_EQ(at_once.peak(), 1U) << "on_progress was called from two threads at once";
+  ASSERT_GE(calls.size(), 2U) << "a run of more than 30 ms with progress_interval = 10 ms should "
+                                 "report progress while it runs, and once at the end";
+  const auto& last = calls.back();
+  ASSERT_EQ(last.size(), 4U);
+  const std::vector<std::string> names{last[0].name, last[1].name, last[2].name, last[3].name};
+  EXPECT_EQ(names, (std::vector<std::string>{"read", "parse", "filter", "aggregate"}));
+  EXPECT_EQ(last[0].items_out, got.report.lines) << "read: one item per line";
+  EXPECT_EQ(last[1].workers, 2U);
+  EXPECT_EQ(last[1].errors, got.report.malformed) << "parse: one error per malformed line";
+  EXPECT_EQ(last[3].items_in, got.report.records) << "aggregate: one item per kept record";
+  EXPECT_EQ(got.run.stages.size(), 4U) << "the threads version returns the stages' statistics";
+}
+
+// ---- the command ----
+
+struct CommandRun {
+  int status;
+  std::string out;
+  std::string err;
+};
+
+CommandRun logpipe_command(std::vector<std::string> args, const std::stop_token& stop = {}) {
+  std::ostringstream out;
+  std::ostringstream err;
+  const int status = run_command_line(args, out, err, stop, kThreads.run, kAsync.run);
+  return {status, out.str(), err.str()};
+}
+
+TEST(Level5Command, WritesTheReportAsJson) {
+  const Logs logs(21, {2500, 1500});
+  const Report want = analyse_sequentially(logs.paths, {});
+  for (const char* version : {"--workers=3", "--async"}) {
+    const fs::path out = logs.dir.file(std::string("report") + version + ".json");
+    const CommandRun run = logpipe_command(
+        {logs.paths[0], logs.paths[1], version, "--out", out.string(), "--top", "3", "--quiet"});
+    ASSERT_EQ(run.status, 0) << run.err;
+    std::ifstream in(out);
+    const nlohmann::json json = nlohmann::json::parse(in);
+    EXPECT_EQ(json["lines"], want.lines) << version;
+    EXPECT_EQ(json["malformed"], want.malformed);
+    EXPECT_EQ(json["records"], want.records);
+    EXPECT_EQ(json["bytes"], want.bytes);
+    EXPECT_EQ(json["status_classes"]["5xx"], want.status_classes[5]);
+    ASSERT_EQ(json["top_paths"].size(), 3U);
+    const auto top = top_paths(want, 3);
+    EXPECT_EQ(json["top_paths"][0]["path"], top[0].first);
+    EXPECT_EQ(json["top_paths"][0]["requests"], top[0].second.requests);
+    EXPECT_EQ(json["per_minute"].size(), want.per_minute.size());
+    EXPECT_EQ(json["dead_letters"].size(), std::min<std::size_t>(want.malformed, 100));
+  }
+}
+
+TEST(Level5Command, AFailedOrStoppedRunWritesNothing) {
+  const Logs logs(22, {3000}, 0.05);
+  const fs::path out = logs.dir.file("report.json");
+  const fs::path good = logs.dir.file("good.json");
+  CommandRun run = logpipe_command({logs.paths[0], "--out", good.string(), "--quiet"});
+  ASSERT_EQ(run.status, 0) << "a run with --policy skip (the default) should succeed: " << run.err;
+  fs::remove(good);
+  run = logpipe_command({logs.paths[0], "--policy", "fail-fast", "--out", out.string()});
+  EXPECT_EQ(run.status, 1) << "a malformed line under --policy fail-fast";
+  EXPECT_NE(run.err.find("No report written"), std::string::npos) << run.err;
+  EXPECT_FALSE(fs::exists(out)) << "a failed run must leave no report, not even part of one";
+
+  std::stop_source stop;
+  stop.request_stop();
+  run = logpipe_command({logs.paths[0], "--out", out.string()}, stop.get_token());
+  EXPECT_EQ(run.status, 1) << "a stopped run (Ctrl-C)";
+  EXPECT_FALSE(fs::exists(out)) << "a stopped run must leave no report";
+  for (const auto& entry : fs::directory_iterator(logs.dir.path())) {
+    EXPECT_FALSE(entry.path().filename().string().starts_with("."))
+        << "a temporary file was left behind: " << entry.path();
+  }
+}
+
+TEST(Level5Command, BadArgumentsAreUsageErrors) {
+  const Logs logs(23, {10});
+  const CommandRun good = logpipe_command({logs.paths[0], "--quiet"});
+  ASSERT_EQ(good.status, 0) << "logpipe LOG should succeed: " << good.err;
+  EXPECT_NE(good.out.find("\"lines\": 10"), std::string::npos)
+      << "without --out the report goes to standard output";
+  for (const std::vector<std::string>& args : {std::vector<std::string>{},
+                                               {logs.paths[0], "--workers", "0"},
+                                               {logs.paths[0], "--capacity", "0"},
+                                               {logs.paths[0], "--status", "7xx"},
+                                               {logs.paths[0], "--policy", "maybe"},
+                                               {logs.paths[0], "--from", "yesterday"},
+                                               {logs.paths[0], "--no-such-option"}}) {
+    const CommandRun run = logpipe_command(args);
+    std::string joined;
+    for (const auto& a : args) joined += " " + a;
+    EXPECT_EQ(run.status, 2) << "logpipe" << joined;
+    EXPECT_FALSE(run.err.empty()) << "logpipe" << joined << " should say what is wrong";
+  }
+}
+
+// ---- an outside oracle: awk, sort and uniq -c over the same log ----
+
+std::string shell(const std::string& command) {
+  std::string output;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return output;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;)
+    output.append(buffer, n);
+  ::pclose(pipe);
+  return output;
+}
+
+TEST(Oracle, AwkSortAndUniqAgreeWithTheReport) {
+  const Logs logs(31, {20000}, 0.03);
+  const std::string log = logs.paths[0].string();
+  // A line counts if it has the Combined Log Format's shape, as the notes' shell one-liners check.
+  const std::string valid =
+      R"(/^[^ ]+ [^ ]+ [^ ]+ \[[0-9][0-9]\/(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\/[0-9][0-9][0-9][0-9]:[0-9][0-9]:[0-9][0-9]:[0-9][0-9] [-+][0-9][0-9][0-9][0-9]\] "[^ "]+ [^ "]+ [^ "]+" [1-5][0-9][0-9] ([0-9]+|-) "[^"]*" "[^"]*"$/)";
+  const std::string per_path =
+      shell("awk '" + valid + " { print $7 }' '" + log + "' | sort | uniq -c");
+  const std::string totals = shell("awk '" + valid +
+                                   " { n++; b += ($10 == \"-\" ? 0 : $10); c[substr($9, 1, 1)]++ } "
+                                   "END { print n, b, c[1]+0, c[2]+0, c[3]+0, c[4]+0, c[5]+0 }' '" +
+                                   log + "'");
+  ASSERT_FALSE(per_path.empty()) << "awk, sort or uniq is missing";
+  const Analysis got = run_within(kThreads, logs.paths, {.workers = 3});
+  std::map<std::string, std::uint64_t> awk_requests;
+  std::istringstream lines(per_path);
+  for (std::uint64_t count; lines >> count;) {
+    std::string path;
+    lines >> path;
+    awk_requests[path] = count;
+  }
+  std::map<std::string, std::uint64_t> our_requests;
+  for (const auto& [path, totals_of_path] : got.report.paths)
+    our_requests[path] = totals_of_path.requests;
+  EXPECT_EQ(our_requests, awk_requests) << "requests per path differ from sort | uniq -c";
+  std::istringstream words(totals);
+  std::uint64_t n = 0, bytes = 0;
+  std::array<std::uint64_t, 6> classes{};
+  words >> n >> bytes >> classes[1] >> classes[2] >> classes[3] >> classes[4] >> classes[5];
+  EXPECT_EQ(got.report.records, n);
+  EXPECT_EQ(got.report.bytes, bytes);
+  EXPECT_EQ(got.report.status_classes, classes);
+  EXPECT_EQ(got.report.malformed, got.report.lines - n);
+}
+
+}  // namespace
+}  // namespace logpipe::testing
