@@ -39,43 +39,42 @@ int main(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   try {
     tbb::parallel_pipeline(
-        tokens,
-        tbb::make_filter<void, logpipe::Line>(
-            tbb::filter_mode::serial_in_order,
-            [&](tbb::flow_control& control) -> logpipe::Line {
-              while (file_index < logs.size()) {
-                if (!file.is_open()) file = logpipe::open_log(logs[file_index]);
-                logpipe::Line line{&logs[file_index], number + 1, {}};
-                if (std::getline(file, line.text)) {
-                  ++number;
-                  ++report.lines;
-                  return line;
-                }
-                file.close();
-                ++file_index;
-                number = 0;
-              }
-              control.stop();
-              return {};
-            }) &
-            tbb::make_filter<logpipe::Line, std::optional<logpipe::LogRecord>>(
-                tbb::filter_mode::parallel,
-                [](const logpipe::Line& line) -> std::optional<logpipe::LogRecord> {
-                  try {
-                    return logpipe::parse_line(line);
-                  } catch (const logpipe::LineError&) {
-                    return std::nullopt;
-                  }
-                }) &
-            tbb::make_filter<std::optional<logpipe::LogRecord>, void>(
-                tbb::filter_mode::serial_out_of_order,
-                [&report](const std::optional<logpipe::LogRecord>& record) {
-                  if (!record) {
-                    ++report.malformed;
-                  } else if (logpipe::LogFilter{}.matches(*record)) {
-                    report.add(*record);
-                  }
-                }));
+        tokens, tbb::make_filter<void, logpipe::Line>(
+                    tbb::filter_mode::serial_in_order,
+                    [&](tbb::flow_control& control) -> logpipe::Line {
+                      while (file_index < logs.size()) {
+                        if (!file.is_open()) file = logpipe::open_log(logs[file_index]);
+                        logpipe::Line line{&logs[file_index], number + 1, {}};
+                        if (std::getline(file, line.text)) {
+                          ++number;
+                          ++report.lines;
+                          return line;
+                        }
+                        file.close();
+                        ++file_index;
+                        number = 0;
+                      }
+                      control.stop();
+                      return {};
+                    }) &
+                    tbb::make_filter<logpipe::Line, std::optional<logpipe::LogRecord>>(
+                        tbb::filter_mode::parallel,
+                        [](const logpipe::Line& line) -> std::optional<logpipe::LogRecord> {
+                          try {
+                            return logpipe::parse_line(line);
+                          } catch (const logpipe::LineError&) {
+                            return std::nullopt;
+                          }
+                        }) &
+                    tbb::make_filter<std::optional<logpipe::LogRecord>, void>(
+                        tbb::filter_mode::serial_out_of_order,
+                        [&report](const std::optional<logpipe::LogRecord>& record) {
+                          if (!record) {
+                            ++report.malformed;
+                          } else if (logpipe::LogFilter{}.matches(*record)) {
+                            report.add(*record);
+                          }
+                        }));
   } catch (const std::exception& e) {
     std::cerr << "tbb_pipeline: " << e.what() << "\n";
     return 1;
