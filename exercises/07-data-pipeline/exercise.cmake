@@ -41,3 +41,18 @@ if(TBB_FOUND)
     OUTPUT_NAME "tbb_pipeline"
     RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tools/07-data-pipeline")
 endif()
+
+# Tuned beyond the statement, for the benchmark only: the reference's pipeline with batches of
+# lines as items (solutions/07-data-pipeline/tuned/, which explains why). Built on request:
+#   cmake --build build/release --target 07-data-pipeline_logpipe_batched
+set(_tuned "${CMAKE_SOURCE_DIR}/solutions/07-data-pipeline/tuned/logpipe_batched.cpp")
+if(EXISTS "${_tuned}")
+  add_executable(07-data-pipeline_logpipe_batched EXCLUDE_FROM_ALL "${_tuned}")
+  target_include_directories(07-data-pipeline_logpipe_batched PRIVATE
+                             "${CMAKE_SOURCE_DIR}/solutions/07-data-pipeline/src")
+  target_link_libraries(07-data-pipeline_logpipe_batched PRIVATE 07-data-pipeline_log
+                                                                 CLI11::CLI11 Threads::Threads)
+  set_target_properties(07-data-pipeline_logpipe_batched PROPERTIES
+    OUTPUT_NAME "logpipe_batched"
+    RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tools/07-data-pipeline")
+endif()

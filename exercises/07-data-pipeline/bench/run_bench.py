@@ -11,6 +11,9 @@ memory does not grow with the input.
 Peers:
   logpipe --workers 1, --workers 2      the exercise's command (analyse(), threads)
   logpipe --async                       level 6, one thread
+  logpipe_batched --workers 1, 2        tuned beyond the statement: the reference's pipeline with
+                                        batches of 1024 lines as items
+                                        (solutions/07-data-pipeline/tuned/, which says why)
   tbb_pipeline --threads 1, 2           oneTBB parallel_pipeline, serial read, parallel parse,
                                         serial aggregate, the same parse_line and Report::add
   awk | sort | uniq -c                  the oracle's shell pipeline (requests per path)
@@ -19,7 +22,7 @@ A peer that is not built or installed is skipped with a note.
 
     cmake --preset release && cmake --build build/release --target \\
         07-data-pipeline_logpipe_solutions 07-data-pipeline_loggen_solutions \\
-        07-data-pipeline_tbb_pipeline
+        07-data-pipeline_tbb_pipeline 07-data-pipeline_logpipe_batched
     python3 exercises/07-data-pipeline/bench/run_bench.py [--impl exercises|solutions]
 
 No timing thresholds: read the ratios. On 2 cores, run it on a quiet machine.
@@ -82,6 +85,7 @@ def main():
     logpipe = os.path.join(tools, "logpipe")
     loggen = os.path.join(tools, "loggen")
     tbb = os.path.join(args.build, "tools", "07-data-pipeline", "tbb_pipeline")
+    batched = os.path.join(args.build, "tools", "07-data-pipeline", "logpipe_batched")
     for binary in (logpipe, loggen):
         if not os.path.exists(binary):
             sys.exit("missing %s: build it in the release preset (see --help)" % binary)
@@ -110,6 +114,11 @@ def main():
             ("logpipe --async", [logpipe, log, "--async", "--workers", "2", "--quiet", "--out",
                                  os.path.join(workdir, "ra.json")], log),
         ]
+        if os.path.exists(batched):
+            peers += [("tuned: batches of 1024, 1 worker", [batched, log, "--workers", "1"], log),
+                      ("tuned: batches of 1024, 2 workers", [batched, log, "--workers", "2"], log)]
+        else:
+            print("note: %s is not built: the tuned variant is skipped" % batched)
         if os.path.exists(tbb):
             peers += [("oneTBB parallel_pipeline, 1 thread", [tbb, log, "--threads", "1"], log),
                       ("oneTBB parallel_pipeline, 2 threads", [tbb, log, "--threads", "2"], log)]
@@ -147,6 +156,11 @@ def main():
         tbb2 = [r for r in results if r[0] == "oneTBB parallel_pipeline, 2 threads"]
         if tbb2:
             print("reference 2 workers / oneTBB 2 threads: %.2fx" % (reference[3] / tbb2[0][3]))
+        tuned = [r for r in results if r[0].startswith("tuned")]
+        if len(tuned) == 2:
+            print("tuned 2 workers / tuned 1 worker: %.2fx" % (tuned[1][3] / tuned[0][3]))
+            if tbb2:
+                print("tuned 2 workers / oneTBB 2 threads: %.2fx" % (tuned[1][3] / tbb2[0][3]))
         notes = [r for r in results if r[0].startswith("notes asyncio")]
         if notes:
             print("reference 2 workers / notes asyncio: %.1fx" % (reference[3] / notes[0][3]))
