@@ -12,7 +12,7 @@ Peers:
   logpipe --workers 1, --workers 2      the exercise's command (analyse(), threads)
   logpipe --async                       level 6, one thread
   logpipe_batched --workers 1, 2        tuned beyond the statement: the reference's pipeline with
-                                        batches of 1024 lines as items
+                                        chunks of about 256 KiB of whole lines as items
                                         (solutions/07-data-pipeline/tuned/, which says why)
   tbb_pipeline --threads 1, 2           oneTBB parallel_pipeline, serial read, parallel parse,
                                         serial aggregate, the same parse_line and Report::add
@@ -115,8 +115,8 @@ def main():
                                  os.path.join(workdir, "ra.json")], log),
         ]
         if os.path.exists(batched):
-            peers += [("tuned: batches of 1024, 1 worker", [batched, log, "--workers", "1"], log),
-                      ("tuned: batches of 1024, 2 workers", [batched, log, "--workers", "2"], log)]
+            peers += [("tuned: chunks of 256 KiB, 1 worker", [batched, log, "--workers", "1"], log),
+                      ("tuned: chunks of 256 KiB, 2 workers", [batched, log, "--workers", "2"], log)]
         else:
             print("note: %s is not built: the tuned variant is skipped" % batched)
         if os.path.exists(tbb):
@@ -182,6 +182,19 @@ def main():
                               os.path.join(workdir, "x.json")])
         rss_4 = peak_rss_mib([logpipe, big, "--workers", "2", "--quiet", "--out",
                               os.path.join(workdir, "y.json")])
+        # What two cores can give at most: two independent 1-worker runs of the tuned peer at once.
+        if os.path.exists(batched):
+            alone = run([batched, log, "--workers", "1"])[0]
+            start = time.monotonic()
+            pair = [subprocess.Popen([batched, log, "--workers", "1"], stdout=subprocess.DEVNULL)
+                    for _ in range(2)]
+            for process in pair:
+                process.wait()
+            together = time.monotonic() - start
+            print("\nthe machine's ceiling for 2 workers: two independent 1-worker runs at once "
+                  "do %.2fx the work of one (%.3f s alone, %.3f s for both)"
+                  % (2 * alone / together, alone, together))
+
         print("\npeak RSS of logpipe --workers 2: %.1f MiB on %.0f MB, %.1f MiB on %.0f MB"
               % (rss_1, size_mb, rss_4, 4 * size_mb))
     finally:
