@@ -282,7 +282,14 @@ void expect_errors(const Version& version) {
   EXPECT_THROW((void)version.run(logs.paths, budget, {}), ErrorBudgetExceeded)
       << version.name << ": about 100 malformed lines and an error budget of 3";
   budget.error_budget = 1000;
-  EXPECT_NO_THROW((void)version.run(logs.paths, budget, {}));
+  budget.dead_letter_limit = 5;
+  const Report want = analyse_sequentially(logs.paths, {});
+  const Analysis capped = version.run(logs.paths, budget, {});
+  EXPECT_EQ(capped.run.dead_letters.size(), 5U)
+      << version.name << ": dead_letter_limit = 5 keeps 5 dead letters";
+  EXPECT_EQ(capped.report.malformed, want.malformed)
+      << version.name << ": Report::malformed counts every malformed line, kept or not";
+  EXPECT_EQ(capped.run.failed, want.malformed) << version.name;
 }
 
 TEST(Level5Analyse, UnreadableFilesAndTheErrorBudget) { expect_errors(kThreads); }

@@ -690,6 +690,24 @@ TEST(Level5Errors, SkipRecordsDeadLettersAndGoesOn) {
   }
   EXPECT_EQ(failed, expected_failed) << "one dead letter per failed item, with its sequence number";
   EXPECT_EQ(seen, expected_seen) << "every other item must reach the sink once";
+  EXPECT_EQ(result.failed, expected_failed.size()) << "RunResult::failed counts every failed item";
+}
+
+TEST(Level5Errors, DeadLettersAreCappedButAllCounted) {
+  std::atomic<std::uint64_t> produced{0};
+  Plan plan = Pipeline<std::uint64_t>::source("numbers", Counting{300, &produced})
+                  .map("thirds fail", {.workers = 2}, Map([](std::uint64_t x) {
+                         if (x % 3 == 0) throw std::runtime_error("item " + std::to_string(x));
+                         return x;
+                       }))
+                  .sink("drop", {}, Consume([](std::uint64_t) {}));
+  const RunResult result =
+      plan.run({.capacity = 4, .policy = ErrorPolicy::skip, .dead_letter_limit = 10});
+  EXPECT_EQ(result.outcome, Outcome::completed);
+  EXPECT_EQ(result.dead_letters.size(), 10U)
+      << "dead_letter_limit = 10: keep the first 10 dead letters and only count the rest, so "
+         "that memory does not grow with the number of bad items";
+  EXPECT_EQ(result.failed, 100U) << "RunResult::failed counts every failed item, kept or not";
 }
 
 TEST(Level5Errors, AnExceededErrorBudgetStopsTheRun) {

@@ -107,12 +107,13 @@ inline Analysis analyse(const std::vector<std::filesystem::path>& logs,
     const detail::ProgressReporter progress(plan, options);
     result = plan.run({.capacity = options.capacity,
                        .policy = options.policy,
-                       .error_budget = options.error_budget},
+                       .error_budget = options.error_budget,
+                       .dead_letter_limit = options.dead_letter_limit},
                       stop);
   }  // the reporter's thread has ended: the final call below is never concurrent with it
   if (options.on_progress) options.on_progress(result.stages);
   report.lines = reader.lines_read();
-  report.malformed = result.dead_letters.size();
+  report.malformed = result.failed;
   return Analysis{std::move(report), std::move(result)};
 }
 

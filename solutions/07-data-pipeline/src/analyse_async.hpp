@@ -75,9 +75,13 @@ class AsyncRun {
   // A parse error. True if the run goes on (skip, within the budget).
   bool line_failed(std::uint64_t sequence, const std::exception& error) {
     if (options_.policy == ErrorPolicy::skip) {
-      dead_letters_.push_back(DeadLetter{sequence, "parse", error.what()});
-      if (dead_letters_.size() <= options_.error_budget) return true;
-      fail(std::make_exception_ptr(ErrorBudgetExceeded(std::to_string(dead_letters_.size()) +
+      ++failed_;
+      // Only the first ones are kept: memory must not grow with the number of bad lines.
+      if (dead_letters_.size() < options_.dead_letter_limit) {
+        dead_letters_.push_back(DeadLetter{sequence, "parse", error.what()});
+      }
+      if (failed_ <= options_.error_budget) return true;
+      fail(std::make_exception_ptr(ErrorBudgetExceeded(std::to_string(failed_) +
                                                        " lines were malformed, more than the error "
                                                        "budget of " +
                                                        std::to_string(options_.error_budget) +
@@ -100,10 +104,11 @@ class AsyncRun {
   Analysis result() {
     if (first_error_ != nullptr) std::rethrow_exception(first_error_);
     report_.lines = lines_read_;
-    report_.malformed = dead_letters_.size();
+    report_.malformed = failed_;
     RunResult run;
     run.outcome = stopped_ ? Outcome::stopped : Outcome::completed;
     run.dead_letters = std::move(dead_letters_);
+    run.failed = failed_;
     return Analysis{std::move(report_), std::move(run)};
   }
 
@@ -125,6 +130,7 @@ class AsyncRun {
   Report report_;
   std::uint64_t lines_read_ = 0;
   std::vector<DeadLetter> dead_letters_;
+  std::uint64_t failed_ = 0;
   std::exception_ptr first_error_;
   bool stopping_ = false;
   bool stopped_ = false;

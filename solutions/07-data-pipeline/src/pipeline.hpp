@@ -171,10 +171,14 @@ class Run {
     const std::exception_ptr error = std::current_exception();
     const std::scoped_lock lock(mutex_);
     if (options_.policy == ErrorPolicy::skip && first_error_ == nullptr) {
-      dead_letters_.push_back(DeadLetter{sequence, stage, what(error)});
-      if (dead_letters_.size() <= options_.error_budget) return true;
+      ++failed_;
+      // Only the first ones are kept: memory must not grow with the number of bad items.
+      if (dead_letters_.size() < options_.dead_letter_limit) {
+        dead_letters_.push_back(DeadLetter{sequence, stage, what(error)});
+      }
+      if (failed_ <= options_.error_budget) return true;
       stop_with(std::make_exception_ptr(ErrorBudgetExceeded(
-          std::to_string(dead_letters_.size()) + " items failed, more than the error budget of " +
+          std::to_string(failed_) + " items failed, more than the error budget of " +
           std::to_string(options_.error_budget) + "; the last in stage '" + stage +
           "': " + what(error))));
       return false;
@@ -212,6 +216,7 @@ class Run {
     RunResult result;
     result.stages = snapshot();
     result.dead_letters = std::move(dead_letters_);
+    result.failed = failed_;
     if (finished_early_) {
       result.outcome = Outcome::finished_early;
     } else if (stop_.stop_requested()) {
@@ -250,6 +255,7 @@ class Run {
   mutable std::mutex mutex_;                 // guards the errors and the stage list
   std::exception_ptr first_error_;
   std::vector<DeadLetter> dead_letters_;
+  std::uint64_t failed_ = 0;
   bool finished_early_ = false;
   std::vector<std::unique_ptr<StageCounters>> stages_;
   std::vector<OrderWindow*> windows_;

@@ -44,6 +44,9 @@ struct PipelineOptions {
   std::size_t reorder_window = 64;  // see StageOptions::ordered; at least 1
   ErrorPolicy policy = ErrorPolicy::fail_fast;
   std::size_t error_budget = std::numeric_limits<std::size_t>::max();  // see ErrorPolicy::skip
+  // RunResult keeps the first dead_letter_limit DeadLetters and only counts the rest, so that
+  // memory does not grow with the number of bad items.
+  std::size_t dead_letter_limit = 1000;
 };
 
 // An item that failed under ErrorPolicy::skip: its sequence number (the source numbers its items
@@ -84,7 +87,8 @@ struct StageStats {
 struct RunResult {
   Outcome outcome = Outcome::completed;
   std::vector<StageStats> stages;        // in pipeline order, the source first
-  std::vector<DeadLetter> dead_letters;  // one per failed item (ErrorPolicy::skip)
+  std::vector<DeadLetter> dead_letters;  // the first dead_letter_limit failed items (skip)
+  std::uint64_t failed = 0;              // every failed item (skip), kept or not
 };
 
 // The log analysis (src/analyse.hpp and src/analyse_async.hpp).
@@ -93,6 +97,9 @@ struct AnalyseOptions {
   std::size_t capacity = 256;  // of every queue (or channel)
   ErrorPolicy policy = ErrorPolicy::skip;
   std::size_t error_budget = std::numeric_limits<std::size_t>::max();
+  // At most this many dead letters are kept in Analysis::run.dead_letters (the first ones);
+  // Report::malformed and RunResult::failed count them all.
+  std::size_t dead_letter_limit = 1000;
   LogFilter filter{};
   // Called by the parse stage with every record it makes, before the filter looks at it: from
   // the parse workers, so from several threads at once in the threads version. The tests use it
