@@ -9,13 +9,17 @@ the ratio of its rate to the reference's 2-worker rate. Then the reference's per
 memory does not grow with the input.
 
 Peers:
-  logpipe --workers 1, --workers 2      the exercise's command (analyse(), threads)
+  logpipe --workers 1, --workers 2      the exercise's command (analyse(), threads), batches of
+                                        256 lines (level 4b, the default)
+  logpipe --workers 2 --batch 1         one line per item (levels 2 to 4), to show what batches buy
   logpipe --async                       level 6, one thread
   logpipe_batched --workers 1, 2        tuned beyond the statement: the reference's pipeline with
                                         chunks of about 256 KiB of whole lines as items
                                         (solutions/07-data-pipeline/tuned/, which says why)
   tbb_pipeline --threads 1, 2           oneTBB parallel_pipeline, serial read, parallel parse,
-                                        serial aggregate, the same parse_line and Report::add
+                                        serial aggregate, the same parse_line and Report::add on
+                                        the same items (batches of 256 lines), and with one line
+                                        per item (--batch 1)
   awk | sort | uniq -c                  the oracle's shell pipeline (requests per path)
   notes asyncio, notes multiprocessing  bench/notes_pipeline.py with /usr/bin/python3
 A peer that is not built or installed is skipped with a note.
@@ -61,13 +65,17 @@ def run(command, shell=False, timeout=1800):
 
 
 def peak_rss_mib(command):
-    """Peak RSS of one command (its own process), from wait4()'s resource usage."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
+    """Peak RSS of one command, from GNU time (`time`, which `install-deps --extras` installs).
+
+    wait4()'s ru_maxrss would be floored at this script's own size: Linux keeps the peak of the
+    forked Python process across the exec. Without GNU time, prints nan."""
+    if not os.path.exists("/usr/bin/time"):
+        return float("nan")
+    process = subprocess.run(["/usr/bin/time", "-f", "%M"] + command, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
     if process.returncode != 0:
         raise RuntimeError("%s exited with %d" % (command[0], process.returncode))
-    return usage.ru_maxrss / 1024  # KiB on Linux
+    return int(process.stderr.strip().splitlines()[-1]) / 1024  # KiB
 
 
 def main():
@@ -111,6 +119,9 @@ def main():
                                      os.path.join(workdir, "r1.json")], log),
             ("logpipe --workers 2", [logpipe, log, "--workers", "2", "--quiet", "--out",
                                      os.path.join(workdir, "r2.json")], log),
+            ("logpipe --workers 2 --batch 1", [logpipe, log, "--workers", "2", "--batch", "1",
+                                               "--quiet", "--out",
+                                               os.path.join(workdir, "rb.json")], log),
             ("logpipe --async", [logpipe, log, "--async", "--workers", "2", "--quiet", "--out",
                                  os.path.join(workdir, "ra.json")], log),
         ]
@@ -121,7 +132,9 @@ def main():
             print("note: %s is not built: the tuned variant is skipped" % batched)
         if os.path.exists(tbb):
             peers += [("oneTBB parallel_pipeline, 1 thread", [tbb, log, "--threads", "1"], log),
-                      ("oneTBB parallel_pipeline, 2 threads", [tbb, log, "--threads", "2"], log)]
+                      ("oneTBB parallel_pipeline, 2 threads", [tbb, log, "--threads", "2"], log),
+                      ("oneTBB, --batch 1, 2 threads",
+                       [tbb, log, "--threads", "2", "--batch", "1", "--tokens", "256"], log)]
         else:
             print("note: %s is not built (libtbb-dev missing?): oneTBB skipped" % tbb)
         peers.append(("awk | sort | uniq -c",
@@ -156,6 +169,10 @@ def main():
         tbb2 = [r for r in results if r[0] == "oneTBB parallel_pipeline, 2 threads"]
         if tbb2:
             print("reference 2 workers / oneTBB 2 threads: %.2fx" % (reference[3] / tbb2[0][3]))
+        per_line = [r for r in results if r[0] == "logpipe --workers 2 --batch 1"]
+        if per_line:
+            print("reference 2 workers, batches of 256 / one line per item: %.2fx"
+                  % (reference[3] / per_line[0][3]))
         tuned = [r for r in results if r[0].startswith("tuned")]
         if len(tuned) == 2:
             print("tuned 2 workers / tuned 1 worker: %.2fx" % (tuned[1][3] / tuned[0][3]))
@@ -182,18 +199,19 @@ def main():
                               os.path.join(workdir, "x.json")])
         rss_4 = peak_rss_mib([logpipe, big, "--workers", "2", "--quiet", "--out",
                               os.path.join(workdir, "y.json")])
-        # What two cores can give at most: two independent 1-worker runs of the tuned peer at once.
-        if os.path.exists(batched):
-            alone = run([batched, log, "--workers", "1"])[0]
-            start = time.monotonic()
-            pair = [subprocess.Popen([batched, log, "--workers", "1"], stdout=subprocess.DEVNULL)
-                    for _ in range(2)]
-            for process in pair:
-                process.wait()
-            together = time.monotonic() - start
-            print("\nthe machine's ceiling for 2 workers: two independent 1-worker runs at once "
-                  "do %.2fx the work of one (%.3f s alone, %.3f s for both)"
-                  % (2 * alone / together, alone, together))
+        # What two cores can give at most: two independent single-threaded runs at once (level 6,
+        # `--async`, runs on one thread) against one alone.
+        single = [logpipe, log, "--async", "--quiet", "--out", os.path.join(workdir, "s.json")]
+        alone = run(single)[0]
+        start = time.monotonic()
+        pair = [subprocess.Popen(single[:-1] + [os.path.join(workdir, "s%d.json" % i)],
+                                 stdout=subprocess.DEVNULL) for i in range(2)]
+        for process in pair:
+            process.wait()
+        together = time.monotonic() - start
+        print("\nthe machine's ceiling for 2 workers: two independent single-threaded runs "
+              "(logpipe --async) at once do %.2fx the work of one (%.3f s alone, %.3f s for both)"
+              % (2 * alone / together, alone, together))
 
         print("\npeak RSS of logpipe --workers 2: %.1f MiB on %.0f MB, %.1f MiB on %.0f MB"
               % (rss_1, size_mb, rss_4, 4 * size_mb))

@@ -1,9 +1,10 @@
 // The industrial anchor of exercise 07's benchmark: oneTBB's parallel_pipeline running the same
 // stage functions as analyse() (parse_line, LogFilter::matches, Report::add from the course's
-// lib/log.cpp), with the same shape: a serial reader, a parallel parse stage, a serial filter
-// and aggregate. Prints one JSON line: lines, records, seconds.
+// lib/log.cpp) on the same items (batches of --batch lines), with the same shape: a serial
+// reader, a parallel parse stage, a serial filter and aggregate. Prints one JSON line: lines,
+// records, seconds. --batch 1 is one line per item.
 //
-//   tbb_pipeline LOG... [--threads N] [--tokens T]
+//   tbb_pipeline LOG... [--threads N] [--tokens T] [--batch LINES]
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/parallel_pipeline.h>
 
@@ -20,59 +21,93 @@
 
 #include "logpipe/log.hpp"
 
+namespace {
+
+// What the parse stage hands on for one batch: its records and how many lines were malformed.
+struct RecordBatch {
+  std::vector<logpipe::LogRecord> records;
+  std::uint64_t malformed = 0;
+};
+
+// The lines of several files in turn, a batch at a time.
+class LineReader {
+ public:
+  explicit LineReader(const std::vector<std::filesystem::path>& logs) : logs_(logs) {}
+
+  std::vector<logpipe::Line> next_batch(std::size_t size) {
+    std::vector<logpipe::Line> batch;
+    batch.reserve(size);
+    while (batch.size() < size && file_index_ < logs_.size()) {
+      if (!file_.is_open()) file_ = logpipe::open_log(logs_[file_index_]);
+      logpipe::Line line{&logs_[file_index_], number_ + 1, {}};
+      if (std::getline(file_, line.text)) {
+        ++number_;
+        batch.push_back(std::move(line));
+        continue;
+      }
+      file_.close();
+      ++file_index_;
+      number_ = 0;
+    }
+    return batch;
+  }
+
+ private:
+  const std::vector<std::filesystem::path>& logs_;
+  std::size_t file_index_ = 0;
+  std::ifstream file_;
+  std::uint64_t number_ = 0;
+};
+
+RecordBatch parse_batch(const std::vector<logpipe::Line>& batch) {
+  RecordBatch parsed;
+  parsed.records.reserve(batch.size());
+  for (const logpipe::Line& line : batch) {
+    try {
+      parsed.records.push_back(logpipe::parse_line(line));
+    } catch (const logpipe::LineError&) {
+      ++parsed.malformed;
+    }
+  }
+  return parsed;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"tbb_pipeline: exercise 07's analysis on oneTBB's parallel_pipeline"};
   std::vector<std::string> files;
   std::size_t threads = 2;
-  std::size_t tokens = 256;
+  std::size_t tokens = 16;
+  std::size_t batch_lines = 256;
   app.add_option("LOG", files)->required();
   app.add_option("--threads", threads, "TBB worker threads");
   app.add_option("--tokens", tokens, "items in flight (TBB's max_number_of_live_tokens)");
+  app.add_option("--batch", batch_lines, "lines per item")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
   const tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
   const std::vector<std::filesystem::path> logs(files.begin(), files.end());
+  LineReader reader(logs);
   logpipe::Report report;
-  std::size_t file_index = 0;
-  std::ifstream file;
-  std::uint64_t number = 0;
+  const logpipe::LogFilter keep_everything;
   const auto start = std::chrono::steady_clock::now();
   try {
+    using Batch = std::vector<logpipe::Line>;
     tbb::parallel_pipeline(
-        tokens, tbb::make_filter<void, logpipe::Line>(
-                    tbb::filter_mode::serial_in_order,
-                    [&](tbb::flow_control& control) -> logpipe::Line {
-                      while (file_index < logs.size()) {
-                        if (!file.is_open()) file = logpipe::open_log(logs[file_index]);
-                        logpipe::Line line{&logs[file_index], number + 1, {}};
-                        if (std::getline(file, line.text)) {
-                          ++number;
-                          ++report.lines;
-                          return line;
-                        }
-                        file.close();
-                        ++file_index;
-                        number = 0;
-                      }
-                      control.stop();
-                      return {};
-                    }) &
-                    tbb::make_filter<logpipe::Line, std::optional<logpipe::LogRecord>>(
-                        tbb::filter_mode::parallel,
-                        [](const logpipe::Line& line) -> std::optional<logpipe::LogRecord> {
-                          try {
-                            return logpipe::parse_line(line);
-                          } catch (const logpipe::LineError&) {
-                            return std::nullopt;
-                          }
-                        }) &
-                    tbb::make_filter<std::optional<logpipe::LogRecord>, void>(
-                        tbb::filter_mode::serial_out_of_order,
-                        [&report](const std::optional<logpipe::LogRecord>& record) {
-                          if (!record) {
-                            ++report.malformed;
-                          } else if (logpipe::LogFilter{}.matches(*record)) {
-                            report.add(*record);
+        tokens, tbb::make_filter<void, Batch>(tbb::filter_mode::serial_in_order,
+                                              [&](tbb::flow_control& control) {
+                                                Batch batch = reader.next_batch(batch_lines);
+                                                if (batch.empty()) control.stop();
+                                                report.lines += batch.size();
+                                                return batch;
+                                              }) &
+                    tbb::make_filter<Batch, RecordBatch>(tbb::filter_mode::parallel, &parse_batch) &
+                    tbb::make_filter<RecordBatch, void>(
+                        tbb::filter_mode::serial_out_of_order, [&](const RecordBatch& batch) {
+                          report.malformed += batch.malformed;
+                          for (const logpipe::LogRecord& record : batch.records) {
+                            if (keep_everything.matches(record)) report.add(record);
                           }
                         }));
   } catch (const std::exception& e) {

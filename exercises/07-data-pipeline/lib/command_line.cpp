@@ -140,7 +140,9 @@ int run_command_line(std::span<const std::string> args, std::ostream& out, std::
   app.add_option("ACCESS_LOG", files, "log files in the Combined Log Format")->required();
   app.add_option("--workers", options.workers, "threads (or coroutines) of the parse stage")
       ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
-  app.add_option("--capacity", options.capacity, "capacity of each queue")
+  app.add_option("--capacity", options.capacity, "capacity of each queue, in items")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  app.add_option("--batch", options.batch_lines, "lines per item (threads only, level 4b)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   app.add_option("--policy", policy, "what a malformed line does")
       ->check(CLI::IsMember({"fail-fast", "skip"}));

@@ -39,15 +39,18 @@ namespace fs = std::filesystem;
 struct Version {
   const char* name;
   Analysis (*run)(const std::vector<fs::path>&, const AnalyseOptions&, const std::stop_token&);
+  bool batches;  // follows AnalyseOptions::batch_lines (the threads version only)
 };
 const Version kThreads{"analyse (threads)",
                        [](const auto& logs, const auto& options, const auto& stop) {
                          return analyse(logs, options, stop);
-                       }};
+                       },
+                       true};
 const Version kAsync{"analyse_async (one thread)",
                      [](const auto& logs, const auto& options, const auto& stop) {
                        return analyse_async(logs, options, stop);
-                     }};
+                     },
+                     false};
 
 struct Logs {
   course::TempDir dir{"logpipe"};
@@ -110,10 +113,16 @@ void expect_sequential_report(const Version& version) {
   for (const std::uint64_t seed : {1, 2, 3}) {
     const Logs logs(seed, {3000, 1, 2500});
     const Report want = analyse_sequentially(logs.paths, {});
-    for (const std::size_t workers : {1U, 2U, 3U, 8U}) {
-      const Analysis got = run_within(version, logs.paths, {.workers = workers, .capacity = 16});
+    // Batches of 1 line, of 7 (never a divisor of a file's length), of 64 and the default.
+    for (const auto& [workers, batch] : {std::pair<std::size_t, std::size_t>{1, 1},
+                                         {2, 7},
+                                         {3, 64},
+                                         {8, AnalyseOptions{}.batch_lines}}) {
+      const Analysis got = run_within(version, logs.paths,
+                                      {.workers = workers, .capacity = 16, .batch_lines = batch});
       EXPECT_EQ(got.report, want) << version.name << ", seed " << seed << ", " << workers
-                                  << " workers: " << describe(got.report, want);
+                                  << " workers, batches of " << batch
+                                  << " lines: " << describe(got.report, want);
       EXPECT_EQ(got.run.outcome, Outcome::completed);
       EXPECT_EQ(dead_letter_locations(got), logs.malformed_locations())
           << version.name
@@ -148,7 +157,7 @@ TEST(Level3Analyse, TheParseStageFansOut) {
   const Logs logs(4, {2000});
   course::OverlapProbe probe(3, 5000ms);
   std::atomic<int> calls{0};
-  AnalyseOptions options{.workers = 3, .capacity = 8};
+  AnalyseOptions options{.workers = 3, .capacity = 8, .batch_lines = 16};
   options.on_record = [&](const LogRecord&) {
     if (++calls <= 3) probe.arrive_and_wait();
   };
@@ -157,6 +166,40 @@ TEST(Level3Analyse, TheParseStageFansOut) {
                                  "once. "
                               << probe.describe();
   EXPECT_EQ(got.report, analyse_sequentially(logs.paths, {}));
+}
+
+// Level 4b: 83 lines in two files, batches of 8: the read stage hands on 11 items (the last one
+// of 3 lines, and one batch spans both files), and a malformed line's dead letter still names the
+// line's index among all the lines read.
+TEST(Level4Analyse, LinesTravelInBatches) {
+  const Logs logs(14, {50, 33}, 0.2);
+  std::vector<std::uint64_t> want_sequences;
+  for (const std::uint64_t line : logs.generated[0].malformed_lines) {
+    want_sequences.push_back(line - 1);
+  }
+  for (const std::uint64_t line : logs.generated[1].malformed_lines) {
+    want_sequences.push_back(50 + line - 1);
+  }
+  ASSERT_FALSE(want_sequences.empty());
+  std::vector<StageStats> stages;
+  AnalyseOptions options{.workers = 2, .capacity = 2, .batch_lines = 8};
+  options.on_progress = [&stages](const std::vector<StageStats>& now) { stages = now; };
+  const Analysis got = run_within(kThreads, logs.paths, options);
+  EXPECT_EQ(got.report, analyse_sequentially(logs.paths, {}));
+  ASSERT_EQ(stages.size(), 4U);
+  EXPECT_EQ(stages[0].items_out, 11U)
+      << "83 lines in batches of 8 are 11 items out of the read stage; a batch goes on when it "
+         "is full or the input has ended, and may span two files";
+  EXPECT_EQ(stages[3].items_in, 11U) << "the aggregate stage gets one item per batch";
+  std::vector<std::uint64_t> sequences;
+  for (const DeadLetter& letter : got.run.dead_letters) {
+    EXPECT_EQ(letter.stage, "parse");
+    sequences.push_back(letter.sequence);
+  }
+  std::sort(sequences.begin(), sequences.end());
+  EXPECT_EQ(sequences, want_sequences)
+      << "a dead letter's sequence is the malformed line's index among all the lines read (0 for "
+         "the first line of the first file), not its place in its batch";
 }
 
 TEST(Level6Async, RunsOnTheCallingThreadAlone) {
@@ -181,9 +224,9 @@ TEST(Level6Async, RunsOnTheCallingThreadAlone) {
       << threads.size() << " thread(s)";
 }
 
-// The log arrives through a named pipe, 20 lines at a time: the writer waits for the first
+// The log arrives through a named pipe: the writer writes 20 lines, then waits for the first
 // record before it writes the rest. An analysis that reads the whole input before parsing
-// anything never sees a record in time.
+// anything never sees a record in time; batches of 10 lines must go on as soon as they are full.
 TEST(Level2Analyse, StreamsItsInputInsteadOfReadingItAllFirst) {
   const course::TempDir dir("logpipe-fifo");
   const fs::path source = dir.file("source.log");
@@ -217,13 +260,14 @@ TEST(Level2Analyse, StreamsItsInputInsteadOfReadingItAllFirst) {
     }
     ::close(fd);
   });
-  AnalyseOptions options{.workers = 2, .capacity = 4};
+  AnalyseOptions options{.workers = 2, .capacity = 4, .batch_lines = 10};
   options.on_record = [&](const LogRecord&) { ++records; };
   const Analysis got = run_within(kThreads, {fifo}, options, 30000ms);
   writer.join();
   EXPECT_TRUE(seen_before_the_end)
-      << "20 lines had arrived but no record was parsed within 5 s: the read stage must hand "
-         "each line on as it reads it, so that memory does not grow with the log";
+      << "20 lines had arrived but no record was parsed within 5 s: with batch_lines = 10 the "
+         "read stage must hand each batch on as soon as it is full, so that memory does not grow "
+         "with the log";
   EXPECT_EQ(got.report, analyse_sequentially({source}, {}));
   EXPECT_EQ(got.report.lines, generated.lines);
 }
@@ -277,6 +321,10 @@ void expect_errors(const Version& version) {
     EXPECT_THROW((void)version.run(logs.paths, invalid, {}), std::invalid_argument)
         << version.name << ": workers = " << workers << ", capacity = " << capacity;
   }
+  if (version.batches) {
+    EXPECT_THROW((void)version.run(logs.paths, {.batch_lines = 0}, {}), std::invalid_argument)
+        << version.name << ": batch_lines = 0";
+  }
   AnalyseOptions budget{
       .workers = 2, .capacity = 8, .policy = ErrorPolicy::skip, .error_budget = 3};
   EXPECT_THROW((void)version.run(logs.paths, budget, {}), ErrorBudgetExceeded)
@@ -300,7 +348,7 @@ TEST(Level6Async, UnreadableFilesAndTheErrorBudget) { expect_errors(kAsync); }
 void expect_stop_from_another_thread(const Version& version) {
   const Logs logs(12, {100000}, 0.0);
   std::atomic<std::uint64_t> records{0};
-  AnalyseOptions options{.workers = 2, .capacity = 8};
+  AnalyseOptions options{.workers = 2, .capacity = 8, .batch_lines = 4};
   options.on_record = [&](const LogRecord&) {
     if (++records % 64 == 0) std::this_thread::sleep_for(1ms);
   };
@@ -322,7 +370,9 @@ void expect_stop_from_another_thread(const Version& version) {
   const Analysis got = run.get();
   EXPECT_EQ(got.run.outcome, Outcome::stopped);
   EXPECT_LT(got.report.lines, 100000U) << "a stopped analysis read the whole log";
-  EXPECT_LE(records - at_stop, 2 + 2 * 8 + 2U)
+  // At most every worker's item and every queue's items, each of batch_lines lines.
+  const std::uint64_t bound = (2 + 2 * 8 + 2U) * (version.batches ? options.batch_lines : 1);
+  EXPECT_LE(records - at_stop, bound)
       << version.name << ": " << records - at_stop << " records were parsed after the stop";
 }
 
@@ -334,7 +384,8 @@ TEST(Level5Analyse, ProgressReportsEveryStage) {
   std::mutex mutex;
   std::vector<std::vector<StageStats>> calls;
   course::PeakCounter at_once;
-  AnalyseOptions options{.workers = 2, .capacity = 8, .progress_interval = 10ms};
+  AnalyseOptions options{
+      .workers = 2, .capacity = 8, .batch_lines = 100, .progress_interval = 10ms};
   options.on_record = [](const LogRecord& record) {
     if (record.time % 50 == 0) std::this_thread::sleep_for(1ms);
   };
@@ -351,10 +402,11 @@ TEST(Level5Analyse, ProgressReportsEveryStage) {
   ASSERT_EQ(last.size(), 4U);
   const std::vector<std::string> names{last[0].name, last[1].name, last[2].name, last[3].name};
   EXPECT_EQ(names, (std::vector<std::string>{"read", "parse", "filter", "aggregate"}));
-  EXPECT_EQ(last[0].items_out, got.report.lines) << "read: one item per line";
+  EXPECT_EQ(got.report.lines, 3000U);
+  EXPECT_EQ(last[0].items_out, 30U) << "read: one item per batch of batch_lines = 100 lines";
   EXPECT_EQ(last[1].workers, 2U);
-  EXPECT_EQ(last[1].errors, got.report.malformed) << "parse: one error per malformed line";
-  EXPECT_EQ(last[3].items_in, got.report.records) << "aggregate: one item per kept record";
+  EXPECT_EQ(last[1].items_in, 30U) << "parse: one item per batch";
+  EXPECT_EQ(last[3].items_in, 30U) << "aggregate: one item per batch";
   EXPECT_EQ(got.run.stages.size(), 4U) << "the threads version returns the stages' statistics";
 }
 
@@ -376,7 +428,7 @@ CommandRun logpipe_command(std::vector<std::string> args, const std::stop_token&
 TEST(Level5Command, WritesTheReportAsJson) {
   const Logs logs(21, {2500, 1500});
   const Report want = analyse_sequentially(logs.paths, {});
-  for (const char* version : {"--workers=3", "--async"}) {
+  for (const char* version : {"--workers=3", "--batch=5", "--async"}) {
     const fs::path out = logs.dir.file(std::string("report") + version + ".json");
     const CommandRun run = logpipe_command(
         {logs.paths[0], logs.paths[1], version, "--out", out.string(), "--top", "3", "--quiet"});
@@ -408,6 +460,9 @@ TEST(Level5Command, AFailedOrStoppedRunWritesNothing) {
   EXPECT_EQ(run.status, 1) << "a malformed line under --policy fail-fast";
   EXPECT_NE(run.err.find("No report written"), std::string::npos) << run.err;
   EXPECT_FALSE(fs::exists(out)) << "a failed run must leave no report, not even part of one";
+  run = logpipe_command({logs.paths[0], "--error-budget", "3", "--out", out.string()});
+  EXPECT_EQ(run.status, 1) << "about 150 malformed lines with --error-budget 3";
+  EXPECT_FALSE(fs::exists(out)) << "a run over its error budget must leave no report";
 
   std::stop_source stop;
   stop.request_stop();
@@ -429,6 +484,7 @@ TEST(Level5Command, BadArgumentsAreUsageErrors) {
   for (const std::vector<std::string>& args : {std::vector<std::string>{},
                                                {logs.paths[0], "--workers", "0"},
                                                {logs.paths[0], "--capacity", "0"},
+                                               {logs.paths[0], "--batch", "0"},
                                                {logs.paths[0], "--status", "7xx"},
                                                {logs.paths[0], "--policy", "maybe"},
                                                {logs.paths[0], "--from", "yesterday"},

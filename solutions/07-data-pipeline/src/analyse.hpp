@@ -1,18 +1,22 @@
 // Exercise 07: the log analysis on the pipeline of levels 2 to 5.
 //
-//   read --lines--> parse (N workers) --records--> filter --records--> aggregate
+//   read --batches of lines--> parse (N workers) --batches of records--> filter --> aggregate
 //
-// `read` is the source (one thread, one line at a time, so memory does not grow with the log),
-// `parse` is the CPU-bound stage that fans out, `aggregate` is a single-worker sink that owns the
-// Report, so it needs no lock.
+// `read` is the source (one thread, one batch of options.batch_lines lines at a time, so memory
+// does not grow with the log), `parse` is the CPU-bound stage that fans out, `aggregate` is a
+// single-worker sink that owns the Report, so it needs no lock. Items are batches (level 4b):
+// handing an item from one thread to another costs more than parsing one line, so each hand-off
+// carries a few hundred lines.
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -26,6 +30,19 @@
 namespace logpipe {
 
 namespace detail {
+
+// One item between read and parse: consecutive lines, and the index of the first among all the
+// lines read (0, 1, 2, ... across the files), which names a malformed line's dead letter.
+struct LineBatch {
+  std::uint64_t first = 0;
+  std::vector<Line> lines;
+};
+
+// One item after parse: the batch's records, and (under ErrorPolicy::skip) its malformed lines.
+struct RecordBatch {
+  std::vector<LogRecord> records;
+  std::vector<DeadLetter> malformed;
+};
 
 // Hands out the lines of several files in turn, one at a time (the source's next()).
 class LineReader {
@@ -49,6 +66,19 @@ class LineReader {
     return std::nullopt;
   }
 
+  // Up to `size` lines; a batch goes on when it is full or the input has ended.
+  std::optional<LineBatch> next_batch(std::size_t size) {
+    LineBatch batch{.first = lines_read_, .lines = {}};
+    batch.lines.reserve(size);
+    while (batch.lines.size() < size) {
+      std::optional<Line> line = next();
+      if (!line) break;
+      batch.lines.push_back(std::move(*line));
+    }
+    if (batch.lines.empty()) return std::nullopt;
+    return batch;
+  }
+
   std::uint64_t lines_read() const { return lines_read_; }
 
  private:
@@ -57,6 +87,60 @@ class LineReader {
   std::ifstream file_;
   std::uint64_t number_ = 0;
   std::uint64_t lines_read_ = 0;
+};
+
+// The parse stage's function. A malformed line is thrown under fail_fast (the pipeline stops and
+// rethrows it) and set aside as a dead letter under skip: the pipeline's own skip policy would
+// drop the whole batch, so the analysis applies the policy line by line itself.
+inline RecordBatch parse_batch(LineBatch&& batch, const AnalyseOptions& options) {
+  RecordBatch parsed;
+  parsed.records.reserve(batch.lines.size());
+  for (std::size_t i = 0; i < batch.lines.size(); ++i) {
+    try {
+      LogRecord record = parse_line(batch.lines[i]);
+      if (options.on_record) options.on_record(record);
+      parsed.records.push_back(std::move(record));
+    } catch (const LineError& error) {
+      if (options.policy == ErrorPolicy::fail_fast) throw;
+      parsed.malformed.push_back(DeadLetter{batch.first + i, "parse", error.what()});
+    }
+  }
+  return parsed;
+}
+
+// The aggregate stage: one worker, so it owns the Report and the dead letters without a lock.
+class Aggregator {
+ public:
+  explicit Aggregator(const AnalyseOptions& options) : options_(options) {}
+
+  void add(RecordBatch&& batch) {
+    for (const LogRecord& record : batch.records) report_.add(record);
+    for (DeadLetter& letter : batch.malformed) add_dead_letter(std::move(letter));
+  }
+
+  Report& report() { return report_; }
+  std::vector<DeadLetter>& dead_letters() { return dead_letters_; }
+  std::uint64_t failed() const { return failed_; }
+
+ private:
+  // Keeps the first dead_letter_limit, counts them all, and stops the run (by throwing from the
+  // sink, which the pipeline treats as fail fast) once the error budget is exceeded.
+  void add_dead_letter(DeadLetter&& letter) {
+    ++failed_;
+    if (failed_ > options_.error_budget) {
+      throw ErrorBudgetExceeded(
+          std::to_string(failed_) + " lines were malformed, more than the error budget of " +
+          std::to_string(options_.error_budget) + "; the last: " + letter.error);
+    }
+    if (dead_letters_.size() < options_.dead_letter_limit) {
+      dead_letters_.push_back(std::move(letter));
+    }
+  }
+
+  const AnalyseOptions& options_;
+  Report report_;
+  std::vector<DeadLetter> dead_letters_;
+  std::uint64_t failed_ = 0;
 };
 
 // Calls on_progress with the plan's statistics every interval, on its own thread, until stopped.
@@ -88,30 +172,39 @@ class ProgressReporter {
 // cannot be read is thrown under either policy. A stop returns at once with Outcome::stopped.
 inline Analysis analyse(const std::vector<std::filesystem::path>& logs,
                         const AnalyseOptions& options, const std::stop_token& stop = {}) {
+  if (options.batch_lines == 0) {
+    throw std::invalid_argument("analyse: batch_lines must be at least 1");
+  }
   detail::LineReader reader(logs);
-  Report report;
-  Plan plan =
-      Pipeline<Line>::source("read", [&reader] { return reader.next(); })
-          .map("parse", {.workers = options.workers},
-               [&options](Line&& line) {
-                 LogRecord record = parse_line(line);
-                 if (options.on_record) options.on_record(record);
-                 return record;
-               })
-          .filter("filter", {.workers = 1},
-                  [&options](const LogRecord& record) { return options.filter.matches(record); })
-          .sink("aggregate", {.workers = 1}, [&report](LogRecord&& record) { report.add(record); });
+  detail::Aggregator aggregator(options);
+  Plan plan = Pipeline<detail::LineBatch>::source(
+                  "read", [&reader, &options] { return reader.next_batch(options.batch_lines); })
+                  .map("parse", {.workers = options.workers},
+                       [&options](detail::LineBatch&& batch) {
+                         return detail::parse_batch(std::move(batch), options);
+                       })
+                  .map("filter", {.workers = 1},
+                       [&options](detail::RecordBatch&& batch) {
+                         std::erase_if(batch.records, [&options](const LogRecord& record) {
+                           return !options.filter.matches(record);
+                         });
+                         return std::move(batch);
+                       })
+                  .sink("aggregate", {.workers = 1}, [&aggregator](detail::RecordBatch&& batch) {
+                    aggregator.add(std::move(batch));
+                  });
 
   RunResult result;
   {
     const detail::ProgressReporter progress(plan, options);
-    result = plan.run({.capacity = options.capacity,
-                       .policy = options.policy,
-                       .error_budget = options.error_budget,
-                       .dead_letter_limit = options.dead_letter_limit},
-                      stop);
+    // fail_fast: a malformed line under skip never reaches the pipeline as an error (parse_batch
+    // sets it aside), so whatever the stages throw stops the run.
+    result = plan.run({.capacity = options.capacity}, stop);
   }  // the reporter's thread has ended: the final call below is never concurrent with it
   if (options.on_progress) options.on_progress(result.stages);
+  result.dead_letters = std::move(aggregator.dead_letters());
+  result.failed = aggregator.failed();
+  Report report = std::move(aggregator.report());
   report.lines = reader.lines_read();
   report.malformed = result.failed;
   return Analysis{std::move(report), std::move(result)};

@@ -93,12 +93,18 @@ struct RunResult {
 
 // The log analysis (src/analyse.hpp and src/analyse_async.hpp).
 struct AnalyseOptions {
-  std::size_t workers = 2;     // of the parse stage
-  std::size_t capacity = 256;  // of every queue (or channel)
+  std::size_t workers = 2;    // of the parse stage
+  std::size_t capacity = 16;  // items in each queue (or channel); at least 1
+  // Threads version only (level 4b): the lines the read stage puts in one item, at least 1. A
+  // batch goes on when it is full or the input has ended, so the read stage hands on one item per
+  // batch_lines lines (the last may be shorter), and every later stage one item per batch.
+  std::size_t batch_lines = 256;
   ErrorPolicy policy = ErrorPolicy::skip;
   std::size_t error_budget = std::numeric_limits<std::size_t>::max();
   // At most this many dead letters are kept in Analysis::run.dead_letters (the first ones);
-  // Report::malformed and RunResult::failed count them all.
+  // Report::malformed and RunResult::failed count them all. A malformed line's dead letter has
+  // stage "parse" and, as its sequence, the line's index among all the lines read (0, 1, 2, ...
+  // across the files, in order), whatever the batches.
   std::size_t dead_letter_limit = 1000;
   LogFilter filter{};
   // Called by the parse stage with every record it makes, before the filter looks at it: from
