@@ -5,20 +5,22 @@ parallel_pipeline (the same stage functions), a shell pipeline, and the notes' P
 loggen writes one deterministic access log of --lines lines. Every peer analyses the same file,
 --runs times; printed per peer: the median wall time, MB/s and lines/s end to end, peak RSS, and
 the ratio of its rate to the reference's 2-worker rate. Then the reference's per-stage busy share
-(from logpipe's statistics table), and its peak RSS on a log four times as large, to show that
-memory does not grow with the input.
+(from logpipe's statistics table), what two cores can give at most (two single-threaded runs at
+once), and its peak RSS on a log four times as large, to show that memory does not grow with the
+input.
 
 Peers:
   logpipe --workers 1, --workers 2      the exercise's command (analyse(), threads), batches of
-                                        256 lines (level 4b, the default)
+                                        1024 lines (level 4b, the default)
   logpipe --workers 2 --batch 1         one line per item (levels 2 to 4), to show what batches buy
   logpipe --async                       level 6, one thread
   logpipe_batched --workers 1, 2        tuned beyond the statement: the reference's pipeline with
-                                        chunks of about 256 KiB of whole lines as items
+                                        chunks of about 256 KiB as items, split by the parse
+                                        workers into partial reports
                                         (solutions/07-data-pipeline/tuned/, which says why)
   tbb_pipeline --threads 1, 2           oneTBB parallel_pipeline, serial read, parallel parse,
                                         serial aggregate, the same parse_line and Report::add on
-                                        the same items (batches of 256 lines), and with one line
+                                        the same items (batches of 1024 lines), and with one line
                                         per item (--batch 1)
   awk | sort | uniq -c                  the oracle's shell pipeline (requests per path)
   notes asyncio, notes multiprocessing  bench/notes_pipeline.py with /usr/bin/python3
@@ -171,7 +173,7 @@ def main():
             print("reference 2 workers / oneTBB 2 threads: %.2fx" % (reference[3] / tbb2[0][3]))
         per_line = [r for r in results if r[0] == "logpipe --workers 2 --batch 1"]
         if per_line:
-            print("reference 2 workers, batches of 256 / one line per item: %.2fx"
+            print("reference 2 workers, batches of 1024 / one line per item: %.2fx"
                   % (reference[3] / per_line[0][3]))
         tuned = [r for r in results if r[0].startswith("tuned")]
         if len(tuned) == 2:

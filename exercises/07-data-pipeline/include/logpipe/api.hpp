@@ -96,9 +96,10 @@ struct AnalyseOptions {
   std::size_t workers = 2;    // of the parse stage
   std::size_t capacity = 16;  // items in each queue (or channel); at least 1
   // Threads version only (level 4b): the lines the read stage puts in one item, at least 1. A
-  // batch goes on when it is full or the input has ended, so the read stage hands on one item per
-  // batch_lines lines (the last may be shorter), and every later stage one item per batch.
-  std::size_t batch_lines = 256;
+  // batch holds lines of one file and goes on as soon as it is full or its file has ended, so
+  // the read stage hands on one item per batch_lines lines of each file (each file's last batch
+  // may be shorter), and every later stage one item per batch.
+  std::size_t batch_lines = 1024;
   ErrorPolicy policy = ErrorPolicy::skip;
   std::size_t error_budget = std::numeric_limits<std::size_t>::max();
   // At most this many dead letters are kept in Analysis::run.dead_letters (the first ones);
