@@ -28,6 +28,8 @@ set(EXERCISE_TOOL_loggen_SOURCES tools/loggen_main.cpp)
 set(EXERCISE_TOOL_loggen_LIBS CLI11::CLI11)
 # The tests read the command's JSON report.
 set(EXERCISE_TEST_LIBS nlohmann_json::nlohmann_json)
+# fuzz/log_fuzzer.cpp checks that the report it writes parses back.
+set(EXERCISE_FUZZ_LIBS nlohmann_json::nlohmann_json)
 
 # The benchmark's industrial anchor: oneTBB's parallel_pipeline running the same stage functions
 # (libtbb-dev, which `grader/install-deps --extras` installs). It does not depend on your code, so

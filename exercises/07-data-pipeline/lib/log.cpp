@@ -273,7 +273,9 @@ std::string report_json(const Report& report, std::size_t top_n,
   }
   json["per_minute"] = std::move(minutes);
   json["dead_letters"] = dead_letters;
-  return json.dump(2) + "\n";
+  // A log may hold any bytes: invalid UTF-8 in a path or a dead letter becomes U+FFFD instead of
+  // an exception that would lose the whole report.
+  return json.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {

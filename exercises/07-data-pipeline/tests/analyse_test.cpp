@@ -475,6 +475,30 @@ TEST(Level5Command, AFailedOrStoppedRunWritesNothing) {
   }
 }
 
+// A log may hold any bytes: a path and a malformed line that are not valid UTF-8 must not cost
+// the report (JSON strings must be UTF-8, so they are written with U+FFFD in their place).
+TEST(Level5Command, BytesThatAreNotUtf8StillGiveAValidReport) {
+  const course::TempDir dir("logpipe-utf8");
+  const fs::path log = dir.file("access.log");
+  {
+    std::ofstream out(log, std::ios::binary);
+    out << "192.0.2.1 - - [30/Nov/2026:00:00:01 +0000] \"GET /caf\xe9 HTTP/1.1\" 200 12 \"-\" "
+           "\"x\"\n"
+        << "\xff\xfe not a log line\n";
+  }
+  const fs::path report = dir.file("report.json");
+  const CommandRun run = logpipe_command({log.string(), "--out", report.string(), "--quiet"});
+  ASSERT_EQ(run.status, 0) << "a path and a malformed line that are not UTF-8: " << run.err;
+  std::ifstream in(report);
+  nlohmann::json json;
+  ASSERT_NO_THROW(json = nlohmann::json::parse(in)) << "the report must be valid JSON";
+  EXPECT_EQ(json["records"], 1);
+  EXPECT_EQ(json["malformed"], 1);
+  ASSERT_EQ(json["top_paths"].size(), 1U);
+  EXPECT_EQ(json["top_paths"][0]["path"], "/caf\xef\xbf\xbd") << "the byte 0xE9 becomes U+FFFD";
+  EXPECT_EQ(json["dead_letters"].size(), 1U);
+}
+
 TEST(Level5Command, BadArgumentsAreUsageErrors) {
   const Logs logs(23, {10});
   const CommandRun good = logpipe_command({logs.paths[0], "--quiet"});

@@ -76,10 +76,6 @@ class Gate {
     }
     opened_cv_.notify_all();
   }
-  bool is_open() const {
-    const std::scoped_lock lock(mutex_);
-    return open_;
-  }
   std::size_t waiting() const {
     const std::scoped_lock lock(mutex_);
     return waiting_;

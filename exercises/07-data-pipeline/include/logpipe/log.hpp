@@ -107,7 +107,8 @@ std::vector<std::pair<std::string, PathTotals>> top_paths(const Report& report, 
 
 // The report as JSON (pretty-printed): totals, status classes, the top `top_n` paths with their
 // error rates, the per-minute histogram (keys "YYYY-MM-DDTHH:MMZ"), and `dead_letters` (each
-// "FILE:LINE: REASON"; the command passes the first 100).
+// "FILE:LINE: REASON"; the command passes the first 100). Bytes that are not valid UTF-8 (a log
+// may hold any) are written as U+FFFD, so the output is always valid JSON.
 std::string report_json(const Report& report, std::size_t top_n,
                         const std::vector<std::string>& dead_letters = {});
 
