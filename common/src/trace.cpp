@@ -74,7 +74,10 @@ nanoseconds span_of(const std::vector<TaskRecord>& tasks) {
 std::string_view to_string(SegmentKind kind) { return kind == SegmentKind::exec ? "exec" : "wait"; }
 
 nanoseconds TaskRecord::exec_time() const {
-  if (cpu_time) return *cpu_time;
+  // The thread's CPU clock and the steady clock are read at slightly different instants, so a
+  // task that only computed may show a few microseconds more CPU time than lifetime: a task
+  // cannot execute for longer than it lives.
+  if (cpu_time) return std::min(*cpu_time, lifetime());
   if (segments.empty()) return lifetime();
   nanoseconds total{0};
   for (const Segment& segment : segments) {
@@ -123,6 +126,10 @@ void TaskScope::switch_to(SegmentKind kind) {
 
 void TaskScope::finish() {
   if (trace_ == nullptr) return;
+  // The CPU clock first (it was read after the steady clock at the start), so that the CPU
+  // interval lies inside the task's lifetime.
+  const bool same_thread = thread_id_ == std::this_thread::get_id();
+  const std::optional<nanoseconds> cpu_end = same_thread ? thread_cpu_time() : std::nullopt;
   const time_point now = std::chrono::steady_clock::now();
   close_segment(now);
   TaskRecord record;
@@ -132,9 +139,7 @@ void TaskScope::finish() {
   record.end = now - trace_->origin();
   record.segments = std::move(segments_);
   // Another thread's CPU clock says nothing about this task.
-  if (thread_id_ == std::this_thread::get_id() && cpu_start_) {
-    if (const auto cpu_end = thread_cpu_time()) record.cpu_time = *cpu_end - *cpu_start_;
-  }
+  if (cpu_start_ && cpu_end) record.cpu_time = *cpu_end - *cpu_start_;
   std::exchange(trace_, nullptr)->add(std::move(record));
 }
 

@@ -230,6 +230,18 @@ TEST(Trace, ParallelismOfSequentialBusyTasksIsAtMostOne) {
   }
 }
 
+// The CPU clock and the steady clock are two clocks: a task that only computed can read a few
+// microseconds more CPU time than lifetime, and must still count as executing at most its life.
+TEST(Trace, ExecTimeNeverExceedsTheLifetime) {
+  TaskRecord record;
+  record.start = 0ms;
+  record.end = 100ms;
+  record.cpu_time = 100ms + 56us;
+  EXPECT_EQ(record.exec_time(), 100ms);
+  record.cpu_time = 40ms;
+  EXPECT_EQ(record.exec_time(), 40ms);
+}
+
 TEST(Trace, SleepingThreadsOverlapButHardlyExecute) {
   Trace trace;
   std::latch both_inside(2);
