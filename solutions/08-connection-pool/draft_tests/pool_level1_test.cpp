@@ -1,0 +1,132 @@
+// Draft tests for level 1 (work in progress; they become exercises/08-connection-pool/tests/).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "course/fake_clock.hpp"
+#include "pool.hpp"
+
+namespace connpool {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct FakeConnection {
+  int id = 0;
+};
+
+class CountingFactory : public Factory<FakeConnection> {
+ public:
+  FakeConnection create() override { return FakeConnection{++created}; }
+  void close(FakeConnection&) noexcept override { ++closed; }
+  std::atomic<int> created{0};
+  std::atomic<int> closed{0};
+};
+
+template <class F>
+bool eventually(F condition, std::chrono::milliseconds limit = 5000ms) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+TEST(Level1Pool, AnIdleConnectionIsReusedWithoutCreatingOne) {
+  CountingFactory factory;
+  Pool<FakeConnection> pool(factory, {.max_size = 2});
+  int first = 0;
+  {
+    auto lease = pool.acquire();
+    first = lease->id;
+  }
+  auto again = pool.acquire();
+  EXPECT_EQ(again->id, first);
+  EXPECT_EQ(factory.created, 1);
+}
+
+TEST(Level1Pool, ATimedOutAcquireFailsAtExactlyItsTimeout) {
+  CountingFactory factory;
+  course::FakeClock clock;
+  Pool<FakeConnection> pool(factory,
+                            {.max_size = 1, .connection_timeout = 1000ms, .clock = &clock});
+  auto held = pool.acquire();
+  std::atomic<bool> threw{false};
+  std::jthread waiter([&] {
+    try {
+      (void)pool.acquire();
+    } catch (const PoolTimeout& e) {
+      threw = true;
+      EXPECT_EQ(e.at().in_use, 1U);
+    }
+  });
+  ASSERT_TRUE(eventually([&] { return clock.waiting() == 1; }));
+  clock.advance(999ms);
+  std::this_thread::sleep_for(3 * course::FakeClock::kRealTimeCap);
+  EXPECT_FALSE(threw);
+  EXPECT_EQ(pool.stats().waiting, 1U);
+  clock.advance(1ms);
+  waiter.join();
+  EXPECT_TRUE(threw);
+  EXPECT_EQ(pool.stats().timeouts, 1U);
+}
+
+TEST(Level1Pool, AReleaseJustBeforeTheTimeoutIsHandedToTheWaiter) {
+  CountingFactory factory;
+  course::FakeClock clock;
+  Pool<FakeConnection> pool(factory,
+                            {.max_size = 1, .connection_timeout = 1000ms, .clock = &clock});
+  auto held = pool.acquire();
+  std::atomic<int> got{0};
+  std::jthread waiter([&] {
+    auto lease = pool.acquire();
+    got = lease->id;
+  });
+  ASSERT_TRUE(eventually([&] { return clock.waiting() == 1; }));
+  clock.advance(999ms);
+  held.release();
+  waiter.join();
+  EXPECT_EQ(got, 1);
+  EXPECT_EQ(factory.created, 1);
+}
+
+TEST(Level1Pool, NeverMoreThanMaxSizeUnderABurst) {
+  CountingFactory factory;
+  Pool<FakeConnection> pool(factory, {.max_size = 4});
+  std::atomic<int> inside{0};
+  std::atomic<int> peak{0};
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < 50; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < 100; ++i) {
+          auto lease = pool.acquire();
+          const int now = ++inside;
+          int seen = peak.load();
+          while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+          }
+          --inside;
+        }
+      });
+    }
+  }
+  EXPECT_LE(peak, 4);
+  EXPECT_LE(factory.created, 4);
+  EXPECT_EQ(pool.stats().in_use, 0U);
+}
+
+TEST(Level1Pool, ALeaseReleasedTwiceOrUsedAfterwardsIsReported) {
+  CountingFactory factory;
+  Pool<FakeConnection> pool(factory, {.max_size = 1});
+  auto lease = pool.acquire();
+  lease.release();
+  EXPECT_THROW(lease.release(), LeaseMisuse);
+  EXPECT_THROW((void)lease->id, LeaseMisuse);
+}
+
+}  // namespace
+}  // namespace connpool
