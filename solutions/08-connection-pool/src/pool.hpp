@@ -14,7 +14,9 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -29,7 +31,9 @@ template <class C>
 class Factory {
  public:
   virtual ~Factory() = default;
-  virtual C create() = 0;  // may block, may throw
+  // May block and may throw; should give up (throw) soon after `stop` is requested, which the
+  // pool does when it shuts down.
+  virtual C create(const std::stop_token& stop) = 0;
   virtual void close(C& connection) noexcept = 0;
 };
 
@@ -113,23 +117,26 @@ class Pool {
         options_(options),
         clock_(options.clock != nullptr ? *options.clock : course::real_clock()) {
     if (options_.max_size == 0) throw std::invalid_argument("Pool: max_size must be at least 1");
+    creator_ = std::jthread([this](const std::stop_token& stop) { create_on_demand(stop); });
   }
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
   ~Pool() {
+    creator_.request_stop();
+    creator_.join();  // before the idle connections go: it may be adding one
     const std::scoped_lock lock(mutex_);
     for (C& connection : idle_) close(connection);
   }
 
   Lease<C> acquire() { return acquire(options_.connection_timeout); }
 
-  // An idle connection at once (the most recently returned); else a new one while fewer than
-  // max_size exist; else wait, first come first served, for one to be handed over.
+  // An idle connection at once (the most recently returned); else wait, first come first served,
+  // for one to be handed over: given back by another thread, or made by the pool's creator.
+  // The calling thread never creates a connection (HikariCP: threads block only on the pool).
   Lease<C> acquire(milliseconds timeout) {
     const auto deadline = clock_.now() + timeout;
     std::unique_lock lock(mutex_);
     if (!idle_.empty()) return lease(take_idle());
-    if (total() < options_.max_size) return create_unlocked(lock);
     return wait_for_hand_off(lock, deadline, timeout);
   }
 
@@ -141,8 +148,8 @@ class Pool {
  private:
   friend class Lease<C>;
 
-  // One blocked acquire(): a connection given back is put into `handed` and this waiter, and
-  // only this one, is woken.
+  // One blocked acquire(): a connection given back or created is put into `handed` and this
+  // waiter, and only this one, is woken.
   struct Waiter {
     std::condition_variable_any wake;
     std::optional<C> handed;
@@ -157,29 +164,11 @@ class Pool {
     return connection;
   }
 
-  // The slot is reserved under the lock, the connection made outside it: a slow database must
-  // not hold up the threads that only give connections back.
-  Lease<C> create_unlocked(std::unique_lock<std::mutex>& lock) {
-    ++creating_;
-    lock.unlock();
-    try {
-      C connection = factory_.create();
-      lock.lock();
-      --creating_;
-      ++in_use_;
-      ++stats_.created;
-      return lease(std::move(connection));
-    } catch (...) {
-      if (!lock.owns_lock()) lock.lock();
-      --creating_;
-      throw;
-    }
-  }
-
   Lease<C> wait_for_hand_off(std::unique_lock<std::mutex>& lock,
                              std::chrono::steady_clock::time_point deadline, milliseconds timeout) {
     waiters_.emplace_back();
     auto me = std::prev(waiters_.end());
+    demand_.notify_one();  // the creator decides whether a new connection is worth making
     while (!me->handed && clock_.now() < deadline) clock_.wait_until(me->wake, lock, deadline);
     if (me->handed) {
       C connection = std::move(*me->handed);
@@ -189,24 +178,83 @@ class Pool {
     waiters_.erase(me);
     ++stats_.timeouts;
     const PoolStats at = stats_locked();
-    throw PoolTimeout("no connection within " + std::to_string(timeout.count()) +
-                          " ms: the pool is exhausted (" + std::to_string(at.in_use) +
-                          " in use of " + std::to_string(options_.max_size) + ", " +
-                          std::to_string(at.waiting) + " other(s) waiting)",
-                      at);
+    std::string why = "no connection within " + std::to_string(timeout.count()) + " ms: ";
+    if (!last_create_error_.empty()) {
+      why += "creating a connection failed: " + last_create_error_;
+    } else {
+      why += "the pool is exhausted (" + std::to_string(at.in_use) + " in use of " +
+             std::to_string(options_.max_size) + ", " + std::to_string(at.waiting) +
+             " other(s) waiting)";
+    }
+    throw PoolTimeout(why, at);
   }
 
-  // From a Lease: to the longest waiter if there is one (it stays in use), else idle.
-  void give_back(C&& connection) {
-    const std::scoped_lock lock(mutex_);
+  // The first waiter not yet served, or nullptr.
+  Waiter* first_unserved() {
     for (Waiter& waiter : waiters_) {
-      if (waiter.handed) continue;  // already served, not yet awake
-      waiter.handed.emplace(std::move(connection));
-      waiter.wake.notify_one();
+      if (!waiter.handed) return &waiter;
+    }
+    return nullptr;
+  }
+
+  // To the longest waiter if there is one (the connection stays in use), else idle.
+  void hand_over_locked(C&& connection) {
+    if (Waiter* waiter = first_unserved()) {
+      waiter->handed.emplace(std::move(connection));
+      waiter->wake.notify_one();
       return;
     }
     --in_use_;
     idle_.push_back(std::move(connection));
+  }
+
+  // From a Lease.
+  void give_back(C&& connection) {
+    const std::scoped_lock lock(mutex_);
+    hand_over_locked(std::move(connection));
+  }
+
+  // Unserved waiters that no creation under way will serve: the demand for new connections.
+  std::size_t unmet_demand() const {
+    std::size_t unserved = 0;
+    for (const Waiter& waiter : waiters_) unserved += waiter.handed ? 0 : 1;
+    return unserved > creating_ ? unserved - creating_ : 0;
+  }
+
+  // The creator's thread: one connection at a time, only while someone waits for one that no
+  // return will bring and the maximum allows it. A demand that vanishes while a connection is
+  // being made (a connection came back meanwhile) stops further creations: HikariCP's elision.
+  void create_on_demand(const std::stop_token& stop) {
+    std::unique_lock lock(mutex_);
+    while (!stop.stop_requested()) {
+      demand_.wait(lock, stop,
+                   [this] { return unmet_demand() > 0 && total() < options_.max_size; });
+      if (stop.stop_requested()) return;
+      ++creating_;
+      lock.unlock();
+      std::optional<C> made;
+      std::string error;
+      try {
+        made.emplace(factory_.create(stop));
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      lock.lock();
+      --creating_;
+      if (!made) {
+        last_create_error_ = error;
+        // Try again no sooner than a short pause on the pool's clock, unless stopped.
+        const auto retry_at = clock_.now() + kCreateRetryPause;
+        while (!stop.stop_requested() && clock_.now() < retry_at) {
+          clock_.wait_until(demand_, lock, retry_at);
+        }
+        continue;
+      }
+      last_create_error_.clear();
+      ++stats_.created;
+      ++in_use_;  // counted as in use until it is handed over or put idle
+      hand_over_locked(std::move(*made));
+    }
   }
 
   void close(C& connection) noexcept {
@@ -226,15 +274,20 @@ class Pool {
     return s;
   }
 
+  static constexpr milliseconds kCreateRetryPause{250};
+
   Factory<C>& factory_;
   const PoolOptions options_;
   const course::Clock& clock_;
   mutable std::mutex mutex_;
-  std::vector<C> idle_;        // a stack: the most recently used on top
-  std::list<Waiter> waiters_;  // FIFO; a list so that a waiter's address never moves
+  std::condition_variable_any demand_;  // the creator waits on it
+  std::vector<C> idle_;                 // a stack: the most recently used on top
+  std::list<Waiter> waiters_;           // FIFO; a list so that a waiter's address never moves
   std::size_t in_use_ = 0;
   std::size_t creating_ = 0;
+  std::string last_create_error_;
   PoolStats stats_;
+  std::jthread creator_;  // last: started once everything above exists
 };
 
 }  // namespace connpool
