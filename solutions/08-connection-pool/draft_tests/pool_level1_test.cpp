@@ -21,9 +21,15 @@ struct FakeConnection {
 class CountingFactory : public Factory<FakeConnection> {
  public:
   FakeConnection create(const std::stop_token&) override { return FakeConnection{++created}; }
+  bool validate(FakeConnection& connection, milliseconds) override {
+    ++validations;
+    return connection.id != broken;
+  }
   void close(FakeConnection&) noexcept override { ++closed; }
   std::atomic<int> created{0};
   std::atomic<int> closed{0};
+  std::atomic<int> validations{0};
+  std::atomic<int> broken{0};  // the id of a connection that no longer works
 };
 
 template <class F>
@@ -128,6 +134,7 @@ class SlowFactory : public Factory<FakeConnection> {
     std::this_thread::sleep_for(150ms);
     return FakeConnection{++created};
   }
+  bool validate(FakeConnection&, milliseconds) override { return true; }
   void close(FakeConnection&) noexcept override {}
   std::atomic<int> created{0};
 };
@@ -161,6 +168,67 @@ TEST(Level1Pool, ALeaseReleasedTwiceOrUsedAfterwardsIsReported) {
   lease.release();
   EXPECT_THROW(lease.release(), LeaseMisuse);
   EXPECT_THROW((void)lease->id, LeaseMisuse);
+}
+
+TEST(Level3Pool, ABrokenConnectionIsNeverHandedOut) {
+  CountingFactory factory;
+  Pool<FakeConnection> pool(factory, {.max_size = 2});
+  pool.acquire().release();
+  factory.broken = 1;
+  auto lease = pool.acquire();
+  EXPECT_EQ(lease->id, 2) << "connection 1 failed validation: it must be closed and replaced";
+  EXPECT_EQ(factory.closed, 1);
+  EXPECT_EQ(pool.stats().validation_failures, 1U);
+}
+
+TEST(Level3Pool, MaxLifetimeRetiresAConnectionOnlyWhenItComesBack) {
+  CountingFactory factory;
+  course::FakeClock clock;
+  Pool<FakeConnection> pool(factory, {.max_size = 1, .max_lifetime = 60000ms, .clock = &clock});
+  auto lease = pool.acquire();
+  clock.advance(61s);
+  pool.housekeep();
+  EXPECT_EQ(factory.closed, 0) << "a connection in use is never closed under its user";
+  lease.release();
+  EXPECT_EQ(factory.closed, 1) << "past its lifetime, it is retired when it comes back";
+  EXPECT_EQ(pool.acquire()->id, 2);
+}
+
+TEST(Level3Pool, IdleTimeoutShrinksTheIdleOnesDownToMinIdle) {
+  CountingFactory factory;
+  course::FakeClock clock;
+  Pool<FakeConnection> pool(
+      factory, {.max_size = 3, .min_idle = 1, .idle_timeout = 10000ms, .clock = &clock});
+  {
+    std::vector<Lease<FakeConnection>> three;
+    for (int i = 0; i < 3; ++i) three.push_back(pool.acquire());
+  }
+  EXPECT_EQ(pool.stats().idle, 3U);
+  clock.advance(10s);
+  pool.housekeep();
+  EXPECT_EQ(pool.stats().idle, 1U);
+  EXPECT_EQ(factory.closed, 2);
+}
+
+TEST(Level3Pool, ALeakIsReportedOncePerLease) {
+  CountingFactory factory;
+  course::FakeClock clock;
+  std::vector<LeakWarning> warnings;
+  Pool<FakeConnection> pool(factory,
+                            {.max_size = 1,
+                             .leak_threshold = 1000ms,
+                             .on_leak = [&](const LeakWarning& w) { warnings.push_back(w); },
+                             .clock = &clock});
+  auto lease = pool.acquire();
+  clock.advance(999ms);
+  pool.housekeep();
+  EXPECT_TRUE(warnings.empty());
+  clock.advance(1ms);
+  pool.housekeep();
+  clock.advance(5s);
+  pool.housekeep();
+  ASSERT_EQ(warnings.size(), 1U);
+  EXPECT_EQ(warnings[0].held, 1000ms);
 }
 
 }  // namespace

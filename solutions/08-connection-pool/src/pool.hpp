@@ -1,16 +1,18 @@
-// Exercise 08 (draft, level 1): a bounded connection pool with a FIFO of waiters and a hand-off.
+// Exercise 08 (draft, levels 1 to 3): a bounded connection pool with a FIFO of waiters, a
+// hand-off to exactly one of them, creation on the pool's own thread, and health checks.
 //
 // Work in progress for issue 16: the API will move to include/connpool/api.hpp once the exercise
-// is registered. Level 1 only: creation still happens on the acquiring thread, but never under
-// the pool's lock; levels 2 to 5 (background creation with elision, health, shutdown, coroutines)
-// follow the design in ../DESIGN.md.
+// is registered; levels 4 and 5 (shutdown, coroutines) follow the design in ../DESIGN.md.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
-#include <deque>
+#include <cstdint>
+#include <functional>
 #include <list>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -25,6 +27,7 @@
 namespace connpool {
 
 using std::chrono::milliseconds;
+using TimePoint = course::Clock::time_point;
 
 // How the pool makes, checks and ends connections (a database driver, or the tests' fake).
 template <class C>
@@ -34,27 +37,43 @@ class Factory {
   // May block and may throw; should give up (throw) soon after `stop` is requested, which the
   // pool does when it shuts down.
   virtual C create(const std::stop_token& stop) = 0;
+  // True if the connection still works; must answer within `timeout` (false if it cannot).
+  virtual bool validate(C& connection, milliseconds timeout) = 0;
   virtual void close(C& connection) noexcept = 0;
+};
+
+// A lease held longer than PoolOptions::leak_threshold (reported once per lease).
+struct LeakWarning {
+  std::uint64_t lease = 0;  // the lease's number, in the order they were given
+  milliseconds held{0};
 };
 
 struct PoolOptions {
   std::size_t max_size = 10;               // connections that exist at once, at least 1
+  std::size_t min_idle = 0;                // housekeep() tops the idle ones up to this
   milliseconds connection_timeout{30000};  // how long acquire() may wait
-  const course::Clock* clock = nullptr;    // nullptr: the steady clock
+  milliseconds validation_timeout{5000};   // passed to Factory::validate
+  milliseconds max_lifetime{0};            // 0: forever; else retired at this age, never in use
+  milliseconds idle_timeout{0};            // 0: never; else closed when idle this long
+  milliseconds leak_threshold{0};          // 0: off
+  std::function<void(const LeakWarning&)> on_leak{};
+  const course::Clock* clock = nullptr;  // nullptr: the steady clock
 };
 
 struct PoolStats {
-  std::size_t total = 0;  // connections that exist: idle + in use (+ being created)
+  std::size_t total = 0;  // connections that exist: idle + in use + being created
   std::size_t idle = 0;
   std::size_t in_use = 0;
   std::size_t waiting = 0;  // acquire() calls blocked now
   std::uint64_t created = 0;
   std::uint64_t closed = 0;
   std::uint64_t timeouts = 0;
+  std::uint64_t validation_failures = 0;
+  std::uint64_t leaks = 0;
 };
 
-// acquire() waited connection_timeout: the pool was exhausted (every connection in use and the
-// maximum reached), with the counts at that moment.
+// acquire() waited connection_timeout: the pool was exhausted, or creating a connection failed;
+// what() says which, and at() gives the counts at that moment.
 class PoolTimeout : public std::runtime_error {
  public:
   PoolTimeout(const std::string& what, PoolStats at) : std::runtime_error(what), at_(at) {}
@@ -70,6 +89,17 @@ class LeaseMisuse : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
+namespace detail {
+// A connection with the times the pool needs: its age (max_lifetime) and its idle time.
+template <class C>
+struct Entry {
+  C connection;
+  TimePoint created;
+  TimePoint idle_since;
+  bool fresh = true;  // never handed out yet: needs no validation
+};
+}  // namespace detail
+
 template <class C>
 class Pool;
 
@@ -79,34 +109,38 @@ template <class C>
 class Lease {
  public:
   Lease(Lease&& other) noexcept
-      : pool_(std::exchange(other.pool_, nullptr)), connection_(std::move(other.connection_)) {}
+      : pool_(std::exchange(other.pool_, nullptr)),
+        id_(other.id_),
+        entry_(std::move(other.entry_)) {}
   Lease& operator=(Lease&&) = delete;
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
   ~Lease() {
-    if (pool_ != nullptr) pool_->give_back(std::move(*connection_));
+    if (pool_ != nullptr) pool_->give_back(id_, std::move(*entry_));
   }
 
-  C& operator*() { return *checked(); }
-  C* operator->() { return checked(); }
+  C& operator*() { return checked()->connection; }
+  C* operator->() { return &checked()->connection; }
 
   void release() {
     if (pool_ == nullptr) throw LeaseMisuse("this lease was already released");
-    std::exchange(pool_, nullptr)->give_back(std::move(*connection_));
-    connection_.reset();
+    std::exchange(pool_, nullptr)->give_back(id_, std::move(*entry_));
+    entry_.reset();
   }
 
  private:
   friend class Pool<C>;
-  Lease(Pool<C>& pool, C&& connection) : pool_(&pool), connection_(std::move(connection)) {}
+  Lease(Pool<C>& pool, std::uint64_t id, detail::Entry<C>&& entry)
+      : pool_(&pool), id_(id), entry_(std::move(entry)) {}
 
-  C* checked() {
+  detail::Entry<C>* checked() {
     if (pool_ == nullptr) throw LeaseMisuse("this lease was released: its connection is gone");
-    return &*connection_;
+    return &*entry_;
   }
 
   Pool<C>* pool_ = nullptr;
-  std::optional<C> connection_;
+  std::uint64_t id_ = 0;
+  std::optional<detail::Entry<C>> entry_;
 };
 
 template <class C>
@@ -114,9 +148,12 @@ class Pool {
  public:
   Pool(Factory<C>& factory, PoolOptions options)
       : factory_(factory),
-        options_(options),
-        clock_(options.clock != nullptr ? *options.clock : course::real_clock()) {
+        options_(std::move(options)),
+        clock_(options_.clock != nullptr ? *options_.clock : course::real_clock()) {
     if (options_.max_size == 0) throw std::invalid_argument("Pool: max_size must be at least 1");
+    if (options_.min_idle > options_.max_size) {
+      throw std::invalid_argument("Pool: min_idle must not exceed max_size");
+    }
     creator_ = std::jthread([this](const std::stop_token& stop) { create_on_demand(stop); });
   }
   Pool(const Pool&) = delete;
@@ -125,7 +162,7 @@ class Pool {
     creator_.request_stop();
     creator_.join();  // before the idle connections go: it may be adding one
     const std::scoped_lock lock(mutex_);
-    for (C& connection : idle_) close(connection);
+    for (auto& entry : idle_) close(entry);
   }
 
   Lease<C> acquire() { return acquire(options_.connection_timeout); }
@@ -133,11 +170,35 @@ class Pool {
   // An idle connection at once (the most recently returned); else wait, first come first served,
   // for one to be handed over: given back by another thread, or made by the pool's creator.
   // The calling thread never creates a connection (HikariCP: threads block only on the pool).
+  // A connection that was used before is validated first; a broken or expired one is closed and
+  // the wait goes on, within the same deadline.
   Lease<C> acquire(milliseconds timeout) {
     const auto deadline = clock_.now() + timeout;
     std::unique_lock lock(mutex_);
-    if (!idle_.empty()) return lease(take_idle());
-    return wait_for_hand_off(lock, deadline, timeout);
+    while (true) {
+      std::optional<detail::Entry<C>> entry = next_entry(lock, deadline, timeout);
+      if (usable(*entry, lock)) return lease(std::move(*entry));
+    }
+  }
+
+  // One pass of the housekeeping a pool does on a timer: closes idle connections that passed
+  // max_lifetime, and those idle longer than idle_timeout while more than min_idle are idle;
+  // asks the creator for connections until min_idle are idle; warns once about each lease held
+  // longer than leak_threshold.
+  void housekeep() {
+    std::vector<detail::Entry<C>> retired;
+    std::vector<LeakWarning> leaks;
+    {
+      const std::scoped_lock lock(mutex_);
+      const TimePoint now = clock_.now();
+      retire_idle(now, retired);
+      find_leaks(now, leaks);
+      demand_.notify_one();  // min_idle may now be short
+    }
+    for (auto& entry : retired) close_unlocked(entry);
+    for (const LeakWarning& leak : leaks) {
+      if (options_.on_leak) options_.on_leak(leak);
+    }
   }
 
   PoolStats stats() const {
@@ -152,28 +213,66 @@ class Pool {
   // waiter, and only this one, is woken.
   struct Waiter {
     std::condition_variable_any wake;
-    std::optional<C> handed;
+    std::optional<detail::Entry<C>> handed;
   };
 
-  Lease<C> lease(C&& connection) { return Lease<C>(*this, std::move(connection)); }
+  struct Leased {
+    TimePoint since;
+    bool warned = false;
+  };
 
-  C take_idle() {
-    C connection = std::move(idle_.back());
-    idle_.pop_back();
-    ++in_use_;
-    return connection;
+  Lease<C> lease(detail::Entry<C>&& entry) {
+    const std::scoped_lock lock(mutex_);
+    const std::uint64_t id = ++leases_;
+    leased_.emplace(id, Leased{clock_.now()});
+    entry.fresh = false;
+    return Lease<C>(*this, id, std::move(entry));
   }
 
-  Lease<C> wait_for_hand_off(std::unique_lock<std::mutex>& lock,
-                             std::chrono::steady_clock::time_point deadline, milliseconds timeout) {
+  // An idle entry, or one handed over; throws PoolTimeout at the deadline. The entry counts as
+  // in use from here on.
+  std::optional<detail::Entry<C>> next_entry(std::unique_lock<std::mutex>& lock, TimePoint deadline,
+                                             milliseconds timeout) {
+    if (!idle_.empty()) {
+      detail::Entry<C> entry = std::move(idle_.back());
+      idle_.pop_back();
+      ++in_use_;
+      return entry;
+    }
+    return wait_for_hand_off(lock, deadline, timeout);
+  }
+
+  // Checks an entry before it is lent, with the lock released (validation may take up to
+  // validation_timeout, and closing may block): true if it can be lent; otherwise it has been
+  // closed, and the lock is held again.
+  bool usable(detail::Entry<C>& entry, std::unique_lock<std::mutex>& lock) {
+    const bool expired = is_expired(entry, clock_.now());
+    lock.unlock();
+    bool ok = !expired;
+    if (ok && !entry.fresh) ok = factory_.validate(entry.connection, options_.validation_timeout);
+    if (ok) return true;  // lease() takes the lock itself
+    close_unlocked(entry);
+    lock.lock();
+    if (!expired) ++stats_.validation_failures;
+    --in_use_;
+    demand_.notify_one();  // a waiter may now need a new one
+    return false;
+  }
+
+  bool is_expired(const detail::Entry<C>& entry, TimePoint now) const {
+    return options_.max_lifetime.count() > 0 && now - entry.created >= options_.max_lifetime;
+  }
+
+  std::optional<detail::Entry<C>> wait_for_hand_off(std::unique_lock<std::mutex>& lock,
+                                                    TimePoint deadline, milliseconds timeout) {
     waiters_.emplace_back();
     auto me = std::prev(waiters_.end());
     demand_.notify_one();  // the creator decides whether a new connection is worth making
     while (!me->handed && clock_.now() < deadline) clock_.wait_until(me->wake, lock, deadline);
     if (me->handed) {
-      C connection = std::move(*me->handed);
+      std::optional<detail::Entry<C>> entry = std::move(me->handed);
       waiters_.erase(me);
-      return lease(std::move(connection));  // in_use_ was counted by the giver
+      return entry;  // in_use_ was counted by the giver
     }
     waiters_.erase(me);
     ++stats_.timeouts;
@@ -186,10 +285,10 @@ class Pool {
              std::to_string(options_.max_size) + ", " + std::to_string(at.waiting) +
              " other(s) waiting)";
     }
+    lock.unlock();
     throw PoolTimeout(why, at);
   }
 
-  // The first waiter not yet served, or nullptr.
   Waiter* first_unserved() {
     for (Waiter& waiter : waiters_) {
       if (!waiter.handed) return &waiter;
@@ -198,32 +297,72 @@ class Pool {
   }
 
   // To the longest waiter if there is one (the connection stays in use), else idle.
-  void hand_over_locked(C&& connection) {
+  void hand_over_locked(detail::Entry<C>&& entry) {
     if (Waiter* waiter = first_unserved()) {
-      waiter->handed.emplace(std::move(connection));
+      waiter->handed.emplace(std::move(entry));
       waiter->wake.notify_one();
       return;
     }
     --in_use_;
-    idle_.push_back(std::move(connection));
+    entry.idle_since = clock_.now();
+    idle_.push_back(std::move(entry));
   }
 
-  // From a Lease.
-  void give_back(C&& connection) {
-    const std::scoped_lock lock(mutex_);
-    hand_over_locked(std::move(connection));
+  // From a Lease. A connection past max_lifetime is retired here, never while in use.
+  void give_back(std::uint64_t id, detail::Entry<C>&& entry) {
+    std::unique_lock lock(mutex_);
+    leased_.erase(id);
+    if (is_expired(entry, clock_.now())) {
+      --in_use_;
+      demand_.notify_one();
+      lock.unlock();
+      close_unlocked(entry);
+      return;
+    }
+    hand_over_locked(std::move(entry));
   }
 
-  // Unserved waiters that no creation under way will serve: the demand for new connections.
+  void retire_idle(TimePoint now, std::vector<detail::Entry<C>>& retired) {
+    std::vector<detail::Entry<C>> kept;
+    // Oldest-idle first are at the bottom of the stack.
+    for (auto& entry : idle_) {
+      const bool too_idle = options_.idle_timeout.count() > 0 &&
+                            now - entry.idle_since >= options_.idle_timeout &&
+                            idle_.size() - retired.size() > options_.min_idle;
+      if (is_expired(entry, now) || too_idle) {
+        retired.push_back(std::move(entry));
+      } else {
+        kept.push_back(std::move(entry));
+      }
+    }
+    idle_ = std::move(kept);
+  }
+
+  void find_leaks(TimePoint now, std::vector<LeakWarning>& leaks) {
+    if (options_.leak_threshold.count() == 0) return;
+    for (auto& [id, leased] : leased_) {
+      const auto held = std::chrono::duration_cast<milliseconds>(now - leased.since);
+      if (leased.warned || held < options_.leak_threshold) continue;
+      leased.warned = true;
+      ++stats_.leaks;
+      leaks.push_back(LeakWarning{id, held});
+    }
+  }
+
+  // Connections to make: waiters no creation under way will serve, or the idle ones missing to
+  // reach min_idle.
   std::size_t unmet_demand() const {
     std::size_t unserved = 0;
     for (const Waiter& waiter : waiters_) unserved += waiter.handed ? 0 : 1;
-    return unserved > creating_ ? unserved - creating_ : 0;
+    const std::size_t idle_short =
+        options_.min_idle > idle_.size() ? options_.min_idle - idle_.size() : 0;
+    const std::size_t wanted = std::max(unserved, idle_short);
+    return wanted > creating_ ? wanted - creating_ : 0;
   }
 
-  // The creator's thread: one connection at a time, only while someone waits for one that no
-  // return will bring and the maximum allows it. A demand that vanishes while a connection is
-  // being made (a connection came back meanwhile) stops further creations: HikariCP's elision.
+  // The creator's thread: one connection at a time, only while there is unmet demand and the
+  // maximum allows it. A demand that vanishes while a connection is being made (one came back
+  // meanwhile) stops further creations: HikariCP's elision.
   void create_on_demand(const std::stop_token& stop) {
     std::unique_lock lock(mutex_);
     while (!stop.stop_requested()) {
@@ -243,22 +382,34 @@ class Pool {
       --creating_;
       if (!made) {
         last_create_error_ = error;
-        // Try again no sooner than a short pause on the pool's clock, unless stopped.
-        const auto retry_at = clock_.now() + kCreateRetryPause;
-        while (!stop.stop_requested() && clock_.now() < retry_at) {
-          clock_.wait_until(demand_, lock, retry_at);
-        }
+        pause_after_failure(lock, stop);
         continue;
       }
       last_create_error_.clear();
       ++stats_.created;
       ++in_use_;  // counted as in use until it is handed over or put idle
-      hand_over_locked(std::move(*made));
+      const TimePoint now = clock_.now();
+      hand_over_locked(detail::Entry<C>{std::move(*made), now, now, true});
     }
   }
 
-  void close(C& connection) noexcept {
-    factory_.close(connection);
+  // A database that refuses connections is not asked again at once; the pause runs on the
+  // pool's clock, and a stop ends it.
+  void pause_after_failure(std::unique_lock<std::mutex>& lock, const std::stop_token& stop) {
+    const auto retry_at = clock_.now() + kCreateRetryPause;
+    while (!stop.stop_requested() && clock_.now() < retry_at) {
+      clock_.wait_until(demand_, lock, retry_at);
+    }
+  }
+
+  void close(detail::Entry<C>& entry) noexcept {
+    factory_.close(entry.connection);
+    ++stats_.closed;
+  }
+
+  void close_unlocked(detail::Entry<C>& entry) noexcept {
+    factory_.close(entry.connection);
+    const std::scoped_lock lock(mutex_);
     ++stats_.closed;
   }
 
@@ -281,8 +432,10 @@ class Pool {
   const course::Clock& clock_;
   mutable std::mutex mutex_;
   std::condition_variable_any demand_;  // the creator waits on it
-  std::vector<C> idle_;                 // a stack: the most recently used on top
+  std::vector<detail::Entry<C>> idle_;  // a stack: the most recently used on top
   std::list<Waiter> waiters_;           // FIFO; a list so that a waiter's address never moves
+  std::map<std::uint64_t, Leased> leased_;
+  std::uint64_t leases_ = 0;
   std::size_t in_use_ = 0;
   std::size_t creating_ = 0;
   std::string last_create_error_;
