@@ -231,5 +231,35 @@ TEST(Level3Pool, ALeakIsReportedOncePerLease) {
   EXPECT_EQ(warnings[0].held, 1000ms);
 }
 
+TEST(Level4Pool, ShutdownClosesIdleAtOnceAndInUseOnReturn) {
+  CountingFactory factory;
+  Pool<FakeConnection> pool(factory, {.max_size = 2});
+  auto kept = pool.acquire();
+  pool.acquire().release();  // one idle
+  pool.shutdown();
+  EXPECT_EQ(factory.closed, 1) << "the idle connection closes at once, the one in use does not";
+  EXPECT_THROW((void)pool.acquire(), PoolClosed);
+  kept.release();
+  EXPECT_EQ(factory.closed, 2) << "the connection in use closes when it comes back";
+}
+
+TEST(Level4Pool, AWaiterGetsPoolClosed) {
+  CountingFactory factory;
+  Pool<FakeConnection> pool(factory, {.max_size = 1, .connection_timeout = 60000ms});
+  auto held = pool.acquire();
+  std::atomic<bool> closed_error{false};
+  std::jthread waiter([&] {
+    try {
+      (void)pool.acquire();
+    } catch (const PoolClosed&) {
+      closed_error = true;
+    }
+  });
+  ASSERT_TRUE(eventually([&] { return pool.stats().waiting == 1; }));
+  pool.shutdown();
+  waiter.join();
+  EXPECT_TRUE(closed_error) << "a waiter must get PoolClosed when the pool shuts down";
+}
+
 }  // namespace
 }  // namespace connpool

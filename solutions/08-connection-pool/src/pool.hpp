@@ -83,6 +83,12 @@ class PoolTimeout : public std::runtime_error {
   PoolStats at_;
 };
 
+// acquire() on a pool that is shut down, or shut down while it waited.
+class PoolClosed : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // Using a lease after it was released, or releasing it twice.
 class LeaseMisuse : public std::logic_error {
  public:
@@ -158,11 +164,25 @@ class Pool {
   }
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
-  ~Pool() {
+  // Leases must not outlive the pool: shut it down and wait for them to come back first.
+  ~Pool() { shutdown(); }
+
+  // Closes the idle connections at once and the ones in use when they come back; every waiting
+  // acquire() and every later one throws PoolClosed. The creator is stopped (Factory::create
+  // gets the stop) and joined. Calling it again does nothing.
+  void shutdown() {
+    std::vector<detail::Entry<C>> idle;
+    {
+      const std::scoped_lock lock(mutex_);
+      if (closed_) return;
+      closed_ = true;
+      idle = std::move(idle_);
+      idle_.clear();
+      for (Waiter& waiter : waiters_) waiter.wake.notify_one();
+    }
     creator_.request_stop();
-    creator_.join();  // before the idle connections go: it may be adding one
-    const std::scoped_lock lock(mutex_);
-    for (auto& entry : idle_) close(entry);
+    creator_.join();
+    for (auto& entry : idle) close_unlocked(entry);
   }
 
   Lease<C> acquire() { return acquire(options_.connection_timeout); }
@@ -175,6 +195,7 @@ class Pool {
   Lease<C> acquire(milliseconds timeout) {
     const auto deadline = clock_.now() + timeout;
     std::unique_lock lock(mutex_);
+    if (closed_) throw PoolClosed("the pool is shut down");
     while (true) {
       std::optional<detail::Entry<C>> entry = next_entry(lock, deadline, timeout);
       if (usable(*entry, lock)) return lease(std::move(*entry));
@@ -268,13 +289,19 @@ class Pool {
     waiters_.emplace_back();
     auto me = std::prev(waiters_.end());
     demand_.notify_one();  // the creator decides whether a new connection is worth making
-    while (!me->handed && clock_.now() < deadline) clock_.wait_until(me->wake, lock, deadline);
+    while (!me->handed && !closed_ && clock_.now() < deadline) {
+      clock_.wait_until(me->wake, lock, deadline);
+    }
     if (me->handed) {
       std::optional<detail::Entry<C>> entry = std::move(me->handed);
       waiters_.erase(me);
       return entry;  // in_use_ was counted by the giver
     }
     waiters_.erase(me);
+    if (closed_) {
+      lock.unlock();
+      throw PoolClosed("the pool was shut down while this acquire() waited");
+    }
     ++stats_.timeouts;
     const PoolStats at = stats_locked();
     std::string why = "no connection within " + std::to_string(timeout.count()) + " ms: ";
@@ -312,7 +339,7 @@ class Pool {
   void give_back(std::uint64_t id, detail::Entry<C>&& entry) {
     std::unique_lock lock(mutex_);
     leased_.erase(id);
-    if (is_expired(entry, clock_.now())) {
+    if (closed_ || is_expired(entry, clock_.now())) {
       --in_use_;
       demand_.notify_one();
       lock.unlock();
@@ -387,9 +414,15 @@ class Pool {
       }
       last_create_error_.clear();
       ++stats_.created;
-      ++in_use_;  // counted as in use until it is handed over or put idle
       const TimePoint now = clock_.now();
-      hand_over_locked(detail::Entry<C>{std::move(*made), now, now, true});
+      detail::Entry<C> entry{std::move(*made), now, now, true};
+      if (closed_) {  // made while the pool shut down
+        lock.unlock();
+        close_unlocked(entry);
+        return;
+      }
+      ++in_use_;  // counted as in use until it is handed over or put idle
+      hand_over_locked(std::move(entry));
     }
   }
 
@@ -400,11 +433,6 @@ class Pool {
     while (!stop.stop_requested() && clock_.now() < retry_at) {
       clock_.wait_until(demand_, lock, retry_at);
     }
-  }
-
-  void close(detail::Entry<C>& entry) noexcept {
-    factory_.close(entry.connection);
-    ++stats_.closed;
   }
 
   void close_unlocked(detail::Entry<C>& entry) noexcept {
@@ -439,6 +467,7 @@ class Pool {
   std::size_t in_use_ = 0;
   std::size_t creating_ = 0;
   std::string last_create_error_;
+  bool closed_ = false;
   PoolStats stats_;
   std::jthread creator_;  // last: started once everything above exists
 };
