@@ -137,8 +137,9 @@ class Aggregator {
     for (DeadLetter& letter : batch.malformed) add_dead_letter(std::move(letter));
   }
 
-  Report& report() { return report_; }
-  std::vector<DeadLetter>& dead_letters() { return dead_letters_; }
+  // Called once the run has ended: the results move out.
+  Report take_report() { return std::move(report_); }
+  std::vector<DeadLetter> take_dead_letters() { return std::move(dead_letters_); }
   std::uint64_t failed() const { return failed_; }
 
  private:
@@ -221,9 +222,9 @@ inline Analysis analyse(const std::vector<std::filesystem::path>& logs,
     result = plan.run({.capacity = options.capacity}, stop);
   }  // the reporter's thread has ended: the final call below is never concurrent with it
   if (options.on_progress) options.on_progress(result.stages);
-  result.dead_letters = std::move(aggregator.dead_letters());
+  result.dead_letters = aggregator.take_dead_letters();
   result.failed = aggregator.failed();
-  Report report = std::move(aggregator.report());
+  Report report = aggregator.take_report();
   report.lines = reader.lines_read();
   report.malformed = result.failed;
   return Analysis{std::move(report), std::move(result)};
