@@ -25,11 +25,14 @@ void FakeClock::wait_until(std::condition_variable_any& cv, std::unique_lock<std
   if (now() < deadline) {
     // A move of the clock between the check above and the wait is caught by the generation; one
     // that lands in the instant before the wait blocks costs at most kRealTimeCap.
-    cv.wait_for(lock, kRealTimeCap, [&] { return generation_.load() != generation; });
+    const std::cv_status status = cv.wait_for(lock, kRealTimeCap);
+    if (status == std::cv_status::no_timeout && generation_.load() == generation) ++notified_;
   }
   const std::scoped_lock guard(waiters_mutex_);
   waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &cv));
 }
+
+std::uint64_t FakeClock::notified_wakeups() const { return notified_.load(); }
 
 std::size_t FakeClock::waiting() const {
   const std::scoped_lock guard(waiters_mutex_);

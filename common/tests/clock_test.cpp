@@ -169,6 +169,22 @@ TEST(FakeClock, ANotifyStillEndsAWait) {
     flag = true;
   }
   cv.notify_all();
+  waiter.join();
+  // One notify, one wake-up counted (a spurious wake-up of the OS could add one).
+  EXPECT_GE(clock.notified_wakeups(), 1U);
+  EXPECT_LE(clock.notified_wakeups(), 2U);
+}
+
+TEST(FakeClock, MovingTheClockIsNotCountedAsANotifiedWakeUp) {
+  FakeClock clock;
+  std::mutex mutex;
+  std::condition_variable_any cv;
+  const bool flag = false;
+  std::jthread waiter([&] { wait_for_flag_or_deadline(clock, mutex, cv, flag, clock.now() + 1s); });
+  while (clock.waiting() == 0) std::this_thread::sleep_for(1ms);
+  clock.advance(1s);
+  waiter.join();
+  EXPECT_EQ(clock.notified_wakeups(), 0U);
 }
 
 TEST(RealSleeper, Sleeps) {

@@ -57,6 +57,7 @@ class FakeClock final : public Clock {
   // Waits until notified, or until the test moves this clock (advance() and set() wake every
   // waiter, which then compares now() with its deadline), or for at most kRealTimeCap of real
   // time (a spurious wake-up: callers loop), so nothing waits forever on a clock a test forgot.
+  // Returns at once if the deadline has passed.
   void wait_until(std::condition_variable_any& cv, std::unique_lock<std::mutex>& lock,
                   time_point deadline) const override;
 
@@ -77,6 +78,11 @@ class FakeClock final : public Clock {
   // clock, to know the code under test is blocked on it.
   std::size_t waiting() const;
 
+  // How many wait_until() calls returned because their condition variable was notified (not
+  // because the clock moved, nor at the real-time cap): code that wakes exactly one waiter per
+  // event adds one per event, a notify_all adds one per waiter.
+  std::uint64_t notified_wakeups() const;
+
   static constexpr std::chrono::milliseconds kRealTimeCap{50};
 
  private:
@@ -84,6 +90,7 @@ class FakeClock final : public Clock {
 
   std::atomic<duration::rep> ticks_;
   std::atomic<std::uint64_t> generation_{0};  // moves of the clock
+  mutable std::atomic<std::uint64_t> notified_{0};
   mutable std::mutex waiters_mutex_;
   mutable std::vector<std::condition_variable_any*> waiters_;
 };
