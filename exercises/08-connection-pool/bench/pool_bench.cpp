@@ -187,7 +187,7 @@ int run_spike(const std::string& peer) {
     spike_threads([&] {
       SlowConnection c = pool.acquire();
       std::this_thread::sleep_for(2ms);
-      pool.release(std::move(c));
+      pool.release(SlowConnection(c));
     });
     return factory.made();
   }
@@ -209,7 +209,8 @@ int run_spike(const std::string& peer) {
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"HikariCP's connection and statement cycles through a pool"};
-  app.add_option("--backend", o.backend, "sqlite or postgres")->check(CLI::IsMember({"sqlite", "postgres"}));
+  app.add_option("--backend", o.backend, "sqlite or postgres")
+      ->check(CLI::IsMember({"sqlite", "postgres"}));
   app.add_option("--db", o.db, "SQLite: the database file");
   app.add_option("--conninfo", o.conninfo, "PostgreSQL: libpq's connection string");
   app.add_option("--peer", o.peer, "pool, naive or per-query")

@@ -15,8 +15,6 @@
 
 #include "course/net.hpp"
 
-extern char** environ;
-
 namespace connpool {
 
 namespace fs = std::filesystem;
@@ -62,8 +60,8 @@ std::string read_all(const fs::path& file) {
 // has none (a number, with no line in /etc/passwd). nss_wrapper (libnss-wrapper) gives it one:
 // preloaded, it answers from a passwd file of ours.
 std::optional<fs::path> nss_wrapper() {
-  for (const char* dir : {"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64",
-                          "/usr/lib"}) {
+  for (const char* dir :
+       {"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"}) {
     const fs::path library = fs::path(dir) / "libnss_wrapper.so";
     if (fs::exists(library)) return library;
   }
@@ -112,8 +110,8 @@ PgCluster::PgCluster(fs::path dir) : dir_(std::move(dir)) {
     if (const auto library = nss_wrapper()) {
       const std::string uid = std::to_string(::geteuid());
       const std::string gid = std::to_string(::getegid());
-      std::ofstream(dir_ / "passwd") << "course:x:" << uid << ":" << gid << ":course:"
-                                     << dir_.string() << ":/bin/false\n";
+      std::ofstream(dir_ / "passwd")
+          << "course:x:" << uid << ":" << gid << ":course:" << dir_.string() << ":/bin/false\n";
       std::ofstream(dir_ / "group") << "course:x:" << gid << ":\n";
       env_ = {"LD_PRELOAD=" + library->string(), "NSS_WRAPPER_PASSWD=" + (dir_ / "passwd").string(),
               "NSS_WRAPPER_GROUP=" + (dir_ / "group").string()};
@@ -121,8 +119,8 @@ PgCluster::PgCluster(fs::path dir) : dir_(std::move(dir)) {
   }
   const fs::path log = dir_ / "initdb.log";
   // trust: only this user's processes can reach a server on 127.0.0.1 and a socket in dir_.
-  const int status = run({(bin_ / "initdb").string(), "-D", (dir_ / "data").string(), "-A",
-                          "trust", "-U", "course", "-E", "UTF8", "--locale=C", "--no-sync"},
+  const int status = run({(bin_ / "initdb").string(), "-D", (dir_ / "data").string(), "-A", "trust",
+                          "-U", "course", "-E", "UTF8", "--locale=C", "--no-sync"},
                          log, env_);
   if (status != 0) throw std::runtime_error("initdb failed:\n" + read_all(log));
 }
@@ -162,8 +160,14 @@ std::string PgCluster::conninfo() const {
 
 void PgCluster::pg_ctl(const std::string& action, const std::string& mode) {
   const fs::path log = dir_ / "server.log";
-  std::vector<std::string> argv = {(bin_ / "pg_ctl").string(), "-D", (dir_ / "data").string(),
-                                   "-w", "-t", "60", "-l", log.string()};
+  std::vector<std::string> argv = {(bin_ / "pg_ctl").string(),
+                                   "-D",
+                                   (dir_ / "data").string(),
+                                   "-w",
+                                   "-t",
+                                   "60",
+                                   "-l",
+                                   log.string()};
   if (action == "start") {
     // Only 127.0.0.1, the socket in the test's own directory, and no fsync: a throw-away server.
     argv.push_back("-o");

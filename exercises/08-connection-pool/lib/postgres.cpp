@@ -29,7 +29,8 @@ bool wait_socket(int socket, short events, SteadyClock::time_point deadline,
   while (SteadyClock::now() < deadline && (stop == nullptr || !stop->stop_requested())) {
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - SteadyClock::now());
     pollfd fd{socket, events, 0};
-    const int ready = ::poll(&fd, 1, static_cast<int>(std::clamp(left, milliseconds(1), kSlice).count()));
+    const int ready =
+        ::poll(&fd, 1, static_cast<int>(std::clamp(left, milliseconds(1), kSlice).count()));
     if (ready > 0) return true;
   }
   return false;
@@ -103,7 +104,8 @@ PgConnection PgFactory::create(const std::stop_token& stop) {
     state = PQconnectPoll(conn);
   }
   // The server's notices ("table does not exist, skipping") would go to stderr.
-  PQsetNoticeProcessor(conn, [](void* /*arg*/, const char* /*message*/) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn, [](void* /*arg*/, const char* /*message*/) {}, nullptr);
   return connection;
 }
 

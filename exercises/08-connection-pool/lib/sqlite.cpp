@@ -9,7 +9,8 @@ namespace connpool {
 namespace {
 
 DatabaseError error_of(sqlite3* db, const std::string& what) {
-  return DatabaseError("SQLite: " + what + ": " + (db != nullptr ? sqlite3_errmsg(db) : "no memory"));
+  return DatabaseError("SQLite: " + what + ": " +
+                       (db != nullptr ? sqlite3_errmsg(db) : "no memory"));
 }
 
 }  // namespace

@@ -175,17 +175,14 @@ TEST(Sqlite, ABrokenConnectionIsReplaced) {
 
 // ---------------------------------------------------------------- PostgreSQL
 
-// A throw-away server for one test, or a skip that says why there is none.
-#define START_POSTGRES_OR_SKIP(cluster, dir)                         \
-  if (const std::string why = PgCluster::why_unavailable(); !why.empty()) { \
-    GTEST_SKIP() << why;                                             \
-  }                                                                  \
-  PgCluster cluster((dir).path() / "pg");                            \
-  cluster.start()
+// Each PostgreSQL test starts a throw-away server of its own, or is skipped and says why there
+// is none.
 
 TEST(Postgres, ConcurrentClientsGiveTheSequentialResult) {
+  if (const std::string why = PgCluster::why_unavailable(); !why.empty()) GTEST_SKIP() << why;
   const course::TempDir dir("pool-pg-");
-  START_POSTGRES_OR_SKIP(cluster, dir);
+  PgCluster cluster(dir.path() / "pg");
+  cluster.start();
   PgFactory factory(cluster.conninfo());
   Pool<PgConnection> pool(factory, options(4));
   pool.acquire()->execute(create_accounts_sql());
@@ -199,8 +196,10 @@ TEST(Postgres, ConcurrentClientsGiveTheSequentialResult) {
 }
 
 TEST(Postgres, AStoppedServerMakesAcquireFailInTimeAndThePoolRecovers) {
+  if (const std::string why = PgCluster::why_unavailable(); !why.empty()) GTEST_SKIP() << why;
   const course::TempDir dir("pool-pg-");
-  START_POSTGRES_OR_SKIP(cluster, dir);
+  PgCluster cluster(dir.path() / "pg");
+  cluster.start();
   PgFactory factory(cluster.conninfo(), 2000ms);
   PoolOptions o = options(2);
   o.connection_timeout = 1000ms;
@@ -218,8 +217,8 @@ TEST(Postgres, AStoppedServerMakesAcquireFailInTimeAndThePoolRecovers) {
     EXPECT_EQ(e.reason(), TimeoutReason::create_failing) << e.what();
     EXPECT_NE(std::string(e.what()).find("PostgreSQL"), std::string::npos)
         << "the timeout should carry libpq's error: " << e.what();
-    EXPECT_LT(took, course::scaled(4000ms)) << "a timeout of 1000 ms took "
-                                          << std::chrono::duration<double>(took).count() << " s";
+    EXPECT_LT(took, course::scaled(4000ms))
+        << "a timeout of 1000 ms took " << std::chrono::duration<double>(took).count() << " s";
   }
   EXPECT_GE(pool.stats().validation_failures, 1U)
       << "the idle connection died with the server: validation must find it";

@@ -59,9 +59,7 @@ TEST(Level1Pool, AcquireNeverWaitsWhileAConnectionIsIdle) {
   FakeClock clock;  // never moved: a wait on it would last until the call's deadline
   Pool<FakeConnection> pool(db, options(2, &clock));
   auto held = pool.acquire();
-  {
-    auto other = pool.acquire();
-  }  // one idle now
+  { auto other = pool.acquire(); }  // one idle now
   Call<int> call([&] { return pool.acquire()->id; });
   ASSERT_TRUE(call.finished())
       << "acquire() waited although a connection was idle: it must take it at once";
@@ -124,8 +122,8 @@ TEST(Level1Pool, TheTimeoutSaysThePoolWasExhaustedWithItsCounts) {
   EXPECT_EQ(waiter.timeout_at().total, 2U);
   const std::string what = waiter.outcome();
   EXPECT_NE(what.find("exhausted"), std::string::npos) << what;
-  EXPECT_NE(what.find("2 in use"), std::string::npos) << "the message should give the counts: "
-                                                        << what;
+  EXPECT_NE(what.find("2 in use"), std::string::npos)
+      << "the message should give the counts: " << what;
 }
 
 TEST(Level1Pool, WaitersAreServedFirstComeFirstServed) {
@@ -242,7 +240,8 @@ TEST(Level1Pool, NeverMoreThanMaxSizeConnectionsUnderABurst) {
   EXPECT_LE(peak_holding.load(), 8) << peak_holding << " threads held a connection at once";
   EXPECT_TRUE(db.double_closes().empty()) << "a connection was closed twice";
   const PoolStats s = pool.stats();
-  EXPECT_EQ(s.created - s.closed, s.total) << "created − closed must equal the connections that exist";
+  EXPECT_EQ(s.created - s.closed, s.total)
+      << "created − closed must equal the connections that exist";
   EXPECT_EQ(static_cast<std::size_t>(db.created()), s.created);
 }
 
@@ -276,6 +275,7 @@ TEST(Level1Pool, MisusingALeaseIsReported) {
   EXPECT_THROW((void)(*lease).id, LeaseMisuse);
   auto other = pool.acquire();
   auto taken = std::move(other);
+  // NOLINTNEXTLINE(bugprone-use-after-move): using a moved-from lease is the misuse tested
   EXPECT_THROW((void)other->id, LeaseMisuse) << "a moved-from lease holds nothing";
   EXPECT_EQ(pool.stats().in_use, 1U);
   EXPECT_EQ(pool.stats().idle, 0U) << "the misuses must not have given anything back twice";
@@ -328,7 +328,8 @@ TEST(Level1Pool, StatisticsCountEveryEvent) {
   EXPECT_LE(s.acquire_wait.p99, 40ms);
 }
 
-// ---------------------------------------------------------------- level 2: growth in the background
+// ---------------------------------------------------------------- level 2: growth in the
+// background
 
 TEST(Level2Growth, ConnectionsAreCreatedOnThePoolsOwnThread) {
   FakeDatabase db;
@@ -383,7 +384,8 @@ TEST(Level2Growth, AHangingDatabaseStillLetsEveryAcquireTimeOut) {
     db.hang_creates(false);  // lets a pool that created under its lock go on, so the test ends
     for (std::size_t i = 0; i < ended.size(); ++i) {
       EXPECT_TRUE(ended[i])
-          << "caller " << i << " did not time out while Factory::create hung. Creating a "
+          << "caller " << i
+          << " did not time out while Factory::create hung. Creating a "
              "connection must not hold the lock that acquire() needs: release it around create()";
       if (ended[i]) {
         const std::string what = callers[i]->outcome();
@@ -447,8 +449,9 @@ TEST(Level2Growth, ASpikeOfShortRequestsCreatesFewConnections) {
       });
     }
   }
-  ASSERT_TRUE(eventually([&] { return pool.stats().pending == 0; }));
-  const int created = db.created();
+  // Creations still under way count too: wait for them (a pool without elision has dozens).
+  eventually([&] { return pool.stats().pending == 0; }, 10s);
+  const int created = db.created() + static_cast<int>(pool.stats().pending);
   EXPECT_LE(created, 10)
       << "the spike made the pool create " << created - 5
       << " connections besides its 5 idle ones. A creation should start only for a waiter "
@@ -611,7 +614,7 @@ TEST(Level3Health, ALeakIsReportedOnceAfterItsThreshold) {
     warnings.push_back(w);
   };
   Pool<FakeConnection> pool(db, o);
-  pool.acquire().release();  // lease 1, given back at once
+  pool.acquire().release();    // lease 1, given back at once
   auto held = pool.acquire();  // lease 2
   clock.advance(1999ms);
   pool.housekeep();

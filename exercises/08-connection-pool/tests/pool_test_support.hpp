@@ -10,8 +10,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <stop_token>
@@ -71,10 +71,18 @@ class FakeDatabase : public Factory<FakeConnection> {
   }
 
   // --- the script ---
-  void set_create_latency(milliseconds latency) { locked([&] { create_latency_ = latency; }); }
-  void fail_creates(std::string error) { locked([&] { failure_ = std::move(error); }); }
-  void hang_creates(bool hang) { locked([&] { hang_ = hang; }); }
-  void break_connection(int id) { locked([&] { broken_.insert(id); }); }
+  void set_create_latency(milliseconds latency) {
+    locked([&] { create_latency_ = latency; });
+  }
+  void fail_creates(std::string error) {
+    locked([&] { failure_ = std::move(error); });
+  }
+  void hang_creates(bool hang) {
+    locked([&] { hang_ = hang; });
+  }
+  void break_connection(int id) {
+    locked([&] { broken_.insert(id); });
+  }
   // validate() moves `clock` by `cost`: an answer that takes that long.
   void set_validation_cost(course::FakeClock& clock, milliseconds cost) {
     locked([&] {
@@ -84,18 +92,36 @@ class FakeDatabase : public Factory<FakeConnection> {
   }
 
   // --- what the pool did ---
-  int created() const { return read([&] { return created_; }); }
-  int create_calls() const { return read([&] { return create_calls_; }); }
-  std::size_t open() const { return read([&] { return open_.size(); }); }
-  std::size_t peak_open() const { return read([&] { return peak_open_; }); }
-  int validations() const { return read([&] { return validations_; }); }
-  std::vector<int> closed_ids() const { return read([&] { return closed_ids_; }); }
-  std::vector<int> double_closes() const { return read([&] { return double_closes_; }); }
+  int created() const {
+    return read([&] { return created_; });
+  }
+  int create_calls() const {
+    return read([&] { return create_calls_; });
+  }
+  std::size_t open() const {
+    return read([&] { return open_.size(); });
+  }
+  std::size_t peak_open() const {
+    return read([&] { return peak_open_; });
+  }
+  int validations() const {
+    return read([&] { return validations_; });
+  }
+  std::vector<int> closed_ids() const {
+    return read([&] { return closed_ids_; });
+  }
+  std::vector<int> double_closes() const {
+    return read([&] { return double_closes_; });
+  }
   std::vector<milliseconds> validation_timeouts() const {
     return read([&] { return validation_timeouts_; });
   }
-  std::set<std::thread::id> create_threads() const { return read([&] { return create_threads_; }); }
-  bool is_open(int id) const { return read([&] { return open_.contains(id); }); }
+  std::set<std::thread::id> create_threads() const {
+    return read([&] { return create_threads_; });
+  }
+  bool is_open(int id) const {
+    return read([&] { return open_.contains(id); });
+  }
 
  private:
   template <class F>

@@ -57,8 +57,8 @@ class AsyncPool {
   asio::awaitable<Lease<C>> async_acquire(milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
-      const auto left = std::chrono::duration_cast<milliseconds>(
-          deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
       Handout handout = co_await wait_for_lease(std::max(left, milliseconds(1)), timeout);
       const Verdict verdict = co_await run_blocking([this, &handout] { return check(handout); });
       if (verdict == Verdict::lendable) co_return std::move(*handout.lease);

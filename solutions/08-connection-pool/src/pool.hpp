@@ -51,7 +51,9 @@ template <class C>
 class Lease {
  public:
   Lease(Lease&& other) noexcept
-      : pool_(std::exchange(other.pool_, nullptr)), id_(other.id_), entry_(std::move(other.entry_)) {}
+      : pool_(std::exchange(other.pool_, nullptr)),
+        id_(other.id_),
+        entry_(std::move(other.entry_)) {}
   Lease& operator=(Lease&&) = delete;
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
@@ -318,8 +320,8 @@ class Pool {
 
   // A connection counted in use goes to the longest waiter (it stays in use) or becomes idle.
   void hand_over_locked(detail::Entry<C>&& entry) {
-    const auto first_unserved = std::find_if(waiters_.begin(), waiters_.end(),
-                                             [](const Waiter& w) { return !w.served(); });
+    const auto first_unserved =
+        std::find_if(waiters_.begin(), waiters_.end(), [](const Waiter& w) { return !w.served(); });
     if (first_unserved != waiters_.end()) {
       wake_up_locked(first_unserved, std::move(entry));
       return;

@@ -130,11 +130,11 @@ class WaitHistogram {
 
 // A picture of the pool at one instant (taken under its lock, so the counts agree).
 struct PoolStats {
-  std::size_t total = 0;     // connections that exist: idle + in_use + pending
-  std::size_t idle = 0;      // ready to lend
-  std::size_t in_use = 0;    // lent, or being validated or handed to a waiter
-  std::size_t pending = 0;   // being created now
-  std::size_t waiting = 0;   // acquire() calls waiting for a connection now
+  std::size_t total = 0;                  // connections that exist: idle + in_use + pending
+  std::size_t idle = 0;                   // ready to lend
+  std::size_t in_use = 0;                 // lent, or being validated or handed to a waiter
+  std::size_t pending = 0;                // being created now
+  std::size_t waiting = 0;                // acquire() calls waiting for a connection now
   std::uint64_t created = 0;              // Factory::create calls that succeeded
   std::uint64_t closed = 0;               // Factory::close calls
   std::uint64_t timeouts = 0;             // acquire() calls that threw PoolTimeout
