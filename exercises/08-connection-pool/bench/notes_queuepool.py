@@ -4,7 +4,7 @@
     notes_queuepool.py --backend sqlite --db FILE --cycle statement --threads 8 --size 4
     notes_queuepool.py --backend postgres --port 5432 --cycle connection ...
 
-Prints `cycles_per_second=N`. Works on the pool itself (engine.pool.connect() and close()), as
+Prints `cycles_per_second=N` and `slowest_thread_share=S`, as pool_bench does. Works on the pool itself (engine.pool.connect() and close()), as
 HikariCP's benchmark works on getConnection() and close(), with pool_pre_ping off (pool_bench's
 pool skips validation of a connection given back within 500 ms, which every cycle here is).
 """
@@ -69,6 +69,8 @@ def main():
         thread.join()
     elapsed = time.monotonic() - start
     print(f"cycles_per_second={sum(counts) / elapsed:.0f}")
+    mean = sum(counts) / len(counts)
+    print(f"slowest_thread_share={min(counts) / mean if mean else 0:.3f}")
     engine.dispose()
 
 

@@ -9,9 +9,11 @@
 // peer per-query: no pool: open a connection, run the cycle, close it
 // --spike:        HikariCP's spike (50 threads at once, create 150 ms, query 2 ms, max 50,
 //                 min idle 5) through `peer`: prints the connections it made
-// Prints one line: `cycles_per_second=N` (or `connections=N` for --spike).
+// Prints `cycles_per_second=N` and `slowest_thread_share=S` (the slowest thread's cycles over the
+// mean: how fair the pool was), or `connections=N` for --spike.
 // bench/run_bench.py runs every combination and prints medians and ratios.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -20,6 +22,7 @@
 #include <latch>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <thread>
@@ -93,22 +96,30 @@ void statement(C& connection) {
   (void)connection.query_int("SELECT 1");
 }
 
-// Runs `cycle` on `threads` threads for `seconds`; returns cycles per second.
+// What a measurement gives: the rate, and how evenly the threads shared it.
+struct Rate {
+  double cycles_per_second = 0;
+  // The slowest thread's cycles over the mean per thread: 1 when every thread got its turn, near
+  // 0 when some threads starved while others barged in.
+  double slowest_thread_share = 0;
+};
+
+// Runs `cycle` on `threads` threads for `seconds`.
 template <class Cycle>
-double measure(int threads, double seconds, Cycle cycle) {
+Rate measure(int threads, double seconds, Cycle cycle) {
   std::atomic<bool> stop{false};
-  std::atomic<long> cycles{0};
+  std::vector<long> counts(static_cast<std::size_t>(threads), 0);
   std::latch ready(threads + 1);
   std::vector<std::jthread> workers;
   for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&] {
+    workers.emplace_back([&, t] {
       ready.arrive_and_wait();
       long mine = 0;
       while (!stop.load(std::memory_order_relaxed)) {
         cycle();
         ++mine;
       }
-      cycles += mine;
+      counts[static_cast<std::size_t>(t)] = mine;
     });
   }
   ready.arrive_and_wait();
@@ -118,11 +129,13 @@ double measure(int threads, double seconds, Cycle cycle) {
   workers.clear();
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return static_cast<double>(cycles.load()) / elapsed;
+  const double total = static_cast<double>(std::accumulate(counts.begin(), counts.end(), 0L));
+  const double slowest = static_cast<double>(*std::min_element(counts.begin(), counts.end()));
+  return Rate{total / elapsed, total > 0 ? slowest / (total / threads) : 0};
 }
 
 template <class C>
-double run_cycles(Factory<C>& factory, const Options& o) {
+Rate run_cycles(Factory<C>& factory, const Options& o) {
   const bool with_statement = o.cycle == "statement";
   if (o.peer == "per-query") {
     return measure(o.threads, o.seconds, [&] {
@@ -227,7 +240,7 @@ int main(int argc, char** argv) {
       std::cout << "connections=" << run_spike(o.peer) << "\n";
       return 0;
     }
-    double rate = 0;
+    Rate rate;
     if (o.backend == "sqlite") {
       if (o.db.empty()) throw std::runtime_error("--db is required with --backend sqlite");
       connpool::SqliteFactory factory(o.db);
@@ -237,7 +250,8 @@ int main(int argc, char** argv) {
       connpool::PgFactory factory(o.conninfo);
       rate = run_cycles(factory, o);
     }
-    std::printf("cycles_per_second=%.0f\n", rate);
+    std::printf("cycles_per_second=%.0f\nslowest_thread_share=%.3f\n", rate.cycles_per_second,
+                rate.slowest_thread_share);
   } catch (const std::exception& e) {
     std::cerr << "pool_bench: " << e.what() << "\n";
     return 1;

@@ -49,12 +49,16 @@ def value_of(output, key):
     raise RuntimeError("no %s= in %r" % (key, output[-300:]))
 
 
-def run_value(command, key):
+def run_output(command):
     process = subprocess.run(command, capture_output=True, text=True, timeout=600)
     if process.returncode != 0:
         raise RuntimeError("%s exited with %d: %s" % (command[0], process.returncode,
                                                       process.stderr[-400:]))
-    return value_of(process.stdout, key)
+    return process.stdout
+
+
+def run_value(command, key):
+    return value_of(run_output(command), key)
 
 
 class Postgres:
@@ -131,8 +135,10 @@ def main():
 
         print("pool size %d; median cycles/s of %d runs of %.1f s each; ratio = peer / your pool"
               % (args.size, args.runs, args.seconds))
-        print("%-9s %-10s %-7s %-10s %12s %8s" % ("backend", "cycle", "threads", "peer",
-                                                   "cycles/s", "ratio"))
+        print("slowest = the slowest thread's cycles over the mean per thread (1: every thread "
+              "got its turn)")
+        print("%-9s %-10s %-7s %-10s %12s %8s %8s" % ("backend", "cycle", "threads", "peer",
+                                                       "cycles/s", "ratio", "slowest"))
         for backend, bench_args, python_args in backends:
             for cycle in ("connection", "statement"):
                 for threads in (args.size, 2 * args.size):
@@ -144,13 +150,17 @@ def main():
                         peers.append(("QueuePool", [PYTHON, os.path.join(HERE, "notes_queuepool.py")]
                                       + python_args + common))
                     medians = {}
+                    shares = {}
                     for name, command in peers:
-                        rates = [run_value(command, "cycles_per_second") for _ in range(args.runs)]
-                        medians[name] = statistics.median(rates)
+                        outputs = [run_output(command) for _ in range(args.runs)]
+                        medians[name] = statistics.median(
+                            value_of(out, "cycles_per_second") for out in outputs)
+                        shares[name] = statistics.median(
+                            value_of(out, "slowest_thread_share") for out in outputs)
                     for name, _ in peers:
-                        print("%-9s %-10s %-7d %-10s %12.0f %7.2fx"
+                        print("%-9s %-10s %-7d %-10s %12.0f %7.2fx %8.2f"
                               % (backend, cycle, threads, name, medians[name],
-                                 medians[name] / medians["pool"]))
+                                 medians[name] / medians["pool"], shares[name]))
         print()
         for peer in ("pool", "naive"):
             made = run_value([bench, "--spike", "--peer", peer], "connections")

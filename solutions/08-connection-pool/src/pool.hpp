@@ -217,7 +217,7 @@ class Pool {
     detail::Entry<C> entry = std::move(idle_.back());
     idle_.pop_back();
     ++in_use_;
-    if (idle_.size() < options_.min_idle) demand_.notify_one();  // top up to min_idle
+    wake_creator_if_needed_locked();  // to top the idle ones up to min_idle
     return entry;
   }
 
@@ -293,7 +293,7 @@ class Pool {
                                      milliseconds timeout) {
     waiters_.emplace_back();
     const auto me = std::prev(waiters_.end());
-    demand_.notify_one();  // the creator decides whether a new connection is worth making
+    wake_creator_if_needed_locked();
     while (!me->served() && !closed_ && clock_.now() < deadline) {
       clock_.wait_until(me->wake, lock, deadline);
     }
@@ -385,6 +385,11 @@ class Pool {
 
   [[nodiscard]] bool should_create_locked() const {
     return !closed_ && unmet_demand_locked() > 0 && total_locked() < options_.max_size;
+  }
+
+  // Waking the creator costs a context switch and a turn at the lock: only when it has work.
+  void wake_creator_if_needed_locked() {
+    if (should_create_locked()) demand_.notify_one();
   }
 
   // The creator's thread: one connection at a time, and only while there is unmet demand and
