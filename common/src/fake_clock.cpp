@@ -1,5 +1,6 @@
 #include "course/fake_clock.hpp"
 
+#include <algorithm>
 #include <numeric>
 #include <thread>
 
@@ -12,6 +13,38 @@ const Clock& real_clock() {
 
 Sleeper real_sleeper() {
   return [](std::chrono::milliseconds delay) { std::this_thread::sleep_for(delay); };
+}
+
+void FakeClock::wait_until(std::condition_variable_any& cv, std::unique_lock<std::mutex>& lock,
+                           time_point deadline) const {
+  {
+    const std::scoped_lock guard(waiters_mutex_);
+    waiters_.push_back(&cv);
+  }
+  const auto generation = generation_.load();
+  if (now() < deadline) {
+    // A move of the clock between the check above and the wait is caught by the generation; one
+    // that lands in the instant before the wait blocks costs at most kRealTimeCap.
+    const std::cv_status status = cv.wait_for(lock, kRealTimeCap);
+    if (status == std::cv_status::no_timeout && generation_.load() == generation) ++notified_;
+  }
+  const std::scoped_lock guard(waiters_mutex_);
+  waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &cv));
+}
+
+std::uint64_t FakeClock::notified_wakeups() const { return notified_.load(); }
+
+std::size_t FakeClock::waiting() const {
+  const std::scoped_lock guard(waiters_mutex_);
+  return waiters_.size();
+}
+
+void FakeClock::wake_waiters() {
+  ++generation_;
+  // Under waiters_mutex_: a waiter leaves the list (and may destroy its condition variable) only
+  // after this has finished. The waiters' own mutexes are not taken, so there is no lock order.
+  const std::scoped_lock guard(waiters_mutex_);
+  for (std::condition_variable_any* cv : waiters_) cv->notify_all();
 }
 
 Sleeper FakeSleeper::sleeper() {

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -111,6 +114,77 @@ TEST(FakeSleeper, IsThreadSafe) {
   EXPECT_EQ(fake.count(), 400u);
   EXPECT_EQ(fake.total(), 400ms);
   EXPECT_EQ(clock.now() - FakeClock::kDefaultStart, 400ms);
+}
+
+// The code under test waits the usual way: loop on its condition and the clock's deadline.
+bool wait_for_flag_or_deadline(const Clock& clock, std::mutex& mutex,
+                               std::condition_variable_any& cv, const bool& flag,
+                               Clock::time_point deadline) {
+  std::unique_lock lock(mutex);
+  while (!flag && clock.now() < deadline) clock.wait_until(cv, lock, deadline);
+  return flag;
+}
+
+TEST(SteadyClock, WaitUntilReturnsAtTheDeadline) {
+  const SteadyClock clock;
+  std::mutex mutex;
+  std::condition_variable_any cv;
+  const bool flag = false;
+  const auto start = clock.now();
+  EXPECT_FALSE(wait_for_flag_or_deadline(clock, mutex, cv, flag, start + 20ms));
+  EXPECT_GE(clock.now() - start, 20ms);
+}
+
+TEST(FakeClock, AWaitEndsWhenTheClockReachesItsDeadlineAndNotBefore) {
+  FakeClock clock;
+  std::mutex mutex;
+  std::condition_variable_any cv;
+  const bool flag = false;
+  std::atomic<bool> returned{false};
+  const auto deadline = clock.now() + 1h;
+  std::jthread waiter([&] {
+    wait_for_flag_or_deadline(clock, mutex, cv, flag, deadline);
+    returned = true;
+  });
+  while (clock.waiting() == 0) std::this_thread::sleep_for(1ms);
+  clock.advance(1h - 1ns);
+  std::this_thread::sleep_for(3 * FakeClock::kRealTimeCap);
+  EXPECT_FALSE(returned) << "one nanosecond before its deadline the wait must go on";
+  clock.advance(1ns);
+  waiter.join();
+  EXPECT_TRUE(returned);
+  EXPECT_EQ(clock.waiting(), 0U);
+}
+
+TEST(FakeClock, ANotifyStillEndsAWait) {
+  FakeClock clock;
+  std::mutex mutex;
+  std::condition_variable_any cv;
+  bool flag = false;
+  std::jthread waiter(
+      [&] { EXPECT_TRUE(wait_for_flag_or_deadline(clock, mutex, cv, flag, clock.now() + 1h)); });
+  while (clock.waiting() == 0) std::this_thread::sleep_for(1ms);
+  {
+    const std::scoped_lock lock(mutex);
+    flag = true;
+  }
+  cv.notify_all();
+  waiter.join();
+  // One notify, one wake-up counted (a spurious wake-up of the OS could add one).
+  EXPECT_GE(clock.notified_wakeups(), 1U);
+  EXPECT_LE(clock.notified_wakeups(), 2U);
+}
+
+TEST(FakeClock, MovingTheClockIsNotCountedAsANotifiedWakeUp) {
+  FakeClock clock;
+  std::mutex mutex;
+  std::condition_variable_any cv;
+  const bool flag = false;
+  std::jthread waiter([&] { wait_for_flag_or_deadline(clock, mutex, cv, flag, clock.now() + 1s); });
+  while (clock.waiting() == 0) std::this_thread::sleep_for(1ms);
+  clock.advance(1s);
+  waiter.join();
+  EXPECT_EQ(clock.notified_wakeups(), 0U);
 }
 
 TEST(RealSleeper, Sleeps) {

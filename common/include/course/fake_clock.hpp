@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <vector>
@@ -19,12 +21,22 @@ class Clock {
 
   virtual ~Clock() = default;
   virtual time_point now() const = 0;
+
+  // Blocks on `cv` (`lock` held on entry and on return) until it is notified or `deadline` has
+  // passed on this clock. It may also return early (a spurious wake-up), so callers loop on their
+  // own condition and compare now() with the deadline, as with any condition variable.
+  virtual void wait_until(std::condition_variable_any& cv, std::unique_lock<std::mutex>& lock,
+                          time_point deadline) const = 0;
 };
 
 // The real monotonic clock.
 class SteadyClock final : public Clock {
  public:
   time_point now() const override { return std::chrono::steady_clock::now(); }
+  void wait_until(std::condition_variable_any& cv, std::unique_lock<std::mutex>& lock,
+                  time_point deadline) const override {
+    cv.wait_until(lock, deadline);
+  }
 };
 
 // A process-wide SteadyClock, the default for code that takes `const Clock&`.
@@ -42,17 +54,45 @@ class FakeClock final : public Clock {
 
   time_point now() const override { return time_point(duration(ticks_.load())); }
 
+  // Waits until notified, or until the test moves this clock (advance() and set() wake every
+  // waiter, which then compares now() with its deadline), or for at most kRealTimeCap of real
+  // time (a spurious wake-up: callers loop), so nothing waits forever on a clock a test forgot.
+  // Returns at once if the deadline has passed.
+  void wait_until(std::condition_variable_any& cv, std::unique_lock<std::mutex>& lock,
+                  time_point deadline) const override;
+
   // Moves time forward by d (a negative d moves it back, which a steady clock never does: only
-  // use that to test defensive code).
+  // use that to test defensive code), then wakes every wait_until() in progress.
   template <class Rep, class Period>
   void advance(std::chrono::duration<Rep, Period> d) {
     ticks_.fetch_add(std::chrono::duration_cast<duration>(d).count());
+    wake_waiters();
   }
 
-  void set(time_point t) { ticks_.store(t.time_since_epoch().count()); }
+  void set(time_point t) {
+    ticks_.store(t.time_since_epoch().count());
+    wake_waiters();
+  }
+
+  // How many threads are inside wait_until() now: a test waits for this before it moves the
+  // clock, to know the code under test is blocked on it.
+  std::size_t waiting() const;
+
+  // How many wait_until() calls returned because their condition variable was notified (not
+  // because the clock moved, nor at the real-time cap): code that wakes exactly one waiter per
+  // event adds one per event, a notify_all adds one per waiter.
+  std::uint64_t notified_wakeups() const;
+
+  static constexpr std::chrono::milliseconds kRealTimeCap{50};
 
  private:
+  void wake_waiters();
+
   std::atomic<duration::rep> ticks_;
+  std::atomic<std::uint64_t> generation_{0};  // moves of the clock
+  mutable std::atomic<std::uint64_t> notified_{0};
+  mutable std::mutex waiters_mutex_;
+  mutable std::vector<std::condition_variable_any*> waiters_;
 };
 
 // How code that retries with back-off waits; tests pass a FakeSleeper's sleeper() instead.

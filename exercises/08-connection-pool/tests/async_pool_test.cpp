@@ -1,0 +1,291 @@
+// Level 5: the pool for coroutines, on one Asio event loop.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
+#include <chrono>
+#include <exception>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "async_pool.hpp"
+#include "course/time_scale.hpp"
+#include "pool.hpp"
+#include "pool_test_support.hpp"
+
+namespace connpool::testing {
+namespace {
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+
+// Runs the event loop on this thread until its work is done, or fails the test after `limit`:
+// a coroutine that never ends (a lost hand-off) must not hang the test.
+void run_loop(asio::io_context& io, std::chrono::milliseconds limit = 10s) {
+  const auto end = std::chrono::steady_clock::now() + course::scaled(limit);
+  while (!io.stopped() && std::chrono::steady_clock::now() < end) {
+    io.run_for(10ms);
+  }
+  if (!io.stopped()) {
+    ADD_FAILURE() << "the coroutines did not finish within " << limit.count()
+                  << " ms: a coroutine is still waiting for a connection nobody hands it";
+    io.stop();
+  }
+}
+
+asio::awaitable<void> pause_on_loop(std::chrono::milliseconds d) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, d);
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
+// Records how a coroutine ended, on the loop's thread. The lambdas that make the coroutines are
+// named variables of the test: a coroutine lambda's captures live in the lambda object, which
+// must outlive the coroutine.
+void spawn(asio::io_context& io, asio::awaitable<void> body, std::string& failure) {
+  asio::co_spawn(io, std::move(body), [&failure](const std::exception_ptr& error) {
+    if (!error) return;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      failure += std::string(e.what()) + "\n";
+    }
+  });
+}
+
+TEST(Level5Async, ManyCoroutinesShareAFewConnections) {
+  FakeDatabase db;
+  Pool<FakeConnection> pool(db, options(2));
+  AsyncPool<FakeConnection> async_pool(pool);
+  asio::io_context io;
+  int holding = 0;
+  int peak = 0;
+  int served = 0;
+  std::string failures;
+  auto query = [&]() -> asio::awaitable<void> {
+    auto lease = co_await async_pool.async_acquire();
+    peak = std::max(peak, ++holding);
+    co_await pause_on_loop(2ms);  // the query: other coroutines run meanwhile
+    --holding;
+    ++served;
+  };
+  for (int i = 0; i < 20; ++i) spawn(io, query(), failures);
+  run_loop(io);
+  EXPECT_EQ(failures, "");
+  EXPECT_EQ(served, 20) << "every coroutine must get a connection in turn";
+  EXPECT_EQ(peak, 2) << peak << " coroutines held a connection at once; max_size is 2";
+  EXPECT_LE(db.peak_open(), 2U);
+}
+
+TEST(Level5Async, AWaitingCoroutineDoesNotBlockTheLoop) {
+  FakeDatabase db;
+  PoolOptions o = options(1);
+  o.connection_timeout = 3s;
+  Pool<FakeConnection> pool(db, o);
+  AsyncPool<FakeConnection> async_pool(pool);
+  asio::io_context io;
+  std::string failures;
+  std::optional<Lease<FakeConnection>> held;
+  int ticks_while_waiting = 0;
+  bool got_it = false;
+  held.emplace(pool.acquire());
+  auto waiter = [&]() -> asio::awaitable<void> {
+    auto lease = co_await async_pool.async_acquire();
+    got_it = true;
+  };
+  spawn(io, waiter(), failures);
+  auto ticker = [&]() -> asio::awaitable<void> {
+    for (int i = 0; i < 5; ++i) {
+      co_await pause_on_loop(1ms);
+      if (!got_it) ++ticks_while_waiting;
+    }
+    held.reset();  // gives the connection back, from the loop
+  };
+  spawn(io, ticker(), failures);
+  run_loop(io);
+  EXPECT_EQ(failures, "");
+  EXPECT_EQ(ticks_while_waiting, 5)
+      << "while one coroutine waited for a connection, another ran only " << ticks_while_waiting
+      << " of its 5 steps: async_acquire() blocked the event loop's thread (a blocking wait, "
+         "like time.sleep in an async def). Queue a callback instead, and let the release call it";
+  EXPECT_TRUE(got_it);
+}
+
+TEST(Level5Async, ATimedOutCoroutineGetsPoolTimeout) {
+  FakeDatabase db;
+  Pool<FakeConnection> pool(db, options(1));
+  AsyncPool<FakeConnection> async_pool(pool);
+  asio::io_context io;
+  auto held = pool.acquire();
+  std::string failures;
+  std::string outcome = "returned";
+  std::optional<TimeoutReason> reason;
+  auto waiter = [&]() -> asio::awaitable<void> {
+    try {
+      auto lease = co_await async_pool.async_acquire(100ms);
+    } catch (const PoolTimeout& e) {
+      outcome = e.what();
+      reason = e.reason();
+    }
+  };
+  spawn(io, waiter(), failures);
+  run_loop(io);
+  EXPECT_EQ(failures, "");
+  EXPECT_EQ(reason, TimeoutReason::exhausted) << outcome;
+  EXPECT_EQ(pool.stats().timeouts, 1U);
+  EXPECT_EQ(pool.stats().waiting, 0U) << "a coroutine that timed out must leave the queue";
+  held.release();
+  EXPECT_EQ(pool.stats().idle, 1U) << "the connection given back must not go to the coroutine "
+                                      "that gave up";
+}
+
+TEST(Level5Async, ACancelledWaiterNeverTakesAConnection) {
+  FakeDatabase db;
+  Pool<FakeConnection> pool(db, options(1));
+  AsyncPool<FakeConnection> async_pool(pool);
+  asio::io_context io;
+  std::optional<Lease<FakeConnection>> held;
+  held.emplace(pool.acquire());
+  std::string failures;
+  bool impatient_gave_up = false;
+  bool gave_up_while_held = false;
+  bool patient_served = false;
+  auto impatient = [&]() -> asio::awaitable<void> {
+    // Waits for a connection or 50 ms, whichever comes first: `||` cancels the loser.
+    auto first = co_await (async_pool.async_acquire(10s) || pause_on_loop(50ms));
+    impatient_gave_up = first.index() == 1;
+    gave_up_while_held = held.has_value();
+  };
+  spawn(io, impatient(), failures);
+  auto patient = [&]() -> asio::awaitable<void> {
+    co_await pause_on_loop(10ms);  // queued after the impatient one
+    auto lease = co_await async_pool.async_acquire(10s);
+    patient_served = true;
+  };
+  spawn(io, patient(), failures);
+  auto releaser = [&]() -> asio::awaitable<void> {
+    co_await pause_on_loop(200ms);
+    held.reset();
+  };
+  spawn(io, releaser(), failures);
+  run_loop(io);
+  EXPECT_EQ(failures, "");
+  EXPECT_TRUE(impatient_gave_up);
+  EXPECT_TRUE(gave_up_while_held)
+      << "the cancelled wait ended only when a connection came back: the cancellation was "
+         "ignored. Install a cancellation handler (asio::get_associated_cancellation_slot) "
+         "that takes the waiter out of the queue and completes it at once";
+  EXPECT_TRUE(patient_served);
+  EXPECT_EQ(pool.stats().acquire_wait.count, 2U)
+      << "two leases were expected (the held one and the patient coroutine's): a cancelled "
+         "waiter that stays in the queue takes the next connection, which then goes back "
+         "unused";
+}
+
+TEST(Level5Async, ABrokenConnectionIsNotLentToACoroutine) {
+  FakeDatabase db;
+  Pool<FakeConnection> pool(db, options(1));
+  AsyncPool<FakeConnection> async_pool(pool);
+  int broken = 0;
+  {
+    auto lease = pool.acquire();
+    broken = lease->id;
+  }
+  db.break_connection(broken);
+  asio::io_context io;
+  std::string failures;
+  int got = 0;
+  auto waiter = [&]() -> asio::awaitable<void> {
+    auto lease = co_await async_pool.async_acquire();
+    got = lease->id;
+  };
+  spawn(io, waiter(), failures);
+  run_loop(io);
+  EXPECT_EQ(failures, "");
+  EXPECT_NE(got, broken) << "the idle connection was broken: it must be validated and replaced";
+  EXPECT_NE(got, 0);
+  EXPECT_EQ(pool.stats().validation_failures, 1U);
+}
+
+TEST(Level5Async, ShutdownEndsAWaitingCoroutineWithPoolClosed) {
+  FakeDatabase db;
+  Pool<FakeConnection> pool(db, options(1));
+  AsyncPool<FakeConnection> async_pool(pool);
+  asio::io_context io;
+  std::optional<Lease<FakeConnection>> held;
+  held.emplace(pool.acquire());
+  std::string failures;
+  std::string outcome = "returned";
+  auto waiter = [&]() -> asio::awaitable<void> {
+    try {
+      auto lease = co_await async_pool.async_acquire(10s);
+    } catch (const PoolClosed& e) {
+      outcome = std::string("PoolClosed: ") + e.what();
+    }
+  };
+  spawn(io, waiter(), failures);
+  auto closer = [&]() -> asio::awaitable<void> {
+    co_await pause_on_loop(20ms);
+    pool.shutdown();
+    held.reset();
+  };
+  spawn(io, closer(), failures);
+  run_loop(io);
+  EXPECT_EQ(failures, "");
+  EXPECT_NE(outcome.find("PoolClosed"), std::string::npos) << outcome;
+}
+
+TEST(Level5Async, ThreadsAndCoroutinesShareOnePool) {
+  FakeDatabase db;
+  Pool<FakeConnection> pool(db, options(3));
+  AsyncPool<FakeConnection> async_pool(pool);
+  std::atomic<int> holding{0};
+  std::atomic<int> peak{0};
+  std::atomic<int> cycles{0};
+  auto hold = [&] {
+    const int now = ++holding;
+    int seen = peak.load();
+    while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+    }
+    --holding;
+    ++cycles;
+  };
+  asio::io_context io;
+  std::string failures;
+  auto cycles_of_a_coroutine = [&]() -> asio::awaitable<void> {
+    for (int i = 0; i < 50; ++i) {
+      auto lease = co_await async_pool.async_acquire();
+      hold();
+    }
+  };
+  for (int c = 0; c < 8; ++c) spawn(io, cycles_of_a_coroutine(), failures);
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&] {
+        try {
+          for (int i = 0; i < 50; ++i) {
+            auto lease = pool.acquire();
+            hold();
+          }
+        } catch (const std::exception& e) {
+          ADD_FAILURE() << e.what();
+        }
+      });
+    }
+    run_loop(io, 30s);
+  }
+  EXPECT_EQ(failures, "");
+  EXPECT_EQ(cycles, 12 * 50);
+  EXPECT_LE(peak, 3);
+  EXPECT_LE(db.peak_open(), 3U);
+}
+
+}  // namespace
+}  // namespace connpool::testing

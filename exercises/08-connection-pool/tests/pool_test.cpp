@@ -1,0 +1,706 @@
+// Levels 1 to 4: the pool for threads, on a fake database and, where time matters, a fake clock.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <latch>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "course/fake_clock.hpp"
+#include "course/time_scale.hpp"
+#include "pool.hpp"
+#include "pool_test_support.hpp"
+
+namespace connpool::testing {
+namespace {
+
+using course::FakeClock;
+
+// ---------------------------------------------------------------- level 1: borrow and give back
+
+TEST(Level1Pool, AnIdleConnectionIsReusedWithoutCreatingAnother) {
+  FakeDatabase db;
+  Pool<FakeConnection> pool(db, options(2));
+  int first = 0;
+  {
+    auto lease = pool.acquire();
+    first = lease->id;
+  }
+  auto again = pool.acquire();
+  EXPECT_EQ(again->id, first) << "a connection given back must be lent again, not a new one made";
+  EXPECT_EQ(db.created(), 1);
+  const PoolStats s = pool.stats();
+  EXPECT_EQ(s.in_use, 1U);
+  EXPECT_EQ(s.idle, 0U);
+  EXPECT_EQ(s.total, 1U);
+}
+
+TEST(Level1Pool, TheMostRecentlyReturnedConnectionIsLentFirst) {
+  FakeDatabase db;
+  Pool<FakeConnection> pool(db, options(2));
+  auto a = pool.acquire();
+  auto b = pool.acquire();
+  const int first_back = a->id;
+  const int second_back = b->id;
+  a.release();
+  b.release();
+  auto next = pool.acquire();
+  EXPECT_EQ(next->id, second_back)
+      << "idle connections form a stack (LIFO): the last one returned (" << second_back
+      << ") is lent first, so the others stay idle and can time out; got " << next->id
+      << " (returned first: " << first_back << ")";
+}
+
+TEST(Level1Pool, AcquireNeverWaitsWhileAConnectionIsIdle) {
+  FakeDatabase db;
+  FakeClock clock;  // never moved: a wait on it would last until the call's deadline
+  Pool<FakeConnection> pool(db, options(2, &clock));
+  auto held = pool.acquire();
+  { auto other = pool.acquire(); }  // one idle now
+  Call<int> call([&] { return pool.acquire()->id; });
+  ASSERT_TRUE(call.finished())
+      << "acquire() waited although a connection was idle: it must take it at once";
+  EXPECT_EQ(db.created(), 2);
+}
+
+TEST(Level1Pool, ATimedOutAcquireFailsAtExactlyItsTimeout) {
+  FakeDatabase db;
+  FakeClock clock;
+  PoolOptions o = options(1, &clock);
+  o.connection_timeout = 1000ms;
+  Pool<FakeConnection> pool(db, o);
+  auto held = pool.acquire();
+  Call<int> waiter([&] { return pool.acquire()->id; });
+  ASSERT_TRUE(waiting_becomes(pool, 1)) << "the second acquire() should be waiting";
+  clock.advance(999ms);
+  EXPECT_FALSE(waiter.finished(300ms))
+      << "acquire() gave up after 999 ms of its 1000 ms timeout (on the pool's clock)";
+  clock.advance(1ms);
+  ASSERT_TRUE(waiter.finished()) << "acquire() did not give up at its 1000 ms timeout";
+  const std::string what = waiter.outcome();
+  EXPECT_NE(what.find("PoolTimeout"), std::string::npos) << what;
+  EXPECT_EQ(pool.stats().timeouts, 1U);
+  EXPECT_EQ(pool.stats().waiting, 0U) << "a waiter that timed out must leave the queue";
+}
+
+TEST(Level1Pool, AReleaseJustBeforeTheTimeoutIsHandedToTheWaiter) {
+  FakeDatabase db;
+  FakeClock clock;
+  PoolOptions o = options(1, &clock);
+  o.connection_timeout = 1000ms;
+  Pool<FakeConnection> pool(db, o);
+  auto held = pool.acquire();
+  const int id = held->id;
+  Call<int> waiter([&] { return pool.acquire()->id; });
+  ASSERT_TRUE(waiting_becomes(pool, 1));
+  clock.advance(999ms);
+  held.release();
+  ASSERT_TRUE(waiter.finished());
+  EXPECT_EQ(waiter.outcome(), "returned");
+  EXPECT_EQ(pool.stats().timeouts, 0U);
+  EXPECT_EQ(db.created(), 1) << "the connection given back (id " << id
+                             << ") should serve the waiter; no new one was needed";
+}
+
+TEST(Level1Pool, TheTimeoutSaysThePoolWasExhaustedWithItsCounts) {
+  FakeDatabase db;
+  FakeClock clock;
+  PoolOptions o = options(2, &clock);
+  o.connection_timeout = 500ms;
+  Pool<FakeConnection> pool(db, o);
+  auto a = pool.acquire();
+  auto b = pool.acquire();
+  Call<int> waiter([&] { return pool.acquire()->id; });
+  ASSERT_TRUE(waiting_becomes(pool, 1));
+  clock.advance(500ms);
+  ASSERT_TRUE(waiter.finished());
+  ASSERT_EQ(waiter.timeout_reason(), TimeoutReason::exhausted) << waiter.outcome();
+  EXPECT_EQ(waiter.timeout_at().in_use, 2U);
+  EXPECT_EQ(waiter.timeout_at().total, 2U);
+  const std::string what = waiter.outcome();
+  EXPECT_NE(what.find("exhausted"), std::string::npos) << what;
+  EXPECT_NE(what.find("2 in use"), std::string::npos)
+      << "the message should give the counts: " << what;
+}
+
+TEST(Level1Pool, WaitersAreServedFirstComeFirstServed) {
+  FakeDatabase db;
+  Pool<FakeConnection> pool(db, options(1));
+  auto held = pool.acquire();
+  std::atomic<int> order{0};
+  std::atomic<int> first_rank{0};
+  std::atomic<int> second_rank{0};
+  Call<int> first([&] {
+    auto lease = pool.acquire();
+    first_rank = ++order;
+    return lease->id;
+  });
+  ASSERT_TRUE(waiting_becomes(pool, 1));
+  Call<int> second([&] {
+    auto lease = pool.acquire();
+    second_rank = ++order;
+    return lease->id;
+  });
+  ASSERT_TRUE(waiting_becomes(pool, 2));
+  held.release();
+  ASSERT_TRUE(first.finished() && second.finished());
+  EXPECT_EQ(first_rank, 1) << "the thread that waited longest must get the connection first";
+  EXPECT_EQ(second_rank, 2);
+}
+
+TEST(Level1Pool, EachReleaseWakesExactlyOneWaiter) {
+  FakeDatabase db;
+  FakeClock clock;  // the waiters wait on it, so it counts their wake-ups
+  Pool<FakeConnection> pool(db, options(1, &clock));
+  auto held = pool.acquire();
+  constexpr int kWaiters = 6;
+  std::vector<std::unique_ptr<Call<int>>> waiters;
+  for (int i = 0; i < kWaiters; ++i) {
+    waiters.push_back(std::make_unique<Call<int>>([&] { return pool.acquire()->id; }));
+  }
+  ASSERT_TRUE(waiting_becomes(pool, kWaiters));
+  const std::uint64_t before = clock.notified_wakeups();
+  held.release();  // each waiter takes it in turn and gives it back on return
+  for (auto& waiter : waiters) ASSERT_TRUE(waiter->finished());
+  const std::uint64_t wakeups = clock.notified_wakeups() - before;
+  EXPECT_LE(wakeups, kWaiters + 2U)
+      << kWaiters << " releases woke waiting threads " << wakeups
+      << " times. Each release should wake exactly the one waiter it hands the connection to; "
+         "notify_all wakes all of them (a thundering herd: 6 + 5 + 4 + ... = 21), and all but "
+         "one go back to sleep.";
+}
+
+TEST(Level1Pool, ManyThreadsManyCyclesAllFinish) {
+  FakeDatabase db;
+  Pool<FakeConnection> pool(db, options(3));
+  constexpr int kThreads = 16;
+  constexpr int kCycles = 300;
+  std::atomic<int> done{0};
+  std::atomic<int> timeouts{0};
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&] {
+        try {
+          for (int i = 0; i < kCycles; ++i) {
+            auto lease = pool.acquire();
+            ++done;
+          }
+        } catch (const PoolTimeout&) {
+          ++timeouts;
+        }
+      });
+    }
+    ASSERT_TRUE(eventually([&] { return done + timeouts * kCycles >= kThreads * kCycles; }, 30s));
+    EXPECT_EQ(done, kThreads * kCycles)
+        << "only " << done << " of " << kThreads * kCycles
+        << " acquire/release cycles finished: a wake-up was lost (a release that woke nobody "
+           "while a thread waited), and the threads are stuck; the run is ended by the pool's "
+           "10 s connection timeout";
+  }
+  EXPECT_EQ(pool.stats().timeouts, 0U);
+  EXPECT_LE(db.peak_open(), 3U);
+}
+
+TEST(Level1Pool, NeverMoreThanMaxSizeConnectionsUnderABurst) {
+  FakeDatabase db;
+  db.set_create_latency(2ms);
+  PoolOptions o = options(8);
+  Pool<FakeConnection> pool(db, o);
+  constexpr int kThreads = 50;
+  std::latch start(kThreads);
+  std::atomic<int> holding{0};
+  std::atomic<int> peak_holding{0};
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&] {
+        start.arrive_and_wait();
+        try {
+          for (int i = 0; i < 20; ++i) {
+            auto lease = pool.acquire();
+            const int now = ++holding;
+            int peak = peak_holding.load();
+            while (now > peak && !peak_holding.compare_exchange_weak(peak, now)) {
+            }
+            --holding;
+          }
+        } catch (const PoolTimeout& e) {
+          ADD_FAILURE() << e.what();
+        }
+      });
+    }
+  }
+  ASSERT_TRUE(eventually([&] { return pool.stats().pending == 0; }));
+  EXPECT_LE(db.peak_open(), 8U) << "the database saw " << db.peak_open()
+                                << " connections open at once; max_size is 8";
+  EXPECT_LE(peak_holding.load(), 8) << peak_holding << " threads held a connection at once";
+  EXPECT_TRUE(db.double_closes().empty()) << "a connection was closed twice";
+  const PoolStats s = pool.stats();
+  EXPECT_EQ(s.created - s.closed, s.total)
+      << "created − closed must equal the connections that exist";
+  EXPECT_EQ(static_cast<std::size_t>(db.created()), s.created);
+}
+
+TEST(Level1Pool, ALeaseGoesBackOnEveryPathOut) {
+  FakeDatabase db;
+  Pool<FakeConnection> pool(db, options(1));
+  try {
+    auto lease = pool.acquire();
+    throw std::runtime_error("the query failed");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_EQ(pool.stats().in_use, 0U) << "an exception left the lease's scope: the connection "
+                                        "must be back in the pool";
+  EXPECT_EQ(pool.stats().idle, 1U);
+  auto moved_from = pool.acquire();
+  {
+    auto moved_to = std::move(moved_from);
+    EXPECT_EQ(pool.stats().in_use, 1U);
+  }
+  EXPECT_EQ(pool.stats().in_use, 0U) << "the lease moved into an inner scope gives it back there";
+  EXPECT_EQ(pool.stats().idle, 1U) << "and only once";
+}
+
+TEST(Level1Pool, MisusingALeaseIsReported) {
+  FakeDatabase db;
+  Pool<FakeConnection> pool(db, options(2));
+  auto lease = pool.acquire();
+  lease.release();
+  EXPECT_THROW(lease.release(), LeaseMisuse) << "releasing twice must throw LeaseMisuse";
+  EXPECT_THROW((void)lease->id, LeaseMisuse) << "using a released lease must throw LeaseMisuse";
+  EXPECT_THROW((void)(*lease).id, LeaseMisuse);
+  auto other = pool.acquire();
+  auto taken = std::move(other);
+  // NOLINTNEXTLINE(bugprone-use-after-move): using a moved-from lease is the misuse tested
+  EXPECT_THROW((void)other->id, LeaseMisuse) << "a moved-from lease holds nothing";
+  EXPECT_EQ(pool.stats().in_use, 1U);
+  EXPECT_EQ(pool.stats().idle, 0U) << "the misuses must not have given anything back twice";
+}
+
+TEST(Level1Pool, RejectsImpossibleOptions) {
+  FakeDatabase db;
+  PoolOptions zero = options(0);
+  EXPECT_THROW(Pool<FakeConnection>(db, zero), std::invalid_argument);
+  PoolOptions too_idle = options(2);
+  too_idle.min_idle = 3;
+  EXPECT_THROW(Pool<FakeConnection>(db, too_idle), std::invalid_argument);
+  PoolOptions no_wait = options(2);
+  no_wait.connection_timeout = 0ms;
+  EXPECT_THROW(Pool<FakeConnection>(db, no_wait), std::invalid_argument);
+}
+
+TEST(Level1Pool, StatisticsCountEveryEvent) {
+  FakeDatabase db;
+  FakeClock clock;
+  PoolOptions o = options(2, &clock);
+  o.connection_timeout = 100ms;
+  Pool<FakeConnection> pool(db, o);
+  auto a = pool.acquire();
+  auto b = pool.acquire();
+  Call<int> late([&] { return pool.acquire()->id; });
+  ASSERT_TRUE(waiting_becomes(pool, 1));
+  clock.advance(40ms);
+  b.release();  // the waiter waited 40 ms, then gives it back
+  ASSERT_TRUE(late.finished());
+  auto c = pool.acquire();  // at once
+  Call<int> too_late([&] { return pool.acquire()->id; });
+  ASSERT_TRUE(waiting_becomes(pool, 1));
+  EXPECT_EQ(pool.stats().waiting, 1U);
+  clock.advance(100ms);
+  ASSERT_TRUE(too_late.finished());
+  const PoolStats s = pool.stats();
+  EXPECT_EQ(s.created, 2U);
+  EXPECT_EQ(s.closed, 0U);
+  EXPECT_EQ(s.timeouts, 1U);
+  EXPECT_EQ(s.in_use, 2U);
+  EXPECT_EQ(s.idle, 0U);
+  EXPECT_EQ(s.pending, 0U);
+  EXPECT_EQ(s.total, 2U);
+  EXPECT_EQ(s.waiting, 0U);
+  EXPECT_EQ(s.acquire_wait.count, 4U) << "four acquire() calls got a connection";
+  EXPECT_EQ(s.acquire_wait.p50, 0ns) << "three of the four did not wait at all";
+  EXPECT_EQ(s.acquire_wait.max, 40ms) << "one waited 40 ms on the pool's clock";
+  EXPECT_GE(s.acquire_wait.p99, 37ms);
+  EXPECT_LE(s.acquire_wait.p99, 40ms);
+}
+
+// ---------------------------------------------------------------- level 2: growth in the
+// background
+
+TEST(Level2Growth, ConnectionsAreCreatedOnThePoolsOwnThread) {
+  FakeDatabase db;
+  Pool<FakeConnection> pool(db, options(4));
+  std::vector<std::jthread> users;
+  std::latch all_hold(4);
+  std::latch done(1);
+  for (int i = 0; i < 4; ++i) {
+    users.emplace_back([&] {
+      auto lease = pool.acquire();
+      all_hold.count_down();
+      done.wait();
+    });
+  }
+  all_hold.wait();
+  const auto creators = db.create_threads();
+  done.count_down();
+  users.clear();
+  EXPECT_EQ(db.created(), 4);
+  EXPECT_EQ(creators.size(), 1U)
+      << "connections were created on " << creators.size()
+      << " threads. The threads that call acquire() must only wait on the pool; the pool's own "
+         "thread creates (HikariCP's rule), so a slow database never blocks a caller's "
+         "thread in create()";
+  for (const auto& id : creators) EXPECT_NE(id, std::this_thread::get_id());
+}
+
+TEST(Level2Growth, AHangingDatabaseStillLetsEveryAcquireTimeOut) {
+  FakeDatabase db;
+  db.hang_creates(true);
+  FakeClock clock;
+  PoolOptions o = options(4, &clock);
+  o.connection_timeout = 200ms;
+  {
+    Pool<FakeConnection> pool(db, o);
+    std::vector<std::unique_ptr<Call<int>>> callers;
+    for (int i = 0; i < 3; ++i) {
+      callers.push_back(std::make_unique<Call<int>>([&] { return pool.acquire()->id; }));
+    }
+    ASSERT_TRUE(eventually([&] { return db.create_calls() >= 1; }));
+    // stats() is not used here: a pool that creates under its lock would block it too. A
+    // caller that had not started waiting when the clock moved sees the next move.
+    std::vector<bool> ended;
+    for (auto& caller : callers) {
+      bool done = false;
+      for (int round = 0; round < 20 && !done; ++round) {
+        clock.advance(200ms);
+        done = caller->finished(150ms);
+      }
+      ended.push_back(done);
+    }
+    db.hang_creates(false);  // lets a pool that created under its lock go on, so the test ends
+    for (std::size_t i = 0; i < ended.size(); ++i) {
+      EXPECT_TRUE(ended[i])
+          << "caller " << i
+          << " did not time out while Factory::create hung. Creating a "
+             "connection must not hold the lock that acquire() needs: release it around create()";
+      if (ended[i]) {
+        const std::string what = callers[i]->outcome();
+        EXPECT_NE(what.find("PoolTimeout"), std::string::npos) << what;
+      }
+    }
+  }
+}
+
+TEST(Level2Growth, AFailingDatabaseIsNamedInTheTimeout) {
+  FakeDatabase db;
+  db.fail_creates("connection refused (by the test)");
+  FakeClock clock;
+  PoolOptions o = options(2, &clock);
+  o.connection_timeout = 10s;
+  Pool<FakeConnection> pool(db, o);
+  Call<int> caller([&] { return pool.acquire()->id; });
+  ASSERT_TRUE(waiting_becomes(pool, 1));
+  // A second create() call means the first one's failure has been dealt with. Small steps of
+  // the clock let a pool that pauses between attempts go on, far from the caller's timeout.
+  for (int round = 0; round < 100 && db.create_calls() < 2; ++round) {
+    clock.advance(50ms);
+    std::this_thread::sleep_for(2ms);
+  }
+  ASSERT_GE(db.create_calls(), 2) << "the pool should try again after a failed create()";
+  clock.advance(10s);
+  ASSERT_TRUE(caller.finished());
+  EXPECT_EQ(caller.timeout_reason(), TimeoutReason::create_failing) << caller.outcome();
+  EXPECT_NE(caller.outcome().find("connection refused (by the test)"), std::string::npos)
+      << "the timeout should give the database's last error: " << caller.outcome();
+  db.fail_creates("");
+  Call<int> later([&] { return pool.acquire(1h)->id; });
+  bool recovered = false;
+  for (int round = 0; round < 50 && !recovered; ++round) {
+    clock.advance(1s);  // past the creator's pause after a failure
+    recovered = later.finished(100ms);
+  }
+  ASSERT_TRUE(recovered);
+  EXPECT_EQ(later.outcome(), "returned") << "the pool must recover once the database does";
+}
+
+TEST(Level2Growth, ASpikeOfShortRequestsCreatesFewConnections) {
+  // HikariCP's spike: 50 threads at once, a connection takes 150 ms to make, a query 2 ms,
+  // max_size 50, min_idle 5. Five idle connections serve the 50 queries in about 20 ms, long
+  // before a new connection is ready: a pool that makes one per waiter ends with 45 more.
+  FakeDatabase db;
+  PoolOptions o = options(50);
+  o.min_idle = 5;
+  Pool<FakeConnection> pool(db, o);
+  ASSERT_TRUE(eventually([&] { return pool.stats().idle == 5; })) << "min_idle is 5";
+  db.set_create_latency(course::scaled(150ms));
+  constexpr int kThreads = 50;
+  std::latch start(kThreads);
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&] {
+        start.arrive_and_wait();
+        auto lease = pool.acquire();
+        std::this_thread::sleep_for(2ms);  // the query
+      });
+    }
+  }
+  // Creations still under way count too: wait for them (a pool without elision has dozens).
+  eventually([&] { return pool.stats().pending == 0; }, 10s);
+  const int created = db.created() + static_cast<int>(pool.stats().pending);
+  EXPECT_LE(created, 10)
+      << "the spike made the pool create " << created - 5
+      << " connections besides its 5 idle ones. A creation should start only for a waiter "
+         "that no creation under way will serve, and none should start once the waiters are "
+         "gone: the 5 connections given back serve them long before a new one is ready";
+}
+
+// ---------------------------------------------------------------- level 3: health and lifetimes
+
+TEST(Level3Health, ABrokenConnectionIsNeverLent) {
+  FakeDatabase db;
+  Pool<FakeConnection> pool(db, options(2));
+  int broken = 0;
+  {
+    auto lease = pool.acquire();
+    broken = lease->id;
+  }
+  db.break_connection(broken);
+  auto lease = pool.acquire();
+  EXPECT_NE(lease->id, broken) << "connection " << broken
+                               << " is broken: validate() says so, and it must not be lent";
+  EXPECT_TRUE(db.is_open(lease->id));
+  EXPECT_FALSE(db.is_open(broken)) << "a broken connection is closed";
+  EXPECT_EQ(pool.stats().validation_failures, 1U);
+  EXPECT_EQ(pool.stats().total, 1U) << "the broken one no longer counts";
+}
+
+TEST(Level3Health, AUsedConnectionIsValidatedBeforeItIsLentWithTheValidationTimeout) {
+  FakeDatabase db;
+  PoolOptions o = options(1);
+  o.validation_timeout = 1234ms;
+  Pool<FakeConnection> pool(db, o);
+  pool.acquire().release();
+  EXPECT_EQ(db.validations(), 0) << "a connection just created needs no validation";
+  pool.acquire().release();
+  pool.acquire().release();
+  EXPECT_EQ(db.validations(), 2) << "each lending of a used connection validates it first";
+  for (const auto timeout : db.validation_timeouts()) EXPECT_EQ(timeout, 1234ms);
+}
+
+TEST(Level3Health, AConnectionGivenBackRecentlySkipsValidation) {
+  FakeDatabase db;
+  FakeClock clock;
+  PoolOptions o = options(1, &clock);
+  o.alive_bypass = 500ms;
+  Pool<FakeConnection> pool(db, o);
+  pool.acquire().release();
+  clock.advance(499ms);
+  pool.acquire().release();
+  EXPECT_EQ(db.validations(), 0) << "given back 499 ms ago, within alive_bypass (500 ms): no "
+                                    "validation";
+  clock.advance(500ms);
+  pool.acquire().release();
+  EXPECT_EQ(db.validations(), 1) << "given back 500 ms ago: validated";
+}
+
+TEST(Level3Health, AValidationSlowerThanItsTimeoutCountsAsAFailure) {
+  FakeDatabase db;
+  FakeClock clock;
+  PoolOptions o = options(1, &clock);
+  o.validation_timeout = 100ms;
+  Pool<FakeConnection> pool(db, o);
+  int first = 0;
+  {
+    auto lease = pool.acquire();
+    first = lease->id;
+  }
+  db.set_validation_cost(clock, 150ms);  // answers "fine", but after 150 ms
+  auto lease = pool.acquire();
+  EXPECT_NE(lease->id, first) << "validate() answered after 150 ms, past validation_timeout "
+                                 "(100 ms): the connection must be treated as broken";
+  EXPECT_EQ(pool.stats().validation_failures, 1U);
+}
+
+TEST(Level3Health, MaxLifetimeRetiresAConnectionOnlyWhenItIsReturned) {
+  FakeDatabase db;
+  FakeClock clock;
+  PoolOptions o = options(2, &clock);
+  o.max_lifetime = 30min;
+  Pool<FakeConnection> pool(db, o);
+  auto lease = pool.acquire();
+  const int old = lease->id;
+  clock.advance(31min);
+  pool.housekeep();
+  EXPECT_TRUE(db.is_open(old)) << "connection " << old
+                               << " passed max_lifetime while in use: it must not be closed "
+                                  "under its user";
+  lease.release();
+  EXPECT_FALSE(db.is_open(old)) << "past max_lifetime, it is closed when it comes back";
+  auto fresh = pool.acquire();
+  EXPECT_NE(fresh->id, old);
+}
+
+TEST(Level3Health, AnIdleConnectionPastMaxLifetimeIsNotLent) {
+  FakeDatabase db;
+  FakeClock clock;
+  PoolOptions o = options(2, &clock);
+  o.max_lifetime = 30min;
+  Pool<FakeConnection> pool(db, o);
+  int old = 0;
+  {
+    auto lease = pool.acquire();
+    old = lease->id;
+  }
+  clock.advance(30min);
+  auto lease = pool.acquire();
+  EXPECT_NE(lease->id, old) << "an idle connection that reached max_lifetime must be retired, "
+                               "not lent";
+  EXPECT_FALSE(db.is_open(old));
+  EXPECT_EQ(pool.stats().validation_failures, 0U) << "expiry is not a validation failure";
+}
+
+TEST(Level3Health, IdleTimeoutShrinksThePoolDownToMinIdle) {
+  FakeDatabase db;
+  FakeClock clock;
+  PoolOptions o = options(6, &clock);
+  o.min_idle = 2;
+  o.idle_timeout = 10min;
+  Pool<FakeConnection> pool(db, o);
+  {
+    std::vector<Lease<FakeConnection>> leases;
+    for (int i = 0; i < 5; ++i) leases.push_back(pool.acquire());
+    // With 5 lent, min_idle has the pool make a sixth.
+    ASSERT_TRUE(eventually([&] { return pool.stats().idle == 1 && pool.stats().pending == 0; }));
+  }
+  ASSERT_EQ(pool.stats().idle, 6U);
+  clock.advance(9min);
+  pool.housekeep();
+  EXPECT_EQ(pool.stats().idle, 6U) << "nobody has been idle for idle_timeout yet";
+  clock.advance(1min);
+  pool.housekeep();
+  EXPECT_EQ(pool.stats().idle, 2U) << "idle_timeout closes idle connections, but only down to "
+                                      "min_idle (2)";
+  EXPECT_EQ(db.open(), 2U);
+  EXPECT_EQ(pool.stats().closed, 4U);
+}
+
+TEST(Level3Health, MinIdleIsKeptUpWithoutAnyAcquire) {
+  FakeDatabase db;
+  PoolOptions o = options(6);
+  o.min_idle = 3;
+  Pool<FakeConnection> pool(db, o);
+  EXPECT_TRUE(eventually([&] { return pool.stats().idle == 3; }))
+      << "min_idle is 3: the pool creates them on its own; idle is " << pool.stats().idle;
+  auto a = pool.acquire();
+  EXPECT_TRUE(eventually([&] { return pool.stats().idle == 3; }))
+      << "after a lease, the pool tops the idle ones up to min_idle again";
+  EXPECT_EQ(pool.stats().total, 4U);
+}
+
+TEST(Level3Health, ALeakIsReportedOnceAfterItsThreshold) {
+  FakeDatabase db;
+  FakeClock clock;
+  std::vector<LeakWarning> warnings;
+  std::mutex mutex;
+  PoolOptions o = options(2, &clock);
+  o.leak_threshold = 2s;
+  o.on_leak = [&](const LeakWarning& w) {
+    const std::scoped_lock lock(mutex);
+    warnings.push_back(w);
+  };
+  Pool<FakeConnection> pool(db, o);
+  pool.acquire().release();    // lease 1, given back at once
+  auto held = pool.acquire();  // lease 2
+  clock.advance(1999ms);
+  pool.housekeep();
+  EXPECT_TRUE(warnings.empty()) << "held 1999 ms of a 2000 ms threshold: no warning yet";
+  clock.advance(1ms);
+  pool.housekeep();
+  clock.advance(5s);
+  pool.housekeep();
+  ASSERT_EQ(warnings.size(), 1U) << "one warning per lease, however long it stays out";
+  EXPECT_EQ(warnings[0].lease, 2U) << "leases are numbered from 1 in the order they were given";
+  EXPECT_EQ(warnings[0].held, 2000ms);
+  EXPECT_EQ(pool.stats().leaks, 1U);
+  EXPECT_TRUE(db.is_open(held->id)) << "a leak warning does not take the connection away";
+}
+
+TEST(Level3Health, TheHousekeeperRunsOnItsOwn) {
+  FakeDatabase db;
+  PoolOptions o = options(4);
+  o.idle_timeout = 50ms;
+  o.housekeeping_period = 20ms;
+  Pool<FakeConnection> pool(db, o);
+  {
+    std::vector<Lease<FakeConnection>> leases;
+    for (int i = 0; i < 3; ++i) leases.push_back(pool.acquire());
+  }
+  EXPECT_TRUE(eventually([&] { return pool.stats().idle == 0 && db.open() == 0; }))
+      << "with housekeeping_period 20 ms the pool's own thread retires the idle connections "
+         "after idle_timeout (50 ms), without any call to housekeep()";
+}
+
+// ---------------------------------------------------------------- level 4: shutdown
+
+TEST(Level4Shutdown, IdleConnectionsCloseAtOnceAndLentOnesOnReturn) {
+  FakeDatabase db;
+  Pool<FakeConnection> pool(db, options(3));
+  auto lent = pool.acquire();
+  const int lent_id = lent->id;
+  {
+    auto a = pool.acquire();
+    auto b = pool.acquire();
+  }
+  pool.shutdown();
+  EXPECT_EQ(db.open(), 1U) << "shutdown closes the idle connections at once";
+  EXPECT_TRUE(db.is_open(lent_id)) << "the lent one is closed only when it comes back";
+  EXPECT_EQ(lent->id, lent_id) << "and it still works for its user";
+  lent.release();
+  EXPECT_EQ(db.open(), 0U);
+  EXPECT_TRUE(db.double_closes().empty());
+}
+
+TEST(Level4Shutdown, WaitersAndLaterAcquiresGetPoolClosed) {
+  FakeDatabase db;
+  Pool<FakeConnection> pool(db, options(1));
+  auto held = pool.acquire();
+  Call<int> waiter([&] { return pool.acquire()->id; });
+  ASSERT_TRUE(waiting_becomes(pool, 1));
+  Call<int> closer([&] {
+    pool.shutdown();
+    return 0;
+  });
+  ASSERT_TRUE(waiter.finished()) << "shutdown() must wake the waiting acquire()";
+  EXPECT_NE(waiter.outcome().find("PoolClosed"), std::string::npos) << waiter.outcome();
+  ASSERT_TRUE(closer.finished()) << "shutdown() must not wait for lent connections";
+  EXPECT_THROW((void)pool.acquire(), PoolClosed);
+  pool.shutdown();  // a second call does nothing
+}
+
+TEST(Level4Shutdown, AShutdownStopsACreationInProgress) {
+  FakeDatabase db;
+  db.hang_creates(true);
+  Pool<FakeConnection> pool(db, options(2));
+  Call<int> waiter([&] { return pool.acquire()->id; });
+  ASSERT_TRUE(eventually([&] { return db.create_calls() == 1; }));
+  Call<int> closer([&] {
+    pool.shutdown();
+    return 0;
+  });
+  const bool stopped = closer.finished();
+  db.hang_creates(false);  // so that the test ends either way
+  EXPECT_TRUE(stopped) << "shutdown() did not return while Factory::create hung: create() "
+                          "gets a stop token, and shutdown must request the stop before it "
+                          "joins the creator";
+  ASSERT_TRUE(waiter.finished());
+  EXPECT_NE(waiter.outcome().find("PoolClosed"), std::string::npos) << waiter.outcome();
+  EXPECT_EQ(db.open(), 0U);
+}
+
+}  // namespace
+}  // namespace connpool::testing

@@ -1,0 +1,523 @@
+// Exercise 08, levels 1 to 4: a bounded connection pool (reference solution).
+//
+// One mutex guards everything the pool knows. Under it: a stack of idle connections (the most
+// recently returned on top, so the others age and can be retired), a FIFO of waiters, and the
+// counts. Nothing slow happens under it: creating, validating and closing a connection all run
+// with the lock released, so a database that hangs never stops a waiter from timing out.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <iterator>
+#include <list>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "connpool/api.hpp"
+
+namespace connpool {
+
+namespace detail {
+// A connection with the times the pool needs: its age (max_lifetime) and how long it has been
+// idle (idle_timeout).
+template <class C>
+struct Entry {
+  C connection;
+  TimePoint created;
+  TimePoint idle_since;
+  bool used = false;  // lent before: validated before it is lent again
+};
+}  // namespace detail
+
+template <class C>
+class Pool;
+template <class C>
+class AsyncPool;
+
+// A connection on loan. It goes back to the pool when the lease is released or destroyed,
+// whichever comes first, on every path out of the scope, an exception's included.
+template <class C>
+class Lease {
+ public:
+  Lease(Lease&& other) noexcept
+      : pool_(std::exchange(other.pool_, nullptr)),
+        id_(other.id_),
+        entry_(std::move(other.entry_)) {}
+  Lease& operator=(Lease&&) = delete;
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  ~Lease() {
+    if (pool_ != nullptr) pool_->give_back(id_, std::move(*entry_));
+  }
+
+  C& operator*() { return checked().connection; }
+  C* operator->() { return &checked().connection; }
+
+  // Gives the connection back now. A second call throws LeaseMisuse, as does any use afterwards.
+  void release() {
+    if (pool_ == nullptr) throw LeaseMisuse("this lease was already released");
+    std::exchange(pool_, nullptr)->give_back(id_, std::move(*entry_));
+    entry_.reset();
+  }
+
+ private:
+  friend class Pool<C>;
+  Lease(Pool<C>& pool, std::uint64_t id, detail::Entry<C>&& entry)
+      : pool_(&pool), id_(id), entry_(std::move(entry)) {}
+
+  detail::Entry<C>& checked() {
+    if (pool_ == nullptr) throw LeaseMisuse("this lease was released: its connection is gone");
+    return *entry_;
+  }
+
+  Pool<C>* pool_ = nullptr;
+  std::uint64_t id_ = 0;
+  std::optional<detail::Entry<C>> entry_;
+};
+
+template <class C>
+class Pool {
+ public:
+  Pool(Factory<C>& factory, PoolOptions options)
+      : factory_(factory),
+        options_(std::move(options)),
+        clock_(options_.clock != nullptr ? *options_.clock : course::real_clock()) {
+    check(options_);
+    creator_ = std::jthread([this](const std::stop_token& stop) { create_on_demand(stop); });
+    if (options_.housekeeping_period.count() > 0) {
+      housekeeper_ = std::jthread([this](const std::stop_token& stop) { keep_house(stop); });
+    }
+  }
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+  // Every lease must be back before the pool is destroyed.
+  ~Pool() { shutdown(); }
+
+  Lease<C> acquire() { return acquire(options_.connection_timeout); }
+
+  // An idle connection at once (the most recently returned); else wait, first come first served,
+  // until one is handed over: given back by another thread, or made by the pool's creator.
+  // The calling thread never creates a connection (HikariCP: threads block only on the pool).
+  // A connection lent before is validated first; a broken or expired one is closed and the wait
+  // goes on, within the same deadline.
+  Lease<C> acquire(milliseconds timeout) {
+    const TimePoint start = clock_.now();
+    const TimePoint deadline = start + timeout;
+    std::unique_lock lock(mutex_);
+    if (closed_) throw PoolClosed("acquire() on a pool that is shut down");
+    while (true) {
+      detail::Entry<C> entry =
+          idle_.empty() ? wait_for_hand_off(lock, deadline, timeout) : take_idle_locked();
+      if (usable(entry, lock)) return lease_locked(std::move(entry), start);
+    }
+  }
+
+  // Closes the idle connections at once and the ones in use when they come back; every waiting
+  // acquire() and every later one throws PoolClosed. The pool's threads are stopped (a
+  // Factory::create in progress gets the stop) and joined. Calling it again does nothing.
+  void shutdown() {
+    std::vector<detail::Entry<C>> idle;
+    {
+      const std::scoped_lock lock(mutex_);
+      if (closed_) return;
+      closed_ = true;
+      idle.swap(idle_);
+      for (auto it = waiters_.begin(); it != waiters_.end();) {
+        it = wake_up_locked(it, std::nullopt);
+      }
+    }
+    housekeeper_ = {};  // request_stop() and join()
+    creator_ = {};
+    for (auto& entry : idle) close_connection(entry);
+  }
+
+  // One round of housekeeping (the pool's own thread runs it every housekeeping_period): closes
+  // idle connections past max_lifetime, and those idle longer than idle_timeout while more than
+  // min_idle are idle; asks the creator to top the idle ones up to min_idle; warns once about
+  // each lease held longer than leak_threshold.
+  void housekeep() {
+    std::vector<detail::Entry<C>> retired;
+    std::vector<LeakWarning> leaks;
+    {
+      const std::scoped_lock lock(mutex_);
+      const TimePoint now = clock_.now();
+      retire_idle_locked(now, retired);
+      find_leaks_locked(now, leaks);
+      demand_.notify_one();  // min_idle may be short now
+    }
+    for (auto& entry : retired) close_connection(entry);
+    for (const LeakWarning& leak : leaks) {
+      if (options_.on_leak) options_.on_leak(leak);
+    }
+  }
+
+  [[nodiscard]] PoolStats stats() const {
+    const std::scoped_lock lock(mutex_);
+    return stats_locked();
+  }
+
+  [[nodiscard]] const PoolOptions& options() const { return options_; }
+
+ private:
+  friend class Lease<C>;
+  friend class AsyncPool<C>;
+
+  // One blocked acquire(). A connection given back or created is handed to the first waiter in
+  // the queue, and only that waiter is woken: each release wakes exactly one.
+  // A thread waits on `wake` for `handed`; a coroutine (level 5) sets `deliver` instead, and the
+  // giver calls it under the lock.
+  struct Waiter {
+    std::condition_variable_any wake;
+    std::optional<detail::Entry<C>> handed;
+    std::function<void(std::optional<detail::Entry<C>>)> deliver;  // nullopt: the pool closed
+
+    [[nodiscard]] bool served() const { return handed.has_value(); }
+  };
+  using WaiterIt = typename std::list<Waiter>::iterator;
+
+  // Hands `entry` (nullopt: the pool closed) to one waiter and wakes it alone. A thread's waiter
+  // leaves the queue itself when it wakes; a coroutine's leaves it now. Returns the next waiter.
+  WaiterIt wake_up_locked(WaiterIt waiter, std::optional<detail::Entry<C>> entry) {
+    if (waiter->deliver) {
+      waiter->deliver(std::move(entry));
+      return waiters_.erase(waiter);
+    }
+    if (entry) waiter->handed.emplace(std::move(*entry));
+    waiter->wake.notify_one();
+    return std::next(waiter);
+  }
+
+  struct Leased {
+    TimePoint since;
+    bool warned = false;
+  };
+
+  static void check(const PoolOptions& options) {
+    if (options.max_size == 0) throw std::invalid_argument("PoolOptions: max_size must be >= 1");
+    if (options.min_idle > options.max_size) {
+      throw std::invalid_argument("PoolOptions: min_idle must not exceed max_size");
+    }
+    if (options.connection_timeout.count() <= 0) {
+      throw std::invalid_argument("PoolOptions: connection_timeout must be positive");
+    }
+  }
+
+  detail::Entry<C> take_idle_locked() {
+    detail::Entry<C> entry = std::move(idle_.back());
+    idle_.pop_back();
+    ++in_use_;
+    wake_creator_if_needed_locked();  // to top the idle ones up to min_idle
+    return entry;
+  }
+
+  Lease<C> lease_locked(detail::Entry<C>&& entry, TimePoint asked_at) {
+    const std::uint64_t id = ++leases_;
+    const TimePoint now = clock_.now();
+    leased_.emplace(id, Leased{now});
+    waits_.record(now - asked_at);
+    entry.used = true;
+    return Lease<C>(*this, id, std::move(entry));
+  }
+
+  // Checks an entry before it is lent, with the lock released (validation may take up to
+  // validation_timeout, and closing may block). Returns with the lock held again: true if the
+  // entry can be lent; false if it was closed.
+  bool usable(detail::Entry<C>& entry, std::unique_lock<std::mutex>& lock) {
+    if (is_expired(entry, clock_.now())) {
+      lock.unlock();
+      close_connection(entry);
+      lock.lock();
+      forget_in_use_locked();
+      return false;
+    }
+    // Just created, or given back a moment ago: HikariCP's alive bypass skips the round trip.
+    if (!entry.used || clock_.now() - entry.idle_since < options_.alive_bypass) return true;
+    lock.unlock();
+    const bool valid = validate_connection(entry.connection);
+    if (!valid) close_connection(entry);
+    lock.lock();
+    if (valid) return true;
+    ++stats_.validation_failures;
+    forget_in_use_locked();
+    return false;
+  }
+
+  // Factory::validate, bounded by validation_timeout: an answer that comes later is a failure.
+  bool validate_connection(C& connection) {
+    const TimePoint start = clock_.now();
+    const bool valid = factory_.validate(connection, options_.validation_timeout);
+    return valid && clock_.now() - start <= options_.validation_timeout;
+  }
+
+  // For AsyncPool, which checks a lease before its coroutine gets it.
+  bool is_expired_lease(Lease<C>& lease) const { return is_expired(*lease.entry_, clock_.now()); }
+
+  // For AsyncPool: a lease whose connection failed that check is closed instead of returned.
+  void discard(Lease<C>&& lease, bool broken) {
+    lease.pool_ = nullptr;
+    detail::Entry<C> entry = std::move(*lease.entry_);
+    lease.entry_.reset();
+    {
+      const std::scoped_lock lock(mutex_);
+      leased_.erase(lease.id_);
+      if (broken) ++stats_.validation_failures;
+      forget_in_use_locked();
+    }
+    close_connection(entry);
+  }
+
+  bool is_expired(const detail::Entry<C>& entry, TimePoint now) const {
+    return options_.max_lifetime.count() > 0 && now - entry.created >= options_.max_lifetime;
+  }
+
+  // A connection counted in use was closed: the room it leaves may be wanted by a waiter.
+  void forget_in_use_locked() {
+    --in_use_;
+    demand_.notify_one();
+  }
+
+  // Joins the queue and waits until a connection is handed over, the deadline passes, or the
+  // pool shuts down.
+  detail::Entry<C> wait_for_hand_off(std::unique_lock<std::mutex>& lock, TimePoint deadline,
+                                     milliseconds timeout) {
+    waiters_.emplace_back();
+    const auto me = std::prev(waiters_.end());
+    wake_creator_if_needed_locked();
+    while (!me->served() && !closed_ && clock_.now() < deadline) {
+      clock_.wait_until(me->wake, lock, deadline);
+    }
+    std::optional<detail::Entry<C>> handed = std::move(me->handed);
+    waiters_.erase(me);
+    if (handed) return std::move(*handed);  // in_use_ was counted by the giver
+    if (closed_) throw PoolClosed("the pool was shut down while acquire() waited");
+    throw timed_out_locked(timeout);
+  }
+
+  PoolTimeout timed_out_locked(milliseconds timeout) {
+    ++stats_.timeouts;
+    const PoolStats at = stats_locked();
+    std::string why = "no connection within " + std::to_string(timeout.count()) + " ms: ";
+    if (!last_create_error_.empty()) {
+      why += "creating a connection failed: " + last_create_error_;
+      return PoolTimeout(why, TimeoutReason::create_failing, at);
+    }
+    why += "the pool is exhausted (" + std::to_string(at.in_use) + " in use of " +
+           std::to_string(options_.max_size) + ", " + std::to_string(at.waiting) +
+           " other(s) waiting)";
+    return PoolTimeout(why, TimeoutReason::exhausted, at);
+  }
+
+  // A connection counted in use goes to the longest waiter (it stays in use) or becomes idle.
+  void hand_over_locked(detail::Entry<C>&& entry) {
+    const auto first_unserved =
+        std::find_if(waiters_.begin(), waiters_.end(), [](const Waiter& w) { return !w.served(); });
+    if (first_unserved != waiters_.end()) {
+      wake_up_locked(first_unserved, std::move(entry));
+      return;
+    }
+    --in_use_;
+    entry.idle_since = clock_.now();
+    idle_.push_back(std::move(entry));
+  }
+
+  // From a Lease. A connection past max_lifetime is retired here, never while in use.
+  void give_back(std::uint64_t id, detail::Entry<C>&& entry) {
+    std::unique_lock lock(mutex_);
+    leased_.erase(id);
+    entry.idle_since = clock_.now();  // also the start of alive_bypass
+    if (closed_ || is_expired(entry, clock_.now())) {
+      forget_in_use_locked();
+      lock.unlock();
+      close_connection(entry);
+      return;
+    }
+    hand_over_locked(std::move(entry));
+  }
+
+  void retire_idle_locked(TimePoint now, std::vector<detail::Entry<C>>& retired) {
+    std::vector<detail::Entry<C>> kept;
+    // The bottom of the stack has been idle longest: it goes first.
+    for (auto& entry : idle_) {
+      const std::size_t idle_left = idle_.size() - retired.size();
+      const bool idle_too_long = options_.idle_timeout.count() > 0 &&
+                                 now - entry.idle_since >= options_.idle_timeout &&
+                                 idle_left > options_.min_idle;
+      if (is_expired(entry, now) || idle_too_long) {
+        retired.push_back(std::move(entry));
+      } else {
+        kept.push_back(std::move(entry));
+      }
+    }
+    idle_ = std::move(kept);
+  }
+
+  void find_leaks_locked(TimePoint now, std::vector<LeakWarning>& leaks) {
+    if (options_.leak_threshold.count() == 0) return;
+    for (auto& [id, leased] : leased_) {
+      const auto held = std::chrono::duration_cast<milliseconds>(now - leased.since);
+      if (leased.warned || held < options_.leak_threshold) continue;
+      leased.warned = true;
+      ++stats_.leaks;
+      leaks.push_back(LeakWarning{id, held});
+    }
+  }
+
+  // Connections worth making now: waiters that no creation under way will serve, or the idle
+  // ones missing to reach min_idle, whichever is more.
+  [[nodiscard]] std::size_t unmet_demand_locked() const {
+    const std::size_t unserved = waiting_locked();
+    const std::size_t idle_short =
+        options_.min_idle > idle_.size() ? options_.min_idle - idle_.size() : 0;
+    const std::size_t wanted = std::max(unserved, idle_short);
+    return wanted > creating_ ? wanted - creating_ : 0;
+  }
+
+  [[nodiscard]] bool should_create_locked() const {
+    return !closed_ && unmet_demand_locked() > 0 && total_locked() < options_.max_size;
+  }
+
+  // Waking the creator costs a context switch and a turn at the lock: only when it has work.
+  void wake_creator_if_needed_locked() {
+    if (should_create_locked()) demand_.notify_one();
+  }
+
+  // The creator's thread: one connection at a time, and only while there is unmet demand and
+  // room under max_size. When a connection comes back while one is being made, the demand it
+  // meets is gone and no further creation starts: HikariCP's elision, which keeps a spike of
+  // short requests from filling the pool.
+  void create_on_demand(const std::stop_token& stop) {
+    std::unique_lock lock(mutex_);
+    while (demand_.wait(lock, stop, [this] { return should_create_locked(); })) {
+      ++creating_;
+      lock.unlock();
+      std::optional<C> made;
+      std::string error;
+      try {
+        made.emplace(factory_.create(stop));
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      lock.lock();
+      --creating_;
+      if (made) {
+        add_created_locked(std::move(*made), lock);
+      } else {
+        last_create_error_ = error.empty() ? "unknown error" : error;
+        pause_after_failure(lock, stop);
+      }
+    }
+  }
+
+  void add_created_locked(C&& connection, std::unique_lock<std::mutex>& lock) {
+    last_create_error_.clear();
+    ++stats_.created;
+    const TimePoint now = clock_.now();
+    detail::Entry<C> entry{std::move(connection), now, now, false};
+    if (closed_) {  // made while the pool shut down
+      lock.unlock();
+      close_connection(entry);
+      lock.lock();
+      return;
+    }
+    ++in_use_;  // counted in use until it is handed over or put idle
+    hand_over_locked(std::move(entry));
+  }
+
+  // A database that refuses connections is not asked again at once: the creator pauses on the
+  // pool's clock, and a stop ends the pause. The stop callback takes the lock to notify (else
+  // the notification could fall between our check and our wait), so it is registered and
+  // unregistered with the lock released: a callback runs at once, in this thread, if the stop
+  // was already requested, and its destructor waits for a callback running in another thread.
+  void pause_after_failure(std::unique_lock<std::mutex>& lock, const std::stop_token& stop) {
+    const TimePoint retry_at = clock_.now() + kCreateRetryPause;
+    lock.unlock();
+    {
+      const std::stop_callback wake_on_stop(stop, [this] {
+        const std::scoped_lock guard(mutex_);
+        demand_.notify_all();
+      });
+      std::unique_lock pause(mutex_);
+      while (!stop.stop_requested() && clock_.now() < retry_at) {
+        clock_.wait_until(demand_, pause, retry_at);
+      }
+    }
+    lock.lock();
+  }
+
+  // The housekeeper's thread: housekeep() every housekeeping_period on the pool's clock.
+  void keep_house(const std::stop_token& stop) {
+    std::condition_variable_any tick;
+    std::mutex mutex;
+    const std::stop_callback wake_on_stop(stop, [&] {
+      const std::scoped_lock guard(mutex);
+      tick.notify_all();
+    });
+    while (!stop.stop_requested()) {
+      {
+        std::unique_lock lock(mutex);
+        const TimePoint next = clock_.now() + options_.housekeeping_period;
+        while (!stop.stop_requested() && clock_.now() < next) clock_.wait_until(tick, lock, next);
+      }
+      if (!stop.stop_requested()) housekeep();
+    }
+  }
+
+  void close_connection(detail::Entry<C>& entry) noexcept {
+    factory_.close(entry.connection);
+    const std::scoped_lock lock(mutex_);
+    ++stats_.closed;
+  }
+
+  [[nodiscard]] std::size_t total_locked() const { return idle_.size() + in_use_ + creating_; }
+
+  [[nodiscard]] std::size_t waiting_locked() const {
+    std::size_t unserved = 0;
+    for (const Waiter& waiter : waiters_) unserved += waiter.served() ? 0 : 1;
+    return unserved;
+  }
+
+  [[nodiscard]] PoolStats stats_locked() const {
+    PoolStats s = stats_;
+    s.idle = idle_.size();
+    s.in_use = in_use_;
+    s.pending = creating_;
+    s.total = total_locked();
+    s.waiting = waiting_locked();
+    s.acquire_wait = waits_.summary();
+    return s;
+  }
+
+  static constexpr milliseconds kCreateRetryPause{250};
+
+  Factory<C>& factory_;
+  const PoolOptions options_;
+  const Clock& clock_;
+  mutable std::mutex mutex_;
+  std::condition_variable_any demand_;  // the creator waits on it
+  std::vector<detail::Entry<C>> idle_;  // a stack: the most recently returned on top
+  std::list<Waiter> waiters_;           // FIFO; a list, so that a waiter never moves
+  std::map<std::uint64_t, Leased> leased_;
+  std::uint64_t leases_ = 0;
+  std::size_t in_use_ = 0;
+  std::size_t creating_ = 0;
+  std::string last_create_error_;
+  bool closed_ = false;
+  PoolStats stats_;
+  WaitHistogram waits_;
+  // Last: they start once everything above exists, and stop first.
+  std::jthread creator_;
+  std::jthread housekeeper_;
+};
+
+}  // namespace connpool
