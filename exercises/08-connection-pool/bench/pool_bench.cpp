@@ -4,6 +4,7 @@
 //
 // cycle connection: acquire, release. cycle statement: acquire, SELECT 1, release.
 // peer pool:      your Pool (src/pool.hpp)
+// peer barging:   HikariCP's hand-off policy (BargingPool below), for comparison
 // peer naive:     one mutex, one condition variable, notify_all on every release, connections
 //                 opened by the calling thread under the lock (the pool before this exercise)
 // peer per-query: no pool: open a connection, run the cycle, close it
@@ -19,7 +20,9 @@
 #include <condition_variable>
 #include <cstdio>
 #include <iostream>
+#include <iterator>
 #include <latch>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <numeric>
@@ -77,6 +80,65 @@ class NaivePool {
   std::vector<C> idle_;
   std::size_t open_ = 0;
   int created_ = 0;
+};
+
+// HikariCP's policy, for comparison with yours: a release puts the connection back on the idle
+// stack and wakes one waiter that has not been woken yet, oldest first, but does not reserve the
+// connection for it. A thread that is running may take it first (barging); the woken waiter
+// then finds the stack empty, keeps its place in the queue and sleeps again. That trades the
+// strict first-come-first-served of your pool for no convoy: a returned connection never waits
+// for a waiter that the scheduler has not run yet. Warm only (the benchmark fills every pool to
+// its size first), no timeouts, no validation: just the hand-off.
+template <class C>
+class BargingPool {
+ public:
+  BargingPool(Factory<C>& factory, std::size_t size) : factory_(factory) {
+    for (std::size_t i = 0; i < size; ++i) idle_.push_back(factory_.create({}));
+  }
+  ~BargingPool() {
+    for (auto& c : idle_) factory_.close(c);
+  }
+  C acquire() {
+    std::unique_lock lock(mutex_);
+    if (idle_.empty()) {
+      waiters_.emplace_back();
+      const auto me = std::prev(waiters_.end());
+      while (idle_.empty()) {
+        me->woken = false;  // a wake-up that found nothing is spent
+        me->wake.wait(lock, [&] { return me->woken; });
+      }
+      waiters_.erase(me);
+    }
+    C c = std::move(idle_.back());
+    idle_.pop_back();
+    if (!idle_.empty()) wake_one_locked();  // more left: the next waiter may take one
+    return c;
+  }
+  void release(C&& c) {
+    const std::scoped_lock lock(mutex_);
+    idle_.push_back(std::move(c));
+    wake_one_locked();
+  }
+
+ private:
+  struct Waiter {
+    std::condition_variable wake;
+    bool woken = false;
+  };
+  void wake_one_locked() {
+    for (Waiter& waiter : waiters_) {
+      if (!waiter.woken) {
+        waiter.woken = true;
+        waiter.wake.notify_one();
+        return;
+      }
+    }
+  }
+
+  Factory<C>& factory_;
+  std::mutex mutex_;
+  std::vector<C> idle_;
+  std::list<Waiter> waiters_;
 };
 
 struct Options {
@@ -142,6 +204,14 @@ Rate run_cycles(Factory<C>& factory, const Options& o) {
       C c = factory.create({});
       if (with_statement) statement(c);
       factory.close(c);
+    });
+  }
+  if (o.peer == "barging") {
+    BargingPool<C> pool(factory, o.size);
+    return measure(o.threads, o.seconds, [&] {
+      C c = pool.acquire();
+      if (with_statement) statement(c);
+      pool.release(std::move(c));
     });
   }
   if (o.peer == "naive") {
@@ -226,8 +296,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"sqlite", "postgres"}));
   app.add_option("--db", o.db, "SQLite: the database file");
   app.add_option("--conninfo", o.conninfo, "PostgreSQL: libpq's connection string");
-  app.add_option("--peer", o.peer, "pool, naive or per-query")
-      ->check(CLI::IsMember({"pool", "naive", "per-query"}));
+  app.add_option("--peer", o.peer, "pool, barging, naive or per-query")
+      ->check(CLI::IsMember({"pool", "barging", "naive", "per-query"}));
   app.add_option("--cycle", o.cycle, "connection or statement")
       ->check(CLI::IsMember({"connection", "statement"}));
   app.add_option("--threads", o.threads, "threads")->check(CLI::Range(1, 1024));

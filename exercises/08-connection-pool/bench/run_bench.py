@@ -11,6 +11,9 @@ mode) and, when PostgreSQL's server is installed, on a throw-away PostgreSQL ser
 
 Peers:
   pool        your Pool (pool_bench --peer pool), warmed to its size (min_idle = size)
+  barging     HikariCP's hand-off: a release puts the connection back and wakes one waiter
+              not yet woken, without reserving it; a running thread may take it first
+              (pool_bench --peer barging)
   naive       one mutex, one condition variable, notify_all on release, connections opened
               under the lock (pool_bench --peer naive)
   per-query   no pool: open a connection, run the cycle, close it
@@ -145,7 +148,7 @@ def main():
                     common = ["--cycle", cycle, "--threads", str(threads), "--size",
                               str(args.size), "--seconds", str(args.seconds)]
                     peers = [(peer, [bench] + bench_args + ["--peer", peer] + common)
-                             for peer in ("pool", "naive", "per-query")]
+                             for peer in ("pool", "barging", "naive", "per-query")]
                     if have_sqlalchemy and (backend == "sqlite" or have_psycopg2):
                         peers.append(("QueuePool", [PYTHON, os.path.join(HERE, "notes_queuepool.py")]
                                       + python_args + common))
