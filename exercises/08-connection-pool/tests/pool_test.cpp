@@ -606,14 +606,21 @@ TEST(Level3Health, ALeakIsReportedOnceAfterItsThreshold) {
   FakeDatabase db;
   FakeClock clock;
   std::vector<LeakWarning> warnings;
+  std::vector<std::size_t> in_use_seen;
   std::mutex mutex;
+  const Pool<FakeConnection>* watched = nullptr;
   PoolOptions o = options(2, &clock);
   o.leak_threshold = 2s;
   o.on_leak = [&](const LeakWarning& w) {
+    // on_leak runs outside the pool's lock, so it may ask the pool for its counts (under the
+    // lock, this call would deadlock and the test would hit its timeout).
+    const std::size_t in_use = watched->stats().in_use;
     const std::scoped_lock lock(mutex);
     warnings.push_back(w);
+    in_use_seen.push_back(in_use);
   };
   Pool<FakeConnection> pool(db, o);
+  watched = &pool;
   pool.acquire().release();    // lease 1, given back at once
   auto held = pool.acquire();  // lease 2
   clock.advance(1999ms);
@@ -627,6 +634,7 @@ TEST(Level3Health, ALeakIsReportedOnceAfterItsThreshold) {
   EXPECT_EQ(warnings[0].lease, 2U) << "leases are numbered from 1 in the order they were given";
   EXPECT_EQ(warnings[0].held, 2000ms);
   EXPECT_EQ(pool.stats().leaks, 1U);
+  EXPECT_EQ(in_use_seen, std::vector<std::size_t>{1U});
   EXPECT_TRUE(db.is_open(held->id)) << "a leak warning does not take the connection away";
 }
 
