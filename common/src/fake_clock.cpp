@@ -28,8 +28,45 @@ void FakeClock::wait_until(std::condition_variable_any& cv, std::unique_lock<std
     const std::cv_status status = cv.wait_for(lock, kRealTimeCap);
     if (status == std::cv_status::no_timeout && generation_.load() == generation) ++notified_;
   }
-  const std::scoped_lock guard(waiters_mutex_);
-  waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &cv));
+  {
+    const std::scoped_lock guard(waiters_mutex_);
+    waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &cv));
+  }
+  stay_while_held(lock);
+}
+
+// The caller's lock is released while held, as a thread that the scheduler has not run holds
+// nothing; hold_mutex_ is never held while the caller's lock is being taken, so there is no lock
+// order between them.
+void FakeClock::stay_while_held(std::unique_lock<std::mutex>& lock) const {
+  std::unique_lock gate(hold_mutex_);
+  if (!holding_) return;
+  lock.unlock();
+  ++held_;
+  hold_ended_.wait(gate, [this] { return !holding_; });
+  --held_;
+  gate.unlock();
+  lock.lock();
+}
+
+FakeClock::WakeupHold::WakeupHold(const FakeClock& clock) : clock_(&clock) {
+  const std::scoped_lock gate(clock_->hold_mutex_);
+  clock_->holding_ = true;
+}
+
+void FakeClock::WakeupHold::end() {
+  if (clock_ == nullptr) return;
+  {
+    const std::scoped_lock gate(clock_->hold_mutex_);
+    clock_->holding_ = false;
+  }
+  clock_->hold_ended_.notify_all();
+  clock_ = nullptr;
+}
+
+std::size_t FakeClock::held() const {
+  const std::scoped_lock gate(hold_mutex_);
+  return held_;
 }
 
 std::uint64_t FakeClock::notified_wakeups() const { return notified_.load(); }

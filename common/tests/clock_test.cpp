@@ -64,7 +64,7 @@ TEST(FakeClock, WorksThroughTheClockInterface) {
 TEST(FakeClock, ReadersOnOtherThreadsSeeTimeOnlyMoveForward) {
   FakeClock clock;
   {
-    std::jthread reader([&](std::stop_token stop) {
+    std::jthread reader([&](const std::stop_token& stop) {
       auto last = clock.now();
       while (!stop.stop_requested()) {
         const auto now = clock.now();
@@ -185,6 +185,38 @@ TEST(FakeClock, MovingTheClockIsNotCountedAsANotifiedWakeUp) {
   clock.advance(1s);
   waiter.join();
   EXPECT_EQ(clock.notified_wakeups(), 0U);
+}
+
+TEST(FakeClock, AHoldKeepsAWokenWaiterWithItsLockReleasedUntilItEnds) {
+  FakeClock clock;
+  std::mutex mutex;
+  std::condition_variable_any cv;
+  bool flag = false;
+  std::atomic<bool> returned{false};
+  auto hold = clock.hold_wakeups();
+  std::jthread waiter([&] {
+    EXPECT_TRUE(wait_for_flag_or_deadline(clock, mutex, cv, flag, clock.now() + 1h));
+    returned = true;
+  });
+  // Held already if its wait reached the real-time cap before this thread looked.
+  while (clock.waiting() == 0 && clock.held() == 0) std::this_thread::sleep_for(1ms);
+  {
+    const std::scoped_lock lock(mutex);
+    flag = true;
+  }
+  cv.notify_all();
+  while (clock.held() == 0) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(clock.waiting(), 0U) << "a held thread is not counted as waiting";
+  std::this_thread::sleep_for(3 * FakeClock::kRealTimeCap);
+  EXPECT_FALSE(returned) << "a hold keeps a woken wait_until() from returning";
+  {
+    std::unique_lock lock(mutex, std::try_to_lock);
+    EXPECT_TRUE(lock.owns_lock()) << "a held thread must not keep the caller's lock";
+  }
+  hold.end();
+  waiter.join();
+  EXPECT_TRUE(returned);
+  EXPECT_EQ(clock.held(), 0U);
 }
 
 TEST(RealSleeper, Sleeps) {

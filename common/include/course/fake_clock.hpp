@@ -74,9 +74,29 @@ class FakeClock final : public Clock {
     wake_waiters();
   }
 
-  // How many threads are inside wait_until() now: a test waits for this before it moves the
-  // clock, to know the code under test is blocked on it.
+  // How many threads are inside wait_until() now, waiting (a hold's prisoners not counted): a
+  // test waits for this before it moves the clock, to know the code under test is blocked on it.
   std::size_t waiting() const;
+
+  // While a hold lives, every wait_until() that would return stays inside it instead, with the
+  // caller's lock released: it stands for a thread that was woken but that the scheduler has not
+  // run yet, so that a test can make another thread act first. Ending the hold (end(), or its
+  // destructor) lets them return.
+  class WakeupHold {
+   public:
+    explicit WakeupHold(const FakeClock& clock);
+    WakeupHold(const WakeupHold&) = delete;
+    WakeupHold& operator=(const WakeupHold&) = delete;
+    ~WakeupHold() { end(); }
+    void end();
+
+   private:
+    const FakeClock* clock_;
+  };
+  [[nodiscard]] WakeupHold hold_wakeups() const { return WakeupHold(*this); }
+
+  // How many threads a hold keeps inside wait_until() now.
+  std::size_t held() const;
 
   // How many wait_until() calls returned because their condition variable was notified (not
   // because the clock moved, nor at the real-time cap): code that wakes exactly one waiter per
@@ -87,12 +107,17 @@ class FakeClock final : public Clock {
 
  private:
   void wake_waiters();
+  void stay_while_held(std::unique_lock<std::mutex>& lock) const;
 
   std::atomic<duration::rep> ticks_;
   std::atomic<std::uint64_t> generation_{0};  // moves of the clock
   mutable std::atomic<std::uint64_t> notified_{0};
   mutable std::mutex waiters_mutex_;
   mutable std::vector<std::condition_variable_any*> waiters_;
+  mutable std::mutex hold_mutex_;
+  mutable std::condition_variable hold_ended_;
+  mutable bool holding_ = false;
+  mutable std::size_t held_ = 0;
 };
 
 // How code that retries with back-off waits; tests pass a FakeSleeper's sleeper() instead.
