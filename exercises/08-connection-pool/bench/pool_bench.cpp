@@ -4,7 +4,7 @@
 //
 // cycle connection: acquire, release. cycle statement: acquire, SELECT 1, release.
 // peer pool:      your Pool (src/pool.hpp)
-// peer barging:   HikariCP's hand-off policy (BargingPool below), for comparison
+// peer handoff:   the strictly fair hand-off (HandoffPool below), for comparison
 // peer naive:     one mutex, one condition variable, notify_all on every release, connections
 //                 opened by the calling thread under the lock (the pool before this exercise)
 // peer per-query: no pool: open a connection, run the cycle, close it
@@ -82,58 +82,53 @@ class NaivePool {
   int created_ = 0;
 };
 
-// HikariCP's policy, for comparison with yours: a release puts the connection back on the idle
-// stack and wakes one waiter that has not been woken yet, oldest first, but does not reserve the
-// connection for it. A thread that is running may take it first (barging); the woken waiter
-// then finds the stack empty, keeps its place in the queue and sleeps again. That trades the
-// strict first-come-first-served of your pool for no convoy: a returned connection never waits
-// for a waiter that the scheduler has not run yet. Warm only (the benchmark fills every pool to
-// its size first), no timeouts, no validation: just the hand-off.
+// The strictly fair alternative, for comparison with yours: a release hands the connection to
+// the longest waiter itself (it never goes back on the idle stack while someone waits), so no
+// running thread can take it first. Fair, but the connection sits unused until the scheduler
+// runs that waiter, and every thread that wants it waits behind: a convoy. Warm only (the
+// benchmark fills every pool to its size first), no timeouts, no validation: just the hand-off.
 template <class C>
-class BargingPool {
+class HandoffPool {
  public:
-  BargingPool(Factory<C>& factory, std::size_t size) : factory_(factory) {
+  HandoffPool(Factory<C>& factory, std::size_t size) : factory_(factory) {
     for (std::size_t i = 0; i < size; ++i) idle_.push_back(factory_.create({}));
   }
-  ~BargingPool() {
+  HandoffPool(const HandoffPool&) = delete;
+  HandoffPool& operator=(const HandoffPool&) = delete;
+  ~HandoffPool() {
     for (auto& c : idle_) factory_.close(c);
   }
   C acquire() {
     std::unique_lock lock(mutex_);
-    if (idle_.empty()) {
-      waiters_.emplace_back();
-      const auto me = std::prev(waiters_.end());
-      while (idle_.empty()) {
-        me->woken = false;  // a wake-up that found nothing is spent
-        me->wake.wait(lock, [&] { return me->woken; });
-      }
-      waiters_.erase(me);
+    if (!idle_.empty()) {
+      C c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
     }
-    C c = std::move(idle_.back());
-    idle_.pop_back();
-    if (!idle_.empty()) wake_one_locked();  // more left: the next waiter may take one
+    waiters_.emplace_back();
+    const auto me = std::prev(waiters_.end());
+    me->wake.wait(lock, [&] { return me->handed.has_value(); });
+    C c = std::move(*me->handed);
+    waiters_.erase(me);
     return c;
   }
   void release(C&& c) {
     const std::scoped_lock lock(mutex_);
+    for (Waiter& waiter : waiters_) {
+      if (!waiter.handed) {
+        waiter.handed.emplace(std::move(c));
+        waiter.wake.notify_one();
+        return;
+      }
+    }
     idle_.push_back(std::move(c));
-    wake_one_locked();
   }
 
  private:
   struct Waiter {
     std::condition_variable wake;
-    bool woken = false;
+    std::optional<C> handed;
   };
-  void wake_one_locked() {
-    for (Waiter& waiter : waiters_) {
-      if (!waiter.woken) {
-        waiter.woken = true;
-        waiter.wake.notify_one();
-        return;
-      }
-    }
-  }
 
   Factory<C>& factory_;
   std::mutex mutex_;
@@ -206,8 +201,8 @@ Rate run_cycles(Factory<C>& factory, const Options& o) {
       factory.close(c);
     });
   }
-  if (o.peer == "barging") {
-    BargingPool<C> pool(factory, o.size);
+  if (o.peer == "handoff") {
+    HandoffPool<C> pool(factory, o.size);
     return measure(o.threads, o.seconds, [&] {
       C c = pool.acquire();
       if (with_statement) statement(c);
@@ -296,8 +291,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"sqlite", "postgres"}));
   app.add_option("--db", o.db, "SQLite: the database file");
   app.add_option("--conninfo", o.conninfo, "PostgreSQL: libpq's connection string");
-  app.add_option("--peer", o.peer, "pool, barging, naive or per-query")
-      ->check(CLI::IsMember({"pool", "barging", "naive", "per-query"}));
+  app.add_option("--peer", o.peer, "pool, handoff, naive or per-query")
+      ->check(CLI::IsMember({"pool", "handoff", "naive", "per-query"}));
   app.add_option("--cycle", o.cycle, "connection or statement")
       ->check(CLI::IsMember({"connection", "statement"}));
   app.add_option("--threads", o.threads, "threads")->check(CLI::Range(1, 1024));

@@ -5,15 +5,15 @@ a naive pool, a connection per query and the notes' SQLAlchemy QueuePool, side b
 Cycles (HikariCP's benchmark):
   connection   acquire, release
   statement    acquire, SELECT 1, release
-with threads = pool size (uncontended) and 2 x pool size (contended), on SQLite (a file in WAL
+with threads = pool size (uncontended) and 2 x pool size (contended; --contention adds more
+multiples, such as 16 for a herd of waiters), on SQLite (a file in WAL
 mode) and, when PostgreSQL's server is installed, on a throw-away PostgreSQL server on
 127.0.0.1 (run as `nobody` when this script runs as root: PostgreSQL refuses root).
 
 Peers:
   pool        your Pool (pool_bench --peer pool), warmed to its size (min_idle = size)
-  barging     HikariCP's hand-off: a release puts the connection back and wakes one waiter
-              not yet woken, without reserving it; a running thread may take it first
-              (pool_bench --peer barging)
+  handoff     the strictly fair hand-off: a release hands the connection to the longest
+              waiter itself, so no running thread can take it first (pool_bench --peer handoff)
   naive       one mutex, one condition variable, notify_all on release, connections opened
               under the lock (pool_bench --peer naive)
   per-query   no pool: open a connection, run the cycle, close it
@@ -111,6 +111,8 @@ def main():
     parser.add_argument("--size", type=int, default=4, help="connections in each pool")
     parser.add_argument("--seconds", type=float, default=1.0, help="per measurement")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--contention", default="1,2",
+                        help="threads as multiples of --size, comma-separated (default 1,2)")
     args = parser.parse_args()
 
     bench = os.path.join(args.build, "tools", "08-connection-pool", args.impl, "pool_bench")
@@ -144,11 +146,11 @@ def main():
                                                        "cycles/s", "ratio", "slowest"))
         for backend, bench_args, python_args in backends:
             for cycle in ("connection", "statement"):
-                for threads in (args.size, 2 * args.size):
+                for threads in [int(m) * args.size for m in args.contention.split(",")]:
                     common = ["--cycle", cycle, "--threads", str(threads), "--size",
                               str(args.size), "--seconds", str(args.seconds)]
                     peers = [(peer, [bench] + bench_args + ["--peer", peer] + common)
-                             for peer in ("pool", "barging", "naive", "per-query")]
+                             for peer in ("pool", "handoff", "naive", "per-query")]
                     if have_sqlalchemy and (backend == "sqlite" or have_psycopg2):
                         peers.append(("QueuePool", [PYTHON, os.path.join(HERE, "notes_queuepool.py")]
                                       + python_args + common))

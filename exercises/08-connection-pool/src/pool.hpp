@@ -63,9 +63,11 @@ class Pool {
   // acquire(options.connection_timeout).
   Lease<C> acquire() { detail::not_implemented("Pool::acquire", "level 1"); }
 
-  // An idle connection at once if there is one (the most recently returned); else waits, first
-  // come first served, until one is handed over: given back by another thread, or made by the
-  // pool. The calling thread never creates a connection. A connection lent before is validated
+  // An idle connection at once if there is one (the most recently returned), even one a waiter
+  // was woken for; else waits in line until this thread is woken and finds one idle: given back
+  // by another thread, or made by the pool. Each release wakes one waiter, the longest waiting
+  // that is not woken yet; a woken waiter that finds nothing keeps its place at the head.
+  // The calling thread never creates a connection. A connection lent before is validated
   // first (level 3); a broken or expired one is closed and the wait goes on. Throws PoolTimeout
   // after `timeout` on the pool's clock, PoolClosed if the pool is or gets shut down.
   Lease<C> acquire(std::chrono::milliseconds /*timeout*/) {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <latch>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -126,29 +127,48 @@ TEST(Level1Pool, TheTimeoutSaysThePoolWasExhaustedWithItsCounts) {
       << "the message should give the counts: " << what;
 }
 
+// Two threads that start waiting in turn on a pool whose connections are all lent; each notes
+// its rank when it gets one (1: first) and gives it back at once.
+class TwoWaiters {
+ public:
+  explicit TwoWaiters(Pool<FakeConnection>& pool)
+      : first_([this, &pool] { return take(pool, first_rank_); }),
+        queued_(waiting_becomes(pool, 1)) {
+    second_.emplace([this, &pool] { return take(pool, second_rank_); });
+    queued_ = queued_ && waiting_becomes(pool, 2);
+  }
+  [[nodiscard]] bool queued() const { return queued_; }  // both waited, in that order
+  bool finished() { return first_.finished() && second_->finished(); }
+  [[nodiscard]] int served() const { return order_; }
+  [[nodiscard]] int first_rank() const { return first_rank_; }
+  [[nodiscard]] int second_rank() const { return second_rank_; }
+
+ private:
+  int take(Pool<FakeConnection>& pool, std::atomic<int>& rank) {
+    auto lease = pool.acquire();
+    rank = ++order_;
+    return lease->id;
+  }
+
+  std::atomic<int> order_{0};
+  std::atomic<int> first_rank_{0};
+  std::atomic<int> second_rank_{0};
+  Call<int> first_;
+  bool queued_ = false;  // after first_: it waits for first_'s thread
+  std::optional<Call<int>> second_;
+};
+
 TEST(Level1Pool, WaitersAreServedFirstComeFirstServed) {
   FakeDatabase db;
   Pool<FakeConnection> pool(db, options(1));
   auto held = pool.acquire();
-  std::atomic<int> order{0};
-  std::atomic<int> first_rank{0};
-  std::atomic<int> second_rank{0};
-  Call<int> first([&] {
-    auto lease = pool.acquire();
-    first_rank = ++order;
-    return lease->id;
-  });
-  ASSERT_TRUE(waiting_becomes(pool, 1));
-  Call<int> second([&] {
-    auto lease = pool.acquire();
-    second_rank = ++order;
-    return lease->id;
-  });
-  ASSERT_TRUE(waiting_becomes(pool, 2));
+  TwoWaiters waiters(pool);
+  ASSERT_TRUE(waiters.queued());
   held.release();
-  ASSERT_TRUE(first.finished() && second.finished());
-  EXPECT_EQ(first_rank, 1) << "the thread that waited longest must get the connection first";
-  EXPECT_EQ(second_rank, 2);
+  ASSERT_TRUE(waiters.finished());
+  EXPECT_EQ(waiters.first_rank(), 1)
+      << "the thread that waited longest must get the connection first";
+  EXPECT_EQ(waiters.second_rank(), 2);
 }
 
 TEST(Level1Pool, EachReleaseWakesExactlyOneWaiter) {
@@ -171,6 +191,50 @@ TEST(Level1Pool, EachReleaseWakesExactlyOneWaiter) {
       << " times. Each release should wake exactly the one waiter it hands the connection to; "
          "notify_all wakes all of them (a thundering herd: 6 + 5 + 4 + ... = 21), and all but "
          "one go back to sleep.";
+}
+
+TEST(Level1Pool, ARunningThreadMayTakeTheConnectionFirstAndTheWokenWaiterKeepsItsPlace) {
+  FakeDatabase db;
+  FakeClock clock;  // its hold stands for a woken thread that the scheduler has not run yet
+  Pool<FakeConnection> pool(db, options(1, &clock));
+  auto held = pool.acquire();
+  TwoWaiters waiters(pool);
+  ASSERT_TRUE(waiters.queued());
+  ASSERT_TRUE(eventually([&] { return clock.waiting() == 2; }))
+      << "both waiters must wait with clock.wait_until(cv, lock, deadline)";
+  std::optional<Lease<FakeConnection>> taken;
+  std::optional<Call<int>> runner;  // outlives the hold: it may wait for a waiter that is held
+  bool overtook = false;
+  {
+    const auto hold = clock.hold_wakeups();
+    held.release();  // wakes `first`, which the hold keeps from running
+    // Both out of their waits (`first` woken, `second` at the clock's 50 ms cap), neither has
+    // looked at the pool yet.
+    ASSERT_TRUE(eventually([&] { return clock.held() == 2; }));
+    runner.emplace([&] {
+      taken.emplace(pool.acquire());
+      return (*taken)->id;
+    });
+    overtook = runner->finished(2000ms);
+  }  // the waiters run again
+  EXPECT_TRUE(overtook)
+      << "acquire() waited while the connection given back was idle: the release reserved it "
+         "for the waiter it woke, and that thread had not run yet (the test holds it, as a busy "
+         "scheduler would). Put the connection back on the idle stack and let whichever thread "
+         "runs first take it; a woken waiter that finds nothing waits again. A reserved "
+         "connection sits unused until the scheduler runs its waiter, and every thread that "
+         "wants it waits behind (a convoy): see the statement's benchmark.";
+  if (!overtook) return;  // the waiters and the runner finish on their own
+  ASSERT_TRUE(eventually([&] { return clock.waiting() == 2 && clock.held() == 0; }))
+      << "the woken waiter that found nothing must wait again";
+  EXPECT_EQ(waiters.served(), 0) << "a waiter took a connection that another thread held";
+  taken.reset();  // gives it back: the first waiter must be woken again
+  ASSERT_TRUE(waiters.finished());
+  EXPECT_EQ(waiters.first_rank(), 1)
+      << "the waiter woken first found the connection taken, and then the next release woke the "
+         "thread behind it: its wake-up was spent, but it must keep its place at the head of "
+         "the queue, and a release must wake it again (mark it not woken when it finds nothing)";
+  EXPECT_EQ(waiters.second_rank(), 2);
 }
 
 TEST(Level1Pool, ManyThreadsManyCyclesAllFinish) {

@@ -1,8 +1,9 @@
 // Exercise 08, level 5: the pool for coroutines (reference solution).
 //
 // `co_await pool.async_acquire(timeout)` waits in the same FIFO as the threads, without
-// blocking the event loop: the waiter is a callback that the giver calls under the pool's lock,
-// and the callback posts the lease to the coroutine's executor. The timeout is an Asio timer,
+// blocking the event loop: the waiter is a callback that the giver calls under the pool's lock
+// with the connection itself (a coroutine cannot be woken to look, as a thread is), and the
+// callback posts the lease to the coroutine's executor. The timeout is an Asio timer,
 // and a cancellation (Asio's cancellation slot, which `||` of awaitable operators uses) takes
 // the waiter out of the queue, so a coroutine that stopped waiting never takes a connection.
 // Work that blocks (Factory::validate and close) runs on the AsyncPool's own threads, as the
@@ -133,7 +134,7 @@ class AsyncPool {
                                 PoolClosed("the pool was shut down while async_acquire() waited")));
       }
     };
-    pool_.demand_.notify_one();
+    pool_.wake_creator_if_needed_locked();
     wait->timer.expires_after(left);
     wait->timer.async_wait([this, wait, timeout](const boost::system::error_code& ec) {
       if (ec) return;  // cancelled: the wait ended another way
@@ -165,7 +166,7 @@ class AsyncPool {
                       TimePoint asked_at) {
     Handout handout;
     handout.used = entry.used;
-    handout.lease.emplace(pool_.lease_locked(std::move(entry), asked_at));
+    handout.lease.emplace(pool_.lease_locked(std::move(entry), asked_at, pool_.clock_.now()));
     finish_locked(wait, nullptr, std::move(handout));
   }
 

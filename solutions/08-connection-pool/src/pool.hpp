@@ -4,6 +4,13 @@
 // recently returned on top, so the others age and can be retired), a FIFO of waiters, and the
 // counts. Nothing slow happens under it: creating, validating and closing a connection all run
 // with the lock released, so a database that hangs never stops a waiter from timing out.
+//
+// Who gets a returned connection: it goes back on the idle stack, and the longest waiter not yet
+// woken is woken, alone. A thread that is running may take the connection first (barging, as in
+// HikariCP); the woken waiter then finds the stack empty and sleeps again at the head of the
+// queue. Reserving the connection for the waiter instead would leave it unused until the
+// scheduler runs that thread, and every thread that wants it after would wait too (a convoy):
+// the benchmark measures both.
 #pragma once
 
 #include <algorithm>
@@ -14,7 +21,6 @@
 #include <functional>
 #include <iterator>
 #include <list>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -52,13 +58,13 @@ class Lease {
  public:
   Lease(Lease&& other) noexcept
       : pool_(std::exchange(other.pool_, nullptr)),
-        id_(other.id_),
+        slot_(other.slot_),
         entry_(std::move(other.entry_)) {}
   Lease& operator=(Lease&&) = delete;
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
   ~Lease() {
-    if (pool_ != nullptr) pool_->give_back(id_, std::move(*entry_));
+    if (pool_ != nullptr) pool_->give_back(slot_, std::move(*entry_));
   }
 
   C& operator*() { return checked().connection; }
@@ -67,14 +73,14 @@ class Lease {
   // Gives the connection back now. A second call throws LeaseMisuse, as does any use afterwards.
   void release() {
     if (pool_ == nullptr) throw LeaseMisuse("this lease was already released");
-    std::exchange(pool_, nullptr)->give_back(id_, std::move(*entry_));
+    std::exchange(pool_, nullptr)->give_back(slot_, std::move(*entry_));
     entry_.reset();
   }
 
  private:
   friend class Pool<C>;
-  Lease(Pool<C>& pool, std::uint64_t id, detail::Entry<C>&& entry)
-      : pool_(&pool), id_(id), entry_(std::move(entry)) {}
+  Lease(Pool<C>& pool, std::size_t slot, detail::Entry<C>&& entry)
+      : pool_(&pool), slot_(slot), entry_(std::move(entry)) {}
 
   detail::Entry<C>& checked() {
     if (pool_ == nullptr) throw LeaseMisuse("this lease was released: its connection is gone");
@@ -82,7 +88,7 @@ class Lease {
   }
 
   Pool<C>* pool_ = nullptr;
-  std::uint64_t id_ = 0;
+  std::size_t slot_ = 0;  // the pool's record of this lease
   std::optional<detail::Entry<C>> entry_;
 };
 
@@ -94,6 +100,7 @@ class Pool {
         options_(std::move(options)),
         clock_(options_.clock != nullptr ? *options_.clock : course::real_clock()) {
     check(options_);
+    make_lease_slots();
     creator_ = std::jthread([this](const std::stop_token& stop) { create_on_demand(stop); });
     if (options_.housekeeping_period.count() > 0) {
       housekeeper_ = std::jthread([this](const std::stop_token& stop) { keep_house(stop); });
@@ -106,20 +113,26 @@ class Pool {
 
   Lease<C> acquire() { return acquire(options_.connection_timeout); }
 
-  // An idle connection at once (the most recently returned); else wait, first come first served,
-  // until one is handed over: given back by another thread, or made by the pool's creator.
+  // An idle connection at once (the most recently returned); else wait in the queue until this
+  // thread is woken and finds one: given back by another thread, or made by the pool's creator.
   // The calling thread never creates a connection (HikariCP: threads block only on the pool).
   // A connection lent before is validated first; a broken or expired one is closed and the wait
   // goes on, within the same deadline.
   Lease<C> acquire(milliseconds timeout) {
-    const TimePoint start = clock_.now();
-    const TimePoint deadline = start + timeout;
+    // The clock is read once on the way in, outside the lock: the start of the wait, and, when a
+    // connection is idle (most acquires), the time it is lent. Again only after a wait.
+    const TimePoint asked_at = clock_.now();
+    const TimePoint deadline = asked_at + timeout;
+    TimePoint now = asked_at;
     std::unique_lock lock(mutex_);
     if (closed_) throw PoolClosed("acquire() on a pool that is shut down");
     while (true) {
-      detail::Entry<C> entry =
-          idle_.empty() ? wait_for_hand_off(lock, deadline, timeout) : take_idle_locked();
-      if (usable(entry, lock)) return lease_locked(std::move(entry), start);
+      if (idle_.empty()) {
+        wait_until_woken_to_idle(lock, deadline, timeout);
+        now = clock_.now();
+      }
+      detail::Entry<C> entry = take_idle_locked();
+      if (usable(entry, now, lock)) return lease_locked(std::move(entry), asked_at, now);
     }
   }
 
@@ -133,9 +146,7 @@ class Pool {
       if (closed_) return;
       closed_ = true;
       idle.swap(idle_);
-      for (auto it = waiters_.begin(); it != waiters_.end();) {
-        it = wake_up_locked(it, std::nullopt);
-      }
+      for (auto it = waiters_.begin(); it != waiters_.end();) it = tell_closed_locked(it);
     }
     housekeeper_ = {};  // request_stop() and join()
     creator_ = {};
@@ -173,32 +184,47 @@ class Pool {
   friend class Lease<C>;
   friend class AsyncPool<C>;
 
-  // One blocked acquire(). A connection given back or created is handed to the first waiter in
-  // the queue, and only that waiter is woken: each release wakes exactly one.
-  // A thread waits on `wake` for `handed`; a coroutine (level 5) sets `deliver` instead, and the
-  // giver calls it under the lock.
+  // One blocked acquire(). A thread sleeps on `wake` until `woken` is set (a connection went
+  // idle for it) or the pool closes, and leaves the queue itself. A coroutine (level 5) cannot
+  // sleep: it sets `deliver`, which the giver calls under the lock with the connection itself.
   struct Waiter {
     std::condition_variable_any wake;
-    std::optional<detail::Entry<C>> handed;
+    bool woken = false;
     std::function<void(std::optional<detail::Entry<C>>)> deliver;  // nullopt: the pool closed
-
-    [[nodiscard]] bool served() const { return handed.has_value(); }
   };
   using WaiterIt = typename std::list<Waiter>::iterator;
 
-  // Hands `entry` (nullopt: the pool closed) to one waiter and wakes it alone. A thread's waiter
-  // leaves the queue itself when it wakes; a coroutine's leaves it now. Returns the next waiter.
-  WaiterIt wake_up_locked(WaiterIt waiter, std::optional<detail::Entry<C>> entry) {
+  // A connection just went idle: wake the longest waiter that has not been woken for another
+  // one, and only that waiter, so that each release wakes exactly one. A coroutine's waiter is
+  // handed the connection at once and leaves the queue.
+  void wake_one_waiter_locked() {
+    for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
+      if (it->deliver) {
+        it->deliver(take_idle_locked());
+        waiters_.erase(it);
+        return;
+      }
+      if (!it->woken) {
+        it->woken = true;
+        it->wake.notify_one();
+        return;
+      }
+    }
+  }
+
+  // Ends one waiter's wait because the pool closed. Returns the next waiter.
+  WaiterIt tell_closed_locked(WaiterIt waiter) {
     if (waiter->deliver) {
-      waiter->deliver(std::move(entry));
+      waiter->deliver(std::nullopt);
       return waiters_.erase(waiter);
     }
-    if (entry) waiter->handed.emplace(std::move(*entry));
-    waiter->wake.notify_one();
+    waiter->wake.notify_one();  // it sees closed_ and leaves the queue itself
     return std::next(waiter);
   }
 
-  struct Leased {
+  // What the pool knows of a lease while its connection is out: for the leak warnings.
+  struct LeaseRecord {
+    std::uint64_t number = 0;  // 0: the slot is free
     TimePoint since;
     bool warned = false;
   };
@@ -221,32 +247,46 @@ class Pool {
     return entry;
   }
 
-  Lease<C> lease_locked(detail::Entry<C>&& entry, TimePoint asked_at) {
-    const std::uint64_t id = ++leases_;
-    const TimePoint now = clock_.now();
-    leased_.emplace(id, Leased{now});
-    waits_.record(now - asked_at);
-    entry.used = true;
-    return Lease<C>(*this, id, std::move(entry));
+  // At most max_size connections exist, so at most max_size leases: a slot each, made once, and
+  // lending allocates nothing under the lock.
+  void make_lease_slots() {
+    lease_records_.resize(options_.max_size);
+    for (std::size_t slot = options_.max_size; slot > 0; --slot) free_slots_.push_back(slot - 1);
   }
 
-  // Checks an entry before it is lent, with the lock released (validation may take up to
-  // validation_timeout, and closing may block). Returns with the lock held again: true if the
-  // entry can be lent; false if it was closed.
-  bool usable(detail::Entry<C>& entry, std::unique_lock<std::mutex>& lock) {
-    if (is_expired(entry, clock_.now())) {
+  Lease<C> lease_locked(detail::Entry<C>&& entry, TimePoint asked_at, TimePoint now) {
+    const std::size_t slot = free_slots_.back();
+    free_slots_.pop_back();
+    lease_records_[slot] = LeaseRecord{++leases_made_, now};
+    waits_.record(now - asked_at);
+    entry.used = true;
+    return Lease<C>(*this, slot, std::move(entry));
+  }
+
+  void forget_lease_locked(std::size_t slot) {
+    lease_records_[slot] = LeaseRecord{};
+    free_slots_.push_back(slot);
+  }
+
+  // Checks an entry at `now` before it is lent, with the lock released (validation may take up
+  // to validation_timeout, and closing may block). Returns with the lock held again, and `now`
+  // read again if time was spent: true if the entry can be lent; false if it was closed.
+  bool usable(detail::Entry<C>& entry, TimePoint& now, std::unique_lock<std::mutex>& lock) {
+    if (is_expired(entry, now)) {
       lock.unlock();
       close_connection(entry);
       lock.lock();
+      now = clock_.now();
       forget_in_use_locked();
       return false;
     }
     // Just created, or given back a moment ago: HikariCP's alive bypass skips the round trip.
-    if (!entry.used || clock_.now() - entry.idle_since < options_.alive_bypass) return true;
+    if (!entry.used || now - entry.idle_since < options_.alive_bypass) return true;
     lock.unlock();
     const bool valid = validate_connection(entry.connection);
     if (!valid) close_connection(entry);
     lock.lock();
+    now = clock_.now();
     if (valid) return true;
     ++stats_.validation_failures;
     forget_in_use_locked();
@@ -270,7 +310,7 @@ class Pool {
     lease.entry_.reset();
     {
       const std::scoped_lock lock(mutex_);
-      leased_.erase(lease.id_);
+      forget_lease_locked(lease.slot_);
       if (broken) ++stats_.validation_failures;
       forget_in_use_locked();
     }
@@ -284,24 +324,28 @@ class Pool {
   // A connection counted in use was closed: the room it leaves may be wanted by a waiter.
   void forget_in_use_locked() {
     --in_use_;
-    demand_.notify_one();
+    wake_creator_if_needed_locked();
   }
 
-  // Joins the queue and waits until a connection is handed over, the deadline passes, or the
-  // pool shuts down.
-  detail::Entry<C> wait_for_hand_off(std::unique_lock<std::mutex>& lock, TimePoint deadline,
-                                     milliseconds timeout) {
+  // Joins the queue and sleeps until this thread is woken and finds a connection idle; returns
+  // with one idle. A wake-up that finds the stack empty (a running thread took the connection
+  // first) is spent: the waiter keeps its place at the head and sleeps again. Throws at the
+  // deadline, or when the pool shuts down.
+  void wait_until_woken_to_idle(std::unique_lock<std::mutex>& lock, TimePoint deadline,
+                                milliseconds timeout) {
     waiters_.emplace_back();
     const auto me = std::prev(waiters_.end());
     wake_creator_if_needed_locked();
-    while (!me->served() && !closed_ && clock_.now() < deadline) {
+    while (!(me->woken && !idle_.empty())) {
+      me->woken = false;
+      if (closed_ || clock_.now() >= deadline) {
+        waiters_.erase(me);
+        if (closed_) throw PoolClosed("the pool was shut down while acquire() waited");
+        throw timed_out_locked(timeout);
+      }
       clock_.wait_until(me->wake, lock, deadline);
     }
-    std::optional<detail::Entry<C>> handed = std::move(me->handed);
     waiters_.erase(me);
-    if (handed) return std::move(*handed);  // in_use_ was counted by the giver
-    if (closed_) throw PoolClosed("the pool was shut down while acquire() waited");
-    throw timed_out_locked(timeout);
   }
 
   PoolTimeout timed_out_locked(milliseconds timeout) {
@@ -318,31 +362,26 @@ class Pool {
     return PoolTimeout(why, TimeoutReason::exhausted, at);
   }
 
-  // A connection counted in use goes to the longest waiter (it stays in use) or becomes idle.
-  void hand_over_locked(detail::Entry<C>&& entry) {
-    const auto first_unserved =
-        std::find_if(waiters_.begin(), waiters_.end(), [](const Waiter& w) { return !w.served(); });
-    if (first_unserved != waiters_.end()) {
-      wake_up_locked(first_unserved, std::move(entry));
-      return;
-    }
-    --in_use_;
-    entry.idle_since = clock_.now();
+  // A connection becomes idle, and one waiter is woken for it.
+  void put_idle_locked(detail::Entry<C>&& entry) {
     idle_.push_back(std::move(entry));
+    wake_one_waiter_locked();
   }
 
   // From a Lease. A connection past max_lifetime is retired here, never while in use.
-  void give_back(std::uint64_t id, detail::Entry<C>&& entry) {
+  void give_back(std::size_t slot, detail::Entry<C>&& entry) {
+    const TimePoint now = clock_.now();
+    entry.idle_since = now;  // also the start of alive_bypass
     std::unique_lock lock(mutex_);
-    leased_.erase(id);
-    entry.idle_since = clock_.now();  // also the start of alive_bypass
-    if (closed_ || is_expired(entry, clock_.now())) {
+    forget_lease_locked(slot);
+    if (closed_ || is_expired(entry, now)) {
       forget_in_use_locked();
       lock.unlock();
       close_connection(entry);
       return;
     }
-    hand_over_locked(std::move(entry));
+    --in_use_;
+    put_idle_locked(std::move(entry));
   }
 
   void retire_idle_locked(TimePoint now, std::vector<detail::Entry<C>>& retired) {
@@ -364,19 +403,23 @@ class Pool {
 
   void find_leaks_locked(TimePoint now, std::vector<LeakWarning>& leaks) {
     if (options_.leak_threshold.count() == 0) return;
-    for (auto& [id, leased] : leased_) {
-      const auto held = std::chrono::duration_cast<milliseconds>(now - leased.since);
-      if (leased.warned || held < options_.leak_threshold) continue;
-      leased.warned = true;
+    for (LeaseRecord& lease : lease_records_) {
+      const auto held = std::chrono::duration_cast<milliseconds>(now - lease.since);
+      if (lease.number == 0 || lease.warned || held < options_.leak_threshold) continue;
+      lease.warned = true;
       ++stats_.leaks;
-      leaks.push_back(LeakWarning{id, held});
+      leaks.push_back(LeakWarning{lease.number, held});
     }
+    // In the order the leases were made, as the warnings are numbered.
+    std::sort(leaks.begin(), leaks.end(),
+              [](const LeakWarning& a, const LeakWarning& b) { return a.lease < b.lease; });
   }
 
-  // Connections worth making now: waiters that no creation under way will serve, or the idle
-  // ones missing to reach min_idle, whichever is more.
+  // Connections worth making now: waiters that neither an idle connection nor a creation under
+  // way will serve, or the idle ones missing to reach min_idle, whichever is more.
   [[nodiscard]] std::size_t unmet_demand_locked() const {
-    const std::size_t unserved = waiting_locked();
+    const std::size_t unserved =
+        waiters_.size() > idle_.size() ? waiters_.size() - idle_.size() : 0;
     const std::size_t idle_short =
         options_.min_idle > idle_.size() ? options_.min_idle - idle_.size() : 0;
     const std::size_t wanted = std::max(unserved, idle_short);
@@ -430,8 +473,7 @@ class Pool {
       lock.lock();
       return;
     }
-    ++in_use_;  // counted in use until it is handed over or put idle
-    hand_over_locked(std::move(entry));
+    put_idle_locked(std::move(entry));
   }
 
   // A database that refuses connections is not asked again at once: the creator pauses on the
@@ -481,19 +523,13 @@ class Pool {
 
   [[nodiscard]] std::size_t total_locked() const { return idle_.size() + in_use_ + creating_; }
 
-  [[nodiscard]] std::size_t waiting_locked() const {
-    std::size_t unserved = 0;
-    for (const Waiter& waiter : waiters_) unserved += waiter.served() ? 0 : 1;
-    return unserved;
-  }
-
   [[nodiscard]] PoolStats stats_locked() const {
     PoolStats s = stats_;
     s.idle = idle_.size();
     s.in_use = in_use_;
     s.pending = creating_;
     s.total = total_locked();
-    s.waiting = waiting_locked();
+    s.waiting = waiters_.size();
     s.acquire_wait = waits_.summary();
     return s;
   }
@@ -504,11 +540,12 @@ class Pool {
   const PoolOptions options_;
   const Clock& clock_;
   mutable std::mutex mutex_;
-  std::condition_variable_any demand_;  // the creator waits on it
-  std::vector<detail::Entry<C>> idle_;  // a stack: the most recently returned on top
-  std::list<Waiter> waiters_;           // FIFO; a list, so that a waiter never moves
-  std::map<std::uint64_t, Leased> leased_;
-  std::uint64_t leases_ = 0;
+  std::condition_variable_any demand_;      // the creator waits on it
+  std::vector<detail::Entry<C>> idle_;      // a stack: the most recently returned on top
+  std::list<Waiter> waiters_;               // FIFO; a list, so that a waiter never moves
+  std::vector<LeaseRecord> lease_records_;  // max_size slots
+  std::vector<std::size_t> free_slots_;
+  std::uint64_t leases_made_ = 0;
   std::size_t in_use_ = 0;
   std::size_t creating_ = 0;
   std::string last_create_error_;
