@@ -1,4 +1,5 @@
 // `grade` and `watch`.
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
@@ -34,7 +35,8 @@ void check_mutant_files(const fs::path& root, const std::vector<ExerciseManifest
 }
 
 GradeReport grade_once(const fs::path& root, const std::vector<ExerciseManifest>& manifests,
-                       const std::string& impl, bool sanitizers, int jobs, Progress& progress) {
+                       const std::string& impl, const std::vector<std::string>& tests,
+                       bool sanitizers, int jobs, Progress& progress) {
   const auto start = Clock::now();
   GradeContext context;
   context.root = root;
@@ -50,7 +52,11 @@ GradeReport grade_once(const fs::path& root, const std::vector<ExerciseManifest>
   // a test's process could outlive it and tamper with a later build, so there every build is
   // made before any test runs.
   const bool contained = sandbox_support().cgroups != CgroupKind::none;
-  auto prepared = prepare(context, make_requests(root, manifests, impl, sanitizers && !contained));
+  auto requests = make_requests(root, manifests, impl, sanitizers && !contained);
+  if (!tests.empty()) {
+    for (auto& request : requests) request.only_tests = tests;
+  }
+  auto prepared = prepare(context, std::move(requests));
   for (auto& p : prepared) p.request.tagged_sanitizer_runs = false;
   for (const auto& p : prepared) {
     for (const auto& warning : p.warnings) progress.message("warning: " + warning);
@@ -60,6 +66,14 @@ GradeReport grade_once(const fs::path& root, const std::vector<ExerciseManifest>
   }
   GradeReport report;
   report.exercises = run_prepared(context, prepared);
+  if (!tests.empty()) {
+    // The scores are out of the tests that ran, not of the whole exercise.
+    for (auto& exercise : report.exercises) {
+      std::erase_if(exercise.manifest.tests, [&](const TestSpec& test) {
+        return std::find(tests.begin(), tests.end(), test.name) == tests.end();
+      });
+    }
+  }
   if (sanitizers && !interrupted()) add_sanitizer_runs(context, prepared, report.exercises);
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   report.sandbox = sandbox_support().describe();
@@ -82,11 +96,12 @@ Snapshot snapshot_of(const std::vector<fs::path>& files) {
 
 int cmd_grade(const fs::path& root, const GradeArgs& args) {
   install_interrupt_handlers();
-  const auto manifests = select_exercises(load_all_manifests(root), args.exercises);
+  const auto manifests =
+      select_tests(select_exercises(load_all_manifests(root), args.exercises), args.tests);
   check_mutant_files(root, manifests);
   auto progress = Progress::for_terminal();
   const auto report =
-      grade_once(root, manifests, args.impl, !args.no_sanitizers, args.jobs, progress);
+      grade_once(root, manifests, args.impl, args.tests, !args.no_sanitizers, args.jobs, progress);
   if (interrupted()) {
     std::cerr << "interrupted\n";
     return 130;
@@ -118,7 +133,7 @@ int cmd_watch(const fs::path& root, const std::string& exercise, int jobs) {
       watched.push_back(manifests.front().dir / "exercise.toml");
       if (tty) std::cout << "\033[2J\033[H" << std::flush;
       auto progress = Progress::for_terminal();
-      const auto report = grade_once(root, manifests, "exercises", false, jobs, progress);
+      const auto report = grade_once(root, manifests, "exercises", {}, false, jobs, progress);
       if (interrupted()) return 0;
       GradeArgs args;
       args.no_sanitizers = true;

@@ -85,6 +85,10 @@ int main(int argc, char** argv) {
   grade->add_flag("--no-sanitizers", grade_args.no_sanitizers,
                   "Skip the ThreadSanitizer and AddressSanitizer runs (quicker)");
   grade->add_flag("--verbose,-v", grade_args.verbose, "Show the whole output of failed tests");
+  grade
+      ->add_option("--test", grade_args.tests,
+                   "Run only this test, by the full name the report prints (repeatable)")
+      ->allow_extra_args(false);
 
   std::string hint_exercise;
   std::optional<int> hint_level;

@@ -473,4 +473,28 @@ std::vector<ExerciseManifest> select_exercises(const std::vector<ExerciseManifes
   return selected;
 }
 
+// `--test NAME...`: only the exercises that have one of these tests. A name that no selected
+// exercise has is an error, so a typo does not grade nothing and say all is well.
+std::vector<ExerciseManifest> select_tests(const std::vector<ExerciseManifest>& manifests,
+                                           const std::vector<std::string>& tests) {
+  if (tests.empty()) return manifests;
+  std::vector<ExerciseManifest> kept;
+  std::vector<std::string> unknown = tests;
+  for (const auto& manifest : manifests) {
+    bool has_one = false;
+    for (const auto& test : manifest.tests) {
+      if (std::find(tests.begin(), tests.end(), test.name) == tests.end()) continue;
+      has_one = true;
+      std::erase(unknown, test.name);
+    }
+    if (has_one) kept.push_back(manifest);
+  }
+  if (!unknown.empty()) {
+    throw GraderError("--test: no test named " + join(unknown, ", ") +
+                      " in the exercises graded; the report of `grader/grader grade NN` gives "
+                      "each test's full name");
+  }
+  return kept;
+}
+
 }  // namespace grader

@@ -77,6 +77,11 @@ BinaryCheck check_against_binary(const ExerciseManifest& manifest,
 std::vector<ExerciseManifest> select_exercises(const std::vector<ExerciseManifest>& all,
                                                const std::vector<std::string>& queries);
 
+// `grade --test NAME...`: the exercises among `selected` that have one of these tests (full
+// names). No name: all of them. Throws GraderError (exit 2) for a name that none of them has.
+std::vector<ExerciseManifest> select_tests(const std::vector<ExerciseManifest>& selected,
+                                           const std::vector<std::string>& tests);
+
 // True when `query` names the exercise with this id.
 bool exercise_matches(std::string_view id, std::string_view query);
 

@@ -1,7 +1,9 @@
 // The terminal report students read after `grader/grader grade`: one block per exercise with a
 // table of tests, what went wrong, and what to do next.
 #include <algorithm>
+#include <cctype>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "report_util.hpp"
@@ -166,8 +168,30 @@ void append_build_error(std::string& out, const ExerciseResult& exercise,
   append_lines(out, lines, kDetailIndent, "compiler output");
 }
 
-void append_failure(std::string& out, const TestResult& test, const TextOptions& options,
-                    const Painter& paint) {
+// A word the shell passes through as it is, or the word in single quotes.
+std::string shell_word(const std::string& word) {
+  const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+           std::string_view("_-./:=+,").find(c) != std::string_view::npos;
+  });
+  if (plain) return word;
+  std::string quoted = "'";
+  for (const char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// The command that runs one test again, alone, on the same implementation.
+std::string rerun_command(const ExerciseResult& exercise, const TestResult& test) {
+  std::string command = "grader/grader grade " + shell_word(exercise.manifest.id) + " --test " +
+                        shell_word(test.spec.name);
+  if (!exercise.implementation.empty() && exercise.implementation != "exercises") {
+    command += " --impl " + shell_word(exercise.implementation);
+  }
+  return command;
+}
+
+void append_failure(std::string& out, const ExerciseResult& exercise, const TestResult& test,
+                    const TextOptions& options, const Painter& paint) {
   out += '\n' + std::string(kIndent) + paint(printable(test.spec.name), Tone::strong);
   if (!test.spec.description.empty()) out += " — " + printable(test.spec.description);
   out += '\n';
@@ -179,6 +203,8 @@ void append_failure(std::string& out, const TestResult& test, const TextOptions&
     out += std::string(kIndent) + "  " + paint(block.headline, tone_of(outcome)) + '\n';
     append_lines(out, report::Excerpt{block.details, block.omitted}, kDetailIndent, "output");
   }
+  out += std::string(kIndent) + "  " + paint("Run it alone:", Tone::dim) + " " +
+         printable(rerun_command(exercise, test)) + '\n';
 }
 
 void append_next_step(std::string& out, const ExerciseResult& exercise, const Painter& paint) {
@@ -205,7 +231,7 @@ void append_exercise(std::string& out, const ExerciseResult& exercise, const Tex
     if (test.passed()) continue;
     all_passed = false;
     // After a build error every test is "not run"; the compiler errors already say why.
-    if (!exercise.build_error) append_failure(out, test, options, paint);
+    if (!exercise.build_error) append_failure(out, exercise, test, options, paint);
   }
   if (all_passed) {
     out += std::string(kIndent) + paint("All tests pass.", Tone::good) + '\n';

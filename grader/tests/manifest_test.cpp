@@ -111,8 +111,9 @@ TEST(Manifest, ReportsBadNamesCategoriesAndSanitizerTags) {
   EXPECT_TRUE(has_problem(problems, "'NoDotHere' is not a GoogleTest name")) << all(problems);
   EXPECT_TRUE(has_problem(problems, "unknown category 'speed'")) << all(problems);
   EXPECT_TRUE(has_problem(problems, "unknown sanitizer tag 'sanitizer:msan'")) << all(problems);
-  EXPECT_TRUE(has_problem(problems, "tests[1].points: a test tagged oracle checks the course's "
-                                    "client against a real peer, so it is worth 0 points"))
+  EXPECT_TRUE(has_problem(problems,
+                          "tests[1].points: a test tagged oracle checks the course's "
+                          "client against a real peer, so it is worth 0 points"))
       << all(problems);
 }
 
@@ -224,6 +225,25 @@ TEST(ExerciseSelection, UnknownOrAmbiguousNamesAreErrorsWithExitCode2) {
   }
   EXPECT_THROW(select_exercises(all_manifests, {"03"}), GraderError);
   EXPECT_EQ(select_exercises(all_manifests, {"stack"}).front().id, "03-stack");
+}
+
+TEST(ExerciseSelection, TestNamesKeepTheExercisesThatHaveThemAndATypoIsAnError) {
+  TempDir root;
+  make_exercise(root.path(), "00-warmup", {"A.One", "A.Two"}, 0);
+  make_exercise(root.path(), "01-second", {"B.One"}, 1);
+  const auto all_manifests = load_all_manifests(root.path());
+  EXPECT_EQ(select_tests(all_manifests, {}).size(), 2U) << "no --test: every exercise";
+  const auto picked = select_tests(all_manifests, {"B.One"});
+  ASSERT_EQ(picked.size(), 1U);
+  EXPECT_EQ(picked[0].id, "01-second");
+  EXPECT_EQ(select_tests(all_manifests, {"A.Two", "B.One"}).size(), 2U);
+  try {
+    select_tests(all_manifests, {"A.One", "A.Tow"});
+    FAIL() << "a test that no exercise has must be an error, not an empty grade";
+  } catch (const GraderError& e) {
+    EXPECT_EQ(e.exit_code(), 2);
+    EXPECT_NE(std::string(e.what()).find("no test named A.Tow"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ExerciseSelection, OneInvalidManifestStopsLoadingWithItsProblems) {

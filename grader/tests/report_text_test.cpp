@@ -150,6 +150,30 @@ TEST_F(TextReportTest, NextStepSuggestsTheHintOrWatchCommands) {
             std::string::npos);
 }
 
+TEST_F(TextReportTest, EachFailureGivesTheCommandThatRunsItAlone) {
+  const std::string text = plain();
+  for (const auto name : {kFailName, kTimeoutName, kRaceName}) {
+    EXPECT_NE(
+        text.find("Run it alone: grader/grader grade 00-warmup --test " + std::string(name) + "\n"),
+        std::string::npos)
+        << name << " in\n"
+        << text;
+  }
+  for (const auto name : {kPassName, kRetryName, kNotRunName}) {
+    EXPECT_EQ(text.find("--test " + std::string(name)), std::string::npos)
+        << "only a failure that ran has a command: " << name;
+  }
+}
+
+TEST_F(TextReportTest, TheRerunCommandKeepsTheImplementationQuotedForTheShell) {
+  GradeReport other = report_;
+  other.exercises.front().implementation = "/tmp/it's mine";
+  const std::string text = render_text(other, {});
+  EXPECT_NE(text.find("--test " + std::string(kFailName) + " --impl '/tmp/it'\\''s mine'\n"),
+            std::string::npos)
+      << text;
+}
+
 TEST_F(TextReportTest, AFullyPassingExerciseSaysSoAndHasNoNextStep) {
   GradeReport passing;
   passing.exercises.push_back(report_.exercises.front());

@@ -35,7 +35,7 @@ inline void make_exercise(const std::filesystem::path& root, const std::string& 
 // bash, not sh: the result channel's descriptors (100, 101) are past what dash can redirect.
 inline std::filesystem::path make_script(const std::filesystem::path& dir, const std::string& name,
                                          const std::string& body) {
-  const auto path = dir / name;
+  auto path = dir / name;
   write_file(path, "#!/bin/bash\n" + body);
   std::filesystem::permissions(path, std::filesystem::perms::owner_all);
   return path;
