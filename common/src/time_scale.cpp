@@ -26,9 +26,9 @@ double default_time_scale() {
   // Sanitized code runs several times slower (thread creation under TSan costs milliseconds), so
   // a sanitizer build that nobody configured still gets workable margins.
 #if defined(COURSE_KIT_UNDER_TSAN)
-  return 3.0;
+  return kTsanTimeFactor;
 #elif defined(COURSE_KIT_UNDER_ASAN)
-  return 2.0;
+  return kAsanTimeFactor;
 #else
   return 1.0;
 #endif

@@ -10,6 +10,10 @@
 
 namespace grader {
 
+// How many times a test tagged `timing` is run again after a failure (the runner retries, the
+// reports say "retry N of 2").
+inline constexpr int kMaxTimingRetries = 2;
+
 enum class Category { correctness, concurrency, timing, robustness, performance };
 
 struct TestSpec {

@@ -8,7 +8,6 @@ namespace grader::report {
 namespace {
 
 constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";  // U+FFFD
-constexpr int kMaxRetries = 2;  // the grader retries a `timing` test at most twice
 
 // Length of the valid UTF-8 sequence at the start of text, or 0 when it is invalid
 // (overlong forms, surrogates and code points above U+10FFFF are invalid).
@@ -449,7 +448,7 @@ std::string retry_note(const RunResult& run) {
   if (run.passed()) {
     const std::size_t retries = attempts - 1;
     return "passed on retry " + std::to_string(retries) + " of " +
-           std::to_string(std::max<std::size_t>(retries, kMaxRetries));
+           std::to_string(std::max<std::size_t>(retries, kMaxTimingRetries));
   }
   return "did not pass in " + std::to_string(attempts) + " attempts";
 }

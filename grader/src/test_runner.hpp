@@ -27,7 +27,7 @@ struct SandboxPolicy {
   // The parent also kills a group that holds more processes than this: it
   // contains fork bombs quickly, including as root where RLIMIT_NPROC is ignored.
   int max_group_processes = 128;
-  int max_timing_retries = 2;
+  int max_timing_retries = kMaxTimingRetries;
   // With a cgroup (sandbox.hpp): tasks (threads count) and memory of the whole run. The
   // sanitizers' shadow memory needs the larger cap.
   std::uint64_t max_tasks = 1024;
@@ -40,7 +40,8 @@ struct SandboxPolicy {
   std::uint64_t max_trace_bytes = 4ULL << 20;
 };
 
-// COURSE_TIME_SCALE factor of a build: 1 normal, 2 ASan, 4 TSan.
+// COURSE_TIME_SCALE factor of a build: 1 normal, then the kit's factors for ASan and TSan
+// (course/time_scale.hpp).
 double config_time_factor(BuildConfig config);
 
 struct TestRunRequest {
@@ -48,7 +49,7 @@ struct TestRunRequest {
   TestSpec spec;
   BuildConfig config = BuildConfig::normal;
   double base_time_scale = 1.0;     // the COURSE_TIME_SCALE the grader itself got
-  std::filesystem::path root;       // course root (for common/tsan.supp)
+  std::filesystem::path root;       // course root (the sandbox makes it read-only)
   std::filesystem::path trace_dir;  // where trace files are kept; empty: not kept
   SandboxPolicy policy;
   std::vector<std::pair<std::string, std::string>> extra_env;

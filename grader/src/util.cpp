@@ -49,16 +49,6 @@ bool contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;
 }
 
-std::string format_seconds(double seconds) {
-  char buf[64];
-  if (seconds < 1.0) {
-    std::snprintf(buf, sizeof buf, "%.0f ms", seconds * 1000.0);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f s", seconds);
-  }
-  return buf;
-}
-
 std::string format_number(double value) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.2f", value);

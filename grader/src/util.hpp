@@ -31,7 +31,6 @@ class GraderError : public std::runtime_error {
 [[nodiscard]] std::string join(const std::vector<std::string>& parts, std::string_view sep);
 [[nodiscard]] bool contains(std::string_view haystack, std::string_view needle);
 // "1.5 s", "120 ms"
-[[nodiscard]] std::string format_seconds(double seconds);
 // Numbers printed without trailing zeros: 2, 2.5, 0.25.
 [[nodiscard]] std::string format_number(double value);
 // Keeps at most max_lines lines, adding a note when some were dropped.
