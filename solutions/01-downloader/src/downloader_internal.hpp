@@ -54,12 +54,12 @@ bool write_all(int fd, const char* data, std::size_t size);
 // A temporary file in the destination's directory, named ".<name>-XXXXXX.part" (final names never
 // start with '.'). commit() renames it over the destination; otherwise the destructor removes it,
 // so a failed or cancelled attempt leaves nothing behind.
-class PartFile {
+class OutputFile {
  public:
-  explicit PartFile(const std::filesystem::path& destination);
-  PartFile(const PartFile&) = delete;
-  PartFile& operator=(const PartFile&) = delete;
-  ~PartFile();
+  explicit OutputFile(const std::filesystem::path& destination);
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+  ~OutputFile();
 
   bool is_open() const { return fd_ >= 0; }
   const std::string& open_error() const { return open_error_; }
@@ -87,7 +87,7 @@ struct AttemptOutcome {
   std::string error;
 };
 
-// One transfer of a URL into a fresh PartFile: an easy handle configured with the options'
+// One transfer of a URL into a fresh OutputFile: an easy handle configured with the options'
 // timeouts, and the file its body goes to. Pinned in memory, because libcurl keeps a pointer to it.
 class Attempt {
  public:
@@ -113,7 +113,7 @@ class Attempt {
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* self);
 
   std::filesystem::path destination_;
-  std::optional<PartFile> file_;
+  std::optional<OutputFile> file_;
   std::string file_error_;
   EasyHandle easy_;
   std::string setup_error_;

@@ -90,9 +90,9 @@ bool Cancellation::requested() const {
   return ::poll(&watched, 1, 0) > 0;
 }
 
-// ---- PartFile ----
+// ---- OutputFile ----
 
-PartFile::PartFile(const std::filesystem::path& destination) : destination_(destination) {
+OutputFile::OutputFile(const std::filesystem::path& destination) : destination_(destination) {
   // Leading '.': final names never start with one. The suffix keeps editors and file managers
   // from taking it for the real thing.
   const std::string name = destination.filename().string().substr(0, 100);
@@ -120,14 +120,14 @@ bool write_all(int fd, const char* data, std::size_t size) {
   return true;
 }
 
-PartFile::~PartFile() {
+OutputFile::~OutputFile() {
   if (fd_ >= 0) ::close(fd_);
   if (created_ && !committed_) ::unlink(temp_path_.c_str());
 }
 
-bool PartFile::write(const char* data, std::size_t size) { return write_all(fd_, data, size); }
+bool OutputFile::write(const char* data, std::size_t size) { return write_all(fd_, data, size); }
 
-bool PartFile::commit(std::string& error) {
+bool OutputFile::commit(std::string& error) {
   const int fd = std::exchange(fd_, -1);
   if (::close(fd) != 0) {
     error = system_error_text("cannot write " + temp_path_);
@@ -175,7 +175,7 @@ Attempt::Attempt(const std::string& url, const std::filesystem::path& destinatio
 bool Attempt::open_file() {
   if (file_) return true;
   if (!file_error_.empty()) return false;
-  PartFile& file = file_.emplace(destination_);
+  OutputFile& file = file_.emplace(destination_);
   if (file.is_open()) return true;
   file_error_ = file.open_error();
   file_.reset();
