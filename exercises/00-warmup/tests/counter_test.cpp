@@ -5,8 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "test_support.hpp"
 #include "warmup/warmup.hpp"
-#include "warmup_test_support.hpp"
 
 namespace warmup {
 namespace {

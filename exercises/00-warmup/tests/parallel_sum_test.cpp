@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "test_support.hpp"
 #include "warmup/warmup.hpp"
-#include "warmup_test_support.hpp"
 
 namespace warmup {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "downloader_test_support.hpp"
+#include "test_support.hpp"
 
 namespace downloader::testing {
 namespace {

@@ -2,7 +2,7 @@
 // output appears only complete (course::save_png writes a temporary file, then renames it).
 #include <sys/resource.h>
 
-#include "imgfilter_test_support.hpp"
+#include "test_support.hpp"
 
 namespace imgfilter::testing {
 namespace {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "imgfilter_test_support.hpp"
+#include "test_support.hpp"
 
 namespace imgfilter::testing {
 namespace {

@@ -8,7 +8,7 @@
 #include <map>
 #include <thread>
 
-#include "imgfilter_test_support.hpp"
+#include "test_support.hpp"
 
 namespace imgfilter::testing {
 namespace {

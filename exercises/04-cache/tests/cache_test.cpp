@@ -3,7 +3,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "cache_test_support.hpp"
+#include "test_support.hpp"
 
 namespace cache::testing {
 namespace {

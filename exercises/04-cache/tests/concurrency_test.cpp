@@ -14,9 +14,9 @@
 #include <thread>
 #include <vector>
 
-#include "cache_test_support.hpp"
 #include "course/testing.hpp"
 #include "course/trace.hpp"
+#include "test_support.hpp"
 
 namespace cache::testing {
 namespace {

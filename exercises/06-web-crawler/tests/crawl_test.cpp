@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "course/trace.hpp"
-#include "crawler_test_support.hpp"
+#include "test_support.hpp"
 
 namespace crawler::testing {
 namespace {

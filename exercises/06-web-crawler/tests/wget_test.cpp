@@ -9,7 +9,7 @@
 
 #include "course/child_process.hpp"
 #include "course/temp_dir.hpp"
-#include "crawler_test_support.hpp"
+#include "test_support.hpp"
 
 namespace crawler::testing {
 namespace {

@@ -28,7 +28,7 @@
 #include "course/probes.hpp"
 #include "course/temp_dir.hpp"
 #include "logpipe/command.hpp"
-#include "pipeline_test_support.hpp"
+#include "test_support.hpp"
 
 namespace logpipe::testing {
 namespace {

@@ -20,7 +20,7 @@
 #include "bounded_queue.hpp"
 #include "course/probes.hpp"
 #include "pipeline.hpp"
-#include "pipeline_test_support.hpp"
+#include "test_support.hpp"
 
 namespace logpipe::testing {
 namespace {

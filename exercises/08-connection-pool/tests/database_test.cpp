@@ -18,7 +18,7 @@
 #include "course/temp_dir.hpp"
 #include "course/time_scale.hpp"
 #include "pool.hpp"
-#include "pool_test_support.hpp"
+#include "test_support.hpp"
 
 namespace connpool::testing {
 namespace {

@@ -13,7 +13,7 @@
 #include "course/fake_clock.hpp"
 #include "course/time_scale.hpp"
 #include "pool.hpp"
-#include "pool_test_support.hpp"
+#include "test_support.hpp"
 
 namespace connpool::testing {
 namespace {

@@ -8,7 +8,7 @@ Run with Debian's Python and Pillow 9.4 (python3-pil), from anywhere:
 It rewrites inputs/, outputs/ and index.txt next to itself. Each line of index.txt is
 "<output> <input> <chain>", the chain in the syntax of imgfilter::parse_chain, plus kernels of
 the tests' own: "asym3", "asym5", "extreme3" and "negscale5" (see KERNELS below and
-imgfilter_test_support.hpp).
+test_support.hpp).
 """
 import os
 import sys

@@ -1,4 +1,4 @@
-#include "crawler_test_support.hpp"
+#include "test_support.hpp"
 
 #include <cstdio>
 #include <cstdlib>
