@@ -120,7 +120,8 @@ class Pool {
   // goes on, within the same deadline.
   Lease<C> acquire(milliseconds timeout) {
     // The clock is read once on the way in, outside the lock: the start of the wait, and, when a
-    // connection is idle (most acquires), the time it is lent. Again only after a wait.
+    // connection is idle (most acquires), the time it is lent. Again only after a wait, a
+    // validation or a close, which take time.
     const TimePoint asked_at = clock_.now();
     const TimePoint deadline = asked_at + timeout;
     TimePoint now = asked_at;
