@@ -2,6 +2,7 @@
 // async_fetch() on an io_context of its own, so both forms behave the same way.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -10,6 +11,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/system/system_error.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 #include <charconv>
@@ -125,6 +127,12 @@ asio::awaitable<FetchResult> async_fetch(FetchRequest request, std::stop_token s
   // own executor, where the coroutine runs.
   const std::stop_callback on_stop(
       stop, [stream, executor] { asio::post(executor, [stream] { stream->cancel(); }); });
+  // That cancel reaches only an operation in progress on the stream. A stop that lands before
+  // the first one or between two (while resolving, say) is caught here, before the next starts;
+  // once one has started, the posted cancel runs after it and ends it.
+  const auto end_if_stopped = [&stop] {
+    if (stop.stop_requested()) throw boost::system::system_error(asio::error::operation_aborted);
+  };
 
   Phase phase = Phase::connect;
   try {
@@ -135,6 +143,7 @@ asio::awaitable<FetchResult> async_fetch(FetchRequest request, std::stop_token s
       co_return failure("cannot resolve host: " + host + " (" + error.code().message() + ")",
                         false);
     }
+    end_if_stopped();
     const auto start = std::chrono::steady_clock::now();
     stream->expires_after(std::min(request.connect_timeout, request.total_timeout));
     co_await stream->async_connect(endpoints, asio::use_awaitable);
@@ -146,11 +155,13 @@ asio::awaitable<FetchResult> async_fetch(FetchRequest request, std::stop_token s
     get.set(http::field::user_agent, request.user_agent);
     get.set(http::field::accept, "text/html, */*;q=0.5");
     get.set(http::field::connection, "close");
+    end_if_stopped();
     co_await http::async_write(*stream, get, asio::use_awaitable);
 
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(request.max_body_bytes);
+    end_if_stopped();
     co_await http::async_read(*stream, buffer, parser, asio::use_awaitable);
 
     auto& response = parser.get();
