@@ -191,6 +191,16 @@ Rate measure(int threads, double seconds, Cycle cycle) {
   return Rate{total / elapsed, total > 0 ? slowest / (total / threads) : 0};
 }
 
+// The cycle through one of the comparison pools above, which lend bare connections.
+template <class PeerPool>
+Rate measure_peer(PeerPool& pool, bool with_statement, const Options& o) {
+  return measure(o.threads, o.seconds, [&] {
+    auto c = pool.acquire();
+    if (with_statement) statement(c);
+    pool.release(std::move(c));
+  });
+}
+
 template <class C>
 Rate run_cycles(Factory<C>& factory, const Options& o) {
   const bool with_statement = o.cycle == "statement";
@@ -203,19 +213,11 @@ Rate run_cycles(Factory<C>& factory, const Options& o) {
   }
   if (o.peer == "handoff") {
     HandoffPool<C> pool(factory, o.size);
-    return measure(o.threads, o.seconds, [&] {
-      C c = pool.acquire();
-      if (with_statement) statement(c);
-      pool.release(std::move(c));
-    });
+    return measure_peer(pool, with_statement, o);
   }
   if (o.peer == "naive") {
     NaivePool<C> pool(factory, o.size);
-    return measure(o.threads, o.seconds, [&] {
-      C c = pool.acquire();
-      if (with_statement) statement(c);
-      pool.release(std::move(c));
-    });
+    return measure_peer(pool, with_statement, o);
   }
   connpool::PoolOptions options;
   options.max_size = o.size;
