@@ -1,5 +1,7 @@
 #include "course/fake_clock.hpp"
 
+#include <time.h>
+
 #include <algorithm>
 #include <numeric>
 #include <thread>
@@ -9,6 +11,15 @@ namespace course {
 const Clock& real_clock() {
   static const SteadyClock clock;
   return clock;
+}
+
+// std::chrono::steady_clock is CLOCK_MONOTONIC; its coarse twin runs on the same time line,
+// updated once per kernel tick, so it is never ahead of it.
+Clock::time_point SteadyClock::coarse_now() const {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return time_point(std::chrono::duration_cast<duration>(std::chrono::seconds(now.tv_sec) +
+                                                         std::chrono::nanoseconds(now.tv_nsec)));
 }
 
 Sleeper real_sleeper() {

@@ -135,6 +135,25 @@ TEST(SteadyClock, WaitUntilReturnsAtTheDeadline) {
   EXPECT_GE(clock.now() - start, 20ms);
 }
 
+TEST(SteadyClock, CoarseNowIsNeverAheadAndOnlyATickBehind) {
+  const SteadyClock clock;
+  for (int i = 0; i < 1000; ++i) {
+    const auto before = clock.now();
+    const auto coarse = clock.coarse_now();
+    const auto after = clock.now();
+    ASSERT_LE(coarse, after) << "coarse_now() ran ahead of now()";
+    // A kernel tick is 1 to 10 ms; 50 ms leaves room for a descheduled thread.
+    ASSERT_GE(coarse, before - 50ms) << "coarse_now() lagged by more than a tick";
+  }
+}
+
+TEST(FakeClock, CoarseNowIsExact) {
+  FakeClock clock;
+  clock.advance(1234us);
+  const Clock& as_clock = clock;
+  EXPECT_EQ(as_clock.coarse_now(), clock.now());
+}
+
 TEST(FakeClock, AWaitEndsWhenTheClockReachesItsDeadlineAndNotBefore) {
   FakeClock clock;
   std::mutex mutex;

@@ -76,10 +76,12 @@ struct WaitSummary {
 // the lock that guards the rest of your statistics.
 class WaitHistogram {
  public:
-  void record(std::chrono::nanoseconds wait) {
+  // Records `times` waits of this length (one, unless a caller counted several elsewhere).
+  void record(std::chrono::nanoseconds wait, std::uint64_t times = 1) {
+    if (times == 0) return;
     const auto ns = static_cast<std::uint64_t>(std::max<std::int64_t>(wait.count(), 0));
-    ++buckets_[bucket_of(ns)];
-    ++count_;
+    buckets_[bucket_of(ns)] += times;
+    count_ += times;
     max_ = std::max(max_, ns);
   }
 
