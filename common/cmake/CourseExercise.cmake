@@ -9,6 +9,9 @@
 #                                  applied to the reference, or files in mutants/<m>/src that
 #                                  replace the reference's of the same name
 #   NN-name_tests_submission       files the grader stages in <build>/submission/NN-name/src
+#   NN-name_tests_going-further-<g>  tuning beyond the statement, which must score full marks too:
+#                                  solutions/NN-name/going-further/<g>/variant.patch applied to
+#                                  the reference, or files in going-further/<g>/src
 #
 # Every test binary lands in <build>/tests/NN-name/<implementation>. Each reference file is
 # compiled once per configuration (an object library); the reference and every mutant made
@@ -32,8 +35,8 @@
 #   set(EXERCISE_TOOL_bench_LIBS course::kit)
 #
 # Tool T of implementation I is the target NN-name_T_I, written to <build>/tools/NN-name/I/T.
-# Tools exist for the student's files, the reference and a staged submission (not for mutants);
-# only the first two are part of `all`. Tool sources see COURSE_EXERCISE_DIR, the exercise's
+# Tools exist for the student's files, the reference, its going-further variants and a staged
+# submission (not for mutants); only the first two are part of `all`. Tool sources see COURSE_EXERCISE_DIR, the exercise's
 # source directory as a string literal, to find data files that sit next to them.
 #
 # A header-only exercise (a class template the student writes in src/*.hpp) sets
@@ -143,12 +146,13 @@ function(_course_add_fuzzers key impl lib)
   endforeach()
 endfunction()
 
-# A mutant written as `mutant.patch` (a unified diff against solutions/NN-name, paths like
-# a/src/file.cpp, e.g. from `git diff --relative=solutions/NN-name`) is applied at configure
-# time to copies of the files it touches, in <build>/mutants/NN-name/<m>/src. A patch that no
-# longer applies to the reference stops the configure with a message that says so.
-function(_course_patched_mutant out_var key mutant solution_dir patch_file)
-  set(out "${CMAKE_BINARY_DIR}/mutants/${key}/${mutant}")
+# A mutant or a going-further variant written as a patch (a unified diff against
+# solutions/NN-name, paths like a/src/file.cpp, e.g. from `git diff --relative=solutions/NN-name`)
+# is applied at configure time to copies of the files it touches, in <build>/mutants/NN-name/<m>/src
+# (a variant: <build>/going-further/NN-name/<g>/src). A patch that no longer applies to the
+# reference stops the configure with a message that says so.
+function(_course_patched_copy out_var kind key mutant solution_dir patch_file)
+  set(out "${CMAKE_BINARY_DIR}/${kind}/${key}/${mutant}")
   file(REMOVE_RECURSE "${out}")
   # A header-only mutant gets a copy of every reference header, patched or not: a header's quoted
   # #include looks next to that header first, so a mutant made of one patched header next to an
@@ -172,7 +176,7 @@ function(_course_patched_mutant out_var key mutant solution_dir patch_file)
     COMMAND "${COURSE_PATCH}" -p1 --quiet --forward --no-backup-if-mismatch -r - -i "${patch_file}"
     WORKING_DIRECTORY "${out}" RESULT_VARIABLE failed OUTPUT_VARIABLE said ERROR_VARIABLE said)
   if(failed)
-    message(FATAL_ERROR "mutant ${mutant} of ${key} no longer applies to the reference:\n${said}"
+    message(FATAL_ERROR "${kind}/${mutant} of ${key} no longer applies to the reference:\n${said}"
                         "Update ${patch_file} to the reference as it is now.")
   endif()
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${patch_file}")
@@ -313,13 +317,30 @@ function(course_add_exercise exercise_dir)
     foreach(mutant_dir IN LISTS mutant_dirs)
       get_filename_component(mutant "${mutant_dir}" NAME)
       if(EXISTS "${mutant_dir}/mutant.patch")
-        _course_patched_mutant(mutant_src ${key} ${mutant} "${solution_dir}" "${mutant_dir}/mutant.patch")
+        _course_patched_copy(mutant_src mutants ${key} ${mutant} "${solution_dir}"
+                             "${mutant_dir}/mutant.patch")
       elseif(IS_DIRECTORY "${mutant_dir}/src")
         set(mutant_src "${mutant_dir}/src")
       else()
         continue()
       endif()
       course_add_impl(${key} "mutant-${mutant}" "${mutant_src}" REUSE_REFERENCE
+                      FALLBACK "${solution_dir}/src")
+    endforeach()
+    # Going further: tuning the statement does not teach, kept apart from the reference (see
+    # grader/README.md, "Going further"). It has tools, so that the benchmark can run it beside the reference.
+    file(GLOB variant_dirs LIST_DIRECTORIES true CONFIGURE_DEPENDS "${solution_dir}/going-further/*")
+    foreach(variant_dir IN LISTS variant_dirs)
+      get_filename_component(variant "${variant_dir}" NAME)
+      if(EXISTS "${variant_dir}/variant.patch")
+        _course_patched_copy(variant_src going-further ${key} ${variant} "${solution_dir}"
+                             "${variant_dir}/variant.patch")
+      elseif(IS_DIRECTORY "${variant_dir}/src")
+        set(variant_src "${variant_dir}/src")
+      else()
+        continue()
+      endif()
+      course_add_impl(${key} "going-further-${variant}" "${variant_src}" REUSE_REFERENCE TOOLS
                       FALLBACK "${solution_dir}/src")
     endforeach()
   endif()

@@ -15,21 +15,17 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Mutant descriptions are instructor material; a broken one stops grading
-// just like a broken manifest. Student repositories have none.
-void check_mutant_files(const fs::path& root, const std::vector<ExerciseManifest>& manifests) {
+// A mutant's description is instructor material, checked by selfcheck. Grading one checks its
+// exercise's mutants first, as selfcheck would: a broken one stops grading like a broken manifest.
+// A student's grade never reads them (a student repository has none).
+void check_mutant_files(const fs::path& root, const std::vector<ExerciseManifest>& manifests,
+                        const std::string& impl) {
+  const auto chosen = Impl::named(impl);
+  if (!chosen || chosen->kind != Impl::Kind::mutant) return;
   std::vector<std::string> problems;
   for (const auto& manifest : manifests) {
-    std::vector<MutantSpec> mutants;
-    for (const auto& dir : mutant_dirs(root, manifest.id)) {
-      try {
-        mutants.push_back(load_mutant(dir, root));
-      } catch (const ManifestError& e) {
-        problems.insert(problems.end(), e.problems().begin(), e.problems().end());
-      }
-    }
-    const auto unknown = check_mutants(manifest, mutants, root);
-    problems.insert(problems.end(), unknown.begin(), unknown.end());
+    const auto loaded = load_mutants(root, manifest);
+    problems.insert(problems.end(), loaded.problems.begin(), loaded.problems.end());
   }
   if (!problems.empty()) throw ManifestError(problems);
 }
@@ -98,7 +94,7 @@ int cmd_grade(const fs::path& root, const GradeArgs& args) {
   install_interrupt_handlers();
   const auto manifests =
       select_tests(select_exercises(load_all_manifests(root), args.exercises), args.tests);
-  check_mutant_files(root, manifests);
+  check_mutant_files(root, manifests, args.impl);
   auto progress = Progress::for_terminal();
   const auto report =
       grade_once(root, manifests, args.impl, args.tests, !args.no_sanitizers, args.jobs, progress);

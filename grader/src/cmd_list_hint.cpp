@@ -49,7 +49,7 @@ nlohmann::json read_hints_seen(const fs::path& root) {
 int cmd_list(const fs::path& root, const std::optional<std::string>& impl) {
   const auto manifests = load_all_manifests(root);
   std::optional<fs::path> submission;
-  if (impl && *impl != "exercises" && *impl != "solutions") {
+  if (impl && !Impl::named(*impl)) {
     if (!fs::is_directory(*impl)) throw GraderError("--impl: '" + *impl + "' is not a directory");
     submission = fs::weakly_canonical(fs::absolute(*impl));
   }

@@ -109,6 +109,21 @@ void check_unit_tests(const fs::path& root, Progress& progress, Checks& checks) 
   }
 }
 
+// A student file that the reference leaves as the skeleton has it is no exercise: it should be a
+// given file (in exercises/NN-name/src, not in student_files, with no copy in solutions/).
+void report_unchanged_student_files(const ExerciseManifest& manifest, const fs::path& root,
+                                    Checks& checks) {
+  for (const auto& file : manifest.student_files) {
+    const auto skeleton = try_read_file(manifest.dir / file);
+    const auto reference = try_read_file(root / "solutions" / manifest.id / file);
+    if (skeleton && reference && *skeleton == *reference) {
+      checks.warn(manifest.id + ": " + file +
+                  " is the same in the skeleton and the reference: the student has nothing to "
+                  "write there; make it a given file");
+    }
+  }
+}
+
 // The exercise's requirements table: every row names tests the manifest declares.
 void check_requirements_table(const ExerciseManifest& manifest, const fs::path& root,
                               Checks& checks) {
@@ -153,19 +168,16 @@ std::vector<ExerciseUnderCheck> check_manifests(const fs::path& root,
       checks.fail(dir.filename().string() + ": manifest is valid", e.what());
       continue;
     }
-    std::vector<std::string> problems;
-    for (const auto& mutant_dir : mutant_dirs(root, exercise.manifest.id)) {
-      try {
-        exercise.mutants.push_back(load_mutant(mutant_dir, root));
-      } catch (const ManifestError& e) {
-        problems.insert(problems.end(), e.problems().begin(), e.problems().end());
-      }
-    }
-    const auto unknown = check_mutants(exercise.manifest, exercise.mutants, root);
-    problems.insert(problems.end(), unknown.begin(), unknown.end());
-    checks.check(problems.empty(), exercise.manifest.id + ": manifest and mutants are valid",
+    auto loaded = load_mutants(root, exercise.manifest);
+    exercise.mutants = std::move(loaded.mutants);
+    auto problems = std::move(loaded.problems);
+    const auto variants = check_going_further(root, exercise.manifest.id);
+    problems.insert(problems.end(), variants.begin(), variants.end());
+    checks.check(problems.empty(),
+                 exercise.manifest.id + ": manifest, mutants and going-further variants are valid",
                  join(problems, "\n"));
     check_requirements_table(exercise.manifest, root, checks);
+    report_unchanged_student_files(exercise.manifest, root, checks);
     if (problems.empty()) valid.push_back(std::move(exercise));
   }
   return valid;
@@ -182,21 +194,35 @@ std::vector<ImplRequest> selfcheck_requests(const fs::path& root,
     } else {
       ImplRequest solutions;
       solutions.manifest = exercise.manifest;
-      solutions.impl = solutions.label = "solutions";
+      solutions.impl.kind = Impl::Kind::reference;
       solutions.every_test_in = {BuildConfig::asan, BuildConfig::tsan};
       requests.push_back(solutions);
     }
     ImplRequest skeleton;
     skeleton.manifest = exercise.manifest;
-    skeleton.impl = skeleton.label = "exercises";
+    skeleton.impl.kind = Impl::Kind::student;
     skeleton.tagged_sanitizer_runs = false;
     requests.push_back(skeleton);
     for (const auto& mutant : exercise.mutants) {
       ImplRequest request;
       request.manifest = exercise.manifest;
-      request.impl = request.label = "mutant-" + mutant.name;
+      request.impl.kind = Impl::Kind::mutant;
+      request.impl.name = mutant.name;
       request.only_tests = mutant.must_fail;
       request.tagged_sanitizer_runs = mutant.sanitizer_runs;
+      requests.push_back(request);
+    }
+    for (const auto& name : going_further_names(root, id)) {
+      // Full marks, as the reference, with every test under ThreadSanitizer alone: a variant
+      // trades locks for atomics or finer locks, where a race is the likely mistake, and TSan's
+      // run checks every result as well. One build instead of three keeps selfcheck short.
+      ImplRequest request;
+      request.manifest = exercise.manifest;
+      request.impl.kind = Impl::Kind::going_further;
+      request.impl.name = name;
+      request.sanitizer_builds_only = true;
+      request.tagged_sanitizer_runs = false;
+      request.every_test_in = {BuildConfig::tsan};
       requests.push_back(request);
     }
   }
@@ -205,10 +231,12 @@ std::vector<ImplRequest> selfcheck_requests(const fs::path& root,
 
 void check_binary_lists(const std::vector<PreparedImpl>& prepared, Checks& checks) {
   for (const auto& p : prepared) {
-    if (p.request.impl != "solutions" && p.request.impl != "exercises") continue;
-    if (p.request.impl == "exercises" &&
+    const auto kind = p.request.impl.kind;
+    if (kind != Impl::Kind::reference && kind != Impl::Kind::student) continue;
+    if (kind == Impl::Kind::student &&
         std::any_of(prepared.begin(), prepared.end(), [&](const PreparedImpl& o) {
-          return o.request.impl == "solutions" && o.request.manifest.id == p.request.manifest.id &&
+          return o.request.impl.kind == Impl::Kind::reference &&
+                 o.request.manifest.id == p.request.manifest.id &&
                  !o.build_errors.contains(BuildConfig::normal);
         })) {
       continue;  // the solution's binary already answered for this exercise
@@ -227,18 +255,24 @@ void check_binary_lists(const std::vector<PreparedImpl>& prepared, Checks& check
   }
 }
 
-void check_solution(const ExerciseResult& result, Checks& checks) {
+// The reference, or one of its going-further variants: full marks in every build it ran in.
+void check_full_marks(const ExerciseResult& result, const Impl& impl, Checks& checks) {
   const auto& id = result.manifest.id;
+  const std::string what = impl.kind == Impl::Kind::going_further
+                               ? "going-further variant " + impl.name
+                               : std::string("reference solution");
   if (result.build_error) {
-    checks.fail(id + ": reference solution builds", *result.build_error);
+    checks.fail(id + ": " + what + " builds", *result.build_error);
     return;
   }
   for (auto config : kAllConfigs) {
     std::vector<std::string> failures;
     double score = 0;
+    bool ran_here = false;  // a going-further variant runs in the TSan build alone
     for (const auto& test : result.tests) {
       const auto* run = run_in(test, config);
       if (run == nullptr) continue;
+      ran_here = true;
       if (test.spec.has_tag(kTagOracle) && run->final_attempt().outcome == Outcome::not_run) {
         checks.warn(id + ": " + test.spec.name + " did not run (" + preset_name(config) +
                     "): " + run_reason(*run));
@@ -250,14 +284,15 @@ void check_solution(const ExerciseResult& result, Checks& checks) {
           checks.warn(id + ": " + test.spec.name + " needed " +
                       std::to_string(run->attempts.size() - 1) + " retr" +
                       (run->attempts.size() > 2 ? "ies" : "y") + " to pass (" +
-                      preset_name(config) + "); a reference should pass first time");
+                      preset_name(config) + "); course code should pass first time");
         }
       } else {
         failures.push_back(test.spec.name + ": " + run_reason(*run));
       }
     }
+    if (!ran_here) continue;
     checks.check(failures.empty(),
-                 id + ": reference solution scores " + format_number(score) + " / " +
+                 id + ": " + what + " scores " + format_number(score) + " / " +
                      format_number(result.max_score()) + " (" + preset_name(config) + ")",
                  join(failures, "\n"));
   }
@@ -288,7 +323,7 @@ void check_skeleton(const ExerciseResult& result, Checks& checks) {
 }
 
 void check_mutant(const ExerciseResult& result, const ImplRequest& request, Checks& checks) {
-  const auto name = result.manifest.id + ": mutant " + request.impl.substr(7);
+  const auto name = result.manifest.id + ": mutant " + request.impl.name;
   if (result.build_error) {
     checks.fail(name + " builds", *result.build_error);
     return;
@@ -334,7 +369,7 @@ void check_fuzzers(const fs::path& root, const std::vector<ExerciseUnderCheck>& 
     spec.argv = std::move(argv);
     spec.cwd = root;
     spec.interrupt_signal = 2;
-    const auto result = run_process(spec);
+    auto result = run_process(spec);
     write_file(log, result.output);
     return result;
   };
@@ -409,15 +444,21 @@ int cmd_selfcheck(const fs::path& root, const SelfcheckArgs& args) {
     check_binary_lists(prepared, checks);
     const auto results = run_prepared(context, prepared);
     if (interrupted()) return 130;
-    checks.section("Solutions, skeletons and mutants");
+    checks.section("Solutions, their going-further variants, skeletons and mutants");
     for (std::size_t i = 0; i < results.size(); ++i) {
       const auto& impl = prepared[i].request.impl;
-      if (impl == "solutions") {
-        check_solution(results[i], checks);
-      } else if (impl == "exercises") {
-        check_skeleton(results[i], checks);
-      } else {
-        check_mutant(results[i], prepared[i].request, checks);
+      switch (impl.kind) {
+        case Impl::Kind::reference:
+        case Impl::Kind::going_further:
+          check_full_marks(results[i], impl, checks);
+          break;
+        case Impl::Kind::student:
+          check_skeleton(results[i], checks);
+          break;
+        case Impl::Kind::mutant:
+        case Impl::Kind::submission:
+          check_mutant(results[i], prepared[i].request, checks);
+          break;
       }
     }
   }
@@ -426,10 +467,11 @@ int cmd_selfcheck(const fs::path& root, const SelfcheckArgs& args) {
     if (exercise.manifest.id != "00-warmup") continue;
     checks.section("Hostile submissions (grader/tests/hostile), graded as 00-warmup");
     const auto& support = sandbox_support();
-    if (!support.root || support.cgroups == CgroupKind::none)
+    if (!support.root || support.cgroups == CgroupKind::none) {
       checks.warn(
           "the attacks with the link check off are skipped: they test the layers that "
           "need root and a cgroup");
+    }
     if (!support.root && !support.user_namespaces) {
       checks.warn(
           "the attacks marked 'needs: sandbox' are skipped: neither root nor user "

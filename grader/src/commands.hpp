@@ -16,7 +16,7 @@ struct GradeArgs {
   std::vector<std::string> exercises;
   std::string impl = "exercises";
   std::vector<std::string> tests;    // --test: only these (full names); empty: every test
-  std::vector<std::string> formats;  // text, json, junit, gradescope, github, html
+  std::vector<std::string> formats;  // names from report_formats() (reporters.hpp)
   std::vector<std::string> outputs;  // outputs[i] is for formats[i]; "" or missing: stdout
   std::optional<double> fail_under;  // percent
   int jobs = 0;                      // 0: default_jobs()

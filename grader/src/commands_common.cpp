@@ -24,13 +24,9 @@ std::optional<fs::path> search_upwards(fs::path dir) {
 
 std::string render(const std::string& format, const GradeReport& report, const GradeArgs& args,
                    bool to_terminal) {
-  if (format == "json") return render_json(report);
-  if (format == "junit") return render_junit(report);
-  if (format == "gradescope") return render_gradescope(report);
-  if (format == "github") return render_github(report);
-  if (format == "html") return render_html(report);
-  if (format == "classroom") return render_classroom(report);
-  return render_text(report, TextOptions{to_terminal && use_color(), args.verbose});
+  const auto* found = find_report_format(format);
+  if (found == nullptr) throw GraderError("--format: unknown format '" + format + "'");
+  return found->render(report, TextOptions{to_terminal && use_color(), args.verbose});
 }
 
 void append_file(const fs::path& path, const std::string& content) {
@@ -64,38 +60,47 @@ fs::path find_root(const std::optional<fs::path>& given) {
 std::vector<ImplRequest> make_requests(const fs::path& root,
                                        const std::vector<ExerciseManifest>& manifests,
                                        const std::string& impl, bool sanitizers) {
-  std::vector<ImplRequest> requests;
-  std::optional<fs::path> submission;
-  const bool named = impl == "exercises" || impl == "solutions" || impl.rfind("mutant-", 0) == 0;
-  if (!named) {
+  std::optional<Impl> chosen = Impl::named(impl);
+  if (!chosen) {
     std::error_code ec;
     if (!fs::is_directory(impl, ec)) {
       throw GraderError("--impl: '" + impl +
-                        "' is neither exercises, solutions, mutant-<name> nor a directory");
+                        "' is neither exercises, solutions, mutant-<name>, going-further-<name> "
+                        "nor a directory");
     }
-    submission = fs::weakly_canonical(fs::absolute(impl));
+    const auto dir = fs::weakly_canonical(fs::absolute(impl));
+    chosen = Impl::of_submission(dir, dir.string());
   }
+  std::vector<ImplRequest> requests;
   for (const auto& manifest : manifests) {
+    const auto solution = root / "solutions" / manifest.id;
+    switch (chosen->kind) {
+      case Impl::Kind::reference:
+        if (!fs::is_directory(solution / "src")) {
+          throw GraderError("no reference solution for " + manifest.id + " (solutions/" +
+                            manifest.id + "/src is missing)");
+        }
+        break;
+      case Impl::Kind::mutant:
+        if (!is_mutant_dir(solution / "mutants" / chosen->name)) {
+          throw GraderError(manifest.id + " has no mutant '" + chosen->name + "'");
+        }
+        break;
+      case Impl::Kind::going_further:
+        if (!fs::is_directory(solution / "going-further" / chosen->name)) {
+          throw GraderError(manifest.id + " has no going-further variant '" + chosen->name +
+                            "' (solutions/" + manifest.id + "/going-further/)");
+        }
+        break;
+      case Impl::Kind::student:
+      case Impl::Kind::submission:
+        break;
+    }
     ImplRequest request;
     request.manifest = manifest;
+    request.impl = *chosen;
     request.tagged_sanitizer_runs = sanitizers;
     request.single_exercise = manifests.size() == 1;
-    if (submission) {
-      request.impl = "submission";
-      request.submission = submission;
-      request.label = submission->string();
-    } else {
-      request.impl = impl;
-      request.label = impl;
-    }
-    if (impl == "solutions" && !fs::is_directory(root / "solutions" / manifest.id / "src")) {
-      throw GraderError("no reference solution for " + manifest.id + " (solutions/" + manifest.id +
-                        "/src is missing)");
-    }
-    if (impl.rfind("mutant-", 0) == 0 &&
-        !is_mutant_dir(root / "solutions" / manifest.id / "mutants" / impl.substr(7))) {
-      throw GraderError(manifest.id + " has no mutant '" + impl.substr(7) + "'");
-    }
     requests.push_back(std::move(request));
   }
   return requests;

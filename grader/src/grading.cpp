@@ -40,6 +40,9 @@ std::string safe_dir_name(std::string_view name) {
   return out.empty() ? "submission" : out;
 }
 
+constexpr std::string_view kMutantPrefix = "mutant-";
+constexpr std::string_view kGoingFurtherPrefix = "going-further-";
+
 bool is_exclusive(const TestSpec& test) {
   return test.has_tag(kTagExclusive) || test.category == Category::timing ||
          test.category == Category::performance;
@@ -68,8 +71,8 @@ std::string refusal(const std::vector<std::string>& problems) {
 // errors are rewritten to the submission's own paths.
 void stage_into(const GradeContext& context, PreparedImpl& impl, BuildConfig config) {
   const auto& request = impl.request;
-  if (request.impl != "submission" || !request.submission) return;
-  auto staged = stage_submission(*request.submission, request.manifest,
+  if (request.impl.kind != Impl::Kind::submission || !request.impl.submission) return;
+  auto staged = stage_submission(*request.impl.submission, request.manifest,
                                  build_dir(context.root, config), request.single_exercise);
   if (config == BuildConfig::normal) impl.warnings = staged.warnings;
   if (!staged.errors.empty()) impl.build_errors[config] = refusal(staged.errors);
@@ -78,14 +81,17 @@ void stage_into(const GradeContext& context, PreparedImpl& impl, BuildConfig con
   }
 }
 
-// The student's own files in the course tree: checked before they are compiled.
+// The student's own files in the course tree: checked before they are compiled. The reference's
+// too, which proves that the checks accept correct code.
 void check_student_sources(const GradeContext& context, PreparedImpl& impl) {
   const auto& manifest = impl.request.manifest;
-  if (impl.request.impl != "exercises") return;
+  const auto kind = impl.request.impl.kind;
+  if (kind != Impl::Kind::student && kind != Impl::Kind::reference) return;
+  const auto base = context.root / (kind == Impl::Kind::student ? "exercises" : "solutions");
   std::vector<SourceFile> files;
   for (const auto& file : manifest.student_files) {
-    files.push_back({manifest.dir / file, context.root / "exercises",
-                     display_path(manifest.dir / file, context.root)});
+    const auto path = base / manifest.id / file;
+    files.push_back({path, base, display_path(path, context.root)});
   }
   const auto problems = check_sources(files, is_header_only(manifest), manifest.allowed_calls);
   if (!problems.empty()) impl.build_errors[BuildConfig::normal] = refusal(problems);
@@ -100,16 +106,16 @@ std::string rewrite_paths(std::string text, const PreparedImpl& impl) {
 // accept correct code): the link check of submission_check.hpp.
 void check_student_objects(const GradeContext& context, PreparedImpl& impl) {
   const auto& manifest = impl.request.manifest;
-  const auto& kind = impl.request.impl;
-  if (!context.link_check || kind.rfind("mutant-", 0) == 0 || is_header_only(manifest)) return;
-  const auto archive =
-      build_dir(context.root, BuildConfig::normal) / ("lib" + manifest.id + "_impl_" + kind + ".a");
+  const auto kind = impl.request.impl.kind;
+  if (!context.link_check || kind == Impl::Kind::mutant || is_header_only(manifest)) return;
+  const auto archive = build_dir(context.root, BuildConfig::normal) /
+                       ("lib" + manifest.id + "_impl_" + impl.request.impl.target() + ".a");
   std::vector<ObjectFile> objects;
   for (const auto& file : manifest.student_files) {
     const fs::path path(file);
     if (path.extension() != ".cpp") continue;
     // A submission's files are named as the student knows them, not by their staged copies.
-    const auto shown = kind == "submission"
+    const auto shown = kind == Impl::Kind::submission
                            ? rewrite_paths((build_dir(context.root, BuildConfig::normal) /
                                             "submission" / manifest.id / file)
                                                .string(),
@@ -129,12 +135,15 @@ RunResult with_submission_paths(RunResult run, const PreparedImpl& impl) {
   return run;
 }
 
+// Lists the tests of the binary of the first build the implementation needs (the normal build,
+// unless it runs in sanitizer builds only).
 void list_binary_tests(const GradeContext& context, PreparedImpl& impl) {
   const auto& request = impl.request;
-  if (impl.build_errors.contains(BuildConfig::normal)) return;
-  const auto binary =
-      test_binary(context.root, BuildConfig::normal, request.manifest.id, request.impl);
-  auto listing = list_tests(binary, context.root, context.policy);
+  const auto configs = impl.configs();
+  const auto config = configs.empty() ? BuildConfig::normal : configs.front();
+  if (impl.build_errors.contains(BuildConfig::normal) || impl.build_errors.contains(config)) return;
+  const auto binary = test_binary(context.root, config, request.manifest.id, request.impl.target());
+  auto listing = list_tests(binary, context.root, context.policy, config);
   impl.binary_tests = std::move(listing.names);
   impl.listing_error = std::move(listing.error);
   if (impl.listing_error.empty()) {
@@ -150,6 +159,48 @@ void list_binary_tests(const GradeContext& context, PreparedImpl& impl) {
 }
 
 }  // namespace
+
+Impl Impl::of_submission(const fs::path& dir, std::string shown) {
+  Impl impl;
+  impl.kind = Kind::submission;
+  impl.submission = dir;
+  impl.shown = std::move(shown);
+  return impl;
+}
+
+std::optional<Impl> Impl::named(std::string_view text) {
+  Impl impl;
+  if (text == "exercises") {
+    impl.kind = Kind::student;
+  } else if (text == "solutions") {
+    impl.kind = Kind::reference;
+  } else if (text.starts_with(kMutantPrefix) && text.size() > kMutantPrefix.size()) {
+    impl.kind = Kind::mutant;
+    impl.name = text.substr(kMutantPrefix.size());
+  } else if (text.starts_with(kGoingFurtherPrefix) && text.size() > kGoingFurtherPrefix.size()) {
+    impl.kind = Kind::going_further;
+    impl.name = text.substr(kGoingFurtherPrefix.size());
+  } else {
+    return std::nullopt;
+  }
+  return impl;
+}
+
+std::string Impl::target() const {
+  switch (kind) {
+    case Kind::student:
+      return "exercises";
+    case Kind::reference:
+      return "solutions";
+    case Kind::going_further:
+      return std::string(kGoingFurtherPrefix) + name;
+    case Kind::mutant:
+      return std::string(kMutantPrefix) + name;
+    case Kind::submission:
+      return "submission";
+  }
+  return "exercises";
+}
 
 std::vector<BuildConfig> sanitizer_configs_of(const TestSpec& test) {
   std::vector<BuildConfig> configs;
@@ -218,14 +269,15 @@ std::vector<PreparedImpl> prepare(const GradeContext& context, std::vector<ImplR
       stage_into(context, *p, config);
       if (config == BuildConfig::normal) check_student_sources(context, *p);
       if (p->build_errors.contains(config)) continue;  // refused: not compiled
-      const auto target = test_target(p->request.manifest.id, p->request.impl);
+      const auto target = test_target(p->request.manifest.id, p->request.impl.target());
       if (std::find(targets.begin(), targets.end(), target) == targets.end())
         targets.push_back(target);
     }
     const auto built = targets.empty() ? BuildResult{} : builder.build(config, targets, label);
     for (auto* p : users) {
       if (p->build_errors.contains(config)) continue;
-      const auto it = built.errors.find(test_target(p->request.manifest.id, p->request.impl));
+      const auto it =
+          built.errors.find(test_target(p->request.manifest.id, p->request.impl.target()));
       if (it != built.errors.end()) {
         p->build_errors[config] = rewrite_paths(it->second, *p);
       } else if (config == BuildConfig::normal) {
@@ -265,15 +317,15 @@ std::vector<ExerciseResult> run_prepared(const GradeContext& context,
           continue;
         }
         TestRunRequest request;
-        request.binary = test_binary(context.root, config, p.request.manifest.id, p.request.impl);
+        request.binary =
+            test_binary(context.root, config, p.request.manifest.id, p.request.impl.target());
         request.spec = tests[i][t];
         request.config = config;
         request.base_time_scale = context.base_time_scale;
         request.root = context.root;
         if (!context.trace_root.empty()) {
           request.trace_dir =
-              context.trace_root / p.request.manifest.id /
-              safe_dir_name(p.request.label.empty() ? p.request.impl : p.request.label);
+              context.trace_root / p.request.manifest.id / safe_dir_name(p.request.impl.label());
         }
         request.policy = context.policy;
         ++total;
@@ -298,7 +350,7 @@ std::vector<ExerciseResult> run_prepared(const GradeContext& context,
     const auto& p = prepared[i];
     ExerciseResult result;
     result.manifest = p.request.manifest;
-    result.implementation = p.request.label.empty() ? p.request.impl : p.request.label;
+    result.implementation = p.request.impl.label();
     if (auto it = p.build_errors.find(BuildConfig::normal); it != p.build_errors.end()) {
       result.build_error = it->second;
     } else if (!p.build_errors.empty()) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "manifest.hpp"
@@ -29,13 +30,38 @@ struct GradeContext {
   bool link_check = true;
 };
 
+// What is graded. Its CMake name, target(), is the <impl> of the targets NN-name_tests_<impl>
+// (common/cmake/CourseExercise.cmake); label() is what the reports call it.
+struct Impl {
+  enum class Kind {
+    student,        // exercises/NN-name/src: the skeleton until the student fills it in
+    reference,      // solutions/NN-name/src
+    going_further,  // solutions/NN-name/going-further/<name>: tuning beyond the statement
+    mutant,         // solutions/NN-name/mutants/<name>: a known-wrong variant
+    submission,     // files staged from a directory
+  };
+  Kind kind = Kind::student;
+  std::string name;                                 // a mutant's or a going-further variant's
+  std::optional<std::filesystem::path> submission;  // a submission: staged from here
+  std::string shown;                                // label() when it is not target()
+
+  static Impl of_submission(const std::filesystem::path& dir, std::string shown);
+  // "exercises", "solutions", "mutant-<m>", "going-further-<g>"; nullopt for anything else.
+  static std::optional<Impl> named(std::string_view text);
+
+  [[nodiscard]] std::string target() const;
+  [[nodiscard]] std::string label() const { return shown.empty() ? target() : shown; }
+  // The reference and its variants: written by the course, expected to score full marks.
+  [[nodiscard]] bool is_course_code() const {
+    return kind == Kind::reference || kind == Kind::going_further;
+  }
+};
+
 // One exercise graded with one implementation.
 struct ImplRequest {
   ExerciseManifest manifest;
-  std::string impl = "exercises";  // target: exercises, solutions, submission or mutant-<m>
-  std::string label;               // ExerciseResult::implementation ("exercises", a path...)
-  std::optional<std::filesystem::path> submission;  // staged from here when impl is submission
-  bool single_exercise = false;                     // lets a submission hold files at its top
+  Impl impl;
+  bool single_exercise = false;            // lets a submission hold files at its top
   bool tagged_sanitizer_runs = true;       // tests tagged sanitizer:* also run in those builds
   std::vector<BuildConfig> every_test_in;  // extra builds where every selected test runs
   std::optional<std::vector<std::string>> only_tests;  // default: every manifest test

@@ -214,9 +214,7 @@ HostileCheck run_attack(const GradeContext& base_context, const ExerciseManifest
   context.trace_root = traces.path();
   ImplRequest request;
   request.manifest = warmup;
-  request.impl = "submission";
-  request.submission = submission.path();
-  request.label = "hostile/" + attack.name;
+  request.impl = Impl::of_submission(submission.path(), "hostile/" + attack.name);
   request.single_exercise = true;
   request.tagged_sanitizer_runs = false;
 

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "reporters.hpp"
 #include "util.hpp"
 
 namespace {
@@ -66,14 +67,14 @@ int main(int argc, char** argv) {
   auto* grade = app.add_subcommand("grade", "Build and grade exercises (default: all)");
   grade->add_option("exercises", grade_args.exercises, "00-warmup, 00, 0 or warmup");
   grade->add_option("--impl", grade_args.impl,
-                    "exercises (your code, default), solutions, mutant-<name>, or a submission "
-                    "directory");
-  auto* format_option = grade
-                            ->add_option("--format", grade_args.formats,
-                                         "text, json, junit, gradescope, github, html, classroom")
-                            ->check(CLI::IsMember({"text", "json", "junit", "gradescope", "github",
-                                                   "html", "classroom"}))
-                            ->allow_extra_args(false);
+                    "exercises (your code, default), solutions, mutant-<name>, "
+                    "going-further-<name>, or a submission directory");
+  auto* format_option =
+      grade
+          ->add_option("--format", grade_args.formats,
+                       grader::join(grader::report_format_names(), ", ") + " (repeatable)")
+          ->check(CLI::IsMember(grader::report_format_names()))
+          ->allow_extra_args(false);
   auto* output_option =
       grade->add_option("--output", grade_args.outputs, "File for the --format just before it")
           ->allow_extra_args(false);

@@ -403,6 +403,52 @@ std::vector<fs::path> mutant_dirs(const fs::path& root, std::string_view exercis
   return dirs;
 }
 
+LoadedMutants load_mutants(const fs::path& root, const ExerciseManifest& manifest) {
+  LoadedMutants loaded;
+  for (const auto& dir : mutant_dirs(root, manifest.id)) {
+    try {
+      loaded.mutants.push_back(load_mutant(dir, root));
+    } catch (const ManifestError& e) {
+      loaded.problems.insert(loaded.problems.end(), e.problems().begin(), e.problems().end());
+    }
+  }
+  const auto unknown = check_mutants(manifest, loaded.mutants, root);
+  loaded.problems.insert(loaded.problems.end(), unknown.begin(), unknown.end());
+  return loaded;
+}
+
+namespace {
+fs::path going_further_dir(const fs::path& root, std::string_view exercise_id) {
+  return root / "solutions" / std::string(exercise_id) / "going-further";
+}
+}  // namespace
+
+std::vector<std::string> going_further_names(const fs::path& root, std::string_view exercise_id) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(going_further_dir(root, exercise_id), ec)) {
+    if (entry.is_directory(ec)) names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<std::string> check_going_further(const fs::path& root, std::string_view exercise_id) {
+  std::vector<std::string> problems;
+  for (const auto& name : going_further_names(root, exercise_id)) {
+    const auto dir = going_further_dir(root, exercise_id) / name;
+    const auto shown = "solutions/" + std::string(exercise_id) + "/going-further/" + name;
+    std::error_code ec;
+    if (!fs::is_regular_file(dir / "variant.patch", ec) && !fs::is_directory(dir / "src", ec)) {
+      problems.push_back(shown + ": has neither a variant.patch nor a src/ directory");
+    }
+    if (!fs::is_regular_file(dir / "README.md", ec)) {
+      problems.push_back(shown + ": has no README.md saying what it changes and why");
+    }
+  }
+  return problems;
+}
+
 std::vector<std::string> check_mutants(const ExerciseManifest& manifest,
                                        const std::vector<MutantSpec>& mutants,
                                        const fs::path& root) {

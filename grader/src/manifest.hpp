@@ -58,6 +58,23 @@ bool is_mutant_dir(const std::filesystem::path& dir);
 std::vector<std::filesystem::path> mutant_dirs(const std::filesystem::path& root,
                                                std::string_view exercise_id);
 
+// solutions/<id>/going-further/<g>/: tuning beyond the statement, kept apart from the reference
+// and expected to score full marks as it does. Like a mutant, a variant.patch or a src/ of whole
+// files; and a README.md, the paragraph that says what it changes and why. Names, in order.
+std::vector<std::string> going_further_names(const std::filesystem::path& root,
+                                             std::string_view exercise_id);
+// What is missing from each of them (no patch or src/, no README.md).
+std::vector<std::string> check_going_further(const std::filesystem::path& root,
+                                             std::string_view exercise_id);
+
+// Every mutant of an exercise, loaded and checked against its manifest (`selfcheck`, and `grade
+// --impl mutant-<m>`): the mutants that loaded, and the problems of the others.
+struct LoadedMutants {
+  std::vector<MutantSpec> mutants;
+  std::vector<std::string> problems;
+};
+LoadedMutants load_mutants(const std::filesystem::path& root, const ExerciseManifest& manifest);
+
 // Problems with mutants naming tests the manifest does not declare.
 std::vector<std::string> check_mutants(const ExerciseManifest& manifest,
                                        const std::vector<MutantSpec>& mutants,

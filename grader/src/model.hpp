@@ -111,7 +111,8 @@ struct TestResult {
 
 struct ExerciseResult {
   ExerciseManifest manifest;
-  std::string implementation;  // "exercises", "solutions", "mutant-<m>", or a submission path
+  std::string implementation;  // Impl::label(): "exercises", "solutions", "mutant-<m>",
+                               // "going-further-<g>", or a submission's path
   std::optional<std::string> build_error;  // compiler output when it did not build
   std::vector<TestResult> tests;
 

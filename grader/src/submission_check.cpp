@@ -153,13 +153,42 @@ void check_includes(const std::string& text, const std::string& display,
   }
 }
 
+// The directive at `pos` (a '#' that starts a line) names a file: #include and its kin, whose
+// argument check_includes checks. Its words (<boost/system/error_code.hpp>) are not code.
+bool names_a_file(const std::string& text, std::size_t pos) {
+  std::size_t i = pos + 1;
+  while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+  std::string directive;
+  while (i < text.size() && is_identifier_char(text[i])) directive += text[i++];
+  return directive == "include" || directive == "include_next" || directive == "import" ||
+         directive == "embed";
+}
+
+// A word followed by `::` names a namespace or a class (boost::system::error_code), not one of
+// the refused functions.
+bool qualifies_a_name(const std::string& text, std::size_t end) {
+  while (end < text.size() && (text[end] == ' ' || text[end] == '\t')) ++end;
+  return text.compare(end, 2, "::") == 0;
+}
+
 // Words of the source that a header-only exercise may not use (it has no object of its own).
 void check_words(const std::string& text, const std::string& display,
                  const std::vector<std::string>& allowed_calls,
                  std::vector<std::string>& problems) {
   std::set<std::string> reported;
   std::size_t i = 0;
+  bool line_start = true;  // only blanks since the last newline
   while (i < text.size()) {
+    if (text[i] == '\n') {
+      line_start = true;
+      ++i;
+      continue;
+    }
+    if (line_start && text[i] == '#' && names_a_file(text, i)) {
+      while (i < text.size() && text[i] != '\n') ++i;
+      continue;
+    }
+    if (text[i] != ' ' && text[i] != '\t') line_start = false;
     if (text[i] == '"' || text[i] == '\'') {  // skip literals
       const char quote = text[i];
       for (++i; i < text.size() && text[i] != quote; ++i) {
@@ -184,7 +213,8 @@ void check_words(const std::string& text, const std::string& display,
       problems.push_back(display + ": '" + word +
                          "' is refused in student code (the course owns main() and GoogleTest, "
                          "and cannot check assembly)");
-    } else if (const auto* family = family_of(word); family && !allowed(allowed_calls, word)) {
+    } else if (const auto* family = family_of(word);
+               family && !allowed(allowed_calls, word) && !qualifies_a_name(text, i)) {
       reported.insert(word);
       problems.push_back(display + ": uses " + word + "(), which " + family->why);
     }

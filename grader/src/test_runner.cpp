@@ -274,17 +274,21 @@ RunResult run_test(const TestRunRequest& request) {
   return result;
 }
 
-TestListing list_tests(const fs::path& binary, const fs::path& root, const SandboxPolicy& policy) {
+TestListing list_tests(const fs::path& binary, const fs::path& root, const SandboxPolicy& policy,
+                       BuildConfig config) {
   TestListing listing;
   ProcessSpec spec;
   std::vector<std::pair<std::string, std::string>> env;
   const auto absolute = fs::absolute(binary);
-  const auto box = make_sandbox(policy, BuildConfig::normal, root, absolute, spec, env);
-  spec.argv = {absolute.string(), "--gtest_list_tests"};
+  const auto box = make_sandbox(policy, config, root, absolute, spec, env);
+  if (config == BuildConfig::tsan) spec.argv = tsan_launcher_prefix();
+  spec.argv.push_back(absolute.string());
+  spec.argv.push_back("--gtest_list_tests");
   spec.env = environment_with(env);
-  spec.limits.wall_timeout_s = 60.0 * base_time_scale();
+  spec.limits.wall_timeout_s = 60.0 * base_time_scale() * config_time_factor(config);
   spec.limits.cpu_seconds = 60;
-  spec.limits.address_space_bytes = policy.address_space_bytes;
+  // A sanitizer reserves terabytes of address space up front, as in a test's run.
+  if (config == BuildConfig::normal) spec.limits.address_space_bytes = policy.address_space_bytes;
   spec.limits.file_size_bytes = policy.file_size_bytes;
   spec.limits.process_headroom = policy.process_headroom;
   spec.limits.output_cap_bytes = 8 << 20;

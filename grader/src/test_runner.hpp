@@ -65,12 +65,12 @@ RunResult run_test(const TestRunRequest& request);
 const std::vector<std::string>& tsan_launcher_prefix();
 
 // The tests a binary contains (`--gtest_list_tests`, reported over the result channel and run
-// in the same sandbox as a test), or an error message.
+// in the same sandbox as a test of its build), or an error message.
 struct TestListing {
   std::vector<std::string> names;
   std::string error;  // empty on success
 };
 TestListing list_tests(const std::filesystem::path& binary, const std::filesystem::path& root = {},
-                       const SandboxPolicy& policy = {});
+                       const SandboxPolicy& policy = {}, BuildConfig config = BuildConfig::normal);
 
 }  // namespace grader

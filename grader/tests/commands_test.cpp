@@ -9,6 +9,7 @@
 
 #include "manifest.hpp"
 #include "process.hpp"
+#include "reporters.hpp"
 #include "requirements.hpp"
 #include "test_support.hpp"
 
@@ -168,21 +169,89 @@ TEST(Requests, NamedImplementationsAndSubmissionDirectories) {
 
   const auto own = make_requests(root.path(), manifests, "exercises", true);
   ASSERT_EQ(own.size(), 2U);
-  EXPECT_EQ(own[0].impl, "exercises");
+  EXPECT_EQ(own[0].impl.kind, Impl::Kind::student);
+  EXPECT_EQ(own[0].impl.target(), "exercises");
   EXPECT_TRUE(own[0].tagged_sanitizer_runs);
 
   EXPECT_THROW(make_requests(root.path(), manifests, "solutions", true), GraderError)
       << "no solutions/ in this course";
   EXPECT_THROW(make_requests(root.path(), manifests, "mutant-x", true), GraderError);
+  EXPECT_THROW(make_requests(root.path(), manifests, "going-further-x", true), GraderError);
   EXPECT_THROW(make_requests(root.path(), manifests, "/nonexistent/dir", true), GraderError);
 
   TempDir submission;
   const auto one = make_requests(root.path(), {manifests[1]}, submission.path().string(), false);
   ASSERT_EQ(one.size(), 1U);
-  EXPECT_EQ(one[0].impl, "submission");
-  EXPECT_EQ(one[0].submission, std::filesystem::canonical(submission.path()));
+  EXPECT_EQ(one[0].impl.kind, Impl::Kind::submission);
+  EXPECT_EQ(one[0].impl.target(), "submission");
+  EXPECT_EQ(one[0].impl.submission, std::filesystem::canonical(submission.path()));
+  EXPECT_EQ(one[0].impl.label(), std::filesystem::canonical(submission.path()).string());
   EXPECT_TRUE(one[0].single_exercise);
   EXPECT_FALSE(one[0].tagged_sanitizer_runs);
+}
+
+TEST(Requests, EachKindOfImplementationHasItsCMakeNameAndOnlyThose) {
+  for (const std::string name :
+       {"exercises", "solutions", "mutant-lost-wakeup", "going-further-lock-free"}) {
+    const auto impl = Impl::named(name);
+    ASSERT_TRUE(impl.has_value()) << name;
+    EXPECT_EQ(impl->target(), name);
+    EXPECT_EQ(impl->label(), name);
+  }
+  EXPECT_EQ(Impl::named("mutant-x")->kind, Impl::Kind::mutant);
+  EXPECT_EQ(Impl::named("mutant-x")->name, "x");
+  EXPECT_EQ(Impl::named("going-further-y")->kind, Impl::Kind::going_further);
+  EXPECT_EQ(Impl::named("going-further-y")->name, "y");
+  EXPECT_TRUE(Impl::named("solutions")->is_course_code());
+  EXPECT_TRUE(Impl::named("going-further-y")->is_course_code());
+  EXPECT_FALSE(Impl::named("mutant-x")->is_course_code());
+  for (const std::string other : {"", "mutant-", "going-further-", "submission", "Solutions"}) {
+    EXPECT_FALSE(Impl::named(other).has_value()) << "'" << other << "' names no implementation";
+  }
+
+  TempDir root;
+  make_exercise(root.path(), "00-warmup", {"A.One"});
+  put(root.path(), "solutions/00-warmup/going-further/faster/variant.patch", "");
+  const auto manifests = load_all_manifests(root.path());
+  const auto requests = make_requests(root.path(), manifests, "going-further-faster", true);
+  ASSERT_EQ(requests.size(), 1U);
+  EXPECT_EQ(requests[0].impl.target(), "going-further-faster");
+}
+
+TEST(Instructors, MutantsAreLoadedAndCheckedInOnePlace) {
+  TempDir root;
+  make_exercise(root.path(), "00-warmup", {"A.One"});
+  put(root.path(), "solutions/00-warmup/mutants/good/mutant.patch", "");
+  put(root.path(), "solutions/00-warmup/mutants/good/mutant.toml",
+      "description = \"races\"\nmust_fail = [\"A.One\"]\n");
+  put(root.path(), "solutions/00-warmup/mutants/typo/mutant.patch", "");
+  put(root.path(), "solutions/00-warmup/mutants/typo/mutant.toml",
+      "description = \"races\"\nmust_fail = [\"A.Onne\"]\n");
+  put(root.path(), "solutions/00-warmup/mutants/bare/mutant.patch", "");
+  const auto manifest = load_all_manifests(root.path()).front();
+  const auto loaded = load_mutants(root.path(), manifest);
+  EXPECT_EQ(loaded.mutants.size(), 2U) << "good and typo load; bare has no mutant.toml";
+  ASSERT_EQ(loaded.problems.size(), 2U) << join(loaded.problems, "\n");
+  EXPECT_TRUE(contains_text(join(loaded.problems, "\n"), "A.Onne"));
+  EXPECT_TRUE(contains_text(join(loaded.problems, "\n"), "bare"));
+}
+
+TEST(Instructors, AGoingFurtherVariantNeedsItsChangeAndItsExplanation) {
+  TempDir root;
+  make_exercise(root.path(), "00-warmup", {"A.One"});
+  put(root.path(), "solutions/00-warmup/going-further/complete/variant.patch", "");
+  put(root.path(), "solutions/00-warmup/going-further/complete/README.md", "# Why\n");
+  put(root.path(), "solutions/00-warmup/going-further/whole-files/src/a.cpp", "\n");
+  put(root.path(), "solutions/00-warmup/going-further/whole-files/README.md", "# Why\n");
+  put(root.path(), "solutions/00-warmup/going-further/unexplained/variant.patch", "");
+  put(root.path(), "solutions/00-warmup/going-further/empty/README.md", "# Why\n");
+  EXPECT_EQ(going_further_names(root.path(), "00-warmup"),
+            (std::vector<std::string>{"complete", "empty", "unexplained", "whole-files"}));
+  const auto problems = check_going_further(root.path(), "00-warmup");
+  ASSERT_EQ(problems.size(), 2U) << join(problems, "\n");
+  EXPECT_TRUE(contains_text(problems[0], "going-further/empty: has neither"));
+  EXPECT_TRUE(contains_text(problems[1], "going-further/unexplained: has no README.md"));
+  EXPECT_TRUE(going_further_names(root.path(), "01-none").empty());
 }
 
 TEST(Requests, SanitizerBuildsAreNeededOnlyForTaggedTests) {
@@ -255,6 +324,32 @@ TEST(Reports, WritesEachFormatToItsOutputAndAlwaysTheLastReport) {
   EXPECT_TRUE(std::filesystem::exists(root.path() / "build/reports/last/report.html"));
   EXPECT_TRUE(contains_text(printed, "00-warmup")) << "files only: a text summary is printed";
   EXPECT_TRUE(contains_text(printed, "build/reports/last/report.json")) << printed;
+}
+
+TEST(Reports, EveryFormatComesFromOneTableAndAnUnknownOneIsAnError) {
+  const auto names = report_format_names();
+  EXPECT_EQ(names, (std::vector<std::string>{"text", "json", "junit", "gradescope", "github",
+                                             "html", "classroom"}));
+  for (const auto& name : names) {
+    const auto* format = find_report_format(name);
+    ASSERT_NE(format, nullptr) << name;
+    EXPECT_EQ(format->name, name);
+    EXPECT_FALSE(format->render(GradeReport{}, {}).empty()) << name << " renders nothing";
+  }
+  EXPECT_EQ(find_report_format("xml"), nullptr);
+  TempDir root;
+  make_exercise(root.path(), "00-warmup", {"A.One"});
+  GradeArgs args;
+  args.formats = {"xml"};
+  bool refused = false;
+  captured([&] {  // the exception must not leave stdout captured
+    try {
+      emit_reports(root.path(), GradeReport{}, args);
+    } catch (const GraderError&) {
+      refused = true;
+    }
+  });
+  EXPECT_TRUE(refused) << "an unknown format is an error, not the text report";
 }
 
 TEST(Root, FindsTheCourseAboveTheDirectoryOrTakesAValidRoot) {

@@ -84,6 +84,25 @@ TEST(SourceCheck, AHeaderOnlyExerciseMayNotUseTheRefusedCallsAsWords) {
       << "allowed_calls lets it through";
 }
 
+TEST(SourceCheck, ANamespaceOrAHeaderNamedLikeARefusedCallIsNotACall) {
+  EXPECT_TRUE(check_text("#include <boost/system/system_error.hpp>\n"
+                         "  #  include <sys/wait.h>\n"
+                         "inline void f() { throw boost::system::system_error({}); }\n"
+                         "inline boost::system :: error_code e;\n",
+                         "async_pool.hpp")
+                  .empty())
+      << "exercise 08's async pool throws boost::system::system_error, as its header says";
+  expect_mentions_all(check_text("inline int f() { return std::system(\"sh\"); }\n"
+                                 "#define RUN system\n"
+                                 "inline auto* g = &::fork;\n",
+                                 "cache.hpp"),
+                      {"uses system()", "uses fork()"});
+  EXPECT_TRUE(
+      mentions(check_text("#define X 1\ninline int f() { return system(\"sh\"); }\n", "cache.hpp"),
+               "uses system()"))
+      << "a directive that is not an include does not hide the lines after it";
+}
+
 TEST(ObjectCheck, RefusesMainGoogleTestExitCallsPriorityConstructorsAndRawSystemCalls) {
   if (!find_executable("g++") || !find_executable("ar") || !find_executable("nm")) {
     GTEST_SKIP() << "needs g++, ar and nm";

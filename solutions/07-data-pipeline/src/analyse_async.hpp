@@ -214,14 +214,14 @@ inline Analysis analyse_async(const std::vector<std::filesystem::path>& logs,
   asio::io_context io(1);
   async_detail::AsyncRun run(io, options);
   // Any coroutine that ends with an exception stops the run with it.
-  const auto on_exit = [&run](const std::exception_ptr& error) {
+  const auto when_done = [&run](const std::exception_ptr& error) {
     if (error != nullptr) run.fail(error);
   };
-  asio::co_spawn(io, async_detail::read_lines(run, logs), on_exit);
+  asio::co_spawn(io, async_detail::read_lines(run, logs), when_done);
   for (std::size_t i = 0; i < options.workers; ++i) {
-    asio::co_spawn(io, async_detail::parse_lines(run), on_exit);
+    asio::co_spawn(io, async_detail::parse_lines(run), when_done);
   }
-  asio::co_spawn(io, async_detail::aggregate(run), on_exit);
+  asio::co_spawn(io, async_detail::aggregate(run), when_done);
   // A stop from another thread is posted to the loop, which alone touches the run.
   const std::stop_callback on_stop(stop, [&] { asio::post(io, [&run] { run.stop(); }); });
   io.run();
