@@ -12,6 +12,9 @@ mode) and, when PostgreSQL's server is installed, on a throw-away PostgreSQL ser
 
 Peers:
   pool        your Pool (pool_bench --peer pool), warmed to its size (min_idle = size)
+  bag         the course's going-further variant of the reference, whose common cycle takes no
+              lock (solutions/08-connection-pool/going-further/concurrent-bag; its pool_bench
+              --peer pool), when it is built
   handoff     the strictly fair hand-off: a release hands the connection to the longest
               waiter itself, so no running thread can take it first (pool_bench --peer handoff)
   naive       one mutex, one condition variable, notify_all on release, connections opened
@@ -19,12 +22,14 @@ Peers:
   per-query   no pool: open a connection, run the cycle, close it
   QueuePool   SQLAlchemy's QueuePool, the notes' pool (bench/notes_queuepool.py with
               /usr/bin/python3; needs python3-sqlalchemy, and python3-psycopg2 for PostgreSQL)
-Printed: the median cycles per second of --runs runs and each peer's ratio to your pool; then
+Printed: the median cycles per second of --runs runs and each peer's ratio to your pool and to
+the naive pool; then
 HikariCP's spike scenario (50 threads at once, create 150 ms, query 2 ms, max 50, min idle 5):
 the connections your pool and the naive pool made.
 
     cmake --preset release
-    cmake --build build/release --target 08-connection-pool_pool_bench_solutions
+    cmake --build build/release --target 08-connection-pool_pool_bench_solutions \
+        08-connection-pool_pool_bench_going-further-concurrent-bag
     python3 exercises/08-connection-pool/bench/run_bench.py [--impl exercises] [--runs 5]
 
 No timing thresholds: read the ratios. On 2 cores, run it on a quiet machine.
@@ -115,9 +120,15 @@ def main():
                         help="threads as multiples of --size, comma-separated (default 1,2)")
     args = parser.parse_args()
 
-    bench = os.path.join(args.build, "tools", "08-connection-pool", args.impl, "pool_bench")
+    tools = os.path.join(args.build, "tools", "08-connection-pool")
+    bench = os.path.join(tools, args.impl, "pool_bench")
     if not os.path.exists(bench):
         sys.exit("missing %s: build it in the release preset (see --help)" % bench)
+    bag = os.path.join(tools, "going-further-concurrent-bag", "pool_bench")
+    if not os.path.exists(bag):
+        print("bag rows skipped: build 08-connection-pool_pool_bench_going-further-concurrent-bag "
+              "in the release preset (see --help)")
+        bag = None
     have_sqlalchemy = subprocess.run([PYTHON, "-c", "import sqlalchemy"],
                                      capture_output=True).returncode == 0
     have_psycopg2 = subprocess.run([PYTHON, "-c", "import psycopg2"],
@@ -142,8 +153,9 @@ def main():
               % (args.size, args.runs, args.seconds))
         print("slowest = the slowest thread's cycles over the mean per thread (1: every thread "
               "got its turn)")
-        print("%-9s %-10s %-7s %-10s %12s %8s %8s" % ("backend", "cycle", "threads", "peer",
-                                                       "cycles/s", "ratio", "slowest"))
+        print("%-9s %-10s %-7s %-10s %12s %8s %9s %8s" % ("backend", "cycle", "threads", "peer",
+                                                            "cycles/s", "ratio", "vs naive",
+                                                            "slowest"))
         for backend, bench_args, python_args in backends:
             for cycle in ("connection", "statement"):
                 for threads in [int(m) * args.size for m in args.contention.split(",")]:
@@ -151,6 +163,8 @@ def main():
                               str(args.size), "--seconds", str(args.seconds)]
                     peers = [(peer, [bench] + bench_args + ["--peer", peer] + common)
                              for peer in ("pool", "handoff", "naive", "per-query")]
+                    if bag:
+                        peers.insert(1, ("bag", [bag] + bench_args + ["--peer", "pool"] + common))
                     if have_sqlalchemy and (backend == "sqlite" or have_psycopg2):
                         peers.append(("QueuePool", [PYTHON, os.path.join(HERE, "notes_queuepool.py")]
                                       + python_args + common))
@@ -163,14 +177,18 @@ def main():
                         shares[name] = statistics.median(
                             value_of(out, "slowest_thread_share") for out in outputs)
                     for name, _ in peers:
-                        print("%-9s %-10s %-7d %-10s %12.0f %7.2fx %8.2f"
+                        print("%-9s %-10s %-7d %-10s %12.0f %7.2fx %8.2fx %8.2f"
                               % (backend, cycle, threads, name, medians[name],
-                                 medians[name] / medians["pool"], shares[name]))
+                                 medians[name] / medians["pool"],
+                                 medians[name] / medians["naive"], shares[name]))
         print()
-        for peer in ("pool", "naive"):
-            made = run_value([bench, "--spike", "--peer", peer], "connections")
+        spikes = [("pool", bench, "pool"), ("naive", bench, "naive")]
+        if bag:
+            spikes.insert(1, ("bag", bag, "pool"))
+        for name, binary, peer in spikes:
+            made = run_value([binary, "--spike", "--peer", peer], "connections")
             print("spike (50 threads, create 150 ms, query 2 ms, max 50, 5 idle): %-5s made %d "
-                  "connections in all" % (peer, made))
+                  "connections in all" % (name, made))
     finally:
         if postgres is not None:
             try:

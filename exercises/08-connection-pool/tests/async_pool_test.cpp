@@ -4,13 +4,17 @@
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 #include <chrono>
 #include <exception>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -239,6 +243,60 @@ TEST(Level5Async, ShutdownEndsAWaitingCoroutineWithPoolClosed) {
   run_loop(io);
   EXPECT_EQ(failures, "");
   EXPECT_NE(outcome.find("PoolClosed"), std::string::npos) << outcome;
+}
+
+TEST(Level5Async, CoroutinesAndThreadsWaitInOneFirstComeFirstServedQueue) {
+  asio::io_context io;  // first: it outlives the pool, whose waiters post to it
+  FakeDatabase db;
+  Pool<FakeConnection> pool(db, options(1));
+  AsyncPool<FakeConnection> async_pool(pool);
+  std::mutex mutex;
+  std::vector<std::string> served;  // who got the connection, in turn
+  const auto serve = [&](const std::string& who) {
+    const std::scoped_lock lock(mutex);
+    served.push_back(who);
+  };
+  const auto served_so_far = [&] {
+    const std::scoped_lock lock(mutex);
+    return served.size();
+  };
+  std::string failures;  // written on the loop's thread, read once it is joined
+  auto coroutine = [&](std::string who) -> asio::awaitable<void> {
+    auto lease = co_await async_pool.async_acquire();
+    serve(who);
+  };
+  std::optional<Lease<FakeConnection>> held;
+  held.emplace(pool.acquire());
+  bool queued = false;
+  bool all_served = false;
+  {
+    auto work = asio::make_work_guard(io);
+    std::jthread loop([&io] { io.run(); });
+    spawn(io, coroutine("coroutine 1"), failures);
+    queued = waiting_becomes(pool, 1);
+    Call<int> thread([&] {
+      auto lease = pool.acquire();
+      serve("thread");
+      return 0;
+    });
+    queued = queued && waiting_becomes(pool, 2);
+    asio::post(io, [&] { spawn(io, coroutine("coroutine 2"), failures); });
+    queued = queued && waiting_becomes(pool, 3);
+    held.reset();
+    all_served = queued && eventually([&] { return served_so_far() == 3; });
+    pool.shutdown();  // ends any wait left, so that the loop and the thread end
+    work.reset();
+  }
+  ASSERT_TRUE(queued) << "expected 3 waiters (coroutine 1, a thread, coroutine 2), one after "
+                         "the other, while the only connection was held; got "
+                      << pool.stats().waiting;
+  ASSERT_TRUE(all_served) << "after the release, only " << served.size()
+                          << " of the 3 waiters got the connection in turn";
+  EXPECT_EQ(failures, "");
+  EXPECT_EQ(served, (std::vector<std::string>{"coroutine 1", "thread", "coroutine 2"}))
+      << "coroutines and threads wait in one queue, served first come, first served: they "
+         "asked in the order coroutine 1, thread, coroutine 2. A coroutine's waiter goes at the "
+         "back of the same std::list as a thread's, and a release serves the front";
 }
 
 TEST(Level5Async, ThreadsAndCoroutinesShareOnePool) {
