@@ -51,8 +51,8 @@ int cmd_new(const std::filesystem::path& root, const std::string& name);
 
 // ---- shared by the commands (and tested) ----
 
-// The ImplRequests for `--impl exercises|solutions|mutant-<m>|DIR`. Throws
-// GraderError for a missing solution, mutant or directory.
+// The ImplRequests for `--impl exercises|solutions|mutant-<m>|going-further-<g>|DIR`. Throws
+// GraderError for a missing solution, mutant, going-further variant or directory.
 std::vector<ImplRequest> make_requests(const std::filesystem::path& root,
                                        const std::vector<ExerciseManifest>& manifests,
                                        const std::string& impl, bool sanitizers);
