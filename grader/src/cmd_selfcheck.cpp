@@ -110,16 +110,20 @@ void check_unit_tests(const fs::path& root, Progress& progress, Checks& checks) 
 }
 
 // A student file that the reference leaves as the skeleton has it is no exercise: it should be a
-// given file (in exercises/NN-name/src, not in student_files, with no copy in solutions/).
+// given file (in exercises/NN-name/src, not in student_files, with no copy in solutions/), or, if
+// the statement lets the student change it, a starter file (the manifest's starter_files).
 void report_unchanged_student_files(const ExerciseManifest& manifest, const fs::path& root,
                                     Checks& checks) {
   for (const auto& file : manifest.student_files) {
+    const auto& starters = manifest.starter_files;
+    if (std::find(starters.begin(), starters.end(), file) != starters.end()) continue;
     const auto skeleton = try_read_file(manifest.dir / file);
     const auto reference = try_read_file(root / "solutions" / manifest.id / file);
     if (skeleton && reference && *skeleton == *reference) {
       checks.warn(manifest.id + ": " + file +
                   " is the same in the skeleton and the reference: the student has nothing to "
-                  "write there; make it a given file");
+                  "write there; make it a given file, or list it in starter_files if the "
+                  "statement lets the student change it");
     }
   }
 }

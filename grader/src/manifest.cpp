@@ -300,9 +300,9 @@ ExerciseManifest load_manifest(const fs::path& exercise_dir, const fs::path& roo
   const auto file = exercise_dir / "exercise.toml";
   Checker check(display_path(file, root));
   const auto doc = parse_toml(file, check.file());
-  check.only_keys(
-      doc, "",
-      {"id", "title", "order", "student_files", "allowed_calls", "hints", "defaults", "tests"});
+  check.only_keys(doc, "",
+                  {"id", "title", "order", "student_files", "starter_files", "allowed_calls",
+                   "hints", "defaults", "tests"});
 
   ExerciseManifest manifest;
   manifest.dir = exercise_dir;
@@ -322,6 +322,15 @@ ExerciseManifest load_manifest(const fs::path& exercise_dir, const fs::path& roo
     }
   }
   manifest.student_files = read_student_files(check, doc, exercise_dir);
+  manifest.starter_files =
+      check.strings(doc, "starter_files", "", false).value_or(std::vector<std::string>{});
+  for (const auto& file : manifest.starter_files) {
+    if (std::find(manifest.student_files.begin(), manifest.student_files.end(), file) ==
+        manifest.student_files.end()) {
+      check.problem(doc.get("starter_files"), "starter_files",
+                    "'" + file + "' is not one of the student_files");
+    }
+  }
   manifest.hints = check.strings(doc, "hints", "", false).value_or(std::vector<std::string>{});
   manifest.allowed_calls =
       check.strings(doc, "allowed_calls", "", false).value_or(std::vector<std::string>{});

@@ -37,6 +37,9 @@ struct ExerciseManifest {
   std::string title;
   int order = 0;
   std::vector<std::string> student_files;  // relative to the exercise directory
+  // Student files the course gives complete, as a design the student may change (a shared
+  // internal header, a given strategy that uses it): the reference keeps them as they are.
+  std::vector<std::string> starter_files;
   // Calls the link check lets student code make although they are refused by default (fork and
   // _exit for an exercise whose level runs processes); see submission_check.hpp.
   std::vector<std::string> allowed_calls;
@@ -111,8 +114,8 @@ struct TestResult {
 
 struct ExerciseResult {
   ExerciseManifest manifest;
-  std::string implementation;  // Impl::label(): "exercises", "solutions", "mutant-<m>",
-                               // "going-further-<g>", or a submission's path
+  std::string implementation;              // Impl::label(): "exercises", "solutions", "mutant-<m>",
+                                           // "going-further-<g>", or a submission's path
   std::optional<std::string> build_error;  // compiler output when it did not build
   std::vector<TestResult> tests;
 

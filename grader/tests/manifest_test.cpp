@@ -100,6 +100,27 @@ TEST(Manifest, ReportsStudentFilesThatDoNotExistOrEscape) {
   EXPECT_FALSE(has_problem(problems, "src/sample.cpp")) << all(problems);
 }
 
+TEST(Manifest, StarterFilesAreStudentFilesTheCourseGivesComplete) {
+  TempDir root;
+  make_exercise(root.path(), "00-warmup", {"A.One"});
+  const auto manifest_file = root.path() / "exercises" / "00-warmup" / "exercise.toml";
+  const auto original = read_file(manifest_file);
+  const auto student_files =
+      load_manifest(root.path() / "exercises" / "00-warmup", root.path()).student_files;
+  ASSERT_FALSE(student_files.empty());
+  write_file(manifest_file, "starter_files = [\"" + student_files.front() + "\"]\n" + original);
+  const auto manifest = load_manifest(root.path() / "exercises" / "00-warmup", root.path());
+  EXPECT_EQ(manifest.starter_files, std::vector<std::string>{student_files.front()});
+  write_file(manifest_file, "starter_files = [\"src/elsewhere.hpp\"]\n" + original);
+  try {
+    load_manifest(root.path() / "exercises" / "00-warmup", root.path());
+    ADD_FAILURE() << "a starter file that is not a student file must be refused";
+  } catch (const ManifestError& e) {
+    EXPECT_TRUE(has_problem(e.problems(), "'src/elsewhere.hpp' is not one of the student_files"))
+        << all(e.problems());
+  }
+}
+
 TEST(Manifest, ReportsDuplicateTestNames) {
   const auto problems = problems_of("duplicate_test");
   ASSERT_EQ(problems.size(), 1U) << all(problems);
