@@ -3,7 +3,8 @@
 # common/cmake/CourseExercise.cmake). The benchmark uses Google Benchmark (libbenchmark-dev); build
 # it in the release preset.
 set(EXERCISE_HEADER_ONLY ON)
-# Boost's headers (the reference keeps each stripe in a boost::unordered_flat_map).
+# Boost's headers (the going-further variant keeps each stripe in a boost::unordered_flat_map; a
+# student may use them too).
 set(EXERCISE_LIBS Boost::headers)
 find_package(benchmark CONFIG REQUIRED)
 set(EXERCISE_TOOLS bench)

@@ -13,8 +13,13 @@
 // Benchmark's own table it prints a summary: Mops/s per level, mix and thread count, the speedup
 // from 1 thread, and the ratio to the baseline at the same thread count. Then, when
 // /usr/bin/python3 is there, it runs the notes' Python version (bench/notes_cache.py: a dict and
-// one threading.Lock) on the same workload and prints level 3's ratio to it. It checks nothing:
-// it is a measurement, never a test.
+// one threading.Lock) on the same workload and prints level 3's ratio to it.
+//
+// Peers: the benchmarks of the reference's going-further variants, when they are built beside
+// this one (build/release/tools/04-cache/going-further-<g>/bench), measure their level 3 in the
+// same rounds, as the level <g>, and the summary prints their ratio to this level 3
+// (--no-peers skips them; --peer NAME=PATH adds another build of this benchmark). It checks
+// nothing: it is a measurement, never a test.
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 #include <unistd.h>
@@ -25,6 +30,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -246,15 +252,15 @@ class SummaryReporter : public benchmark::ConsoleReporter {
         "thread; vs baseline = this level / the std::mutex + unordered_map baseline at the same "
         "thread count; unshared = a level 3 cache per thread, nothing shared: the machine's "
         "bound on scaling\n");
-    std::printf("%-6s %-9s %7s %9s %15s %8s %12s\n", "reads", "level", "threads", "Mops/s", "range",
-                "speedup", "vs baseline");
+    std::printf("%-6s %-14s %7s %9s %15s %8s %12s\n", "reads", "level", "threads", "Mops/s",
+                "range", "speedup", "vs baseline");
     for (const auto& [key, samples] : samples_) {
       const double value = median(samples);
       const auto [low, high] = std::minmax_element(samples.begin(), samples.end());
       const auto one = mops(key.reads, key.level, 1);
       const auto base = mops(key.reads, "baseline", key.threads);
       const std::string range = format_range(*low, *high);
-      std::printf("%5d%% %-9s %7d %9.2f %15s", key.reads, key.level.c_str(), key.threads, value,
+      std::printf("%5d%% %-14s %7d %9.2f %15s", key.reads, key.level.c_str(), key.threads, value,
                   range.c_str());
       if (one) {
         std::printf(" %7.2fx", value / *one);
@@ -280,6 +286,50 @@ class SummaryReporter : public benchmark::ConsoleReporter {
 
   std::map<Key, std::vector<double>> samples_;
 };
+
+// Another build of this benchmark whose level 3 is measured in the same rounds, as `name`.
+struct Peer {
+  std::string name;
+  std::string path;
+};
+
+// The going-further variants' benchmarks built beside this one: <tools>/going-further-<g>/bench
+// when this one is <tools>/<impl>/bench. A variant's own benchmark has no peers.
+std::vector<Peer> peers_beside(const std::string& self) {
+  namespace fs = std::filesystem;
+  const fs::path here = fs::absolute(self).parent_path();
+  const std::string prefix = "going-further-";
+  std::vector<Peer> peers;
+  if (here.filename().string().rfind(prefix, 0) == 0) return peers;
+  std::error_code error;
+  for (const auto& dir : fs::directory_iterator(here.parent_path(), error)) {
+    const std::string name = dir.path().filename().string();
+    const fs::path bench = dir.path() / "bench";
+    if (name.rfind(prefix, 0) == 0 && access(bench.c_str(), X_OK) == 0) {
+      peers.push_back({.name = name.substr(prefix.size()), .path = bench.string()});
+    }
+  }
+  std::sort(peers.begin(), peers.end(),
+            [](const Peer& a, const Peer& b) { return a.name < b.name; });
+  return peers;
+}
+
+void print_peer_ratios(const SummaryReporter& reporter, const std::vector<Peer>& peers,
+                       const std::vector<int>& mixes, const std::vector<int>& threads) {
+  if (peers.empty()) return;
+  std::printf("\nPeers: median Mops/s of their level 3 / this level 3, same mix and threads\n");
+  std::printf("%-14s %6s %7s %9s\n", "peer", "reads", "threads", "ratio");
+  for (const Peer& peer : peers) {
+    for (const int reads : mixes) {
+      for (const int count : threads) {
+        const auto theirs = reporter.mops(reads, peer.name, count);
+        const auto ours = reporter.mops(reads, "level3", count);
+        if (!theirs || !ours) continue;
+        std::printf("%-14s %5d%% %7d %8.2fx\n", peer.name.c_str(), reads, count, *theirs / *ours);
+      }
+    }
+  }
+}
 
 constexpr const char* kPython = "/usr/bin/python3";
 
@@ -354,12 +404,20 @@ std::string shell_quoted(const std::string& text) {
 // program again, with kOneLevelFlag and a filter. The Mops/s it prints after kResultPrefix go
 // into the summary; the rest of its output (Google Benchmark's tables) is dropped, and a child
 // that fails is reported by its filter.
-bool run_in_child(const std::string& self, const std::string& filter,
-                  const std::vector<std::string>& flags, SummaryReporter& reporter) {
-  std::string command = shell_quoted(self) + " " + kOneLevelFlag + " " +
-                        shell_quoted("--benchmark_filter=" + filter) +
-                        " --benchmark_repetitions=1 2>/dev/null";
-  for (const auto& flag : flags) command += " " + shell_quoted(flag);
+// `recorded_as` names the level in the summary when the child is a peer.
+bool run_in_child(const std::string& program, const std::string& filter,
+                  const std::vector<std::string>& flags, SummaryReporter& reporter,
+                  const std::string& recorded_as = "") {
+  std::string command = shell_quoted(program);
+  command += ' ';
+  command += kOneLevelFlag;
+  command += ' ';
+  command += shell_quoted(std::string("--benchmark_filter=").append(filter));
+  command += " --benchmark_repetitions=1 2>/dev/null";
+  for (const auto& flag : flags) {
+    command += ' ';
+    command += shell_quoted(flag);
+  }
   FILE* pipe = popen(command.c_str(), "r");  // NOLINT(cert-env33-c): this program, quoted flags
   if (pipe == nullptr) return false;
   char line[1024] = {};
@@ -372,7 +430,8 @@ bool run_in_child(const std::string& self, const std::string& filter,
     std::array<char, 64> name{};
     if (std::sscanf(text.c_str() + std::strlen(kResultPrefix), "%d %63s %d %lf", &reads,
                     name.data(), &threads, &mops) == 4) {
-      reporter.record({.reads = reads, .level = name.data(), .threads = threads}, mops);
+      const std::string level = recorded_as.empty() ? std::string(name.data()) : recorded_as;
+      reporter.record({.reads = reads, .level = level, .threads = threads}, mops);
     }
   }
   return pclose(pipe) == 0;
@@ -383,25 +442,43 @@ bool run_in_child(const std::string& self, const std::string& filter,
 // (the baseline measured 10 or 30 Mops/s on one thread depending on what ran before it). And a
 // virtual machine's speed drifts over minutes: in rounds, every measurement sees the same drift,
 // so the ratios stay fair; one measurement repeated back to back would not.
+std::string filter_for(const char* level, int reads, int threads) {
+  std::string filter = "^";
+  filter.append(level).append("/reads:").append(std::to_string(reads));
+  filter.append("/.*/threads:").append(std::to_string(threads)).append("$");
+  return filter;
+}
+
+// One level (of this program, or a peer's level 3) at every mix and thread count, once.
+bool run_level(const std::string& program, const char* level, const std::string& recorded_as,
+               const std::vector<std::string>& flags, SummaryReporter& reporter) {
+  bool all_ran = true;
+  for (const int reads : kReadMixes) {
+    for (const int threads : thread_counts()) {
+      const std::string filter = filter_for(level, reads, threads);
+      if (!run_in_child(program, filter, flags, reporter, recorded_as)) {
+        std::printf(" (%s %s failed)", program.c_str(), filter.c_str());
+        all_ran = false;
+      }
+    }
+  }
+  return all_ran;
+}
+
 bool run_rounds(const std::string& self, int rounds, const std::vector<std::string>& flags,
-                SummaryReporter& reporter) {
+                const std::vector<Peer>& peers, SummaryReporter& reporter) {
   bool all_ran = true;
   for (int round = 1; round <= rounds; ++round) {
     std::printf("round %d of %d:", round, rounds);
     for (const Level& level : kLevels) {
       std::printf(" %s", level.name);
       std::fflush(stdout);
-      for (const int reads : kReadMixes) {
-        for (const int threads : thread_counts()) {
-          const std::string filter = "^" + std::string(level.name) +
-                                     "/reads:" + std::to_string(reads) +
-                                     "/.*/threads:" + std::to_string(threads) + "$";
-          if (!run_in_child(self, filter, flags, reporter)) {
-            std::printf(" (%s failed)", filter.c_str());
-            all_ran = false;
-          }
-        }
-      }
+      all_ran = run_level(self, level.name, "", flags, reporter) && all_ran;
+    }
+    for (const Peer& peer : peers) {
+      std::printf(" %s", peer.name.c_str());
+      std::fflush(stdout);
+      all_ran = run_level(peer.path, "level3", peer.name, flags, reporter) && all_ran;
     }
     std::printf("\n");
   }
@@ -411,10 +488,13 @@ bool run_rounds(const std::string& self, int rounds, const std::vector<std::stri
 }  // namespace
 
 int main(int argc, char** argv) {
-  // --no-python skips the notes' Python version; every other flag is Google Benchmark's.
+  // --no-python skips the notes' Python version, --no-peers the going-further variants, --peer
+  // NAME=PATH adds a peer; every other flag is Google Benchmark's.
   std::vector<char*> args;
   std::vector<std::string> child_flags;
+  std::vector<Peer> extra_peers;
   bool python = true;
+  bool peers_beside_this = true;
   bool one_level = false;
   bool filtered = false;
   int rounds = 3;
@@ -423,6 +503,17 @@ int main(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--no-python") {
       python = false;
+      continue;
+    }
+    if (arg == "--no-peers") {
+      peers_beside_this = false;
+      continue;
+    }
+    if (const std::string flag = "--peer=";
+        arg.rfind(flag, 0) == 0 && arg.find('=', flag.size()) != std::string::npos) {
+      const std::size_t equals = arg.find('=', flag.size());
+      extra_peers.push_back(
+          {.name = arg.substr(flag.size(), equals - flag.size()), .path = arg.substr(equals + 1)});
       continue;
     }
     if (arg == kOneLevelFlag) {
@@ -440,8 +531,13 @@ int main(int argc, char** argv) {
 
   SummaryReporter reporter;
   if (!filtered && !one_level) {
-    const bool all_ran = run_rounds(argv[0], rounds, child_flags, reporter);
+    std::vector<Peer> peers = peers_beside_this ? peers_beside(argv[0]) : std::vector<Peer>{};
+    peers.insert(peers.end(), extra_peers.begin(), extra_peers.end());
+    for (const Peer& peer : peers)
+      std::printf("peer %s: %s\n", peer.name.c_str(), peer.path.c_str());
+    const bool all_ran = run_rounds(argv[0], rounds, child_flags, peers, reporter);
     reporter.print_summary();
+    print_peer_ratios(reporter, peers, {kReadMixes.begin(), kReadMixes.end()}, thread_counts());
     if (python) compare_with_python(reporter);
     return all_ran ? 0 : 1;
   }

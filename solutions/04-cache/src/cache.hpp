@@ -2,17 +2,18 @@
 //
 //   level 1  MutexCache    one std::mutex around everything; exact LRU order
 //   level 2  SharedCache   a std::shared_mutex: lookups share it, changes take it alone
-//   level 3  ShardedCache  N independent stripes, chosen by the key's hash, with reader slots
+//   level 3  ShardedCache  N independent level 2 stripes, chosen by the key's hash
 //
 // Levels 1 and 2 are one class template, LockedCache, that differs only in its mutex: with a
 // std::shared_mutex, get() takes the lock shared and so must not reorder the LRU list.
+//
+// This is the cache at the statement's level. Tuning it past that (reader slots, a lock that spins
+// before it sleeps, counters per thread, an open-addressing table) is in
+// going-further/tuned-stripes, with what each step buys.
 #pragma once
 
-#include <boost/unordered/unordered_flat_map.hpp>
-
-#include <array>
+#include <algorithm>
 #include <atomic>
-#include <bit>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -50,119 +51,52 @@ class Counter {
   std::atomic<std::uint64_t> value_{0};
 };
 
-// A small number per thread: a thread takes the lowest free one the first time it asks, and gives
-// it back when it ends, so threads alive at the same time have different numbers (up to 64 of
-// them; more share the last one). Striped counters and reader slots use it to pick a cache line
-// that no other running thread writes.
-class ThreadSlot {
- public:
-  static std::size_t mine() {
-    thread_local const ThreadSlot slot;
-    return slot.index_;
-  }
-  ThreadSlot(const ThreadSlot&) = delete;
-  ThreadSlot& operator=(const ThreadSlot&) = delete;
-
- private:
-  static constexpr std::size_t kSlots = 64;
-  ThreadSlot() : index_(take()) {}
-  ~ThreadSlot() {
-    if (index_ < kSlots - 1) taken().fetch_and(~(std::uint64_t{1} << index_));
-  }
-  static std::atomic<std::uint64_t>& taken() {
-    static std::atomic<std::uint64_t> bits{0};
-    return bits;
-  }
-  static std::size_t take() {
-    std::uint64_t seen = taken().load();
-    for (;;) {
-      const auto free = static_cast<std::size_t>(std::countr_one(seen));  // lowest clear bit
-      if (free >= kSlots - 1) return kSlots - 1;  // the last slot is shared, never released
-      if (taken().compare_exchange_weak(seen, seen | (std::uint64_t{1} << free))) return free;
-    }
-  }
-  std::size_t index_;
-};
-
-// The counters are striped: each thread bumps its own block, on its own cache line, and stats()
-// adds the blocks up. One shared block would be written by every hit of every thread, and that
-// cache line would travel from core to core on each one (the same idea as Java's LongAdder).
-inline constexpr std::size_t kCounterStripes = 4;
-
 struct Counters {
-  struct alignas(64) Block {
-    Counter hits, misses, loads, load_failures, evictions, expirations;
-  };
-  std::array<Block, kCounterStripes> blocks;
-
-  Block& mine() { return blocks[ThreadSlot::mine() % kCounterStripes]; }
+  Counter hits, misses, loads, load_failures, evictions, expirations;
 
   Stats snapshot() const {
-    Stats total;
-    for (const Block& b : blocks) {
-      total.hits += b.hits.get();
-      total.misses += b.misses.get();
-      total.loads += b.loads.get();
-      total.load_failures += b.load_failures.get();
-      total.evictions += b.evictions.get();
-      total.expirations += b.expirations.get();
-    }
-    return total;
+    return {.hits = hits.get(),
+            .misses = misses.get(),
+            .loads = loads.get(),
+            .load_failures = load_failures.get(),
+            .evictions = evictions.get(),
+            .expirations = expirations.get()};
   }
 };
 
-// The entries and their recency order. Not thread-safe: the cache that owns it locks around
-// every call. The table holds each entry (value, expiry, flag) in one array (open addressing), so
-// a lookup usually costs one cache miss where std::unordered_map's buckets and nodes cost two or
-// three. Entries move when the table grows, so nothing points into it: the list holds the keys
-// from the most recently used (front) to the least (back), and each entry knows its key's place
-// in the list.
+// The entries in recency order, most recently used first, and a map from key to each entry's
+// place in that list. Not thread-safe: the cache that owns it locks around every call. It reads
+// like a container: find() returns end() for a key that is not there.
 template <class K, class V, class Hash>
-class LruStore {
-  using Position = typename std::list<K>::iterator;
-
+class LruList {
  public:
   struct Entry {
-    Entry(V v, TimePoint until, Position at) : value(std::move(v)), expires(until), position(at) {}
-    // The table moves its entries when it grows; an atomic cannot be moved, so its value is.
-    Entry(Entry&& other) noexcept
-        : value(std::move(other.value)),
-          expires(other.expires),
-          position(other.position),
-          used(other.used.load(std::memory_order_relaxed)) {}
-    Entry& operator=(Entry&& other) noexcept {
-      value = std::move(other.value);
-      expires = other.expires;
-      position = other.position;
-      used.store(other.used.load(std::memory_order_relaxed), std::memory_order_relaxed);
-      return *this;
-    }
-    Entry(const Entry&) = delete;
-    Entry& operator=(const Entry&) = delete;
-    ~Entry() = default;
+    Entry(K k, V v, TimePoint until) : key(std::move(k)), value(std::move(v)), expires(until) {}
+    K key;
     V value;
     TimePoint expires;  // kNever: no TTL
-    Position position;  // in the recency list
-    // Set by readers that hold the lock shared (they may not move the key in the list): the entry
-    // was used since it was last put at the front, so eviction gives it a second chance.
+    // Set by readers that hold the lock shared (they may not move the entry in the list): the
+    // entry was used since it was last put at the front, so eviction gives it a second chance.
     mutable std::atomic<bool> used{false};
   };
+  using Position = typename std::list<Entry>::iterator;
 
-  explicit LruStore(std::size_t capacity) : capacity_(capacity) {}
+  explicit LruList(std::size_t capacity) : capacity_(capacity) {}
 
   std::size_t size() const { return index_.size(); }
   std::size_t capacity() const { return capacity_; }
 
-  // The entry of `key`, or nullptr. The pointer stays valid until the entry is removed.
-  Entry* find(const K& key) {
+  Position end() { return entries_.end(); }
+  Position find(const K& key) {
     const auto found = index_.find(key);
-    return found == index_.end() ? nullptr : &found->second;
+    return found == index_.end() ? entries_.end() : found->second;
   }
 
-  // Exact LRU: the entry becomes the most recently used. Needs the lock held exclusively.
-  void move_to_front(Entry& entry) {
-    order_.splice(order_.begin(), order_, entry.position);
-    entry.used.store(false, std::memory_order_relaxed);
+  // Exact LRU: the entry becomes the most recently used. Needs the lock held exclusively, since
+  // splicing rewrites the list's links.
+  void move_to_front(Position entry) {
+    entries_.splice(entries_.begin(), entries_, entry);
+    entry->used.store(false, std::memory_order_relaxed);
   }
 
   // Approximate LRU for readers under a shared lock: only a flag changes. Reading the flag first
@@ -175,53 +109,56 @@ class LruStore {
 
   // Adds or replaces the entry; returns how many entries were evicted to make room (0 or 1).
   std::size_t put(const K& key, V value, TimePoint expires) {
-    if (Entry* existing = find(key)) {
+    if (const Position existing = find(key); existing != end()) {
       existing->value = std::move(value);
       existing->expires = expires;
-      move_to_front(*existing);
+      move_to_front(existing);
       return 0;
     }
     std::size_t evicted = 0;
-    if (index_.size() >= capacity_) {
+    if (index_.size() >= capacity_) {  // evict first: the size never goes past the capacity
       evict_one();
       evicted = 1;
     }
-    order_.push_front(key);
+    entries_.emplace_front(key, std::move(value), expires);
     try {
-      index_.try_emplace(key, std::move(value), expires, order_.begin());
+      index_.emplace(key, entries_.begin());
     } catch (...) {
-      order_.pop_front();  // out of memory: leave the store as it was
+      entries_.pop_front();  // out of memory: leave the list as it was
       throw;
     }
     return evicted;
   }
 
-  void remove(Entry* entry) {
-    const Position position = entry->position;
-    index_.erase(*position);  // the key lives in the list node, erased next
-    order_.erase(position);
+  void remove(Position entry) {
+    index_.erase(entry->key);  // the key still lives in the list's node, erased next
+    entries_.erase(entry);
   }
 
   bool erase(const K& key) {
-    Entry* entry = find(key);
-    if (entry == nullptr) return false;
+    const Position entry = find(key);
+    if (entry == end()) return false;
     remove(entry);
     return true;
   }
 
   void clear() {
     index_.clear();
-    order_.clear();
+    entries_.clear();
   }
 
   // Removes every entry expired at `now`; returns how many.
   std::size_t purge(TimePoint now) {
-    return boost::unordered::erase_if(index_, [&](const auto& key_and_entry) {
-      const Entry& entry = key_and_entry.second;
-      if (!expired(entry, now)) return false;
-      order_.erase(entry.position);
-      return true;
-    });
+    std::size_t removed = 0;
+    for (Position entry = entries_.begin(); entry != entries_.end();) {
+      const Position next = std::next(entry);
+      if (expired(*entry, now)) {
+        remove(entry);
+        ++removed;
+      }
+      entry = next;
+    }
+    return removed;
   }
 
   static bool has_ttl(const Entry& entry) { return entry.expires != kNever; }
@@ -235,9 +172,9 @@ class LruStore {
   // Under a mutex nothing sets the flags, so this is exact LRU.
   void evict_one() {
     for (;;) {
-      Entry& last = index_.find(order_.back())->second;
-      if (!last.used.load(std::memory_order_relaxed)) {
-        remove(&last);
+      const Position last = std::prev(entries_.end());
+      if (!last->used.load(std::memory_order_relaxed)) {
+        remove(last);
         return;
       }
       move_to_front(last);
@@ -245,8 +182,8 @@ class LruStore {
   }
 
   std::size_t capacity_;
-  std::list<K> order_;
-  boost::unordered_flat_map<K, Entry, Hash> index_;
+  std::list<Entry> entries_;
+  std::unordered_map<K, Position, Hash> index_;
 };
 
 inline Now clock_or_default(Now now) {
@@ -263,98 +200,20 @@ inline TimePoint expiry_for(const Ttl& ttl, const Now& now) {
   return ttl ? now() + *ttl : kNever;
 }
 
-// A readers-writer lock for critical sections of a few hundred nanoseconds. A thread that finds
-// it taken spins a little first, then sleeps on the atomic (C++20 wait/notify: a futex on Linux).
-// std::shared_mutex (a pthread rwlock) puts a waiter to sleep at once, and waking it takes far
-// longer than the lookup it waited for: on 2 threads, with 5 % of calls writing, a cache built on
-// it ran barely faster than on one. The state is the number of readers, or kWriter.
-class AdaptiveSharedMutex {
- public:
-  void lock() {
-    for (int attempt = 0;; ++attempt) {
-      std::int32_t seen = state_.load(std::memory_order_relaxed);
-      if (seen == 0 && state_.compare_exchange_weak(seen, kWriter, std::memory_order_acquire,
-                                                    std::memory_order_relaxed)) {
-        return;
-      }
-      if (seen != 0) back_off(attempt, seen);
-    }
-  }
-  void unlock() {
-    state_.store(0, std::memory_order_release);
-    state_.notify_all();  // cheap when nobody sleeps: a load, no system call
-  }
-  void lock_shared() {
-    for (int attempt = 0;; ++attempt) {
-      std::int32_t seen = state_.load(std::memory_order_relaxed);
-      if (seen != kWriter && state_.compare_exchange_weak(seen, seen + 1, std::memory_order_acquire,
-                                                          std::memory_order_relaxed)) {
-        return;
-      }
-      if (seen == kWriter) back_off(attempt, seen);  // another reader in the way: just retry
-    }
-  }
-  void unlock_shared() {
-    if (state_.fetch_sub(1, std::memory_order_release) == 1) state_.notify_all();
-  }
-
- private:
-  static constexpr std::int32_t kWriter = -1;
-  static constexpr int kSpins = 128;  // a few microseconds: a pause lasts 10-30 ns on x86
-
-  // Spins while the holder is probably still running; after that, sleeps until the state is no
-  // longer `seen` (a holder that lost its core must get it back, not compete with spinners).
-  void back_off(int attempt, std::int32_t seen) {
-    if (attempt < kSpins) {
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();  // tells the core it is a spin loop: less power, no mis-speculation
-#endif
-      return;
-    }
-    state_.wait(seen, std::memory_order_relaxed);
-  }
-
-  std::atomic<std::int32_t> state_{0};
-};
-
-// A readers-writer lock split into slots, one per running thread (up to kReaderSlots): a reader
-// takes only its own slot's lock, shared; a writer takes every slot, in order. Taking a lock
-// shared still writes to it (it counts its readers), so readers on different cores that shared
-// one would pass its cache line back and forth on every call; with a slot each, a read writes
-// nothing that another thread touches. Writers pay for it: kReaderSlots locks each.
-class SlottedSharedMutex {
- public:
-  void lock() {
-    for (Slot& slot : slots_) slot.mutex.lock();
-  }
-  void unlock() {
-    for (auto slot = slots_.rbegin(); slot != slots_.rend(); ++slot) slot->mutex.unlock();
-  }
-  void lock_shared() { mine().lock_shared(); }
-  void unlock_shared() { mine().unlock_shared(); }
-
- private:
-  static constexpr std::size_t kReaderSlots = 4;
-  struct alignas(64) Slot {
-    AdaptiveSharedMutex mutex;
-  };
-  AdaptiveSharedMutex& mine() { return slots_[ThreadSlot::mine() % kReaderSlots].mutex; }
-  std::array<Slot, kReaderSlots> slots_;
-};
-
 // Levels 1 and 2, and the stripes of level 3. Mutex is std::mutex (every call exclusive, exact
-// LRU), std::shared_mutex or SlottedSharedMutex (lookups shared, approximate LRU).
+// LRU) or std::shared_mutex (lookups shared, approximate LRU).
 template <class K, class V, class Hash, class Mutex>
 class LockedCache {
   static constexpr bool kSharedReads = !std::is_same_v<Mutex, std::mutex>;
-  using Store = LruStore<K, V, Hash>;
+  using Entries = LruList<K, V, Hash>;
+  using Entry = typename Entries::Entry;
 
  public:
   using key_type = K;
   using mapped_type = V;
 
   explicit LockedCache(Options options)
-      : now_(clock_or_default(std::move(options.now))), store_(checked_capacity(options)) {}
+      : now_(clock_or_default(std::move(options.now))), entries_(checked_capacity(options)) {}
   LockedCache(const LockedCache&) = delete;
   LockedCache& operator=(const LockedCache&) = delete;
 
@@ -362,10 +221,10 @@ class LockedCache {
     if constexpr (kSharedReads) {
       {
         std::shared_lock lock(mutex_);
-        const auto entry = store_.find(key);
-        if (!entry) return miss();
+        const auto entry = entries_.find(key);
+        if (entry == entries_.end()) return miss();
         if (!expired(*entry)) {
-          Store::mark_used(*entry);
+          Entries::mark_used(*entry);
           return hit(*entry);
         }
       }
@@ -382,36 +241,36 @@ class LockedCache {
   void put(const K& key, V value, Ttl ttl = std::nullopt) {
     const TimePoint expires = expiry_for(ttl, now_);
     std::unique_lock lock(mutex_);
-    counters_.mine().evictions.add(store_.put(key, std::move(value), expires));
+    counters_.evictions.add(entries_.put(key, std::move(value), expires));
   }
 
   bool erase(const K& key) {
     std::unique_lock lock(mutex_);
-    return store_.erase(key);
+    return entries_.erase(key);
   }
 
   void clear() {
     std::unique_lock lock(mutex_);
-    store_.clear();
+    entries_.clear();
   }
 
   std::size_t size() const {
     if constexpr (kSharedReads) {
       std::shared_lock lock(mutex_);
-      return store_.size();
+      return entries_.size();
     } else {
       std::unique_lock lock(mutex_);
-      return store_.size();
+      return entries_.size();
     }
   }
 
-  std::size_t capacity() const { return store_.capacity(); }
+  std::size_t capacity() const { return entries_.capacity(); }
 
   std::size_t purge() {
     const TimePoint now = now_();
     std::unique_lock lock(mutex_);
-    const std::size_t removed = store_.purge(now);
-    counters_.mine().expirations.add(removed);
+    const std::size_t removed = entries_.purge(now);
+    counters_.expirations.add(removed);
     return removed;
   }
 
@@ -422,9 +281,9 @@ class LockedCache {
     if constexpr (kSharedReads) {
       // The common case, a hit, shares the lock like get().
       std::shared_lock lock(mutex_);
-      const auto entry = store_.find(key);
-      if (entry && !expired(*entry)) {
-        Store::mark_used(*entry);
+      const auto entry = entries_.find(key);
+      if (entry != entries_.end() && !expired(*entry)) {
+        Entries::mark_used(*entry);
         return *hit(*entry);
       }
     }
@@ -461,39 +320,39 @@ class LockedCache {
     return options.capacity;
   }
 
-  bool expired(const typename Store::Entry& entry) const {
-    return Store::has_ttl(entry) && Store::expired(entry, now_());
+  bool expired(const Entry& entry) const {
+    return Entries::has_ttl(entry) && Entries::expired(entry, now_());
   }
 
-  std::optional<V> hit(const typename Store::Entry& entry) {
-    counters_.mine().hits.add();
+  std::optional<V> hit(const Entry& entry) {
+    counters_.hits.add();
     return entry.value;  // copied while the lock still protects the entry
   }
 
   std::optional<V> miss() {
-    counters_.mine().misses.add();
+    counters_.misses.add();
     return std::nullopt;
   }
 
   // get() with the lock held exclusively: exact LRU, and an expired entry goes at once.
   std::optional<V> get_locked(const K& key) {
-    const auto entry = store_.find(key);
-    if (!entry) return miss();
+    const auto entry = entries_.find(key);
+    if (entry == entries_.end()) return miss();
     if (expired(*entry)) {
-      store_.remove(entry);
-      counters_.mine().expirations.add();
+      entries_.remove(entry);
+      counters_.expirations.add();
       return miss();
     }
-    store_.move_to_front(*entry);
+    entries_.move_to_front(entry);
     return hit(*entry);
   }
 
   // The entry may have changed since the shared lock was released: look again.
   void remove_if_expired(const K& key) {
-    const auto entry = store_.find(key);
-    if (entry && expired(*entry)) {
-      store_.remove(entry);
-      counters_.mine().expirations.add();
+    const auto entry = entries_.find(key);
+    if (entry != entries_.end() && expired(*entry)) {
+      entries_.remove(entry);
+      counters_.expirations.add();
     }
   }
 
@@ -503,15 +362,15 @@ class LockedCache {
       V value = loader(key);
       const TimePoint expires = expiry_for(ttl, now_);
       lock.lock();
-      counters_.mine().loads.add();
-      counters_.mine().evictions.add(store_.put(key, value, expires));
+      counters_.loads.add();
+      counters_.evictions.add(entries_.put(key, value, expires));
       flights_.erase(key);
       lock.unlock();
       flight.promise.set_value(value);
       return value;
     } catch (...) {
       if (!lock.owns_lock()) lock.lock();
-      counters_.mine().load_failures.add();
+      counters_.load_failures.add();
       flights_.erase(key);  // not cached: the next call runs the loader again
       lock.unlock();
       flight.promise.set_exception(std::current_exception());
@@ -520,10 +379,10 @@ class LockedCache {
   }
 
   const Now now_;
-  alignas(64) mutable Mutex mutex_;
-  Store store_;
+  mutable Mutex mutex_;
+  Entries entries_;
   std::unordered_map<K, std::shared_ptr<Flight>, Hash> flights_;
-  alignas(64) Counters counters_;
+  Counters counters_;
 };
 
 }  // namespace detail
@@ -538,13 +397,11 @@ using MutexCache = detail::LockedCache<K, V, Hash, std::mutex>;
 template <class K, class V, class Hash = std::hash<K>>
 using SharedCache = detail::LockedCache<K, V, Hash, std::shared_mutex>;
 
-// Level 3: independent stripes, each with its own lock, LRU list, capacity and counters, so calls
-// on keys of different stripes never wait for each other. A stripe is a level 2 cache whose lock
-// is split into reader slots (SlottedSharedMutex), so that readers on different cores write no
-// common cache line either, and whose slots spin briefly before they sleep (AdaptiveSharedMutex).
+// Level 3: independent stripes, each a level 2 cache with its own lock, LRU list, capacity and
+// counters, so calls on keys of different stripes never wait for each other.
 template <class K, class V, class Hash = std::hash<K>>
 class ShardedCache {
-  using Shard = detail::LockedCache<K, V, Hash, detail::SlottedSharedMutex>;
+  using Stripe = SharedCache<K, V, Hash>;
 
  public:
   using key_type = K;
@@ -555,46 +412,46 @@ class ShardedCache {
     if (options.shards == 0) throw std::invalid_argument("cache: shards must be at least 1");
     // Every stripe holds at least one entry, and the capacities add up to options.capacity.
     const std::size_t count = std::min(options.shards, options.capacity);
-    shards_.reserve(count);
+    stripes_.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
-      Options shard_options = options;
-      shard_options.capacity = options.capacity / count + (i < options.capacity % count ? 1 : 0);
-      shards_.push_back(std::make_unique<Shard>(std::move(shard_options)));
+      Options stripe_options = options;
+      stripe_options.capacity = options.capacity / count + (i < options.capacity % count ? 1 : 0);
+      stripes_.push_back(std::make_unique<Stripe>(std::move(stripe_options)));
     }
   }
 
-  std::optional<V> get(const K& key) { return shard(key).get(key); }
+  std::optional<V> get(const K& key) { return stripe(key).get(key); }
   void put(const K& key, V value, Ttl ttl = std::nullopt) {
-    shard(key).put(key, std::move(value), ttl);
+    stripe(key).put(key, std::move(value), ttl);
   }
-  bool erase(const K& key) { return shard(key).erase(key); }
+  bool erase(const K& key) { return stripe(key).erase(key); }
   V get_or_load(const K& key, const Loader<K, V>& loader, Ttl ttl = std::nullopt) {
-    return shard(key).get_or_load(key, loader, ttl);
+    return stripe(key).get_or_load(key, loader, ttl);
   }
 
   void clear() {
-    for (auto& s : shards_) s->clear();
+    for (auto& s : stripes_) s->clear();
   }
   std::size_t purge() {
     std::size_t removed = 0;
-    for (auto& s : shards_) removed += s->purge();
+    for (auto& s : stripes_) removed += s->purge();
     return removed;
   }
   // Each stripe is read at a different moment, but each stays within its own capacity, so the
   // sum stays within the total.
   std::size_t size() const {
     std::size_t total = 0;
-    for (const auto& s : shards_) total += s->size();
+    for (const auto& s : stripes_) total += s->size();
     return total;
   }
   std::size_t capacity() const {
     std::size_t total = 0;
-    for (const auto& s : shards_) total += s->capacity();
+    for (const auto& s : stripes_) total += s->capacity();
     return total;
   }
   Stats stats() const {
     Stats total;
-    for (const auto& s : shards_) {
+    for (const auto& s : stripes_) {
       const Stats part = s->stats();
       total.hits += part.hits;
       total.misses += part.misses;
@@ -607,15 +464,15 @@ class ShardedCache {
   }
 
  private:
-  Shard& shard(const K& key) {
-    // std::hash of an integer is the integer itself: mix it (Fibonacci hashing) so that nearby
-    // keys spread over the stripes, and take the high bits, the best mixed ones.
+  Stripe& stripe(const K& key) {
+    // std::hash of an integer is the integer itself, so keys 0, 16, 32... would all land on one
+    // stripe of 16. Multiplying by an odd constant (Fibonacci hashing) mixes the bits, and the
+    // high bits are the best mixed.
     const std::uint64_t mixed = static_cast<std::uint64_t>(Hash{}(key)) * 0x9E3779B97F4A7C15ULL;
-    // (high 32 bits × count) / 2^32 maps them onto 0..count-1 without a division.
-    return *shards_[static_cast<std::size_t>(((mixed >> 32) * shards_.size()) >> 32)];
+    return *stripes_[(mixed >> 32) % stripes_.size()];
   }
 
-  std::vector<std::unique_ptr<Shard>> shards_;
+  std::vector<std::unique_ptr<Stripe>> stripes_;
 };
 
 }  // namespace cache
