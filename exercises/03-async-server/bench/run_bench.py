@@ -14,7 +14,8 @@ connection. Needs wrk (Debian's `wrk`); aiohttp is compared when /usr/bin/python
     python3 exercises/03-async-server/bench/run_bench.py [--impl exercises|solutions] [--duration 3]
 
 (`_solutions` targets and --impl solutions measure the reference, where the course's solutions/
-folder is present.)
+folder is present. The reference's going-further variants run beside it, on one thread too, when
+their async_server is built: build/release/tools/03-async-server/going-further-<g>/.)
 
 No timing thresholds: the figures depend on the machine; read the ratios.
 """
@@ -164,6 +165,20 @@ def hold(server, n, timeout):
     return answered, rss_idle, rss_peak, seconds
 
 
+def going_further_servers(build):
+    """(name, command) of each going-further variant's async_server that is built."""
+    tools = os.path.join(build, "tools", "03-async-server")
+    found = []
+    prefix = "going-further-"
+    for entry in sorted(os.listdir(tools)) if os.path.isdir(tools) else []:
+        program = os.path.join(tools, entry, "async_server")
+        if entry.startswith(prefix) and os.access(program, os.X_OK):
+            found.append(("%s (1 thread)" % entry[len(prefix):],
+                          lambda p, program=program: [program, "--port", str(p), "--threads", "1",
+                                                      "--scale", "0", "--quiet"]))
+    return found
+
+
 def main():
     parser = argparse.ArgumentParser(description="exercise 03 benchmark (wrk)")
     parser.add_argument("--build", default=os.path.join(ROOT, "build", "release"))
@@ -178,6 +193,8 @@ def main():
                         help="requests per write in the pipelined rows (0 skips them)")
     parser.add_argument("--hold", type=int, default=10000, help="0 skips the hold test")
     parser.add_argument("--no-python", action="store_true")
+    parser.add_argument("--no-peers", action="store_true",
+                        help="skip the going-further variants even when they are built")
     args = parser.parse_args()
 
     if not shutil.which("wrk"):
@@ -199,6 +216,9 @@ def main():
                                                 "--scale", "0", "--quiet"]),
                ("threaded (64 threads)", lambda p: [threaded_server, "--port", str(p),
                                                      "--threads", "64", "--scale", "0"])]
+    if not args.no_peers and not args.impl.startswith("going-further-"):
+        for variant in going_further_servers(args.build):
+            servers.append(variant)
     if not args.no_python:
         if aiohttp_available():
             servers.append(("aiohttp (notes)", lambda p: [

@@ -145,21 +145,12 @@ asio::awaitable<Response> index() {
 
 constexpr std::array<std::string_view, 7> kPaths = {"/",      "/fast",       "/medium", "/slow",
                                                     "/mixed", "/sequential", "/error"};
-// The endpoints that wait on simulated operations: every path but the index.
-constexpr std::array<std::string_view, 6> kWaitingPaths = {"/fast",  "/medium",     "/slow",
-                                                           "/mixed", "/sequential", "/error"};
 
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find_first_of("?#"));
 }
 
 }  // namespace
-
-bool App::may_wait(const Request& request) const {
-  const auto path = path_of(request.target);
-  return config_.time_scale > 0 &&
-         std::find(kWaitingPaths.begin(), kWaitingPaths.end(), path) != kWaitingPaths.end();
-}
 
 asio::awaitable<Response> App::route(const Request& request) {
   const auto path = path_of(request.target);

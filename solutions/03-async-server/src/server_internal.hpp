@@ -71,11 +71,6 @@ class App {
   Response reject(ReadError error, std::string_view method, std::string_view target,
                   Clock::time_point started);
 
-  // Whether answering may take a while (a simulated operation that is not scaled to nothing).
-  // The session sends the answers it has gathered before awaiting such a request, so a slow
-  // answer never holds back a quick one that came first.
-  bool may_wait(const Request& request) const;
-
   SessionLimits limits() const;
   const Config& config() const { return config_; }
 
@@ -115,22 +110,16 @@ class App {
 // pipelining) until the client closes, a limit or a timeout ends it, or the server stops.
 asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, App& app);
 
-// Counts one request in progress for as long as it lives. Movable, so that the session can keep
-// it until the request's answer is actually sent.
+// Counts one request in progress for as long as it lives.
 class RequestInProgress {
  public:
-  explicit RequestInProgress(App& app) : app_(&app) { app_->request_started(); }
-  RequestInProgress(RequestInProgress&& other) noexcept
-      : app_(std::exchange(other.app_, nullptr)) {}
+  explicit RequestInProgress(App& app) : app_(app) { app_.request_started(); }
   RequestInProgress(const RequestInProgress&) = delete;
   RequestInProgress& operator=(const RequestInProgress&) = delete;
-  RequestInProgress& operator=(RequestInProgress&&) = delete;
-  ~RequestInProgress() {
-    if (app_ != nullptr) app_->request_finished();
-  }
+  ~RequestInProgress() { app_.request_finished(); }
 
  private:
-  App* app_;
+  App& app_;
 };
 
 }  // namespace async_server::detail

@@ -3,19 +3,17 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
 
 #include <algorithm>
 #include <array>
 #include <string>
-#include <vector>
 
 #include "server_internal.hpp"
 
@@ -110,57 +108,13 @@ http::response<http::string_body> to_message(Response&& response) {
   return message;
 }
 
-// Appends the bytes of a message to `out`, as Beast's serializer writes them.
-void append_serialized(http::response<http::string_body>& message, std::string& out) {
-  http::response_serializer<http::string_body> serializer(message);
-  beast::error_code ec;
-  while (!ec && !serializer.is_done()) {
-    serializer.next(ec, [&](beast::error_code&, const auto& buffers) {
-      const auto size = beast::buffer_bytes(buffers);
-      const auto start = out.size();
-      out.resize(start + size);
-      asio::buffer_copy(asio::buffer(out.data() + start, size), buffers);
-      serializer.consume(size);
-    });
-  }
+// Sends one answer. False when the client is gone or too slow to take it.
+asio::awaitable<bool> send(beast::tcp_stream& stream, http::response<http::string_body>& message,
+                           const SessionLimits& limits) {
+  stream.expires_after(limits.read_timeout);
+  auto [ec, written] = co_await http::async_write(stream, message, use_tuple);
+  co_return !ec;
 }
-
-// The answers that are ready but not sent yet, and the requests they answer. When a client
-// pipelines, the answers to the requests it has already sent are gathered and go out in one
-// write: for a small request the kernel's work per system call costs more than the server's
-// own, so one send for many answers serves several times more requests per second. A request
-// counts as in progress until its answer is sent, so a graceful stop waits for it.
-class Outbox {
-  static constexpr std::size_t kFlushAt = 64 * 1024;
-  static constexpr std::size_t kKeptCapacity = 16 * 1024;  // 16 pipelined answers fit
-
- public:
-  void add(http::response<http::string_body>&& message, RequestInProgress&& request) {
-    append_serialized(message, bytes_);
-    requests_.push_back(std::move(request));
-  }
-
-  // Past this size, gathering more would only cost memory: a client that pipelines without
-  // reading is held back by the socket, not by the server's buffer.
-  bool full() const { return bytes_.size() >= kFlushAt; }
-
-  // False when the client is gone or too slow to take the answers.
-  asio::awaitable<bool> send(beast::tcp_stream& stream, const SessionLimits& limits) {
-    if (bytes_.empty()) co_return true;
-    stream.expires_after(limits.read_timeout);
-    auto [ec, written] = co_await asio::async_write(stream, asio::buffer(bytes_), use_tuple);
-    // The buffer keeps its capacity for the next answers, unless a burst made it large: an idle
-    // connection should stay small.
-    bytes_.clear();
-    if (bytes_.capacity() > kKeptCapacity) bytes_.shrink_to_fit();
-    requests_.clear();
-    co_return !ec;
-  }
-
- private:
-  std::string bytes_;
-  std::vector<RequestInProgress> requests_;
-};
 
 // Waits for the first byte of the next request, for at most the idle timeout. False when the
 // connection should end (closed by the peer, timed out, server stopping).
@@ -180,7 +134,7 @@ asio::awaitable<bool> wait_for_request(beast::tcp_stream& stream, beast::flat_bu
 asio::awaitable<beast::error_code> read_header(beast::tcp_stream& stream,
                                                beast::flat_buffer& buffer,
                                                http::request_parser<http::string_body>& parser,
-                                               const SessionLimits& limits, Outbox& outbox) {
+                                               const SessionLimits& limits) {
   std::size_t header_bytes = 0;
   for (;;) {
     beast::error_code ec;
@@ -191,8 +145,6 @@ asio::awaitable<beast::error_code> read_header(beast::tcp_stream& stream,
     if (parser.is_header_done()) co_return beast::error_code{};
     if (ec && ec != http::error::need_more) co_return ec;
     if (header_bytes + buffer.size() > limits.header_limit) co_return http::error::header_limit;
-    // The rest of this request is still on its way: the answers already made go out first.
-    if (!co_await outbox.send(stream, limits)) co_return http::error::partial_message;
     auto [read_error, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
     if (read_error) co_return read_error;
     buffer.commit(n);
@@ -217,17 +169,15 @@ asio::awaitable<void> close_gracefully(beast::tcp_stream& stream, const SessionL
 
 }  // namespace
 
+// Reads a request and answers it, again and again. Pipelined requests wait in `buffer` and are
+// answered in order, each as soon as it is ready: nothing ready is held back.
 asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, App& app) {
   const OpenConnection counted(app);
   const SessionLimits limits = app.limits();
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
-  Outbox outbox;
 
-  for (;;) {
-    // No pipelined request is waiting: send the answers gathered so far before waiting.
-    if (buffer.size() == 0 && !co_await outbox.send(stream, limits)) break;
-    if (app.stopping() || !co_await wait_for_request(stream, buffer, limits)) break;
+  while (!app.stopping() && co_await wait_for_request(stream, buffer, limits)) {
     const auto started = Clock::now();
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.header_limit));
@@ -235,16 +185,16 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, App& app) {
     // The whole request must arrive within the read timeout: a client that trickles its
     // header one byte at a time (slowloris) is cut off.
     stream.expires_after(limits.read_timeout);
-    auto read_error = co_await read_header(stream, buffer, parser, limits, outbox);
+    auto read_error = co_await read_header(stream, buffer, parser, limits);
     if (!read_error) read_error = check_framing(parser);
     if (!read_error && !parser.is_done()) {
-      if (!co_await outbox.send(stream, limits)) break;
       auto [body_error, body_bytes] = co_await http::async_read(stream, buffer, parser, use_tuple);
       read_error = body_error;
     }
     if (read_error && is_connection_error(read_error)) break;
 
-    RequestInProgress in_progress(app);
+    // In progress until its answer is sent: a graceful stop waits for it.
+    const RequestInProgress in_progress(app);
     Response response;
     if (read_error) {
       // The request line is parsed before the fields, so a request refused for its header
@@ -255,21 +205,17 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, App& app) {
                             has_request_line ? std::string_view(header.method_string()) : "-",
                             has_request_line ? std::string_view(header.target()) : "-", started);
     } else {
-      auto request = to_request(parser.release());
-      if (app.may_wait(request) && !co_await outbox.send(stream, limits)) break;
-      response = co_await app.respond(std::move(request), started);
+      response = co_await app.respond(to_request(parser.release()), started);
     }
     const bool keep_alive = response.keep_alive && !read_error;
     auto message = to_message(std::move(response));
     message.keep_alive(keep_alive);
-    outbox.add(std::move(message), std::move(in_progress));
+    if (!co_await send(stream, message, limits)) break;
     if (!keep_alive) {
-      if (co_await outbox.send(stream, limits)) co_await close_gracefully(stream, limits);
+      co_await close_gracefully(stream, limits);
       co_return;
     }
-    if (outbox.full() && !co_await outbox.send(stream, limits)) break;
   }
-  co_await outbox.send(stream, limits);  // answers made before the server began to stop
   beast::error_code ignored;
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
 }
