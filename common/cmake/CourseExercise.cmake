@@ -56,6 +56,33 @@
 # NN-name_fuzz_F_exercises, written to <build>/fuzz/NN-name/<impl>/F. EXERCISE_FUZZ_LIBS adds
 # libraries. `grader selfcheck` builds and runs the reference's for a bounded time.
 
+# The grader's contract with this file: every build directory gets course-targets.json (written by
+# course_write_contract at the end of the top-level CMakeLists.txt), one entry per implementation
+# of each exercise: the target that builds its tests, the binary it makes, the static library of
+# its objects (empty for a header-only exercise) and the targets whose compile errors are its own.
+# The grader reads it (grader/src/build_contract.hpp) instead of spelling target names itself.
+function(_course_contract_add key impl owners)
+  set(exe "${key}_tests_${impl}")
+  set(archive "")
+  if(NOT EXERCISE_HEADER_ONLY)
+    set(archive "$<TARGET_FILE:${key}_impl_${impl}>")
+  endif()
+  set(quoted "")
+  foreach(owner IN LISTS owners)
+    list(APPEND quoted "\"${owner}\"")
+  endforeach()
+  list(JOIN quoted ", " owner_list)
+  set_property(GLOBAL APPEND PROPERTY COURSE_CONTRACT
+    "{\"exercise\": \"${key}\", \"impl\": \"${impl}\", \"tests_target\": \"${exe}\", \"tests_binary\": \"$<TARGET_FILE:${exe}>\", \"archive\": \"${archive}\", \"owners\": [${owner_list}]}")
+endfunction()
+
+function(course_write_contract)
+  get_property(entries GLOBAL PROPERTY COURSE_CONTRACT)
+  list(JOIN entries ",\n  " body)
+  file(GENERATE OUTPUT "${CMAKE_BINARY_DIR}/course-targets.json"
+       CONTENT "{\"version\": 1, \"implementations\": [\n  ${body}\n]}\n")
+endfunction()
+
 # Splits an implementation into the sources it compiles itself and the reference files it
 # reuses: a mutant overrides some of the reference's files and takes the rest from the reference.
 function(_course_impl_sources own_var reused_var src_dir fallback_dir)
@@ -227,6 +254,7 @@ function(course_add_impl key impl src_dir)
       gtest_discover_tests(${key}_tests_${impl} DISCOVERY_MODE PRE_TEST TEST_PREFIX "${key}/"
                            PROPERTIES LABELS "${key}")
     endif()
+    _course_contract_add(${key} ${impl} "${key}_tests_${impl}")
     return()
   endif()
   _course_impl_sources(own reused "${src_dir}" "${ARG_FALLBACK}")
@@ -238,8 +266,13 @@ function(course_add_impl key impl src_dir)
   else()
     file(GLOB_RECURSE own_headers CONFIGURE_DEPENDS "${src_dir}/*.h" "${src_dir}/*.hpp")
   endif()
+  set(owners "${key}_impl_${impl}" "${key}_tests_${impl}" "${key}_testobjs")
   if(ARG_REUSE_REFERENCE AND NOT own_headers)
     _course_reference_object_files(reused_sources ${key} "${reused}")
+    foreach(rel IN LISTS reused)
+      string(MAKE_C_IDENTIFIER "${rel}" id)
+      list(APPEND owners "${key}_reference_${id}")
+    endforeach()
   else()
     set(reused_sources "")
     foreach(rel IN LISTS reused)
@@ -277,6 +310,7 @@ function(course_add_impl key impl src_dir)
   if(impl STREQUAL COURSE_CTEST_IMPL)
     gtest_discover_tests(${exe} DISCOVERY_MODE PRE_TEST TEST_PREFIX "${key}/" PROPERTIES LABELS "${key}")
   endif()
+  _course_contract_add(${key} ${impl} "${owners}")
 endfunction()
 
 function(course_add_exercise exercise_dir)

@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "course/trace.hpp"
+#include "course/trace_file.hpp"
 #include "trace_internal.hpp"
 
 namespace course {
@@ -86,40 +87,6 @@ std::string bar_for(const TaskRecord& task, const Columns& columns, int width, b
   return row;
 }
 
-void append_json_string(std::string& out, std::string_view text) {
-  out += '"';
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
-std::string json_ms(nanoseconds d) { return printf_string("%.3f", to_ms(d)); }
-
 // "10 downloads of ~200 ms took 2.03 s: "
 std::string summary_head(const std::vector<TaskRecord>& tasks, std::string_view what) {
   nanoseconds total{0};
@@ -185,31 +152,23 @@ std::string Trace::timeline(int width) const {
 }
 
 std::string Trace::to_json(std::string_view title) const {
-  std::string out = "{\"title\": ";
-  append_json_string(out, title);
-  out += ", \"unit\": \"ms\", \"tasks\": [";
-  bool first_task = true;
-  for (const TaskRecord& task : by_start(tasks())) {
-    out += first_task ? "\n  " : ",\n  ";
-    first_task = false;
-    out += "{\"name\": ";
-    append_json_string(out, task.name);
-    out += ", \"thread\": " + std::to_string(task.thread);
-    out += ", \"start\": " + json_ms(task.start) + ", \"end\": " + json_ms(task.end);
-    out += ", \"cpu_ms\": " + (task.cpu_time ? json_ms(*task.cpu_time) : std::string("null"));
-    out += ", \"segments\": [";
-    bool first_segment = true;
-    for (const Segment& segment : task.segments) {
-      out += first_segment ? "" : ", ";
-      first_segment = false;
-      out += "{\"kind\": \"" + std::string(to_string(segment.kind)) +
-             "\", \"start\": " + json_ms(segment.start) + ", \"end\": " + json_ms(segment.end) +
-             "}";
+  trace_file::Document document;
+  document.title = std::string(title);
+  for (const TaskRecord& record : by_start(tasks())) {
+    trace_file::Task task;
+    task.name = record.name;
+    task.thread = record.thread;
+    task.start = to_ms(record.start);
+    task.end = to_ms(record.end);
+    if (record.cpu_time) task.cpu_ms = to_ms(*record.cpu_time);
+    for (const Segment& segment : record.segments) {
+      task.segments.push_back({.exec = segment.kind == SegmentKind::exec,
+                               .start = to_ms(segment.start),
+                               .end = to_ms(segment.end)});
     }
-    out += "]}";
+    document.tasks.push_back(std::move(task));
   }
-  out += first_task ? "]}\n" : "\n]}\n";
-  return out;
+  return trace_file::to_json(document);
 }
 
 std::string report_file_name(std::string_view title) {

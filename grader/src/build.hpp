@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "build_contract.hpp"
 #include "model.hpp"
 #include "progress.hpp"
 
@@ -16,11 +17,6 @@ namespace grader {
 // The CMake preset (and build directory name) of a configuration.
 std::string preset_name(BuildConfig config);
 std::filesystem::path build_dir(const std::filesystem::path& root, BuildConfig config);
-// "<id>_tests_<impl>", the target CourseExercise.cmake defines.
-std::string test_target(const std::string& exercise_id, const std::string& impl);
-// <build>/tests/<id>/<impl>
-std::filesystem::path test_binary(const std::filesystem::path& root, BuildConfig config,
-                                  const std::string& exercise_id, const std::string& impl);
 
 struct BuildResult {
   bool ok = true;
@@ -36,21 +32,27 @@ class Builder {
   // build.ninja yet. Throws GraderError (exit 2) with the log's tail on failure.
   void ensure_configured(BuildConfig config);
 
-  // Builds `targets` in one `cmake --build` call (continuing past errors); on
-  // failure finds which targets did not build and their compiler errors.
+  // The build's contract with CMake, after configuring it if needed and letting CMake run again
+  // if a file it globs changed (a new mutant or variant), so that every target is listed.
+  BuildContract contract(BuildConfig config);
+
+  // Builds `targets` in one `cmake --build` call (continuing past errors); on failure finds which
+  // targets did not build and their compiler errors: the failed steps that `markers` name for
+  // the target (BuildContract::step_markers), or every failed step when it has none.
   // Throws GraderError when CMake itself fails (a broken CMakeLists.txt).
   BuildResult build(BuildConfig config, const std::vector<std::string>& targets,
-                    const std::string& label);
+                    const std::string& label,
+                    const std::map<std::string, std::vector<std::string>>& markers = {});
 
  private:
   std::filesystem::path root_;
   Progress& progress_;
 };
 
-// The compiler errors of one target in a Ninja log: the output of the FAILED
-// steps that belong to it, from the first line mentioning "error", at most
-// max_lines lines. An empty exercise_id takes every FAILED step.
-std::string extract_build_errors(const std::string& log, const std::string& exercise_id,
-                                 const std::string& impl, std::size_t max_lines = 60);
+// The compiler errors of one target in a Ninja log: the output of the FAILED steps whose line
+// holds one of `markers` (as a whole path part), from the first line mentioning "error", at most
+// max_lines lines. No markers: every FAILED step.
+std::string extract_build_errors(const std::string& log, const std::vector<std::string>& markers,
+                                 std::size_t max_lines = 60);
 
 }  // namespace grader

@@ -50,10 +50,13 @@ GradeReport grade_once(const fs::path& root, const std::vector<ExerciseManifest>
   const bool contained = sandbox_support().cgroups != CgroupKind::none;
   auto requests = make_requests(root, manifests, impl, sanitizers && !contained);
   if (!tests.empty()) {
-    for (auto& request : requests) request.only_tests = tests;
+    for (auto& request : requests) {
+      auto plan = RunPlan::normal_build(request.manifest, tests);
+      for (const auto build : request.plan.builds()) plan.also_build(build);
+      request.plan = std::move(plan);
+    }
   }
   auto prepared = prepare(context, std::move(requests));
-  for (auto& p : prepared) p.request.tagged_sanitizer_runs = false;
   for (const auto& p : prepared) {
     for (const auto& warning : p.warnings) progress.message("warning: " + warning);
   }

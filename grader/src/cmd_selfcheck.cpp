@@ -19,8 +19,6 @@ namespace grader {
 
 namespace {
 
-constexpr BuildConfig kAllConfigs[] = {BuildConfig::normal, BuildConfig::asan, BuildConfig::tsan};
-
 // Prints each check (on stdout, like the final line) as it is decided and
 // counts them.
 class Checks {
@@ -199,21 +197,23 @@ std::vector<ImplRequest> selfcheck_requests(const fs::path& root,
       ImplRequest solutions;
       solutions.manifest = exercise.manifest;
       solutions.impl.kind = Impl::Kind::reference;
-      solutions.every_test_in = {BuildConfig::asan, BuildConfig::tsan};
+      // Full marks in every build: every test, not only the tagged ones.
+      solutions.plan = RunPlan::normal_build(exercise.manifest);
+      for (const auto build : test_builds()) solutions.plan.add_every_test_in(build);
       requests.push_back(solutions);
     }
     ImplRequest skeleton;
     skeleton.manifest = exercise.manifest;
     skeleton.impl.kind = Impl::Kind::student;
-    skeleton.tagged_sanitizer_runs = false;
+    skeleton.plan = RunPlan::normal_build(exercise.manifest);
     requests.push_back(skeleton);
     for (const auto& mutant : exercise.mutants) {
       ImplRequest request;
       request.manifest = exercise.manifest;
       request.impl.kind = Impl::Kind::mutant;
       request.impl.name = mutant.name;
-      request.only_tests = mutant.must_fail;
-      request.tagged_sanitizer_runs = mutant.sanitizer_runs;
+      request.plan = RunPlan::normal_build(exercise.manifest, mutant.must_fail);
+      if (mutant.sanitizer_runs) request.plan.add_tagged_sanitizer_runs(exercise.manifest);
       requests.push_back(request);
     }
     for (const auto& name : going_further_names(root, id)) {
@@ -224,9 +224,7 @@ std::vector<ImplRequest> selfcheck_requests(const fs::path& root,
       request.manifest = exercise.manifest;
       request.impl.kind = Impl::Kind::going_further;
       request.impl.name = name;
-      request.sanitizer_builds_only = true;
-      request.tagged_sanitizer_runs = false;
-      request.every_test_in = {BuildConfig::tsan};
+      request.plan = RunPlan::only_in(exercise.manifest, BuildConfig::tsan);
       requests.push_back(request);
     }
   }
@@ -269,7 +267,7 @@ void check_full_marks(const ExerciseResult& result, const Impl& impl, Checks& ch
     checks.fail(id + ": " + what + " builds", *result.build_error);
     return;
   }
-  for (auto config : kAllConfigs) {
+  for (const auto config : test_builds()) {
     std::vector<std::string> failures;
     double score = 0;
     bool ran_here = false;  // a going-further variant runs in the TSan build alone
@@ -326,6 +324,12 @@ void check_skeleton(const ExerciseResult& result, Checks& checks) {
                join(problems, "\n"));
 }
 
+std::vector<std::string> names_of(const std::vector<TestSpec>& tests) {
+  std::vector<std::string> names;
+  for (const auto& test : tests) names.push_back(test.name);
+  return names;
+}
+
 void check_mutant(const ExerciseResult& result, const ImplRequest& request, Checks& checks) {
   const auto name = result.manifest.id + ": mutant " + request.impl.name;
   if (result.build_error) {
@@ -346,10 +350,9 @@ void check_mutant(const ExerciseResult& result, const ImplRequest& request, Chec
       survivors.push_back(test.spec.name + " did not catch it (" + join(configs, "; ") + ")");
     }
   }
-  checks.check(
-      survivors.empty(),
-      name + " is caught by " + join(request.only_tests.value_or(std::vector<std::string>{}), ", "),
-      join(survivors, "\n"));
+  checks.check(survivors.empty(),
+               name + " is caught by " + join(names_of(request.plan.tests(request.manifest)), ", "),
+               join(survivors, "\n"));
 }
 
 // Step 5: the exercises' libFuzzer targets (exercises/<id>/fuzz/*.cpp), built against the
@@ -366,42 +369,30 @@ void check_fuzzers(const fs::path& root, const std::vector<ExerciseUnderCheck>& 
     checks.warn("fuzzers skipped: clang++ is not installed (grader/install-deps --extras adds it)");
     return;
   }
-  const auto dir = root / "build" / "fuzz";
   const auto logs = root / "build" / "logs";
-  const auto run_logged = [&](std::vector<std::string> argv, const fs::path& log) {
-    ProcessSpec spec;
-    spec.argv = std::move(argv);
-    spec.cwd = root;
-    spec.interrupt_signal = 2;
-    auto result = run_process(spec);
-    write_file(log, result.output);
-    return result;
-  };
-  if (!fs::exists(dir / "build.ninja")) {
-    progress.step("configuring the fuzz build (clang, first run only)...");
-    const auto log = logs / "configure-fuzz.log";
-    const auto configured = run_logged({"cmake", "--preset", "fuzz"}, log);
+  Builder builder(root, progress);
+  std::vector<std::string> names;
+  for (const auto& target : targets) names.push_back(target.target);
+  BuildResult built;
+  try {
+    built = builder.build(BuildConfig::fuzz, names,
+                          std::to_string(targets.size()) + " fuzz target(s) with clang");
+  } catch (const GraderError& e) {
     progress.clear();
-    if (!configured.succeeded()) {
-      checks.fail("the fuzz build configures (clang)",
-                  "see " + display_path(log, root) + "\n" + cap_lines(configured.output, 20));
-      return;
-    }
+    if (interrupted()) throw;
+    checks.fail("the fuzz build configures and builds (clang)", e.what());
+    return;
   }
-  std::vector<std::string> build = {"cmake", "--build", dir.string(), "--target"};
-  for (const auto& target : targets) build.push_back(target.target);
-  build.insert(build.end(), {"--", "-k", "0"});
-  progress.step("building " + std::to_string(targets.size()) + " fuzz target(s) (clang)...");
-  const auto build_log = logs / "build-fuzz.log";
-  const auto built = run_logged(build, build_log);
   progress.clear();
+  const auto& build_log = built.log;
   const int seconds = fuzz_seconds(std::getenv("COURSE_FUZZ_SECONDS"));
   for (const auto& target : targets) {
     const std::string what = target.exercise_id + ": fuzzer " + target.name + " runs " +
                              std::to_string(seconds) + " s on the reference without a crash";
     if (!fs::exists(target.binary)) {
+      const auto errors = built.errors.find(target.target);
       checks.fail(what, "it did not build; see " + display_path(build_log, root) + "\n" +
-                            extract_build_errors(built.output, "", ""));
+                            (errors == built.errors.end() ? std::string() : errors->second));
       continue;
     }
     progress.step("fuzzing " + target.exercise_id + " with " + target.name + " for " +

@@ -49,10 +49,12 @@ void tally_run(const ExerciseResult& result, std::map<std::string, Tally>& talli
 }
 
 BuildConfig config_named(const std::string& name) {
-  if (name == "tsan") return BuildConfig::tsan;
-  if (name == "asan") return BuildConfig::asan;
-  if (name == "default") return BuildConfig::normal;
-  throw GraderError("--config must be default, asan or tsan (got '" + name + "')");
+  std::vector<std::string> names;
+  for (const auto build : test_builds()) {
+    if (to_string(build) == name) return build;
+    names.emplace_back(to_string(build));
+  }
+  throw GraderError("--config must be one of " + join(names, ", ") + " (got '" + name + "')");
 }
 
 int report_tallies(const std::map<std::string, Tally>& tallies, int rounds) {
@@ -80,12 +82,7 @@ int cmd_stress(const fs::path& root, const StressArgs& args) {
   const auto manifests = select_exercises(load_all_manifests(root), args.exercises);
   auto requests = make_requests(root, manifests, "solutions", false);
   const auto config = config_named(args.config);
-  for (auto& request : requests) {
-    if (config != BuildConfig::normal) {
-      request.sanitizer_builds_only = true;
-      request.every_test_in = {config};
-    }
-  }
+  for (auto& request : requests) request.plan = RunPlan::only_in(request.manifest, config);
   auto progress = Progress::for_terminal();
   GradeContext context;
   context.root = root;

@@ -51,11 +51,13 @@ int cmd_new(const std::filesystem::path& root, const std::string& name);
 
 // ---- shared by the commands (and tested) ----
 
-// The ImplRequests for `--impl exercises|solutions|mutant-<m>|going-further-<g>|DIR`. Throws
-// GraderError for a missing solution, mutant, going-further variant or directory.
+// The ImplRequests for `--impl exercises|solutions|mutant-<m>|going-further-<g>|DIR`, each planned
+// to run every test in the normal build. With `sanitizer_builds_first`, the sanitizer builds that
+// tagged tests will need are made before any test runs too. Throws GraderError for a missing
+// solution, mutant, going-further variant or directory.
 std::vector<ImplRequest> make_requests(const std::filesystem::path& root,
                                        const std::vector<ExerciseManifest>& manifests,
-                                       const std::string& impl, bool sanitizers);
+                                       const std::string& impl, bool sanitizer_builds_first);
 
 // Manifest problems found by building: tests declared but not compiled in
 // (thrown as ManifestError), tests compiled in but not declared (warnings,

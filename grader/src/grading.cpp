@@ -13,12 +13,6 @@ namespace grader {
 
 namespace {
 
-constexpr BuildConfig kAllConfigs[] = {BuildConfig::normal, BuildConfig::tsan, BuildConfig::asan};
-
-void add_unique(std::vector<BuildConfig>& configs, BuildConfig config) {
-  if (std::find(configs.begin(), configs.end(), config) == configs.end()) configs.push_back(config);
-}
-
 std::string replace_all(std::string text, const std::string& from, const std::string& to) {
   if (from.empty()) return text;
   std::size_t pos = 0;
@@ -108,8 +102,9 @@ void check_student_objects(const GradeContext& context, PreparedImpl& impl) {
   const auto& manifest = impl.request.manifest;
   const auto kind = impl.request.impl.kind;
   if (!context.link_check || kind == Impl::Kind::mutant || is_header_only(manifest)) return;
-  const auto archive = build_dir(context.root, BuildConfig::normal) /
-                       ("lib" + manifest.id + "_impl_" + impl.request.impl.target() + ".a");
+  const auto found = impl.targets.find(BuildConfig::normal);
+  if (found == impl.targets.end() || found->second.archive.empty()) return;
+  const auto& archive = found->second.archive;
   std::vector<ObjectFile> objects;
   for (const auto& file : manifest.student_files) {
     const fs::path path(file);
@@ -136,13 +131,13 @@ RunResult with_submission_paths(RunResult run, const PreparedImpl& impl) {
 }
 
 // Lists the tests of the binary of the first build the implementation needs (the normal build,
-// unless it runs in sanitizer builds only).
+// unless its plan runs in sanitizer builds only).
 void list_binary_tests(const GradeContext& context, PreparedImpl& impl) {
   const auto& request = impl.request;
-  const auto configs = impl.configs();
+  const auto configs = request.plan.builds();
   const auto config = configs.empty() ? BuildConfig::normal : configs.front();
   if (impl.build_errors.contains(BuildConfig::normal) || impl.build_errors.contains(config)) return;
-  const auto binary = test_binary(context.root, config, request.manifest.id, request.impl.target());
+  const auto binary = impl.targets.at(config).tests_binary;
   auto listing = list_tests(binary, context.root, context.policy, config);
   impl.binary_tests = std::move(listing.names);
   impl.listing_error = std::move(listing.error);
@@ -202,82 +197,43 @@ std::string Impl::target() const {
   return "exercises";
 }
 
-std::vector<BuildConfig> sanitizer_configs_of(const TestSpec& test) {
-  std::vector<BuildConfig> configs;
-  if (test.has_tag(kTagTsan)) configs.push_back(BuildConfig::tsan);
-  if (test.has_tag(kTagAsan)) configs.push_back(BuildConfig::asan);
-  return configs;
-}
+namespace {
 
-std::vector<TestSpec> PreparedImpl::selected_tests() const {
-  const auto& all = request.manifest.tests;
-  if (!request.only_tests) return all;
-  std::vector<TestSpec> selected;
-  for (const auto& test : all) {
-    const auto& only = *request.only_tests;
-    if (std::find(only.begin(), only.end(), test.name) != only.end()) selected.push_back(test);
-  }
-  return selected;
-}
-
-std::vector<BuildConfig> PreparedImpl::configs_for(const TestSpec& test) const {
-  std::vector<BuildConfig> configs;
-  if (!request.sanitizer_builds_only) configs.push_back(BuildConfig::normal);
-  if (request.tagged_sanitizer_runs) {
-    for (auto c : sanitizer_configs_of(test)) add_unique(configs, c);
-  }
-  for (auto c : request.every_test_in) add_unique(configs, c);
-  std::vector<BuildConfig> ordered;
-  for (auto c : kAllConfigs) {
-    if (std::find(configs.begin(), configs.end(), c) != configs.end()) ordered.push_back(c);
-  }
-  return ordered;
-}
-
-std::vector<BuildConfig> PreparedImpl::configs() const {
-  std::vector<BuildConfig> configs;
-  if (!request.sanitizer_builds_only) configs.push_back(BuildConfig::normal);
-  for (const auto& test : selected_tests()) {
-    for (auto c : configs_for(test)) add_unique(configs, c);
-  }
-  return configs;
-}
-
-std::vector<PreparedImpl> prepare(const GradeContext& context, std::vector<ImplRequest> requests) {
-  std::vector<PreparedImpl> prepared;
-  for (auto& r : requests) {
-    PreparedImpl p;
-    p.request = std::move(r);
-    prepared.push_back(std::move(p));
-  }
+// Makes every build the implementations' plans need and they do not have yet: one build call per
+// configuration, in build order, for every implementation that needs it.
+void build_planned(const GradeContext& context, const std::vector<PreparedImpl*>& impls,
+                   const std::string& label) {
   Builder builder(context.root, *context.progress);
-  const auto label = build_label(prepared);
-
-  for (auto config : kAllConfigs) {
+  for (const auto config : test_builds()) {
     std::vector<PreparedImpl*> users;
-    for (auto& p : prepared) {
-      const auto configs = p.configs();
-      // Code that does not compile normally would only fail again, slower,
-      // under a sanitizer.
-      if (p.build_errors.contains(BuildConfig::normal)) continue;
-      if (std::find(configs.begin(), configs.end(), config) != configs.end()) users.push_back(&p);
+    for (auto* p : impls) {
+      const auto needed = p->request.plan.builds();
+      const bool wanted = std::find(needed.begin(), needed.end(), config) != needed.end();
+      const bool made = std::find(p->built.begin(), p->built.end(), config) != p->built.end();
+      // Code that does not compile normally would only fail again, slower, under a sanitizer.
+      if (wanted && !made && !p->build_errors.contains(BuildConfig::normal)) users.push_back(p);
     }
     if (users.empty()) continue;
-    builder.ensure_configured(config);
+    const auto contract = builder.contract(config);
     std::vector<std::string> targets;
+    std::map<std::string, std::vector<std::string>> markers;
     for (auto* p : users) {
+      p->built.push_back(config);
+      const auto& own = contract.of(p->request.manifest.id, p->request.impl.target());
+      p->targets[config] = own;
       stage_into(context, *p, config);
       if (config == BuildConfig::normal) check_student_sources(context, *p);
       if (p->build_errors.contains(config)) continue;  // refused: not compiled
-      const auto target = test_target(p->request.manifest.id, p->request.impl.target());
-      if (std::find(targets.begin(), targets.end(), target) == targets.end())
-        targets.push_back(target);
+      if (!markers.contains(own.tests_target)) {
+        targets.push_back(own.tests_target);
+        markers[own.tests_target] = contract.step_markers(own);
+      }
     }
-    const auto built = targets.empty() ? BuildResult{} : builder.build(config, targets, label);
+    const auto built =
+        targets.empty() ? BuildResult{} : builder.build(config, targets, label, markers);
     for (auto* p : users) {
       if (p->build_errors.contains(config)) continue;
-      const auto it =
-          built.errors.find(test_target(p->request.manifest.id, p->request.impl.target()));
+      const auto it = built.errors.find(p->targets.at(config).tests_target);
       if (it != built.errors.end()) {
         p->build_errors[config] = rewrite_paths(it->second, *p);
       } else if (config == BuildConfig::normal) {
@@ -285,57 +241,60 @@ std::vector<PreparedImpl> prepare(const GradeContext& context, std::vector<ImplR
       }
     }
   }
-  for (auto& p : prepared) list_binary_tests(context, p);
-  return prepared;
 }
 
-std::vector<ExerciseResult> run_prepared(const GradeContext& context,
-                                         const std::vector<PreparedImpl>& prepared) {
-  // One slot per (implementation, test, build); each job fills its own slot.
-  struct Slot {
-    std::optional<RunResult> run;
-  };
-  std::vector<std::vector<std::vector<Slot>>> slots(prepared.size());
-  std::vector<std::vector<TestSpec>> tests(prepared.size());
+// What a report says about an implementation's builds: the normal build's errors, or else the
+// first other build's.
+std::optional<std::string> build_error_of(const PreparedImpl& p) {
+  if (auto it = p.build_errors.find(BuildConfig::normal); it != p.build_errors.end()) {
+    return it->second;
+  }
+  if (p.build_errors.empty()) return std::nullopt;
+  const auto& [config, errors] = *p.build_errors.begin();
+  return "(" + preset_name(config) + " build) " + errors;
+}
+
+// Runs `cells[i]` of implementation i and adds each run to its test in `results[i]`.
+void run_cells(const GradeContext& context, const std::vector<PreparedImpl>& prepared,
+               const std::vector<std::vector<Cell>>& cells, std::vector<ExerciseResult>& results) {
+  // One slot per cell; each job fills its own.
+  std::vector<std::vector<std::optional<RunResult>>> slots(prepared.size());
   std::vector<Job> jobs;
   std::atomic<int> done{0};
   int total = 0;
-
   for (std::size_t i = 0; i < prepared.size(); ++i) {
     const auto& p = prepared[i];
-    tests[i] = p.selected_tests();
-    slots[i].resize(tests[i].size());
+    slots[i].resize(cells[i].size());
     if (p.build_errors.contains(BuildConfig::normal)) continue;
-    for (std::size_t t = 0; t < tests[i].size(); ++t) {
-      const auto configs = p.configs_for(tests[i][t]);
-      slots[i][t].resize(configs.size());
-      for (std::size_t c = 0; c < configs.size(); ++c) {
-        const auto config = configs[c];
-        Slot* slot = &slots[i][t][c];
-        if (p.build_errors.contains(config)) {
-          slot->run = not_run(config, "did not build in the " + preset_name(config) + " build");
-          continue;
-        }
-        TestRunRequest request;
-        request.binary =
-            test_binary(context.root, config, p.request.manifest.id, p.request.impl.target());
-        request.spec = tests[i][t];
-        request.config = config;
-        request.base_time_scale = context.base_time_scale;
-        request.root = context.root;
-        if (!context.trace_root.empty()) {
-          request.trace_dir =
-              context.trace_root / p.request.manifest.id / safe_dir_name(p.request.impl.label());
-        }
-        request.policy = context.policy;
-        ++total;
-        jobs.push_back(Job{is_exclusive(tests[i][t]), [request, slot, &done, &total, &context] {
-                             slot->run = run_test(request);
-                             const int finished = ++done;
-                             context.progress->update("[" + std::to_string(finished) + "/" +
-                                                      std::to_string(total) + "]");
-                           }});
+    for (std::size_t c = 0; c < cells[i].size(); ++c) {
+      const auto& cell = cells[i][c];
+      auto* slot = &slots[i][c];
+      if (p.build_errors.contains(cell.build)) {
+        *slot = not_run(cell.build, "did not build in the " + preset_name(cell.build) + " build");
+        continue;
       }
+      const auto spec =
+          std::find_if(p.request.manifest.tests.begin(), p.request.manifest.tests.end(),
+                       [&](const TestSpec& test) { return test.name == cell.test; });
+      if (spec == p.request.manifest.tests.end()) continue;
+      TestRunRequest request;
+      request.binary = p.targets.at(cell.build).tests_binary;
+      request.spec = *spec;
+      request.config = cell.build;
+      request.base_time_scale = context.base_time_scale;
+      request.root = context.root;
+      if (!context.trace_root.empty()) {
+        request.trace_dir =
+            context.trace_root / p.request.manifest.id / safe_dir_name(p.request.impl.label());
+      }
+      request.policy = context.policy;
+      ++total;
+      jobs.push_back(Job{is_exclusive(*spec), [request, slot, &done, &total, &context] {
+                           *slot = run_test(request);
+                           const int finished = ++done;
+                           context.progress->update("[" + std::to_string(finished) + "/" +
+                                                    std::to_string(total) + "]");
+                         }});
     }
   }
   if (total > 0) {
@@ -345,78 +304,82 @@ std::vector<ExerciseResult> run_prepared(const GradeContext& context,
   run_jobs(std::move(jobs), context.jobs);
   context.progress->clear();
 
-  std::vector<ExerciseResult> results;
   for (std::size_t i = 0; i < prepared.size(); ++i) {
     const auto& p = prepared[i];
-    ExerciseResult result;
-    result.manifest = p.request.manifest;
-    result.implementation = p.request.impl.label();
-    if (auto it = p.build_errors.find(BuildConfig::normal); it != p.build_errors.end()) {
-      result.build_error = it->second;
-    } else if (!p.build_errors.empty()) {
-      const auto& [config, errors] = *p.build_errors.begin();
-      result.build_error = "(" + preset_name(config) + " build) " + errors;
-    }
-    for (std::size_t t = 0; t < tests[i].size(); ++t) {
-      TestResult test;
-      test.spec = tests[i][t];
-      if (slots[i][t].empty()) {
-        test.runs.push_back(not_run(BuildConfig::normal, "did not build"));
+    for (std::size_t c = 0; c < cells[i].size(); ++c) {
+      const auto& cell = cells[i][c];
+      auto test = std::find_if(results[i].tests.begin(), results[i].tests.end(),
+                               [&](const TestResult& t) { return t.spec.name == cell.test; });
+      if (test == results[i].tests.end()) continue;
+      if (p.build_errors.contains(BuildConfig::normal)) {
+        if (test->runs.empty()) test->runs.push_back(not_run(BuildConfig::normal, "did not build"));
+        continue;
       }
-      const auto configs = p.configs_for(tests[i][t]);
-      for (std::size_t c = 0; c < slots[i][t].size(); ++c) {
-        auto& slot = slots[i][t][c];
-        test.runs.push_back(slot.run ? with_submission_paths(*slot.run, p)
-                                     : not_run(configs[c], "interrupted"));
-      }
-      test.score = test.passed() ? test.spec.points : 0.0;
-      result.tests.push_back(std::move(test));
-    }
-    results.push_back(std::move(result));
-  }
-  return results;
-}
-
-namespace {
-
-std::vector<std::string> passed_sanitizer_tagged(const ExerciseResult& result) {
-  std::vector<std::string> names;
-  for (const auto& test : result.tests) {
-    if (test.passed() && !sanitizer_configs_of(test.spec).empty()) names.push_back(test.spec.name);
-  }
-  return names;
-}
-
-void merge_runs(ExerciseResult& into, const ExerciseResult& extra) {
-  if (!into.build_error && extra.build_error) into.build_error = extra.build_error;
-  for (const auto& more : extra.tests) {
-    for (auto& test : into.tests) {
-      if (test.spec.name != more.spec.name) continue;
-      test.runs.insert(test.runs.end(), more.runs.begin(), more.runs.end());
-      test.score = test.passed() ? test.spec.points : 0.0;
+      const auto& slot = slots[i][c];
+      test->runs.push_back(slot ? with_submission_paths(*slot, p)
+                                : not_run(cell.build, "interrupted"));
+      test->score = test->passed() ? test->spec.points : 0.0;
     }
   }
 }
 
 }  // namespace
 
-void add_sanitizer_runs(const GradeContext& context, const std::vector<PreparedImpl>& prepared,
-                        std::vector<ExerciseResult>& results) {
-  std::vector<ImplRequest> requests;
-  std::vector<std::size_t> owners;  // index into results for each request
-  for (std::size_t i = 0; i < prepared.size(); ++i) {
-    auto names = passed_sanitizer_tagged(results[i]);
-    if (names.empty()) continue;
-    ImplRequest request = prepared[i].request;
-    request.tagged_sanitizer_runs = true;
-    request.sanitizer_builds_only = true;
-    request.only_tests = std::move(names);
-    requests.push_back(std::move(request));
-    owners.push_back(i);
+std::vector<PreparedImpl> prepare(const GradeContext& context, std::vector<ImplRequest> requests) {
+  std::vector<PreparedImpl> prepared;
+  for (auto& r : requests) {
+    PreparedImpl p;
+    p.request = std::move(r);
+    prepared.push_back(std::move(p));
   }
-  if (requests.empty()) return;
-  const auto extra = run_prepared(context, prepare(context, std::move(requests)));
-  for (std::size_t k = 0; k < extra.size(); ++k) merge_runs(results[owners[k]], extra[k]);
+  std::vector<PreparedImpl*> all;
+  for (auto& p : prepared) all.push_back(&p);
+  build_planned(context, all, build_label(prepared));
+  for (auto& p : prepared) list_binary_tests(context, p);
+  return prepared;
+}
+
+std::vector<ExerciseResult> run_prepared(const GradeContext& context,
+                                         const std::vector<PreparedImpl>& prepared) {
+  std::vector<ExerciseResult> results;
+  std::vector<std::vector<Cell>> cells;
+  for (const auto& p : prepared) {
+    ExerciseResult result;
+    result.manifest = p.request.manifest;
+    result.implementation = p.request.impl.label();
+    result.build_error = build_error_of(p);
+    for (const auto& spec : p.request.plan.tests(p.request.manifest)) {
+      TestResult test;
+      test.spec = spec;
+      result.tests.push_back(std::move(test));
+    }
+    results.push_back(std::move(result));
+    cells.push_back(p.request.plan.cells());
+  }
+  run_cells(context, prepared, cells, results);
+  return results;
+}
+
+void add_sanitizer_runs(const GradeContext& context, std::vector<PreparedImpl>& prepared,
+                        std::vector<ExerciseResult>& results) {
+  std::vector<std::vector<Cell>> added(prepared.size());
+  std::vector<PreparedImpl*> users;
+  for (std::size_t i = 0; i < prepared.size(); ++i) {
+    for (const auto& test : results[i].tests) {
+      if (!test.passed()) continue;
+      for (const auto build : sanitizer_builds_of(test.spec)) {
+        prepared[i].request.plan.add(test.spec.name, build);
+        added[i].push_back({test.spec.name, build});
+      }
+    }
+    if (!added[i].empty()) users.push_back(&prepared[i]);
+  }
+  if (users.empty()) return;
+  build_planned(context, users, build_label(prepared));
+  for (std::size_t i = 0; i < prepared.size(); ++i) {
+    if (!results[i].build_error) results[i].build_error = build_error_of(prepared[i]);
+  }
+  run_cells(context, prepared, added, results);
 }
 
 }  // namespace grader

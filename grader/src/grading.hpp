@@ -1,7 +1,7 @@
-// Grading: what to build, building it, checking each manifest against its
-// test binary, then running every test (in every build it needs) on the job
-// pool and assembling ExerciseResults. `grade`, `watch` and `selfcheck` are
-// built on these two steps.
+// Grading: building what each implementation's run plan needs, checking each manifest against its
+// test binary, then running every cell of the plans (a test in a build) on the job pool and
+// assembling ExerciseResults. `grade`, `watch`, `selfcheck`, `stress` and the hostile checks are
+// built on these steps; they differ only in the plans they make (run_plan.hpp).
 #pragma once
 
 #include <filesystem>
@@ -11,9 +11,11 @@
 #include <string_view>
 #include <vector>
 
+#include "build_contract.hpp"
 #include "manifest.hpp"
 #include "model.hpp"
 #include "progress.hpp"
+#include "run_plan.hpp"
 #include "test_runner.hpp"
 
 namespace grader {
@@ -57,48 +59,41 @@ struct Impl {
   }
 };
 
-// One exercise graded with one implementation.
+// One exercise graded with one implementation, as its plan says.
 struct ImplRequest {
   ExerciseManifest manifest;
   Impl impl;
-  bool single_exercise = false;            // lets a submission hold files at its top
-  bool tagged_sanitizer_runs = true;       // tests tagged sanitizer:* also run in those builds
-  std::vector<BuildConfig> every_test_in;  // extra builds where every selected test runs
-  std::optional<std::vector<std::string>> only_tests;  // default: every manifest test
-  bool sanitizer_builds_only = false;                  // skip the normal build (it already ran)
+  RunPlan plan;
+  bool single_exercise = false;  // lets a submission hold files at its top
 };
 
 struct PreparedImpl {
   ImplRequest request;
   std::map<BuildConfig, std::string> build_errors;  // per build that failed
+  std::vector<BuildConfig> built;                   // builds made (or refused) so far
+  std::map<BuildConfig, ImplTargets> targets;       // per build: what CMake calls its targets
   std::vector<std::string> binary_tests;            // from --gtest_list_tests
   std::string listing_error;                        // why the listing failed
   BinaryCheck check;
   std::vector<std::string> warnings;  // staging notes
   // Staged file path -> the submission's own path, for messages that name it.
   std::vector<std::pair<std::string, std::string>> path_rewrites;
-
-  [[nodiscard]] std::vector<TestSpec> selected_tests() const;
-  [[nodiscard]] std::vector<BuildConfig> configs_for(const TestSpec& test) const;
-  [[nodiscard]] std::vector<BuildConfig> configs() const;  // every build this impl needs
 };
 
-// Stages submissions, configures and builds every target the requests need
-// (one build call per configuration), and lists each binary's tests.
+// Stages submissions, configures and builds every target the plans need (one build call per
+// configuration), and lists each binary's tests.
 std::vector<PreparedImpl> prepare(const GradeContext& context, std::vector<ImplRequest> requests);
 
-// Runs the tests of every prepared implementation that built.
+// Runs every cell of the plans of the implementations that built: one ExerciseResult per
+// prepared implementation, in the same order, with a TestResult per planned test.
 std::vector<ExerciseResult> run_prepared(const GradeContext& context,
                                          const std::vector<PreparedImpl>& prepared);
 
-// The sanitizer runs of a grade: only tests that passed in the normal build
-// and are tagged for a sanitizer run again there (a test that already failed
-// cannot earn its points, so building and running it under TSan would only
-// cost the student time). Their runs are appended to `results`.
-void add_sanitizer_runs(const GradeContext& context, const std::vector<PreparedImpl>& prepared,
+// grade's second step: cells in the sanitizer builds for the tests that passed in the normal
+// build and are tagged for them (a test that already failed cannot earn its points, so building
+// and running it under TSan would only cost the student time). The cells join each plan, the
+// builds they need are made, and their runs are added to the same results.
+void add_sanitizer_runs(const GradeContext& context, std::vector<PreparedImpl>& prepared,
                         std::vector<ExerciseResult>& results);
-
-// "sanitizer:tsan" -> BuildConfig::tsan...
-std::vector<BuildConfig> sanitizer_configs_of(const TestSpec& test);
 
 }  // namespace grader

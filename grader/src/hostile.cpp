@@ -216,7 +216,7 @@ HostileCheck run_attack(const GradeContext& base_context, const ExerciseManifest
   request.manifest = warmup;
   request.impl = Impl::of_submission(submission.path(), "hostile/" + attack.name);
   request.single_exercise = true;
-  request.tagged_sanitizer_runs = false;
+  request.plan = RunPlan::normal_build(warmup);
 
   const auto before = tree_state(root);
   const auto start = Clock::now();

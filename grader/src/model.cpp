@@ -1,5 +1,7 @@
 #include "model.hpp"
 
+#include "course/time_scale.hpp"
+
 namespace grader {
 
 std::string_view to_string(Category c) {
@@ -40,17 +42,29 @@ std::string_view to_string(Outcome o) {
   return "not_run";
 }
 
-std::string_view to_string(BuildConfig c) {
-  switch (c) {
-    case BuildConfig::normal:
-      return "default";
-    case BuildConfig::asan:
-      return "asan";
-    case BuildConfig::tsan:
-      return "tsan";
+const std::array<BuildInfo, 4> kBuilds = {{
+    {BuildConfig::normal, "default", "", 1.0, true},
+    {BuildConfig::tsan, "tsan", "sanitizer:tsan", course::kTsanTimeFactor, true},
+    {BuildConfig::asan, "asan", "sanitizer:asan", course::kAsanTimeFactor, true},
+    {BuildConfig::fuzz, "fuzz", "", 1.0, false},
+}};
+
+const BuildInfo& build_info(BuildConfig config) {
+  for (const auto& info : kBuilds) {
+    if (info.config == config) return info;
   }
-  return "default";
+  return kBuilds.front();
 }
+
+std::vector<BuildConfig> test_builds() {
+  std::vector<BuildConfig> builds;
+  for (const auto& info : kBuilds) {
+    if (info.runs_tests) builds.push_back(info.config);
+  }
+  return builds;
+}
+
+std::string_view to_string(BuildConfig c) { return build_info(c).preset; }
 
 std::optional<Category> category_from_string(std::string_view s) {
   for (auto c : {Category::correctness, Category::concurrency, Category::timing,

@@ -2,10 +2,12 @@
 // Every reporter (text, JSON, JUnit, Gradescope, GitHub, HTML) reads only these types.
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace grader {
@@ -70,8 +72,23 @@ enum class Outcome {
   not_run,         // did not build, or was not found in the binary
 };
 
-// Build configurations the grader knows (CMake presets of the same name).
-enum class BuildConfig { normal, asan, tsan };
+// Build configurations the grader knows (CMake presets of the same name, see kBuilds).
+enum class BuildConfig { normal, asan, tsan, fuzz };
+
+// One row per build: what the grader and the test kit know about it. The table's order is the
+// order builds are made and reported in: the normal build first (code that does not compile there
+// is not built again, slower, under a sanitizer), then ThreadSanitizer, the slowest to build.
+struct BuildInfo {
+  BuildConfig config;
+  std::string_view preset;         // CMake preset, and the directory under build/
+  std::string_view sanitizer_tag;  // a test tagged so also runs in this build; empty: none
+  double time_factor;              // how much slower code runs (the kit's k*TimeFactor)
+  bool runs_tests;                 // false: the fuzz build (clang, libFuzzer targets only)
+};
+extern const std::array<BuildInfo, 4> kBuilds;
+const BuildInfo& build_info(BuildConfig config);
+// The builds tests run in, in the table's order: default, tsan, asan.
+std::vector<BuildConfig> test_builds();
 
 struct Attempt {
   Outcome outcome = Outcome::not_run;

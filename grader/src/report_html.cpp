@@ -5,13 +5,13 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "course/trace_file.hpp"
 #include "report_util.hpp"
 #include "reporters.hpp"
 
@@ -20,28 +20,11 @@ namespace {
 
 using report::xml_escape;
 
-// ---- Trace files --------------------------------------------------------------------------------
+// ---- Trace files (their format: common/include/course/trace_file.hpp) ---------------------------
 
-struct Segment {
-  bool exec = true;  // false: waiting
-  double start = 0;
-  double end = 0;
-};
-
-struct Task {
-  std::string name;
-  std::string thread;
-  double start = 0;
-  double end = 0;
-  std::optional<double> cpu_ms;
-  std::vector<Segment> segments;
-};
-
-struct Trace {
-  std::string title;
-  std::string unit = "ms";
-  std::vector<Task> tasks;
-};
+using Trace = course::trace_file::Document;
+using Task = course::trace_file::Task;
+using Segment = course::trace_file::Segment;
 
 // A trace, or the reason it could not be drawn.
 struct LoadedTrace {
@@ -49,57 +32,15 @@ struct LoadedTrace {
   std::string error;
 };
 
-double number_or(const nlohmann::json& object, const char* key, double fallback) {
-  const auto it = object.find(key);
-  return it != object.end() && it->is_number() ? it->get<double>() : fallback;
-}
-
-std::string text_of(const nlohmann::json& object, const char* key) {
-  const auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return {};
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
-Task parse_task(const nlohmann::json& item) {
-  Task task;
-  task.name = text_of(item, "name");
-  task.thread = text_of(item, "thread");
-  task.start = number_or(item, "start", 0.0);
-  task.end = std::max(task.start, number_or(item, "end", task.start));
-  if (const auto it = item.find("cpu_ms"); it != item.end() && it->is_number()) {
-    task.cpu_ms = it->get<double>();
-  }
-  if (const auto it = item.find("segments"); it != item.end() && it->is_array()) {
-    for (const auto& s : *it) {
-      if (!s.is_object()) continue;
-      Segment segment;
-      segment.exec = text_of(s, "kind") != "wait";
-      segment.start = number_or(s, "start", task.start);
-      segment.end = std::max(segment.start, number_or(s, "end", segment.start));
-      task.segments.push_back(segment);
-    }
-  }
-  return task;
-}
-
 LoadedTrace load_trace(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return {std::nullopt, "cannot open " + path.string()};
-  const nlohmann::json document = nlohmann::json::parse(in, nullptr, false);
-  if (document.is_discarded() || !document.is_object()) {
-    return {std::nullopt, path.filename().string() + " is not a trace (invalid JSON)"};
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  auto parsed = course::trace_file::parse(text);
+  if (!parsed.document) {
+    return {std::nullopt, path.filename().string() + " is not a trace (" + parsed.error + ")"};
   }
-  const auto tasks = document.find("tasks");
-  if (tasks == document.end() || !tasks->is_array()) {
-    return {std::nullopt, path.filename().string() + " has no \"tasks\" array"};
-  }
-  Trace trace;
-  trace.title = text_of(document, "title");
-  if (const std::string unit = text_of(document, "unit"); !unit.empty()) trace.unit = unit;
-  for (const auto& item : *tasks) {
-    if (item.is_object()) trace.tasks.push_back(parse_task(item));
-  }
-  return {std::move(trace), {}};
+  return {std::move(parsed.document), {}};
 }
 
 // ---- SVG timeline -------------------------------------------------------------------------------
@@ -138,7 +79,7 @@ std::string tick_label(double value, double step) {
 
 std::string short_label(const Task& task) {
   std::string label = task.name.empty() ? "task" : task.name;
-  if (!task.thread.empty()) label += " @" + task.thread;
+  if (task.thread) label += " @" + std::to_string(*task.thread);
   if (label.size() > kMaxLabelChars) label = label.substr(0, kMaxLabelChars - 3) + "...";
   return label;
 }
@@ -232,7 +173,7 @@ class Timeline {
     const double top = kTopMargin + static_cast<double>(row) * kRowHeight;
     const double bar_y = top + (kRowHeight - kBarHeight) / 2;
     std::string label_tooltip = xml_escape(task.name);
-    if (!task.thread.empty()) label_tooltip += " (thread " + xml_escape(task.thread) + ")";
+    if (task.thread) label_tooltip += " (thread " + std::to_string(*task.thread) + ")";
     if (task.cpu_ms) label_tooltip += ", cpu " + number(*task.cpu_ms) + " ms";
     std::string out = "<g class=\"task\"><text x=\"" + number(kLabelWidth - 8) + "\" y=\"" +
                       number(bar_y + kBarHeight - 3) + "\" text-anchor=\"end\"><title>" +

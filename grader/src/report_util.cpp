@@ -90,14 +90,8 @@ std::string base_word(Outcome outcome, BuildConfig config) {
     case Outcome::crashed:
       return "CRASH";
     case Outcome::sanitizer:
-      switch (config) {
-        case BuildConfig::tsan:
-          return "RACE";
-        case BuildConfig::asan:
-          return "ASAN";
-        case BuildConfig::normal:
-          return "SANITIZER";
-      }
+      if (config == BuildConfig::tsan) return "RACE";
+      if (config == BuildConfig::asan) return "ASAN";
       return "SANITIZER";
     case Outcome::resource_limit:
       return "LIMIT";

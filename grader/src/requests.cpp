@@ -7,7 +7,7 @@ namespace grader {
 
 std::vector<ImplRequest> make_requests(const fs::path& root,
                                        const std::vector<ExerciseManifest>& manifests,
-                                       const std::string& impl, bool sanitizers) {
+                                       const std::string& impl, bool sanitizer_builds_first) {
   std::optional<Impl> chosen = Impl::named(impl);
   if (!chosen) {
     std::error_code ec;
@@ -47,7 +47,12 @@ std::vector<ImplRequest> make_requests(const fs::path& root,
     ImplRequest request;
     request.manifest = manifest;
     request.impl = *chosen;
-    request.tagged_sanitizer_runs = sanitizers;
+    request.plan = RunPlan::normal_build(manifest);
+    if (sanitizer_builds_first) {
+      for (const auto& test : manifest.tests) {
+        for (const auto build : sanitizer_builds_of(test)) request.plan.also_build(build);
+      }
+    }
     request.single_exercise = manifests.size() == 1;
     requests.push_back(std::move(request));
   }

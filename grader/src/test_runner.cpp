@@ -246,17 +246,7 @@ const std::vector<std::string>& tsan_launcher_prefix() {
   return prefix;
 }
 
-double config_time_factor(BuildConfig config) {
-  switch (config) {
-    case BuildConfig::normal:
-      return 1.0;
-    case BuildConfig::asan:
-      return course::kAsanTimeFactor;
-    case BuildConfig::tsan:
-      return course::kTsanTimeFactor;
-  }
-  return 1.0;
-}
+double config_time_factor(BuildConfig config) { return build_info(config).time_factor; }
 
 RunResult run_test(const TestRunRequest& request) {
   RunResult result;

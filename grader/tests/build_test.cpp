@@ -85,19 +85,55 @@ TEST(Build, ExtractsTheErrorsOfOneTargetFromANinjaLog) {
       "/usr/bin/c++ -c p.cpp\n"
       "p.cpp:1:1: error: unrelated\n"
       "ninja: build stopped: subcommand failed.\n";
-  const auto errors = extract_build_errors(log, "00-warmup", "submission");
+  const auto contract = BuildContract::parse(
+      R"({"version": 1, "implementations": [
+        {"exercise": "00-warmup", "impl": "submission", "tests_target": "00-warmup_tests_submission",
+         "tests_binary": "/build/tests/00-warmup/submission", "archive": "",
+         "owners": ["00-warmup_impl_submission", "00-warmup_tests_submission"]},
+        {"exercise": "00-warmup", "impl": "solutions", "tests_target": "00-warmup_tests_solutions",
+         "tests_binary": "/build/tests/00-warmup/solutions", "archive": "",
+         "owners": ["00-warmup_impl_solutions", "00-warmup_tests_solutions"]}]})",
+      "/build");
+  const auto submission = contract.step_markers(contract.of("00-warmup", "submission"));
+  const auto errors = extract_build_errors(log, submission);
   EXPECT_EQ(errors,
             "/build/submission/00-warmup/src/counter.cpp:3:10: error: 'x' was not declared in this "
             "scope\n    3 |   return x;\n      |          ^");
-  EXPECT_EQ(extract_build_errors(log, "00-warmup", "solutions"), "");
-  EXPECT_NE(extract_build_errors(log, "", "").find("unrelated"), std::string::npos)
-      << "no exercise: every failed step";
+  EXPECT_EQ(extract_build_errors(log, contract.step_markers(contract.of("00-warmup", "solutions"))),
+            "");
+  EXPECT_NE(extract_build_errors(log, {}).find("unrelated"), std::string::npos)
+      << "no markers: every failed step";
 }
 
-TEST(Build, NamesTargetsBinariesAndDirectoriesLikeCourseExerciseCmake) {
-  EXPECT_EQ(test_target("00-warmup", "mutant-racy"), "00-warmup_tests_mutant-racy");
-  EXPECT_EQ(test_binary("/c", BuildConfig::tsan, "00-warmup", "submission"),
-            std::filesystem::path("/c/build/tsan/tests/00-warmup/submission"));
+TEST(Build, ALinkStepIsClaimedByItsOwnBinaryOnly) {
+  const std::string log =
+      "FAILED: tests/04-cache/mutant-ab\n"
+      "/usr/bin/ld: undefined reference to 'f'\n"
+      "collect2: error: ld returned 1 exit status\n";
+  EXPECT_EQ(extract_build_errors(log, {"tests/04-cache/mutant-a"}), "");
+  EXPECT_NE(extract_build_errors(log, {"tests/04-cache/mutant-ab"}), "");
+}
+
+TEST(BuildContract, ReadsWhatCMakeWroteAndNamesWhatItLacks) {
+  const auto contract = BuildContract::parse(
+      R"({"version": 1, "implementations": [
+        {"exercise": "00-warmup", "impl": "solutions", "tests_target": "00-warmup_tests_solutions",
+         "tests_binary": "/c/build/tsan/tests/00-warmup/solutions",
+         "archive": "/c/build/tsan/lib00-warmup_impl_solutions.a",
+         "owners": ["00-warmup_impl_solutions", "00-warmup_reference_counter_cpp"]}]})",
+      "/c/build/tsan");
+  const auto& targets = contract.of("00-warmup", "solutions");
+  EXPECT_EQ(targets.tests_binary, std::filesystem::path("/c/build/tsan/tests/00-warmup/solutions"));
+  EXPECT_EQ(contract.step_markers(targets),
+            (std::vector<std::string>{"/00-warmup_impl_solutions.dir/",
+                                      "/00-warmup_reference_counter_cpp.dir/",
+                                      "tests/00-warmup/solutions"}));
+  EXPECT_THROW((void)contract.of("00-warmup", "mutant-x"), GraderError);
+  EXPECT_THROW(BuildContract::parse("{\"implementations\": 3}", "/c"), GraderError);
+  EXPECT_THROW(BuildContract::load("/nonexistent/build"), GraderError);
+}
+
+TEST(Build, NamesBuildDirectoriesAfterTheirPresets) {
   EXPECT_EQ(build_dir("/c", BuildConfig::asan), std::filesystem::path("/c/build/asan"));
   EXPECT_EQ(preset_name(BuildConfig::normal), "default");
 }

@@ -7,10 +7,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "build.hpp"
+#include "course/time_scale.hpp"
 #include "manifest.hpp"
 #include "process.hpp"
 #include "reporters.hpp"
 #include "requirements.hpp"
+#include "run_plan.hpp"
+#include "test_runner.hpp"
 #include "test_support.hpp"
 
 namespace grader {
@@ -171,7 +175,7 @@ TEST(Requests, NamedImplementationsAndSubmissionDirectories) {
   ASSERT_EQ(own.size(), 2U);
   EXPECT_EQ(own[0].impl.kind, Impl::Kind::student);
   EXPECT_EQ(own[0].impl.target(), "exercises");
-  EXPECT_TRUE(own[0].tagged_sanitizer_runs);
+  EXPECT_EQ(own[0].plan.cells(), (std::vector<Cell>{{"A.One", BuildConfig::normal}}));
 
   EXPECT_THROW(make_requests(root.path(), manifests, "solutions", true), GraderError)
       << "no solutions/ in this course";
@@ -187,7 +191,7 @@ TEST(Requests, NamedImplementationsAndSubmissionDirectories) {
   EXPECT_EQ(one[0].impl.submission, std::filesystem::canonical(submission.path()));
   EXPECT_EQ(one[0].impl.label(), std::filesystem::canonical(submission.path()).string());
   EXPECT_TRUE(one[0].single_exercise);
-  EXPECT_FALSE(one[0].tagged_sanitizer_runs);
+  EXPECT_EQ(one[0].plan.builds(), std::vector<BuildConfig>{BuildConfig::normal});
 }
 
 TEST(Requests, EachKindOfImplementationHasItsCMakeNameAndOnlyThose) {
@@ -254,26 +258,66 @@ TEST(Instructors, AGoingFurtherVariantNeedsItsChangeAndItsExplanation) {
   EXPECT_TRUE(going_further_names(root.path(), "01-none").empty());
 }
 
-TEST(Requests, SanitizerBuildsAreNeededOnlyForTaggedTests) {
-  TempDir root;
-  put(root.path(), "exercises/00-w/exercise.toml",
+// An exercise 00-w with the tests A.Plain and A.Raced (tagged `raced_tags`), then `more_tests`.
+void make_raced_exercise(const std::filesystem::path& root, const std::string& raced_tags,
+                         const std::string& more_tests = "") {
+  put(root, "exercises/00-w/exercise.toml",
       "id = \"00-w\"\ntitle = \"W\"\nstudent_files = [\"src/a.cpp\"]\n"
-      "[[tests]]\nname = \"A.Plain\"\n[[tests]]\nname = \"A.Raced\"\ntags = "
-      "[\"sanitizer:tsan\"]\n");
-  put(root.path(), "exercises/00-w/src/a.cpp", "\n");
+      "[[tests]]\nname = \"A.Plain\"\n[[tests]]\nname = \"A.Raced\"\ntags = " +
+          raced_tags + "\n" + more_tests);
+  put(root, "exercises/00-w/src/a.cpp", "\n");
+}
+
+TEST(Requests, SanitizerBuildsAreMadeFirstOnlyForTaggedTests) {
+  TempDir root;
+  make_raced_exercise(root.path(), "[\"sanitizer:tsan\"]");
   const auto manifests = load_all_manifests(root.path());
-  PreparedImpl prepared;
-  prepared.request = make_requests(root.path(), manifests, "exercises", true).front();
-  EXPECT_EQ(prepared.configs(), (std::vector<BuildConfig>{BuildConfig::normal, BuildConfig::tsan}));
-  EXPECT_EQ(prepared.configs_for(manifests[0].tests[0]),
-            std::vector<BuildConfig>{BuildConfig::normal});
+  const auto first = make_requests(root.path(), manifests, "exercises", true).front().plan;
+  EXPECT_EQ(first.builds(), (std::vector<BuildConfig>{BuildConfig::normal, BuildConfig::tsan}));
+  EXPECT_EQ(first.cells(),
+            (std::vector<Cell>{{"A.Plain", BuildConfig::normal}, {"A.Raced", BuildConfig::normal}}))
+      << "the sanitizer builds are made first, but their cells come after the normal run";
+  const auto later = make_requests(root.path(), manifests, "exercises", false).front().plan;
+  EXPECT_EQ(later.builds(), std::vector<BuildConfig>{BuildConfig::normal});
+}
 
-  prepared.request.tagged_sanitizer_runs = false;  // --no-sanitizers
-  EXPECT_EQ(prepared.configs(), std::vector<BuildConfig>{BuildConfig::normal});
+TEST(RunPlan, CellsAreUniqueAndBuildsComeInTheTablesOrder) {
+  TempDir root;
+  make_raced_exercise(root.path(), "[\"sanitizer:asan\", \"sanitizer:tsan\"]",
+                      "[[tests]]\nname = \"A.Third\"\n");
+  const auto manifest = load_all_manifests(root.path()).front();
 
-  prepared.request.every_test_in = {BuildConfig::asan, BuildConfig::tsan};  // selfcheck
-  EXPECT_EQ(prepared.configs_for(manifests[0].tests[0]),
+  auto plan = RunPlan::normal_build(manifest, {"A.Raced", "A.Plain", "Not.There"});
+  EXPECT_EQ(plan.cells(), (std::vector<Cell>{{"A.Plain", BuildConfig::normal},
+                                             {"A.Raced", BuildConfig::normal}}));
+  plan.add_tagged_sanitizer_runs(manifest);
+  plan.add_tagged_sanitizer_runs(manifest);  // twice: no cell twice
+  EXPECT_EQ(plan.cells().size(), 4U);
+  EXPECT_EQ(plan.builds_of("A.Raced"),
             (std::vector<BuildConfig>{BuildConfig::normal, BuildConfig::tsan, BuildConfig::asan}));
+  EXPECT_EQ(plan.builds_of("A.Plain"), std::vector<BuildConfig>{BuildConfig::normal});
+  EXPECT_EQ(plan.tests(manifest).size(), 2U) << "A.Third was not asked for";
+
+  plan.add_every_test_in(BuildConfig::asan);  // selfcheck's reference: every test everywhere
+  EXPECT_EQ(plan.builds_of("A.Plain"),
+            (std::vector<BuildConfig>{BuildConfig::normal, BuildConfig::asan}));
+
+  const auto tsan_only = RunPlan::only_in(manifest, BuildConfig::tsan);  // a going-further variant
+  EXPECT_EQ(tsan_only.builds(), std::vector<BuildConfig>{BuildConfig::tsan});
+  EXPECT_EQ(tsan_only.tests(manifest).size(), 3U);
+}
+
+TEST(Builds, OneTableGivesPresetsTimeFactorsAndTheOrder) {
+  EXPECT_EQ(test_builds(),
+            (std::vector<BuildConfig>{BuildConfig::normal, BuildConfig::tsan, BuildConfig::asan}));
+  EXPECT_EQ(preset_name(BuildConfig::normal), "default");
+  EXPECT_EQ(preset_name(BuildConfig::fuzz), "fuzz");
+  EXPECT_EQ(config_time_factor(BuildConfig::tsan), course::kTsanTimeFactor);
+  EXPECT_EQ(config_time_factor(BuildConfig::asan), course::kAsanTimeFactor);
+  TestSpec raced;
+  raced.tags = {"sanitizer:asan", "sanitizer:tsan"};
+  EXPECT_EQ(sanitizer_builds_of(raced),
+            (std::vector<BuildConfig>{BuildConfig::tsan, BuildConfig::asan}));
 }
 
 TEST(CheckPrepared, MissingTestsAreErrorsAndExtraTestsWarningsUnlessStrict) {

@@ -1,0 +1,41 @@
+// The grader's side of its contract with CMake. When CMake configures a build it writes
+// <build>/course-targets.json (common/cmake/CourseExercise.cmake, course_write_contract): for every
+// implementation of every exercise, the target that builds its tests, the binary that makes, the
+// library of its compiled files and the targets whose failed steps are its own. The grader builds
+// and runs what that file names, so a target CMake renames or adds changes one file, not two.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace grader {
+
+struct ImplTargets {
+  std::string tests_target;
+  std::filesystem::path tests_binary;
+  std::filesystem::path archive;    // the static library of its objects; empty when header-only
+  std::vector<std::string> owners;  // targets whose failed build steps belong to it
+};
+
+class BuildContract {
+ public:
+  // Reads <build_dir>/course-targets.json. Throws GraderError when it is missing or malformed.
+  static BuildContract load(const std::filesystem::path& build_dir);
+  static BuildContract parse(std::string_view json, const std::filesystem::path& build_dir);
+
+  // Throws GraderError when CMake defined no such implementation.
+  [[nodiscard]] const ImplTargets& of(const std::string& exercise, const std::string& impl) const;
+  // What marks a line of the Ninja log as a step of one of the implementation's targets:
+  // "<owner>.dir/" for compiling, the binary's path in the build directory for linking.
+  [[nodiscard]] std::vector<std::string> step_markers(const ImplTargets& targets) const;
+
+ private:
+  std::filesystem::path build_dir_;
+  std::map<std::pair<std::string, std::string>, ImplTargets> impls_;
+};
+
+}  // namespace grader
