@@ -216,9 +216,11 @@ def main():
                                                 "--scale", "0", "--quiet"]),
                ("threaded (64 threads)", lambda p: [threaded_server, "--port", str(p),
                                                      "--threads", "64", "--scale", "0"])]
+    peer_names = set()
     if not args.no_peers and not args.impl.startswith("going-further-"):
         for variant in going_further_servers(args.build):
             servers.append(variant)
+            peer_names.add(variant[0])
     if not args.no_python:
         if aiohttp_available():
             servers.append(("aiohttp (notes)", lambda p: [
@@ -265,18 +267,23 @@ def main():
 
     # wrk shares the machine with the server: on few cores the client, not the server, may be
     # the limit, so the ratio of requests per CPU-second of the server is printed as well.
+    # A going-further variant is compared the other way round: variant / reference, so that a
+    # number above 1 is what the variant buys.
     reference = servers[0][0]
+    variants = [name for name, _ in servers[1:] if name in peer_names]
+    others = [name for name, _ in servers[1:] if name not in peer_names]
+    rows = [(reference, name) for name in others] + [(name, reference) for name in variants]
+    rows += [(name, other) for name in variants for other in others if other not in no_pipelining]
     for title, index in (("req/s", 0), ("req per server CPU-second", 2)):
-        print("\nratios of %s: async (1 thread) / other" % title)
-        print("%-22s %-9s %s" % ("other", "path",
-                                 " ".join("%8s" % ("c=%d" % c) for c in connections)))
-        for name, _ in servers[1:]:
+        print("\nratios of %s" % title)
+        print("%-46s %-9s %s" % ("", "path", " ".join("%8s" % ("c=%d" % c) for c in connections)))
+        for top, bottom in rows:
             for label, _, script in loads:
-                if script and name in no_pipelining:
+                if script and (top in no_pipelining or bottom in no_pipelining):
                     continue
-                cells = ["%8.1f" % (results[(reference, label, c)][index] /
-                                    results[(name, label, c)][index]) for c in connections]
-                print("%-22s %-9s %s" % (name, label, " ".join(cells)))
+                cells = ["%8.1f" % (results[(top, label, c)][index] /
+                                    results[(bottom, label, c)][index]) for c in connections]
+                print("%-46s %-9s %s" % ("%s / %s" % (top, bottom), label, " ".join(cells)))
     shutil.rmtree(scripts_dir, ignore_errors=True)
 
     if args.hold > 0:
