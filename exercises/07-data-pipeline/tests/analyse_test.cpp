@@ -407,6 +407,12 @@ TEST(Level5Analyse, ProgressReportsEveryStage) {
   EXPECT_EQ(last[1].workers, 2U);
   EXPECT_EQ(last[1].items_in, 30U) << "parse: one item per batch";
   EXPECT_EQ(last[3].items_in, 30U) << "aggregate: one item per batch";
+  for (const StageStats& stage : last) {
+    EXPECT_LE(stage.peak_queue, options.capacity)
+        << stage.name << ": its input queue held " << stage.peak_queue
+        << " items at once, more than capacity = " << options.capacity
+        << ": every queue between two stages must be bounded by it";
+  }
   EXPECT_EQ(got.run.stages.size(), 4U) << "the threads version returns the stages' statistics";
 }
 

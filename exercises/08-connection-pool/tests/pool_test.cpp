@@ -4,7 +4,9 @@
 #include <atomic>
 #include <chrono>
 #include <latch>
+#include <memory>
 #include <optional>
+#include <semaphore>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -177,13 +179,34 @@ TEST(Level1Pool, EachReleaseWakesExactlyOneWaiter) {
   Pool<FakeConnection> pool(db, options(1, &clock));
   auto held = pool.acquire();
   constexpr int kWaiters = 6;
+  // Each waiter keeps the connection until the test lets it go, so that before every release the
+  // others are all back in their waits: a woken thread that the scheduler has not run yet would
+  // miss the next notify, and a busy machine would hide a thundering herd.
+  std::atomic<int> served{0};
+  std::counting_semaphore<2 * kWaiters> give_back{0};  // at most one release per step, and the end
   std::vector<std::unique_ptr<Call<int>>> waiters;
   for (int i = 0; i < kWaiters; ++i) {
-    waiters.push_back(std::make_unique<Call<int>>([&] { return pool.acquire()->id; }));
+    waiters.push_back(std::make_unique<Call<int>>([&] {
+      auto lease = pool.acquire();
+      ++served;
+      (void)give_back.try_acquire_for(course::scaled(10000ms));  // ends even if the test fails
+      return lease->id;
+    }));
   }
+  struct LetEveryoneGo {  // however the test ends, no waiter keeps the connection
+    std::counting_semaphore<2 * kWaiters>& permits;
+    ~LetEveryoneGo() { permits.release(kWaiters); }
+  } const let_everyone_go{give_back};
   ASSERT_TRUE(waiting_becomes(pool, kWaiters));
   const std::uint64_t before = clock.notified_wakeups();
-  held.release();  // each waiter takes it in turn and gives it back on return
+  held.release();
+  for (int step = 1; step <= kWaiters; ++step) {
+    ASSERT_TRUE(eventually([&] { return served == step; }))
+        << "after " << step << " releases, " << served << " waiters had the connection";
+    ASSERT_TRUE(eventually([&] { return clock.waiting() == std::size_t(kWaiters - step); }))
+        << "the waiters that did not get the connection must wait again";
+    give_back.release();  // the holder returns it: the next release
+  }
   for (auto& waiter : waiters) ASSERT_TRUE(waiter->finished());
   const std::uint64_t wakeups = clock.notified_wakeups() - before;
   EXPECT_LE(wakeups, kWaiters + 2U)

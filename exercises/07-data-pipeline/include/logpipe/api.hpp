@@ -93,8 +93,9 @@ struct RunResult {
 
 // The log analysis (src/analyse.hpp and src/analyse_async.hpp).
 struct AnalyseOptions {
-  std::size_t workers = 2;    // of the parse stage
-  std::size_t capacity = 16;  // items in each queue (or channel); at least 1
+  std::size_t workers = 2;  // of the parse stage
+  // Items in each queue (threads: no stage's peak_queue exceeds it) or channel (async); at least 1.
+  std::size_t capacity = 16;
   // Threads version only (level 4b): the lines the read stage puts in one item, at least 1. A
   // batch holds lines of one file and goes on as soon as it is full or its file has ended, so
   // the read stage hands on one item per batch_lines lines of each file (each file's last batch
