@@ -183,7 +183,9 @@ TEST(Level1Pool, EachReleaseWakesExactlyOneWaiter) {
   // others are all back in their waits: a woken thread that the scheduler has not run yet would
   // miss the next notify, and a busy machine would hide a thundering herd.
   std::atomic<int> served{0};
-  std::counting_semaphore<2 * kWaiters> give_back{0};  // at most one release per step, and the end
+  // At most one permit per step, and kWaiters at the end.
+  constexpr std::ptrdiff_t kMostPermits = std::ptrdiff_t{2} * kWaiters;
+  std::counting_semaphore<kMostPermits> give_back{0};
   std::vector<std::unique_ptr<Call<int>>> waiters;
   for (int i = 0; i < kWaiters; ++i) {
     waiters.push_back(std::make_unique<Call<int>>([&] {
@@ -194,7 +196,7 @@ TEST(Level1Pool, EachReleaseWakesExactlyOneWaiter) {
     }));
   }
   struct LetEveryoneGo {  // however the test ends, no waiter keeps the connection
-    std::counting_semaphore<2 * kWaiters>& permits;
+    std::counting_semaphore<kMostPermits>& permits;
     ~LetEveryoneGo() { permits.release(kWaiters); }
   } const let_everyone_go{give_back};
   ASSERT_TRUE(waiting_becomes(pool, kWaiters));
