@@ -28,10 +28,9 @@ std::vector<BuildConfig> sanitizer_builds_of(const TestSpec& test) {
 }
 
 RunPlan RunPlan::normal_build(const ExerciseManifest& manifest) {
-  RunPlan plan;
-  for (const auto& test : manifest.tests) plan.add(test.name, BuildConfig::normal);
-  plan.also_build(BuildConfig::normal);
-  return plan;
+  std::vector<std::string> every_test;
+  for (const auto& test : manifest.tests) every_test.push_back(test.name);
+  return normal_build(manifest, every_test);
 }
 
 RunPlan RunPlan::normal_build(const ExerciseManifest& manifest,
