@@ -73,7 +73,13 @@ function(_course_contract_add key impl owners)
   endforeach()
   list(JOIN quoted ", " owner_list)
   set_property(GLOBAL APPEND PROPERTY COURSE_CONTRACT
-    "{\"exercise\": \"${key}\", \"impl\": \"${impl}\", \"tests_target\": \"${exe}\", \"tests_binary\": \"$<TARGET_FILE:${exe}>\", \"archive\": \"${archive}\", \"owners\": [${owner_list}]}")
+    "{\"exercise\": \"${key}\", \"impl\": \"${impl}\", \"tests_target\": \"${exe}\", \"tests_binary\": \"$<TARGET_FILE:${exe}>\", \"archive\": \"${archive}\", \"link_map\": \"$<TARGET_FILE:${exe}>.map\", \"owners\": [${owner_list}]}")
+endfunction()
+
+# The linker writes a map of every file it loaded beside the tests binary: the grader's link check
+# compares the symbols the student's objects define with those of every other file (interposition).
+function(_course_link_map exe)
+  target_link_options(${exe} PRIVATE "LINKER:-Map=$<TARGET_FILE:${exe}>.map")
 endfunction()
 
 function(course_write_contract)
@@ -296,6 +302,7 @@ function(course_add_impl key impl src_dir)
 
   add_executable(${exe} ${exclude})
   target_link_libraries(${exe} PRIVATE ${key}_testobjs ${lib} ${EXERCISE_TEST_LIBS} course::test_main)
+  _course_link_map(${exe})
   set_target_properties(${exe} PROPERTIES
     OUTPUT_NAME "${impl}"
     RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests/${key}")

@@ -33,6 +33,7 @@ BuildContract BuildContract::parse(std::string_view json, const std::filesystem:
       targets.tests_target = entry.at("tests_target").get<std::string>();
       targets.tests_binary = entry.at("tests_binary").get<std::string>();
       targets.archive = entry.at("archive").get<std::string>();
+      targets.link_map = entry.value("link_map", std::string());
       targets.owners = entry.at("owners").get<std::vector<std::string>>();
       contract
           .impls_[{entry.at("exercise").get<std::string>(), entry.at("impl").get<std::string>()}] =

@@ -17,7 +17,10 @@ namespace grader {
 struct ImplTargets {
   std::string tests_target;
   std::filesystem::path tests_binary;
-  std::filesystem::path archive;    // the static library of its objects; empty when header-only
+  std::filesystem::path archive;  // the static library of its objects; empty when header-only
+  // The linker's map of the tests binary (-Map): every file the link loaded, for the link check's
+  // comparison of the student's symbols with everyone else's.
+  std::filesystem::path link_map;
   std::vector<std::string> owners;  // targets whose failed build steps belong to it
 };
 

@@ -61,6 +61,14 @@ std::string refusal(const std::vector<std::string>& problems) {
          join(problems, "\n  ");
 }
 
+// The course's limits, with what the exercise's tests may start (its manifest's `processes`).
+SandboxPolicy policy_for(const SandboxPolicy& course, const ExerciseManifest& manifest) {
+  SandboxPolicy policy = course;
+  policy.syscalls.fork = manifest.processes != "threads";
+  policy.syscalls.exec = manifest.processes == "exec";
+  return policy;
+}
+
 // Stages a submission into one build directory; the staged paths in compiler
 // errors are rewritten to the submission's own paths.
 void stage_into(const GradeContext& context, PreparedImpl& impl, BuildConfig config) {
@@ -97,12 +105,13 @@ std::string rewrite_paths(std::string text, const PreparedImpl& impl) {
 }
 
 // The objects compiled from the student's files (the reference's too, which proves the checks
-// accept correct code): the link check of submission_check.hpp.
-void check_student_objects(const GradeContext& context, PreparedImpl& impl) {
+// accept correct code): the link check of submission_check.hpp, on every build whose tests run,
+// since code can be compiled for one build only (#if __SANITIZE_THREAD__).
+void check_student_objects(const GradeContext& context, PreparedImpl& impl, BuildConfig config) {
   const auto& manifest = impl.request.manifest;
   const auto kind = impl.request.impl.kind;
   if (!context.link_check || kind == Impl::Kind::mutant || is_header_only(manifest)) return;
-  const auto found = impl.targets.find(BuildConfig::normal);
+  const auto found = impl.targets.find(config);
   if (found == impl.targets.end() || found->second.archive.empty()) return;
   const auto& archive = found->second.archive;
   std::vector<ObjectFile> objects;
@@ -110,16 +119,20 @@ void check_student_objects(const GradeContext& context, PreparedImpl& impl) {
     const fs::path path(file);
     if (path.extension() != ".cpp") continue;
     // A submission's files are named as the student knows them, not by their staged copies.
-    const auto shown = kind == Impl::Kind::submission
-                           ? rewrite_paths((build_dir(context.root, BuildConfig::normal) /
-                                            "submission" / manifest.id / file)
-                                               .string(),
-                                           impl)
-                           : display_path(manifest.dir / file, context.root);
+    const auto shown =
+        kind == Impl::Kind::submission
+            ? rewrite_paths(
+                  (build_dir(context.root, config) / "submission" / manifest.id / file).string(),
+                  impl)
+            : display_path(manifest.dir / file, context.root);
     objects.push_back({path.filename().string() + ".o", shown});
   }
-  const auto problems = check_objects(archive, objects, manifest.allowed_calls);
-  if (!problems.empty()) impl.build_errors[BuildConfig::normal] = refusal(problems);
+  auto problems =
+      check_objects(archive, objects, manifest.allowed_calls, config != BuildConfig::normal);
+  const auto interposed = check_interposition(archive, objects, found->second.link_map,
+                                              build_dir(context.root, config));
+  problems.insert(problems.end(), interposed.begin(), interposed.end());
+  if (!problems.empty()) impl.build_errors[config] = refusal(problems);
 }
 
 // Messages about a submission name its own files, not their staged copies.
@@ -138,7 +151,8 @@ void list_binary_tests(const GradeContext& context, PreparedImpl& impl) {
   const auto config = configs.empty() ? BuildConfig::normal : configs.front();
   if (impl.build_errors.contains(BuildConfig::normal) || impl.build_errors.contains(config)) return;
   const auto binary = impl.targets.at(config).tests_binary;
-  auto listing = list_tests(binary, context.root, context.policy, config);
+  auto listing =
+      list_tests(binary, context.root, policy_for(context.policy, request.manifest), config);
   impl.binary_tests = std::move(listing.names);
   impl.listing_error = std::move(listing.error);
   if (impl.listing_error.empty()) {
@@ -236,8 +250,8 @@ void build_planned(const GradeContext& context, const std::vector<PreparedImpl*>
       const auto it = built.errors.find(p->targets.at(config).tests_target);
       if (it != built.errors.end()) {
         p->build_errors[config] = rewrite_paths(it->second, *p);
-      } else if (config == BuildConfig::normal) {
-        check_student_objects(context, *p);
+      } else {
+        check_student_objects(context, *p, config);
       }
     }
   }
@@ -287,7 +301,7 @@ void run_cells(const GradeContext& context, const std::vector<PreparedImpl>& pre
         request.trace_dir =
             context.trace_root / p.request.manifest.id / safe_dir_name(p.request.impl.label());
       }
-      request.policy = context.policy;
+      request.policy = policy_for(context.policy, p.request.manifest);
       ++total;
       jobs.push_back(Job{is_exclusive(*spec), [request, slot, &done, &total, &context] {
                            *slot = run_test(request);

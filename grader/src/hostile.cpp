@@ -1,6 +1,10 @@
 #include "hostile.hpp"
 
 #include <dirent.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -8,6 +12,8 @@
 #include <cstdlib>
 #include <map>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "build.hpp"
@@ -30,7 +36,9 @@ struct Attack {
   std::optional<double> expect_link;          // score with every layer on
   std::optional<double> expect_runtime;       // score with the link check off
   std::optional<std::string> symlink_target;  // a .symlink attack
-  bool needs_sandbox = false;  // contained by the runtime layers even with the link check on
+  bool needs_sandbox = false;     // contained by the runtime layers even with the link check on
+  std::optional<mode_t> umask;    // the grader's umask while it grades the attack
+  bool sanitizer_builds = false;  // its tests also run in the builds they are tagged for
 };
 
 std::optional<std::string> header_value(const std::string& text, const std::string& key) {
@@ -61,6 +69,9 @@ std::vector<Attack> load_attacks(const fs::path& dir) {
       if (auto v = header_value(text, "expect-link")) attack.expect_link = std::stod(*v);
       if (auto v = header_value(text, "expect-runtime")) attack.expect_runtime = std::stod(*v);
       attack.needs_sandbox = header_value(text, "needs").value_or("") == "sandbox";
+      if (auto v = header_value(text, "umask"))
+        attack.umask = static_cast<mode_t>(std::stoul(*v, nullptr, 8));
+      attack.sanitizer_builds = header_value(text, "builds").value_or("") == "sanitizers";
     } else {
       continue;
     }
@@ -106,11 +117,80 @@ std::vector<std::string> tree_changes(const fs::path& root, const decltype(tree_
   return changes;
 }
 
+// Folders any user may write, found at start the way an attack finds them (three levels below /,
+// not /proc or /sys): nothing named hostile-* may be left in them.
+std::vector<fs::path> world_writable_places() {
+  static const std::vector<fs::path> places = [] {
+    std::vector<fs::path> found;
+    std::vector<std::pair<fs::path, int>> pending = {{"/", 1}};
+    while (!pending.empty()) {
+      const auto [dir, depth] = pending.back();
+      pending.pop_back();
+      std::error_code ec;
+      for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        const auto name = entry.path().filename();
+        if (depth == 1 && (name == "proc" || name == "sys")) continue;
+        if (!entry.is_directory(ec) || entry.is_symlink(ec)) continue;
+        struct stat st {};
+        if (::stat(entry.path().c_str(), &st) == 0 && (st.st_mode & S_IWOTH) != 0)
+          found.push_back(entry.path());
+        if (depth < 3) pending.emplace_back(entry.path(), depth + 1);
+      }
+    }
+    return found;
+  }();
+  return places;
+}
+
+// System V IPC objects (from /proc/sysvipc) and POSIX message queues (/dev/mqueue), by name.
+std::set<std::string> ipc_objects() {
+  std::set<std::string> objects;
+  for (const char* kind : {"shm", "msg", "sem"}) {
+    const auto lines = split_lines(try_read_file(fs::path("/proc/sysvipc") / kind).value_or(""));
+    for (std::size_t i = 1; i < lines.size(); ++i) {  // the first line names the columns
+      std::istringstream fields(lines[i]);
+      std::string key;
+      std::string id;
+      fields >> key >> id;
+      objects.insert(std::string(kind) + " key " + key + " id " + id);
+    }
+  }
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/dev/mqueue", ec))
+    objects.insert("message queue " + entry.path().filename().string());
+  return objects;
+}
+
+// Removes what an attack left, so that one failure does not spill into the next check.
+void remove_ipc_objects(const std::set<std::string>& objects) {
+  for (const auto& object : objects) {
+    std::istringstream fields(object);
+    std::string kind;
+    std::string word;
+    std::string key;
+    std::string id;
+    fields >> kind >> word >> key >> id;
+    if (kind == "message") {
+      std::error_code ec;
+      fs::remove(fs::path("/dev/mqueue") / id, ec);
+      continue;
+    }
+    const int number = std::atoi(id.c_str());
+    if (kind == "shm") ::shmctl(number, IPC_RMID, nullptr);
+    if (kind == "msg") ::msgctl(number, IPC_RMID, nullptr);
+    if (kind == "sem") ::semctl(number, 0, IPC_RMID);
+  }
+}
+
 // Files the attacks write outside the sandbox's reach: they must not exist afterwards.
 std::vector<fs::path> leftover_files(const fs::path& root) {
   std::vector<fs::path> found;
   std::error_code ec;
-  for (const char* dir : {"/tmp", "/var/tmp", "/dev/shm"}) {
+  std::vector<fs::path> dirs = {"/tmp", "/var/tmp", "/dev/shm"};
+  for (const auto& place : world_writable_places()) {
+    if (std::find(dirs.begin(), dirs.end(), place) == dirs.end()) dirs.push_back(place);
+  }
+  for (const auto& dir : dirs) {
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
       if (entry.path().filename().string().rfind("hostile-", 0) == 0) found.push_back(entry.path());
     }
@@ -217,27 +297,33 @@ HostileCheck run_attack(const GradeContext& base_context, const ExerciseManifest
   request.impl = Impl::of_submission(submission.path(), "hostile/" + attack.name);
   request.single_exercise = true;
   request.plan = RunPlan::normal_build(warmup);
+  if (attack.sanitizer_builds) request.plan.add_tagged_sanitizer_runs(warmup);
 
   const auto before = tree_state(root);
+  const auto ipc_before = ipc_objects();
   const auto start = Clock::now();
   std::vector<std::string> problems;
   double score = -1;
   std::string observed;  // what a student would read: the refusal or the first test's reason
+  const mode_t saved_umask = ::umask(attack.umask.value_or(0022));
+  if (!attack.umask) ::umask(saved_umask);
   try {
     const auto prepared = prepare(context, {request});
     const auto results = run_prepared(context, prepared);
     score = results.empty() ? -1 : results.front().score();
-    if (!results.empty()) observed = summary_of(results.front());
+    if (!results.empty()) {
+      observed = summary_of(results.front());
+    }
   } catch (const std::exception& e) {
     problems.push_back(std::string("the grader stopped: ") + e.what());
   }
+  ::umask(saved_umask);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   // A daemon that escaped would act about a second after the test: give it the chance.
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
 
   // A refusal must come from the course's checks: an attack that does not compile tests nothing.
-  if (observed.rfind("not built: ", 0) == 0 &&
-      observed.find("not built: The course refuses") != 0 &&
+  if (observed.rfind("not built: ", 0) == 0 && !contains(observed, "The course refuses") &&
       observed.find("not built: The test program could not list") != 0) {
     problems.push_back("the attack does not compile (fix it): " + observed);
   }
@@ -253,6 +339,15 @@ HostileCheck run_attack(const GradeContext& base_context, const ExerciseManifest
     problems.push_back("processes left running: " + join(procs, ", "));
   if (const auto changes = tree_changes(root, before, tree_state(root)); !changes.empty())
     problems.push_back("the course tree changed: " + join(changes, ", "));
+  std::set<std::string> ipc_left;
+  for (const auto& object : ipc_objects()) {
+    if (!ipc_before.contains(object)) ipc_left.insert(object);
+  }
+  if (!ipc_left.empty()) {
+    problems.push_back("IPC objects left behind: " +
+                       join(std::vector<std::string>(ipc_left.begin(), ipc_left.end()), ", "));
+    remove_ipc_objects(ipc_left);
+  }
   const auto files = leftover_files(root);
   if (!files.empty()) {
     std::vector<std::string> names;
@@ -264,7 +359,16 @@ HostileCheck run_attack(const GradeContext& base_context, const ExerciseManifest
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(traces.path(), ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec)) trace_bytes += it->file_size(ec);
+    if (!it->is_regular_file(ec)) continue;
+    trace_bytes += it->file_size(ec);
+    // An attack writes "hostile-escaped: ..." into a trace file when it did what the sandbox
+    // should have stopped (the grader keeps trace files, wherever the test ran).
+    if (it->file_size(ec) > (1U << 20)) continue;
+    for (const auto& line : split_lines(try_read_file(it->path()).value_or(""))) {
+      if (contains(line, "hostile-escaped") &&
+          std::find(problems.begin(), problems.end(), trim(line)) == problems.end())
+        problems.push_back(trim(line));
+    }
   }
   if (trace_bytes > (64ULL << 20))
     problems.push_back("the reports kept " + std::to_string(trace_bytes >> 20) + " MiB of traces");
@@ -272,6 +376,33 @@ HostileCheck run_attack(const GradeContext& base_context, const ExerciseManifest
   check.ok = problems.empty();
   check.details = join(problems, "\n");
   check.what += " (" + format_number(std::round(seconds * 10) / 10) + " s) -> " + observed;
+  return check;
+}
+
+// Where the machine gives neither root nor user namespaces, a test would run as the grader's own
+// user (able to signal it, write its files, and raise the next test's process limit): grading
+// must refuse, not run. COURSE_SANDBOX=basic makes this machine look like that one.
+HostileCheck check_unsandboxed_refusal(const fs::path& root) {
+  HostileCheck check;
+  check.what = "without separate users or user namespaces, grading refuses to run the tests";
+  std::error_code ec;
+  const auto self = fs::read_symlink("/proc/self/exe", ec);
+  ProcessSpec spec;
+  spec.argv = {self.string(), "--root", root.string(), "grade", "00", "--no-sanitizers"};
+  spec.env = environment_with({{"COURSE_SANDBOX", "basic"}});
+  spec.limits.wall_timeout_s = 120.0;
+  spec.limits.output_cap_bytes = 1 << 20;
+  const auto result = run_process(spec);
+  const bool refused = result.ending == Ending::exited && result.exit_code == 2 &&
+                       contains(result.output, "Grading refuses that mode");
+  check.ok = refused;
+  if (!refused) {
+    check.details =
+        "expected exit code 2 and the refusal; got " +
+        (result.ending == Ending::exited ? "exit code " + std::to_string(result.exit_code)
+                                         : result.error) +
+        ":\n" + cap_lines(result.output, 20);
+  }
   return check;
 }
 
@@ -291,6 +422,7 @@ std::vector<HostileCheck> run_hostile_corpus(const GradeContext& context,
   // Some attacks call nothing the link check refuses (writing files with ofstream): a read-only
   // course tree contains them, which takes root or user namespaces.
   const bool any_sandbox = root_layers || support.user_namespaces;
+  checks.push_back(check_unsandboxed_refusal(context.root));
   for (const auto& attack : load_attacks(dir)) {
     if (interrupted()) break;
     if (attack.needs_sandbox && !any_sandbox) continue;

@@ -302,7 +302,7 @@ ExerciseManifest load_manifest(const fs::path& exercise_dir, const fs::path& roo
   const auto doc = parse_toml(file, check.file());
   check.only_keys(doc, "",
                   {"id", "title", "order", "student_files", "starter_files", "allowed_calls",
-                   "hints", "defaults", "tests"});
+                   "processes", "hints", "defaults", "tests"});
 
   ExerciseManifest manifest;
   manifest.dir = exercise_dir;
@@ -340,6 +340,12 @@ ExerciseManifest load_manifest(const fs::path& exercise_dir, const fs::path& roo
       check.problem(doc.get("allowed_calls"), "allowed_calls",
                     "'" + call + "' is not a call the link check refuses (see grader/README.md)");
     }
+  }
+  manifest.processes = check.string(doc, "processes", "", false).value_or("threads");
+  if (manifest.processes != "threads" && manifest.processes != "fork" &&
+      manifest.processes != "exec") {
+    check.problem(doc.get("processes"), "processes",
+                  "'" + manifest.processes + "' is not one of threads, fork, exec");
   }
   const auto defaults = read_defaults(check, doc);
   manifest.tests = read_tests(check, doc, defaults);

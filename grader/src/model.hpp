@@ -45,6 +45,10 @@ struct ExerciseManifest {
   // Calls the link check lets student code make although they are refused by default (fork and
   // _exit for an exercise whose level runs processes); see submission_check.hpp.
   std::vector<std::string> allowed_calls;
+  // What a test's process may start, course code and student code alike (its seccomp filter):
+  // "threads" (the default), "fork" (processes of its own: the tests run a command in a child)
+  // or "exec" (also other programs: real peers such as ngircd, wget or PostgreSQL).
+  std::string processes = "threads";
   std::vector<std::string> hints;  // progressive, level 1 first
   std::vector<TestSpec> tests;
   std::filesystem::path dir;  // exercises/<id>

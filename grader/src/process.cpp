@@ -3,9 +3,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -22,6 +24,7 @@
 #include <mutex>
 
 #include "sandbox.hpp"
+#include "syscall_filter.hpp"
 #include "util.hpp"
 
 namespace grader {
@@ -171,6 +174,10 @@ struct ChildPlan {
   std::string tree;                     // the course tree, bound back read-only
   std::string tree_stash;               // <private_tmp>/.course-tree
   std::vector<std::string> tree_dirs;   // its ancestors and itself: made when a tmpfs hid them
+  // The machine's other mounts, made read-only once the run's own are in place.
+  std::vector<MountPoint> read_only_mounts;
+  std::vector<sock_filter> syscall_filter;  // installed last; empty: none
+  bool no_aslr = false;
   // Result channel: moved to these numbers, not close-on-exec.
   int secret_fd = -1;
   int report_fd = -1;
@@ -217,6 +224,8 @@ enum ChildStep : int {
   kSwitchUser,
   kRedirect,
   kChannel,
+  kSyscallFilter,
+  kProc,
   kExec
 };
 
@@ -236,6 +245,10 @@ const char* describe_step(int step) {
       return "redirecting its output";
     case kChannel:
       return "passing its result channel";
+    case kSyscallFilter:
+      return "installing its system-call filter";
+    case kProc:
+      return "mounting the /proc of its PID namespace";
     default:
       return "starting it";
   }
@@ -261,16 +274,31 @@ bool write_proc_file(const char* path, const std::string& text) {
   return ok;
 }
 
+// The namespaces besides the mounts': a PID namespace (entered by the next fork), and IPC and UTS
+// namespaces, so no System V or POSIX IPC object outlives the run or reaches another.
+constexpr int kRunNamespaces = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+
 bool enter_user_namespace(const ChildPlan& plan) {
-  return ::unshare(CLONE_NEWUSER | CLONE_NEWPID) == 0 &&
+  return ::unshare(CLONE_NEWUSER | kRunNamespaces) == 0 &&
          write_proc_file("/proc/self/setgroups", "deny") &&
          write_proc_file("/proc/self/uid_map", plan.uid_map) &&
          write_proc_file("/proc/self/gid_map", plan.gid_map);
 }
 
+// Every other mount of the machine becomes read-only in this namespace (the run's own binds
+// were made first: a bind of a read-only mount would be read-only too). A mount that refuses is
+// left as it is: the hostile corpus checks that no place the run can write survives it.
+void make_machine_read_only(const ChildPlan& plan) {
+  for (const auto& mount : plan.read_only_mounts) {
+    ::mount(nullptr, mount.path.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | mount.flags,
+            nullptr);
+  }
+}
+
 bool enter_private_mounts(const ChildPlan& plan) {
   if (plan.user_namespace && !enter_user_namespace(plan)) return false;
-  if (::unshare(CLONE_NEWNS) != 0) return false;
+  if (::unshare(plan.user_namespace ? CLONE_NEWNS : CLONE_NEWNS | kRunNamespaces) != 0)
+    return false;
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
   const bool has_tree = !plan.tree.empty();
   if (has_tree) {
@@ -290,7 +318,10 @@ bool enter_private_mounts(const ChildPlan& plan) {
   // /tmp last (its own path may be under /tmp), with the stash in it.
   if (::mount(plan.private_tmp.c_str(), "/tmp", nullptr, MS_BIND | MS_REC, nullptr) != 0)
     return false;
-  if (!has_tree) return true;
+  if (!has_tree) {
+    make_machine_read_only(plan);
+    return true;
+  }
   // A tmpfs (the cover, or the private /tmp when the course lives in /tmp) may hide the path.
   for (const auto& dir : plan.tree_dirs) ::mkdir(dir.c_str(), 0755);
   if (::mount(kTreeStashInTmp, plan.tree.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
@@ -298,9 +329,13 @@ bool enter_private_mounts(const ChildPlan& plan) {
   ::umount2(kTreeStashInTmp, MNT_DETACH);
   ::rmdir(kTreeStashInTmp);
   // The flags the tree's mount already has must be kept: in a user namespace they are locked.
-  return ::mount(nullptr, plan.tree.c_str(), nullptr,
-                 MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | plan.tree_flags,
-                 nullptr) == 0;
+  if (::mount(nullptr, plan.tree.c_str(), nullptr,
+              MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | plan.tree_flags,
+              nullptr) != 0) {
+    return false;
+  }
+  make_machine_read_only(plan);
+  return true;
 }
 
 // After unshare(CLONE_NEWPID) the next child is pid 1 of the new namespace: nothing in it can see
@@ -315,6 +350,12 @@ void enter_pid_namespace(const ChildPlan& plan) {
   if (init < 0) child_fail(plan.error_fd, errno, 1);
   if (init == 0) {
     ::close(status_pipe[0]);
+    // Pid 1 of the namespace: its /proc shows the namespace alone. Its memory is a copy of the
+    // grader's (other runs' secrets included), so it is made non-dumpable: its /proc/1/mem and
+    // environ are then closed to the test, which has no capability left after its exec.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+      child_fail(plan.error_fd, errno, kProc);
     const pid_t test = ::fork();
     if (test < 0) child_fail(plan.error_fd, errno, 1);
     if (test == 0) {
@@ -388,7 +429,7 @@ bool move_fd(int from, int to) {
   for (const auto& [resource, value] : plan.limits) {
     if (::setrlimit(resource, &value) != 0) child_fail(plan.error_fd, errno, kLimits);
   }
-  if (plan.user_namespace) {
+  if (plan.new_mount_namespace) {
     enter_pid_namespace(plan);  // returns in the test's process only
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(plan.error_fd, errno, kLimits);
   }
@@ -405,6 +446,17 @@ bool move_fd(int from, int to) {
   if (plan.secret_fd >= 0 &&
       (!move_fd(plan.secret_fd, kChannelSecretFd) || !move_fd(plan.report_fd, kChannelReportFd))) {
     child_fail(plan.error_fd, errno, kChannel);
+  }
+  if (plan.no_aslr) {
+    ::personality(static_cast<unsigned long>(::personality(0xffffffff)) | ADDR_NO_RANDOMIZE);
+  }
+  if (!plan.syscall_filter.empty()) {
+    sock_fprog program{static_cast<unsigned short>(plan.syscall_filter.size()),
+                       const_cast<sock_filter*>(plan.syscall_filter.data())};
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) {
+      child_fail(plan.error_fd, errno, kSyscallFilter);
+    }
   }
   ::execve(plan.path.c_str(), plan.argv.data(), plan.envp.data());
   child_fail(plan.error_fd, errno);
@@ -494,6 +546,28 @@ std::vector<std::string> ancestors_of(const fs::path& path) {
   return out;
 }
 
+// Is `path` `dir` or inside it?
+bool is_within(const std::string& path, const std::string& dir) {
+  if (dir.empty()) return false;
+  if (dir == "/") return true;
+  return path.rfind(dir, 0) == 0 && (path.size() == dir.size() || path[dir.size()] == '/');
+}
+
+// The machine's mounts, less those the run replaces with its own (its /tmp, /var/tmp, /dev/shm,
+// the cover, the course tree, and /proc, which its PID namespace mounts anew).
+std::vector<MountPoint> mounts_to_make_read_only(const ChildPlan& plan) {
+  std::vector<std::string> own = plan.tmp_mounts;
+  own.insert(own.end(), {"/tmp", "/proc", plan.cover, plan.tree});
+  std::vector<MountPoint> out;
+  for (const auto& mount : machine_mounts()) {
+    const bool replaced = std::any_of(own.begin(), own.end(), [&](const std::string& dir) {
+      return dir != "/" && is_within(mount.path, dir);
+    });
+    if (!replaced) out.push_back(mount);
+  }
+  return out;
+}
+
 ChildPlan plan_child(const ProcessSpec& spec, const std::string& path) {
   ChildPlan plan;
   plan.path = path;
@@ -541,7 +615,9 @@ ChildPlan plan_child(const ProcessSpec& spec, const std::string& path) {
         if ((vfs.f_flag & ST_RELATIME) != 0) plan.tree_flags |= MS_RELATIME;
       }
     }
+    if (iso.read_only_root) plan.read_only_mounts = mounts_to_make_read_only(plan);
   }
+  plan.no_aslr = iso.no_aslr;
   return plan;
 }
 
@@ -701,6 +777,11 @@ ProcessResult run_process(const ProcessSpec& spec) {
   Pipe errors = make_pipe();
   Fd null_in(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   ChildPlan plan = plan_child(spec, path->string());
+  // The filter lets exactly this exec through: the address of the path the child passes.
+  if (spec.isolation.syscalls) {
+    plan.syscall_filter = build_syscall_filter(*spec.isolation.syscalls,
+                                               reinterpret_cast<std::uintptr_t>(plan.path.c_str()));
+  }
   plan.stdin_fd = null_in.get();
   plan.output_fd = output.write.get();
   plan.error_fd = errors.write.get();

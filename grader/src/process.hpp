@@ -46,6 +46,17 @@ struct ProcessLimits {
   bool core_dumps = false;  // RLIMIT_CORE = 0 unless true
 };
 
+// What the test's process may do beyond ordinary work, for its seccomp filter (see sandbox.hpp).
+// Denied always: ptrace, process_vm_readv/writev, mount and the other mount calls, unshare,
+// setns, chroot, pivot_root, bpf, kexec, modules, keyrings, pidfd_getfd, perf_event_open,
+// userfaultfd, io_uring, and clone3 (answered ENOSYS, so the C library falls back to clone,
+// whose flags the filter can read).
+struct SyscallPolicy {
+  bool fork = false;    // processes of its own (fork, vfork, posix_spawn); threads always
+  bool exec = false;    // execve beyond the test binary's own
+  bool tracer = false;  // LeakSanitizer's tracer: an untraced clone, and ptrace of its threads
+};
+
 // Isolation applied in the child between fork and exec (see sandbox.hpp). Everything here is
 // optional; an empty Isolation runs the child as the grader's own user.
 struct Isolation {
@@ -59,10 +70,20 @@ struct Isolation {
   // read_only[0] bound back into it, so the run can reach the course tree and nothing else there.
   // Without root, $HOME is covered the same way.
   std::optional<std::filesystem::path> cover;
-  // Without root: the mount namespace sits in a user namespace of its own, with a PID namespace
-  // whose init runs the test (nothing outside is visible or can be signalled, and everything in
-  // it ends with the test).
+  // Without root: the mount namespace sits in a user namespace of its own (mapping the grader's
+  // user to itself).
   bool user_namespace = false;
+  // With a private /tmp (as root or in a user namespace), the run also gets:
+  //  - a PID namespace whose init runs the test, with its own /proc: nothing outside is visible
+  //    or can be signalled, and everything in it ends with the test;
+  //  - an IPC namespace (System V and POSIX IPC objects die with the run) and a UTS namespace;
+  //  - every other mount of the machine read-only (listed at start, not by hand), so the only
+  //    places it can write are its own /tmp, /var/tmp and /dev/shm.
+  bool read_only_root = true;
+  // A system-call filter (seccomp) installed as the last step before the exec; nullopt: none.
+  std::optional<SyscallPolicy> syscalls;
+  // Address-space randomisation off (what `setarch -R` does), for ThreadSanitizer.
+  bool no_aslr = false;
 };
 
 struct ProcessSpec {

@@ -115,15 +115,30 @@ void detect_cgroups(SandboxSupport& support) {
   support.cgroups = CgroupKind::v1;
 }
 
-// Can a forked root child make a private mount namespace with a tmpfs in it?
+// In a child that has just entered a PID namespace: can its first process mount a /proc?
+bool proc_mount_works() {
+  const pid_t init = ::fork();
+  if (init < 0) return false;
+  if (init == 0) {
+    ::_exit(::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0 ? 0
+                                                                                             : 1);
+  }
+  int status = 0;
+  while (::waitpid(init, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// Can a forked root child make private mount, PID and IPC namespaces, with a tmpfs and a /proc?
 bool mount_namespaces_work() {
   TempDir dir("course-probe-");
   const pid_t child = ::fork();
   if (child < 0) return false;
   if (child == 0) {
-    const bool ok = ::unshare(CLONE_NEWNS) == 0 &&
+    const bool ok = ::unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) == 0 &&
                     ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
-                    ::mount("tmpfs", dir.path().c_str(), "tmpfs", 0, "size=1m") == 0;
+                    ::mount("tmpfs", dir.path().c_str(), "tmpfs", 0, "size=1m") == 0 &&
+                    proc_mount_works();
     ::_exit(ok ? 0 : 1);
   }
   int status = 0;
@@ -140,12 +155,13 @@ bool user_namespaces_work() {
   if (child == 0) {
     const auto map = std::to_string(::getuid()) + " " + std::to_string(::getuid()) + " 1\n";
     const auto gmap = std::to_string(::getgid()) + " " + std::to_string(::getgid()) + " 1\n";
-    const bool ok = ::unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) == 0 &&
-                    write_text("/proc/self/setgroups", "deny") &&
-                    write_text("/proc/self/uid_map", map) &&
-                    write_text("/proc/self/gid_map", gmap) &&
-                    ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
-                    ::mount(dir.path().c_str(), dir.path().c_str(), nullptr, MS_BIND, nullptr) == 0;
+    const bool ok =
+        ::unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) == 0 &&
+        write_text("/proc/self/setgroups", "deny") && write_text("/proc/self/uid_map", map) &&
+        write_text("/proc/self/gid_map", gmap) &&
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+        ::mount(dir.path().c_str(), dir.path().c_str(), nullptr, MS_BIND, nullptr) == 0 &&
+        proc_mount_works();
     ::_exit(ok ? 0 : 1);
   }
   int status = 0;
@@ -170,7 +186,8 @@ SandboxSupport detect() {
     support.separate_users = true;
     support.mount_namespaces = mount_namespaces_work();
     if (!support.mount_namespaces)
-      support.notes.emplace_back("private /tmp: off (mount namespaces are not allowed here)");
+      support.notes.emplace_back(
+          "private /tmp: off (mount, PID and IPC namespaces are not allowed here)");
   } else {
     support.notes.emplace_back("separate user per test: off (it needs root)");
     support.user_namespaces = user_namespaces_work();
@@ -195,8 +212,17 @@ std::string SandboxSupport::describe() const {
         "a user namespace with its own PID namespace, private /tmp, a hidden $HOME and a "
         "read-only course tree");
   }
-  layers.emplace_back("process group, rlimits, wall clock, output cap");
-  return join(layers, ", ");
+  if (mount_namespaces || user_namespaces) {
+    layers.emplace_back(
+        "its own PID, IPC and UTS namespaces with their /proc, the machine's other mounts "
+        "read-only");
+  }
+  layers.emplace_back("a seccomp filter, process group, rlimits, wall clock, output cap");
+  auto text = join(layers, ", ");
+  if (unsandboxed(*this)) {
+    text = "NOT SANDBOXED (--allow-unsandboxed): tests ran as the grader's own user, " + text;
+  }
+  return text;
 }
 
 const SandboxSupport& sandbox_support() {
@@ -207,6 +233,27 @@ const SandboxSupport& sandbox_support() {
 }
 
 void force_basic_sandbox(bool on) { g_forced_basic = on; }
+
+namespace {
+std::atomic<bool> g_unsandboxed_allowed{false};
+}  // namespace
+
+void allow_unsandboxed(bool on) { g_unsandboxed_allowed = on; }
+
+bool unsandboxed(const SandboxSupport& support) {
+  return !support.separate_users && !support.user_namespaces;
+}
+
+std::optional<std::string> unsandboxed_refusal() {
+  const auto& support = sandbox_support();
+  if (g_forced_basic || g_unsandboxed_allowed || !unsandboxed(support)) return std::nullopt;
+  return "this machine gives the grader neither root (a separate user per test) nor user "
+         "namespaces, so a test would run as you, able to signal the grader and write your "
+         "files (" +
+         join(support.notes, "; ") +
+         "). Grading refuses that mode. On your own laptop, for your own feedback, add "
+         "--allow-unsandboxed; an autograder never does.";
+}
 
 std::unique_ptr<RunCgroup> RunCgroup::create(const CgroupLimits& limits) {
   const auto& support = sandbox_support();
@@ -440,6 +487,68 @@ fs::path RunDir::make_subdir(const std::string& name) const {
     [[maybe_unused]] const int ignored = ::chown(dir.c_str(), *owner_, *owner_);
   }
   return dir;
+}
+
+namespace {
+
+// mountinfo escapes space, tab, newline and backslash as \040 and the like.
+std::string unescape_mount_path(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 3 < text.size()) {
+      const auto digits = text.substr(i + 1, 3);
+      if (digits.find_first_not_of("01234567") == std::string_view::npos) {
+        out += static_cast<char>(std::stoi(std::string(digits), nullptr, 8));
+        i += 3;
+        continue;
+      }
+    }
+    out += text[i];
+  }
+  return out;
+}
+
+unsigned long flags_of(std::string_view options) {
+  unsigned long flags = 0;
+  std::size_t pos = 0;
+  while (pos <= options.size()) {
+    auto end = options.find(',', pos);
+    if (end == std::string_view::npos) end = options.size();
+    const auto option = options.substr(pos, end - pos);
+    if (option == "nosuid") flags |= MS_NOSUID;
+    if (option == "nodev") flags |= MS_NODEV;
+    if (option == "noexec") flags |= MS_NOEXEC;
+    if (option == "noatime") flags |= MS_NOATIME;
+    if (option == "nodiratime") flags |= MS_NODIRATIME;
+    if (option == "relatime") flags |= MS_RELATIME;
+    pos = end + 1;
+  }
+  return flags;
+}
+
+}  // namespace
+
+const std::vector<MountPoint>& machine_mounts() {
+  static const std::vector<MountPoint> mounts = [] {
+    std::vector<MountPoint> out;
+    const auto runs = (fs::temp_directory_path() / "course-test-").string();
+    // "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue"
+    for (const auto& line : split_lines(read_text("/proc/self/mountinfo"))) {
+      std::istringstream fields(line);
+      std::string id;
+      std::string parent;
+      std::string device;
+      std::string root;
+      std::string path;
+      std::string options;
+      if (!(fields >> id >> parent >> device >> root >> path >> options)) continue;
+      MountPoint mount{unescape_mount_path(path), flags_of(options)};
+      if (mount.path.rfind(runs, 0) == 0) continue;  // a run's private directory
+      out.push_back(std::move(mount));
+    }
+    return out;
+  }();
+  return mounts;
 }
 
 std::optional<fs::path> blocking_ancestor(const fs::path& path, uid_t uid) {

@@ -26,6 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "util.hpp"
+
 namespace grader {
 
 enum class CgroupKind { none, v1, v2 };
@@ -45,6 +47,22 @@ struct SandboxSupport {
   [[nodiscard]] std::string describe() const;
 };
 const SandboxSupport& sandbox_support();
+
+// A run the sandbox will not start: as root, no user of its own could be had for it.
+class SandboxRefused : public GraderError {
+ public:
+  using GraderError::GraderError;
+};
+
+// Without root and without user namespaces a test would run as the grader's own user, able to
+// signal the grader and to write wherever it may: grading refuses that mode unless this was
+// called (`--allow-unsandboxed`, for a student's own laptop), and the report's sandbox line
+// then says so.
+void allow_unsandboxed(bool on = true);
+// The mode the commands refuse: neither a separate user per test nor a user namespace.
+[[nodiscard]] bool unsandboxed(const SandboxSupport& support);
+// The error grading stops with in that mode, unless allowed; nullopt when grading may go on.
+[[nodiscard]] std::optional<std::string> unsandboxed_refusal();
 
 // Turns the cgroup, separate-user and private-/tmp layers off (on = true) or back on for the runs
 // that start afterwards: the grader's own tests of the runner's mechanics use it. Setting
@@ -125,6 +143,17 @@ class RunDir {
   bool mounted_ = false;
   std::optional<uid_t> owner_;
 };
+
+// A mount of the machine, as the grader's mount namespace has it: its path and the flags a
+// read-only bind remount must keep (MS_NOSUID, MS_NODEV, MS_NOEXEC and the atime flags, which a
+// user namespace locks).
+struct MountPoint {
+  std::string path;
+  unsigned long flags = 0;
+};
+// Every mount of the machine (from /proc/self/mountinfo), read once; the runs' own directories
+// are left out. A run with a private /tmp makes each of them read-only (Isolation).
+const std::vector<MountPoint>& machine_mounts();
 
 // The highest ancestor of `path` that user `uid` cannot search (no x bit for it), if any: the
 // sandbox mounts an empty tmpfs there and the course tree back into it, so a checkout under

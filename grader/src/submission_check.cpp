@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 
 #include "process.hpp"
@@ -39,6 +40,9 @@ const std::vector<CallFamily>& call_families() {
        // std::counting_semaphore) calls it. Raw system call instructions are refused instead.
        {"dlopen", "dlmopen", "dlsym", "dlvsym", "ptrace", "process_vm_readv", "process_vm_writev",
         "__libc_start_main"}},
+      {"reads or changes the protection of the process's own memory (where the harness keeps "
+       "what it reports); the exercise does not need it",
+       {"mprotect", "pkey_mprotect", "pkey_alloc", "process_madvise", "personality", "seccomp"}},
       {"changes the process's limits, identity or mounts, which the grader sets",
        {"prctl",     "setrlimit", "setrlimit64", "prlimit",  "prlimit64", "unshare",  "setns",
         "mount",     "umount",    "umount2",     "chroot",   "setuid",    "seteuid",  "setreuid",
@@ -221,6 +225,81 @@ void check_words(const std::string& text, const std::string& display,
   }
 }
 
+// Words refused in every student file: assembly (which can read any file through the assembler's
+// .incbin and .include, and makes system calls the course cannot see), and the attributes that
+// hand text to the assembler or rename, alias and reorder symbols. Token pasting (##) could build
+// any of them, so it is refused too, and so are pragmas other than `once` and diagnostics
+// (#pragma weak and redefine_extname rename symbols).
+const std::set<std::string>& assembler_words() {
+  static const std::set<std::string> words = {
+      "asm",         "__asm",           "__asm__",    "section",       "__section__",
+      "alias",       "__alias__",       "weakref",    "__weakref__",   "ifunc",
+      "__ifunc__",   "symver",          "__symver__", "init_priority", "__init_priority__",
+      "constructor", "__constructor__", "_Pragma"};
+  return words;
+}
+
+bool allowed_pragma(std::string_view line) {
+  auto rest = trim(line);
+  if (rest.empty() || rest[0] != '#') return true;
+  rest = trim(std::string_view(rest).substr(1));
+  if (rest.rfind("pragma", 0) != 0) return true;
+  rest = trim(std::string_view(rest).substr(6));
+  return rest == "once" || rest.rfind("GCC diagnostic", 0) == 0 ||
+         rest.rfind("clang diagnostic", 0) == 0;
+}
+
+void check_assembler_words(const std::string& text, const std::string& display,
+                           std::vector<std::string>& problems) {
+  std::set<std::string> reported;
+  int line_number = 0;
+  for (const auto& line : split_lines(text)) {
+    ++line_number;
+    if (!allowed_pragma(line)) {
+      problems.push_back(display + ":" + std::to_string(line_number) + ": '" + trim(line) +
+                         "' is refused in student code (only #pragma once and diagnostic pragmas "
+                         "are allowed)");
+    }
+  }
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == '"' || text[i] == '\'') {  // skip literals
+      const char quote = text[i];
+      for (++i; i < text.size() && text[i] != quote && text[i] != '\n'; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      ++i;
+      continue;
+    }
+    if (text[i] == '#' && i + 1 < text.size() && text[i + 1] == '#') {
+      if (reported.insert("##").second) {
+        problems.push_back(display +
+                           ": token pasting (##) is refused in student code (it could build a "
+                           "word the course refuses)");
+      }
+      i += 2;
+      continue;
+    }
+    if (!is_identifier_char(text[i]) || (text[i] >= '0' && text[i] <= '9')) {
+      // Skip a number whole (1e10, 0x1f) so its letters are not read as a word.
+      if (text[i] >= '0' && text[i] <= '9') {
+        while (i < text.size() && is_identifier_char(text[i])) ++i;
+      } else {
+        ++i;
+      }
+      continue;
+    }
+    std::string word;
+    while (i < text.size() && is_identifier_char(text[i])) word += text[i++];
+    if (assembler_words().contains(word) && reported.insert(word).second) {
+      problems.push_back(display + ": '" + word +
+                         "' is refused in student code: assembly, and attributes that pass text "
+                         "to the assembler or rename or alias symbols, are code the course cannot "
+                         "check (no exercise needs them)");
+    }
+  }
+}
+
 // Is any component from `base` down to `path` a symlink (or not there)?
 std::optional<fs::path> symlink_on_the_way(const fs::path& base, const fs::path& path) {
   const auto relative = path.lexically_relative(base);
@@ -308,6 +387,7 @@ std::vector<std::string> check_sources(const std::vector<SourceFile>& files, boo
     }
     const auto text = without_comments(read_file(file.path));
     check_includes(text, file.display, problems);
+    check_assembler_words(text, file.display, problems);
     if (contains(text, "incbin")) {
       problems.push_back(file.display +
                          ": .incbin (an assembler directive that reads any file) is "
@@ -321,7 +401,8 @@ std::vector<std::string> check_sources(const std::vector<SourceFile>& files, boo
 
 std::vector<std::string> check_objects(const fs::path& archive,
                                        const std::vector<ObjectFile>& objects,
-                                       const std::vector<std::string>& allowed_calls) {
+                                       const std::vector<std::string>& allowed_calls,
+                                       bool sanitizer_build) {
   std::vector<std::string> problems;
   std::map<std::string, std::string> display;
   for (const auto& object : objects) display[object.member] = object.display;
@@ -360,11 +441,25 @@ std::vector<std::string> check_objects(const fs::path& archive,
       continue;
     }
     if (!display.contains(member)) continue;
-    if (contains(line, ".preinit_array") || contains(line, ".init_array.") ||
-        contains(line, ".ctors.")) {
+    // A sanitizer registers each object with its runtime from a constructor of priority 99.
+    const bool sanitizer_constructor = sanitizer_build && contains(line, ".init_array.00099 ");
+    if (!sanitizer_constructor && (contains(line, ".preinit_array") ||
+                                   contains(line, ".init_array.") || contains(line, ".ctors."))) {
       report(member,
              "has a constructor that runs before the course's harness "
              "(constructor priority or .preinit_array); use ordinary code instead");
+    }
+  }
+
+  // The paths to the process's own memory and memory map, wherever the compiler put them.
+  for (const auto& object : objects) {
+    const auto bytes = run_tool({"ar", "p", archive.string(), object.member});
+    for (const char* path : {"/proc/", "/dev/mem", "/dev/kmem"}) {
+      if (bytes.output.find(path) != std::string::npos) {
+        report(object.member, std::string("names ") + path +
+                                  " (a process's memory, its map or other processes): the "
+                                  "exercise reads none of it");
+      }
     }
   }
 
@@ -382,6 +477,136 @@ std::vector<std::string> check_objects(const fs::path& archive,
     if (instruction.rfind("syscall", 0) == 0 || instruction.rfind("sysenter", 0) == 0 ||
         instruction.rfind("int    $0x80", 0) == 0) {
       report(member, "makes a raw system call (inline assembly); the course cannot check it");
+    }
+  }
+  return problems;
+}
+
+namespace {
+
+// How another file of the link defines a global symbol.
+struct Definition {
+  bool weak = false;      // weak or unique: vague linkage, one copy per header
+  bool function = false;  // code (T, i), not data (typeinfo, vtables, variables)
+};
+
+bool is_global_definition(char type) {
+  // nm: upper case is global; 'u' a unique global, 'i' an indirect function (glibc's memcpy...).
+  return (type >= 'A' && type <= 'Z' && type != 'U') || type == 'u' || type == 'i';
+}
+// Weak, or a unique global (the static local of an inline function, an inline variable such as
+// std::piecewise_construct): one copy per header that every file including it may define.
+bool is_weak_definition(char type) { return type == 'W' || type == 'V' || type == 'u'; }
+
+// Every file the link loaded, from the linker map's "LOAD <file>" lines (relative to the build
+// directory), with the linker scripts (libc.so) left out: the files they name follow them.
+std::vector<fs::path> loaded_files(const fs::path& link_map, const fs::path& build_dir) {
+  std::vector<fs::path> files;
+  for (const auto& line : split_lines(try_read_file(link_map).value_or(""))) {
+    if (line.rfind("LOAD ", 0) != 0) continue;
+    fs::path file = trim(std::string_view(line).substr(5));
+    if (file.is_relative()) file = build_dir / file;
+    std::error_code ec;
+    file = fs::weakly_canonical(file, ec);
+    const auto head = try_read_file(file).value_or("").substr(0, 8);
+    const bool object = head.rfind(
+                            "\x7f"
+                            "ELF",
+                            0) == 0 ||
+                        head.rfind("!<arch>", 0) == 0;
+    if (object && std::find(files.begin(), files.end(), file) == files.end()) files.push_back(file);
+  }
+  return files;
+}
+
+// The global symbols a file defines (for a shared library, those it exports), read with nm once
+// per file and modification time for the whole run of the grader.
+const std::map<std::string, Definition>& definitions_in(const fs::path& file) {
+  static std::mutex mutex;
+  static std::map<std::string, std::pair<fs::file_time_type, std::map<std::string, Definition>>>
+      cache;
+  std::error_code ec;
+  const auto stamp = fs::last_write_time(file, ec);
+  const std::lock_guard lock(mutex);
+  auto& entry = cache[file.string()];
+  if (entry.first == stamp && !entry.second.empty()) return entry.second;
+  entry.first = stamp;
+  entry.second.clear();
+  const auto name = file.filename().string();
+  const bool shared = contains(name, ".so");
+  std::vector<std::string> argv = {"nm", "-P", "--defined-only"};
+  if (shared) argv.emplace_back("-D");
+  argv.push_back(file.string());
+  for (const auto& line : split_lines(run_tool(argv).output)) {
+    // "name T 0 10", or "archive[member]: name T 0 10" for an archive.
+    auto text = std::string_view(line);
+    if (const auto colon = text.find("]: "); colon != std::string_view::npos)
+      text = text.substr(colon + 3);
+    const auto space = text.find(' ');
+    if (space == std::string_view::npos || space + 1 >= text.size()) continue;
+    const char type = text[space + 1];
+    if (!is_global_definition(type)) continue;
+    const auto symbol = std::string(text.substr(0, std::min(space, text.find('@'))));
+    const Definition definition{is_weak_definition(type),
+                                type == 'T' || type == 'i' || type == 'W'};
+    auto [it, added] = entry.second.emplace(symbol, definition);
+    if (!added && !definition.weak) it->second = definition;  // strong somewhere: strong
+  }
+  return entry.second;
+}
+
+// Does a student definition (weak or strong) replace the other file's? A strong one always
+// competes. A weak one (the compiler's copy of an inline function, a template instance, a
+// typeinfo) is harmless beside another weak copy; beside a static library's strong definition it
+// can win when that member is never pulled in, so it is refused; beside a shared library's it is
+// refused for code (the executable's copy interposes the library's at run time, as an
+// `extern "C" inline write` would) and allowed for data, whose vague-linkage copies (typeinfo,
+// vtables) libraries export as ordinary symbols.
+bool interposes(bool student_weak, const Definition& theirs, bool shared_library) {
+  if (!student_weak) return true;
+  if (theirs.weak) return false;
+  return !shared_library || theirs.function;
+}
+
+}  // namespace
+
+std::vector<std::string> check_interposition(const fs::path& archive,
+                                             const std::vector<ObjectFile>& objects,
+                                             const fs::path& link_map, const fs::path& build_dir) {
+  std::vector<std::string> problems;
+  if (!fs::exists(link_map)) {
+    return {"the link map " + link_map.string() +
+            " is missing, so the link check cannot compare symbols; delete the build directory "
+            "and grade again"};
+  }
+  std::map<std::string, std::string> display;
+  for (const auto& object : objects) display[object.member] = object.display;
+  // What the student's objects define.
+  std::map<std::string, std::pair<std::string, bool>> student;  // symbol -> member, weak
+  const auto symbols = run_tool({"nm", "-P", "-A", "--defined-only", archive.string()});
+  for (const auto& line : split_lines(symbols.output)) {
+    std::string member;
+    std::string name;
+    std::string type;
+    if (!parse_nm_line(line, member, name, type) || !display.contains(member)) continue;
+    if (!is_global_definition(type[0])) continue;
+    student.emplace(name, std::make_pair(member, is_weak_definition(type[0])));
+  }
+  const auto own = fs::weakly_canonical(archive);
+  std::set<std::string> reported;
+  for (const auto& file : loaded_files(link_map, build_dir)) {
+    if (file == own) continue;
+    const bool shared = contains(file.filename().string(), ".so");
+    const auto& theirs = definitions_in(file);
+    for (const auto& [name, where] : student) {
+      const auto found = theirs.find(name);
+      if (found == theirs.end() || !interposes(where.second, found->second, shared)) continue;
+      if (!reported.insert(name).second) continue;
+      problems.push_back(display[where.first] + ": defines " + demangled(name) + ", which " +
+                         file.filename().string() +
+                         " also defines: a student file may not replace the C library, the "
+                         "standard library, GoogleTest, the course's kit or anything else the "
+                         "tests are linked with (rename yours)");
     }
   }
   return problems;

@@ -109,6 +109,26 @@ bool others_can_run(const fs::path& binary) {
          (st.st_mode & S_IROTH) != 0;
 }
 
+bool is_within_dir(const fs::path& path, const fs::path& top) {
+  const auto relative = path.lexically_normal().lexically_relative(top.lexically_normal());
+  return !relative.empty() && *relative.begin() != "..";
+}
+
+// Lets the run's user read and run the binary that the build made (under a umask of 077 or 027
+// it cannot): o+rx on the binary and o+x on its folders, from the build tree down. Nothing becomes
+// writable; folders above the course tree are the cover's business (blocking_ancestor).
+void let_others_run(const fs::path& binary, const fs::path& root) {
+  std::error_code ec;
+  fs::permissions(binary, fs::perms::others_read | fs::perms::others_exec, fs::perm_options::add,
+                  ec);
+  const auto top = root.empty() ? binary.parent_path() : fs::absolute(root) / "build";
+  for (auto dir = binary.parent_path(); !dir.empty() && is_within_dir(dir, top);
+       dir = dir.parent_path()) {
+    fs::permissions(dir, fs::perms::others_exec, fs::perm_options::add, ec);
+    if (dir == top || dir == dir.parent_path()) break;
+  }
+}
+
 // One sandboxed run: what must outlive the exec. Members are destroyed in reverse order: the
 // cgroup is emptied before the directory is unmounted and before the user id is given back.
 struct Sandbox {
@@ -126,14 +146,24 @@ std::unique_ptr<Sandbox> make_sandbox(const SandboxPolicy& policy, BuildConfig c
   auto box = std::make_unique<Sandbox>();
   const auto& support = sandbox_support();
   std::optional<fs::path> cover;
-  if (support.separate_users && others_can_run(binary)) {
-    if (auto lease = UidLease::take()) box->user.emplace(std::move(*lease));
+  // As root, a test never runs as root: with no user of its own it does not run at all.
+  if (support.separate_users) {
+    if (!others_can_run(binary)) let_others_run(binary, root);
+    if (!others_can_run(binary)) {
+      throw SandboxRefused("the test binary " + binary.string() +
+                           " cannot be made readable by the sandbox's user");
+    }
+    auto lease = UidLease::take();
+    if (!lease) throw SandboxRefused("no free sandbox user id (256 are in use)");
+    box->user.emplace(std::move(*lease));
   }
   if (box->user && !root.empty()) {
     cover = blocking_ancestor(root, box->user->uid());
     // Without a mount namespace nothing can open the way to a tree the user cannot reach.
-    if (cover && (!support.mount_namespaces || *cover == fs::absolute(root).lexically_normal()))
-      box->user.reset();
+    if (cover && (!support.mount_namespaces || *cover == fs::absolute(root).lexically_normal())) {
+      throw SandboxRefused("the sandbox's user cannot reach the course tree (" + cover->string() +
+                           " is closed to other users) and no mount namespace can open it");
+    }
   }
   std::optional<uid_t> uid;
   if (box->user) uid = box->user->uid();
@@ -148,6 +178,9 @@ std::unique_ptr<Sandbox> make_sandbox(const SandboxPolicy& policy, BuildConfig c
 
   spec.cwd = box->child_dir;
   spec.isolation.cgroup = box->cgroup.get();
+  spec.isolation.syscalls = policy.syscalls;
+  if (config == BuildConfig::asan) spec.isolation.syscalls->tracer = true;
+  spec.isolation.no_aslr = config == BuildConfig::tsan;
   spec.isolation.uid = uid;
   if (private_tmp) {
     spec.isolation.private_tmp = box->dir->path();
@@ -184,12 +217,21 @@ AttemptRecord run_attempt(const TestRunRequest& request) {
 
   ProcessSpec spec;
   std::vector<std::pair<std::string, std::string>> dirs;
-  const auto box = make_sandbox(policy, request.config, request.root, binary, spec, dirs);
+  std::unique_ptr<Sandbox> box;
+  try {
+    box = make_sandbox(policy, request.config, request.root, binary, spec, dirs);
+  } catch (const SandboxRefused& refused) {
+    AttemptRecord record;
+    record.attempt.outcome = Outcome::not_run;
+    record.attempt.reason = std::string("not run: ") + refused.what() +
+                            ". The grader never runs a test as root (see \"Threat model\" in "
+                            "grader/README.md).";
+    return record;
+  }
   const auto trace_dir = box->dir->make_subdir("traces");
   auto env = test_environment(request, box->child_dir / "traces", scale);
   env.insert(env.end(), dirs.begin(), dirs.end());
 
-  if (request.config == BuildConfig::tsan) spec.argv = tsan_launcher_prefix();
   spec.argv.push_back(binary.string());
   spec.argv.push_back("--gtest_filter=" + request.spec.name);
   spec.argv.push_back("--gtest_color=no");
@@ -270,8 +312,13 @@ TestListing list_tests(const fs::path& binary, const fs::path& root, const Sandb
   ProcessSpec spec;
   std::vector<std::pair<std::string, std::string>> env;
   const auto absolute = fs::absolute(binary);
-  const auto box = make_sandbox(policy, config, root, absolute, spec, env);
-  if (config == BuildConfig::tsan) spec.argv = tsan_launcher_prefix();
+  std::unique_ptr<Sandbox> box;
+  try {
+    box = make_sandbox(policy, config, root, absolute, spec, env);
+  } catch (const SandboxRefused& refused) {
+    listing.error = refused.what();
+    return listing;
+  }
   spec.argv.push_back(absolute.string());
   spec.argv.push_back("--gtest_list_tests");
   spec.env = environment_with(env);

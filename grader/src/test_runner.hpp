@@ -38,6 +38,9 @@ struct SandboxPolicy {
   // Trace files kept per run: at most this many, each at most this size; symlinks skipped.
   int max_trace_files = 8;
   std::uint64_t max_trace_bytes = 4ULL << 20;
+  // What the test's process may start (the exercise's `processes`); its seccomp filter denies
+  // the rest. The ASan build adds LeakSanitizer's tracer.
+  SyscallPolicy syscalls;
 };
 
 // COURSE_TIME_SCALE factor of a build: 1 normal, then the kit's factors for ASan and TSan
@@ -59,9 +62,10 @@ struct TestRunRequest {
 // "timing" and fails an assertion. Every attempt is recorded.
 RunResult run_test(const TestRunRequest& request);
 
-// `setarch <machine> -R` when it works here, else nothing: ThreadSanitizer
-// binaries run under it (TSan aborts at start-up on kernels with a large mmap
-// randomisation). The personality is inherited, so it also works for ctest.
+// `setarch <machine> -R` when it works here, else nothing: ThreadSanitizer binaries that the
+// grader runs outside a test's sandbox (the fuzz and stress helpers) run under it, since TSan
+// aborts at start-up on kernels with a large mmap randomisation. A test's run turns the
+// randomisation off itself (Isolation::no_aslr), with no second exec for its filter to allow.
 const std::vector<std::string>& tsan_launcher_prefix();
 
 // The tests a binary contains (`--gtest_list_tests`, reported over the result channel and run

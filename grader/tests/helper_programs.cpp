@@ -1,6 +1,7 @@
 // Misbehaving programs for the runner's tests, built into the test binary
 // itself: when GRADER_TEST_HELPER is set, the binary runs that helper before
 // GoogleTest starts and exits. The tests run /proc/self/exe this way.
+#include <dirent.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -125,7 +126,49 @@ int leave_a_daemon() {
   return ::read(left[0], &byte, 1) == 1 ? 0 : 3;
 }
 
+// Exit code 0 when the seccomp filter refused both a new process and another program (fork and
+// execve fail with EPERM); 1 when one of them started; 2 when the program ran.
+int start_programs() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  if (child > 0) {
+    ::waitpid(child, nullptr, 0);
+    return 1;
+  }
+  const int fork_error = errno;
+  char* const argv[] = {const_cast<char*>("/bin/true"), nullptr};
+  ::execve("/bin/true", argv, environ);
+  const int exec_error = errno;
+  return fork_error == EPERM && exec_error == EPERM ? 0 : 2;
+}
+
+// The number of processes its /proc shows, as the exit code (at most 100).
+int count_processes() {
+  int count = 0;
+  if (DIR* proc = ::opendir("/proc")) {
+    while (const dirent* entry = ::readdir(proc)) {
+      if (entry->d_name[0] >= '1' && entry->d_name[0] <= '9') ++count;
+    }
+    ::closedir(proc);
+  }
+  return count > 100 ? 100 : count;
+}
+
+// Exit code 0 when a file cannot be made in the directory GRADER_TEST_ARG names, 1 when it can.
+int write_arg_dir() {
+  const char* dir = std::getenv("GRADER_TEST_ARG");
+  if (dir == nullptr) return 3;
+  const std::string path = std::string(dir) + "/sandbox-probe";
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) return 0;
+  std::fclose(f);
+  return 1;
+}
+
 int run_helper(const char* mode) {
+  if (std::strcmp(mode, "start-programs") == 0) return start_programs();
+  if (std::strcmp(mode, "count-processes") == 0) return count_processes();
+  if (std::strcmp(mode, "write-arg-dir") == 0) return write_arg_dir();
   if (std::strcmp(mode, "segv") == 0) crash_with_segv();
   if (std::strcmp(mode, "fork-many") == 0) fork_many();
   if (std::strcmp(mode, "fork-bomb-setsid") == 0) fork_bomb_setsid();

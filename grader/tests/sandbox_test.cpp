@@ -162,12 +162,57 @@ TEST_F(Sandbox, WithoutACgroupADaemonEndsWithItsUsersLease) {
   // group; its user id would then be leased to a later test, which it could signal.
   Sandboxed run("leave-a-daemon");
   run.spec.isolation.cgroup = nullptr;
+  // Nor a PID namespace, which would end the daemon with its init: the lease alone must.
+  run.spec.isolation.private_tmp.clear();
+  run.spec.isolation.read_only.clear();
+  run.spec.isolation.cover.reset();
   const auto result = run_process(run.spec);
   ASSERT_EQ(result.ending, Ending::exited) << result.error;
   const uid_t uid = run.user->uid();
   EXPECT_GE(processes_of_user(uid), 1) << "the daemon should have outlived the run";
   run.user.reset();
   EXPECT_EQ(processes_of_user(uid), 0) << "giving the user id back ends all its processes";
+}
+
+TEST_F(Sandbox, TheFilterRefusesProcessesAndProgramsUnlessThePolicyAllowsThem) {
+  Sandboxed refused("start-programs");
+  refused.spec.isolation.syscalls = SyscallPolicy{};
+  const auto denied = run_process(refused.spec);
+  ASSERT_EQ(denied.ending, Ending::exited) << denied.error;
+  EXPECT_EQ(denied.exit_code, 0) << "a threads-only test started a process or a program ("
+                                 << denied.exit_code << ")";
+
+  Sandboxed allowed("start-programs");
+  allowed.spec.isolation.syscalls = SyscallPolicy{.fork = true, .exec = true};
+  const auto started = run_process(allowed.spec);
+  ASSERT_EQ(started.ending, Ending::exited) << started.error;
+  EXPECT_EQ(started.exit_code, 1) << "fork was refused although the policy allows it";
+}
+
+TEST_F(Sandbox, ARunSeesOnlyItsOwnPidNamespace) {
+  Sandboxed run("count-processes");
+  const auto result = run_process(run.spec);
+  ASSERT_EQ(result.ending, Ending::exited) << result.error;
+  EXPECT_LE(result.exit_code, 2) << "its /proc shows " << result.exit_code
+                                 << " processes: the namespace's init and the test only";
+  EXPECT_GE(result.exit_code, 1);
+}
+
+TEST_F(Sandbox, AWorldWritableFolderOfTheMachineIsReadOnlyInARun) {
+  // A folder on the root file system that anyone may write, as /run/lock or /var/crash are.
+  const fs::path place =
+      fs::path("/var/tmp").parent_path() / "lib" / ("course-ww-" + std::to_string(::getpid()));
+  std::error_code ec;
+  fs::create_directories(place, ec);
+  if (ec) GTEST_SKIP() << "cannot make " << place << ": " << ec.message();
+  fs::permissions(place, fs::perms::all | fs::perms::sticky_bit, ec);
+  Sandboxed run("write-arg-dir", place.string());
+  const auto result = run_process(run.spec);
+  const bool left = fs::exists(place / "sandbox-probe");
+  fs::remove_all(place, ec);
+  ASSERT_EQ(result.ending, Ending::exited) << result.error;
+  EXPECT_EQ(result.exit_code, 0) << "the run wrote into " << place;
+  EXPECT_FALSE(left);
 }
 
 TEST_F(Sandbox, TwoRunsAtOnceGetTwoUsers) {

@@ -103,6 +103,94 @@ TEST(SourceCheck, ANamespaceOrAHeaderNamedLikeARefusedCallIsNotACall) {
       << "a directive that is not an include does not hide the lines after it";
 }
 
+TEST(SourceCheck, AssemblySymbolAttributesPastingAndPragmasAreRefusedInEveryFile) {
+  for (const char* code :
+       {"asm(\".incbin \\\"/etc/shadow\\\"\");\n", "void f() { __asm__ volatile(\"\"); }\n",
+        "__attribute__((section(\".text\"))) int x;\n", "[[gnu::alias(\"g\")]] void f();\n",
+        "__attribute__((constructor(101))) void f() {}\n", "#define J(a, b) a##b\n",
+        "_Pragma(\"weak write\")\n", "#pragma weak write = mine\n"}) {
+    EXPECT_FALSE(check_text(code, "counter.cpp").empty()) << "accepted: " << code;
+  }
+  EXPECT_TRUE(check_text("#pragma once\n#pragma GCC diagnostic ignored \"-Wshadow\"\n"
+                         "// asm, section and ## in a comment\n"
+                         "const char* s = \"the header section\";\nint sectioned = 0x1e5;\n",
+                         "counter.cpp")
+                  .empty())
+      << "comments, strings, longer words and the usual pragmas are not code";
+}
+
+// Compiles each named source to an object in `dir` (g++ -c -O1 -fPIC).
+void compile(const fs::path& dir, const std::vector<std::string>& names) {
+  for (const auto& name : names) {
+    ProcessSpec compile;
+    compile.argv = {"g++", "-std=c++20",
+                    "-O1", "-fPIC",
+                    "-c",  (dir / (name + ".cpp")).string(),
+                    "-o",  (dir / (name + ".cpp.o")).string()};
+    const auto result = run_process(compile);
+    ASSERT_TRUE(result.succeeded()) << name << ":\n" << result.output;
+  }
+}
+
+TEST(ObjectCheck, ADefinitionAnotherFileOfTheLinkHasIsRefusedUnlessBothAreInlineCopies) {
+  if (!find_executable("g++") || !find_executable("ar") || !find_executable("nm")) {
+    GTEST_SKIP() << "needs g++, ar and nm";
+  }
+  TempDir dir;
+  const std::string shared_header =
+      "template <class T> T twice(T x) { return x + x; }\n"
+      "inline int counter() { static int n = 0; return ++n; }\n";
+  testing_support::put(dir.path(), "student.cpp",
+                       "#include <unistd.h>\n#include <string>\n" + shared_header +
+                           "extern \"C\" ssize_t write(int, const void*, size_t) { return 0; }\n"
+                           "namespace course { int probe_peak() { return 64; } }\n"
+                           "int student_work() { return twice(2) + counter(); }\n"
+                           "std::string name() { return \"x\"; }\n");
+  testing_support::put(dir.path(), "kit.cpp",
+                       shared_header +
+                           "namespace course { int probe_peak() { return 1; } }\n"
+                           "int kit_work() { return twice(3) + counter(); }\n");
+  testing_support::put(dir.path(), "main.cpp",
+                       "int student_work(); int kit_work();\n"
+                       "int main() { return student_work() + kit_work(); }\n");
+  compile(dir.path(), {"student", "kit", "main"});
+  ProcessSpec archive;
+  archive.argv = {"ar", "rcs", (dir.path() / "libstudent.a").string(),
+                  (dir.path() / "student.cpp.o").string()};
+  ASSERT_TRUE(run_process(archive).succeeded());
+  archive.argv = {"ar", "rcs", (dir.path() / "libkit.a").string(),
+                  (dir.path() / "kit.cpp.o").string()};
+  ASSERT_TRUE(run_process(archive).succeeded());
+  // The kit's object is pulled in for kit_work, so probe_peak is defined twice: -z muldefs lets
+  // the link go through, as a student who defines every symbol of a member would.
+  ProcessSpec link;
+  link.argv = {"g++",
+               (dir.path() / "main.cpp.o").string(),
+               (dir.path() / "libstudent.a").string(),
+               (dir.path() / "libkit.a").string(),
+               "-Wl,-z,muldefs",
+               "-Wl,-Map=" + (dir.path() / "tests.map").string(),
+               "-o",
+               (dir.path() / "tests").string()};
+  const auto linked = run_process(link);
+  ASSERT_TRUE(linked.succeeded()) << linked.output;
+
+  const auto problems =
+      check_interposition(dir.path() / "libstudent.a", {{"student.cpp.o", "src/student.cpp"}},
+                          dir.path() / "tests.map", dir.path());
+  expect_mentions_all(problems, {"src/student.cpp: defines write, which libc.so",
+                                 "defines course::probe_peak(), which libkit.a"});
+  EXPECT_FALSE(mentions(problems, "twice")) << "a template instance both files make is fine";
+  EXPECT_FALSE(mentions(problems, "counter")) << "an inline function's copies are fine";
+  EXPECT_FALSE(mentions(problems, "basic_string")) << "the standard library's templates too";
+  EXPECT_EQ(problems.size(), 2U) << join(problems, "\n");
+
+  EXPECT_FALSE(check_interposition(dir.path() / "libstudent.a", {{"student.cpp.o", "s"}},
+                                   dir.path() / "missing.map", dir.path())
+                   .empty())
+      << "without the linker's map the check cannot pass quietly";
+}
+
 TEST(ObjectCheck, RefusesMainGoogleTestExitCallsPriorityConstructorsAndRawSystemCalls) {
   if (!find_executable("g++") || !find_executable("ar") || !find_executable("nm")) {
     GTEST_SKIP() << "needs g++, ar and nm";

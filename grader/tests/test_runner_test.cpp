@@ -48,6 +48,21 @@ class TestRunner : public ::testing::Test {
   void TearDown() override { force_basic_sandbox(false); }
 };
 
+// The scripts run programs (cat, env, pwd), which the seccomp filter allows only to an exercise
+// whose `processes` is "exec".
+SandboxPolicy script_policy() {
+  SandboxPolicy policy;
+  policy.syscalls.fork = true;
+  policy.syscalls.exec = true;
+  return policy;
+}
+
+TestRunRequest script_request() {
+  TestRunRequest request;
+  request.policy = script_policy();
+  return request;
+}
+
 TestSpec spec_named(const std::string& name, std::vector<std::string> tags = {}) {
   TestSpec spec;
   spec.name = name;
@@ -63,7 +78,7 @@ bool env_has(const std::string& env, const std::string& line) {
 TEST_F(TestRunner, PassesTheFilterJsonOutputAndCourseEnvironment) {
   TempDir state;
   TempDir bin;
-  TestRunRequest request;
+  TestRunRequest request = script_request();
   request.binary =
       make_script(bin.path(), "tests", fake_gtest(state.path(), "passes.json", "Case", 0));
   request.spec = spec_named("Suite.Case");
@@ -92,7 +107,7 @@ TEST_F(TestRunner, ScalesTimeBySanitizerBuildAndHidesGtestVariables) {
   TempDir state;
   TempDir bin;
   ::setenv("GTEST_REPEAT", "50", 1);
-  TestRunRequest request;
+  TestRunRequest request = script_request();
   request.binary =
       make_script(bin.path(), "tests", fake_gtest(state.path(), "passes.json", "Case", 0));
   request.spec = spec_named("Suite.Case");
@@ -114,7 +129,7 @@ TEST_F(TestRunner, ScalesTimeBySanitizerBuildAndHidesGtestVariables) {
 TEST_F(TestRunner, EachRunHasAFreshWorkingDirectoryThatIsRemovedAfterwards) {
   TempDir state;
   TempDir bin;
-  TestRunRequest request;
+  TestRunRequest request = script_request();
   request.binary = make_script(
       bin.path(), "tests", fake_gtest(state.path(), "passes.json", "Case", 0, "touch left-over\n"));
   request.spec = spec_named("Suite.Case");
@@ -139,7 +154,7 @@ TEST_F(TestRunner, AFailingTimingTestIsRetriedAndEveryAttemptIsKept) {
                       "if [ $n -lt 3 ]; then\n" +
                       fake_gtest(state.path(), "fails.json", "Flaky", 1) + "fi\n" +
                       fake_gtest(state.path(), "passes.json", "Flaky", 0);
-  TestRunRequest request;
+  TestRunRequest request = script_request();
   request.binary = make_script(bin.path(), "tests", script);
   request.spec = spec_named("Suite.Flaky", {"timing"});
   const auto run = run_test(request);
@@ -153,7 +168,7 @@ TEST_F(TestRunner, AFailingTimingTestIsRetriedAndEveryAttemptIsKept) {
 TEST_F(TestRunner, RetriesStopAtTwoAndOnlyTimingFailuresAreRetried) {
   TempDir state;
   TempDir bin;
-  TestRunRequest request;
+  TestRunRequest request = script_request();
   request.binary =
       make_script(bin.path(), "tests", fake_gtest(state.path(), "fails.json", "Case", 1));
   request.spec = spec_named("Suite.Case", {"timing"});
@@ -171,7 +186,7 @@ TEST_F(TestRunner, RetriesStopAtTwoAndOnlyTimingFailuresAreRetried) {
 
 TEST_F(TestRunner, AHangingTestTimesOutAtItsScaledLimit) {
   TempDir bin;
-  TestRunRequest request;
+  TestRunRequest request = script_request();
   request.binary = make_script(bin.path(), "hangs", "sleep 30\n");
   request.spec = spec_named("Suite.Hangs");
   request.spec.timeout_s = 0.2;
@@ -187,7 +202,7 @@ TEST_F(TestRunner, TraceFilesAreCopiedOutBeforeTheDirectoryIsRemoved) {
   TempDir state;
   TempDir bin;
   TempDir reports;
-  TestRunRequest request;
+  TestRunRequest request = script_request();
   request.binary =
       make_script(bin.path(), "tests",
                   fake_gtest(state.path(), "passes.json", "Case", 0,
@@ -211,7 +226,7 @@ TEST_F(TestRunner, TracesAreCappedInCountAndSizeAndSymlinksAreSkipped) {
       "done\n"
       "head -c 5242880 /dev/zero > \"$COURSE_TRACE_DIR/a-huge.json\"\n"
       "ln -s /etc/passwd \"$COURSE_TRACE_DIR/a-link.json\"\n";
-  TestRunRequest request;
+  TestRunRequest request = script_request();
   request.binary =
       make_script(bin.path(), "tests", fake_gtest(state.path(), "passes.json", "Case", 0, writes));
   request.spec = spec_named("Suite.Case");
@@ -225,22 +240,26 @@ TEST_F(TestRunner, TracesAreCappedInCountAndSizeAndSymlinksAreSkipped) {
 
 TEST_F(TestRunner, ListsTheTestsOfABinary) {
   TempDir bin;
-  const auto listing = list_tests(make_script(
-      bin.path(), "lists",
-      "secret=$(cat <&${COURSE_GRADER_CHANNEL%,*}); out=${COURSE_GRADER_CHANNEL#*,}\n"
-      "for t in Suite.Passes Suite.Fails Values/P.Works/0; do echo \"$secret test $t\" >&$out; "
-      "done\n"
-      "echo \"$secret done 0\" >&$out\n"));
+  const auto listing = list_tests(
+      make_script(
+          bin.path(), "lists",
+          "secret=$(cat <&${COURSE_GRADER_CHANNEL%,*}); out=${COURSE_GRADER_CHANNEL#*,}\n"
+          "for t in Suite.Passes Suite.Fails Values/P.Works/0; do echo \"$secret test $t\" >&$out; "
+          "done\n"
+          "echo \"$secret done 0\" >&$out\n"),
+      {}, script_policy());
   EXPECT_TRUE(listing.error.empty()) << listing.error;
   EXPECT_EQ(listing.names,
             (std::vector<std::string>{"Suite.Passes", "Suite.Fails", "Values/P.Works/0"}));
 
-  const auto emptied = list_tests(make_script(bin.path(), "exits", "exit 0\n"));
+  const auto emptied =
+      list_tests(make_script(bin.path(), "exits", "exit 0\n"), {}, script_policy());
   EXPECT_TRUE(emptied.names.empty());
   EXPECT_NE(emptied.error.find("ended before GoogleTest listed the tests"), std::string::npos)
       << "an exit(0) at start-up is an error, not an empty list: " << emptied.error;
 
-  const auto broken = list_tests(make_script(bin.path(), "broken", "kill -SEGV $$\n"));
+  const auto broken =
+      list_tests(make_script(bin.path(), "broken", "kill -SEGV $$\n"), {}, script_policy());
   EXPECT_TRUE(broken.names.empty());
   EXPECT_NE(broken.error.find("SIGSEGV"), std::string::npos) << broken.error;
 }
