@@ -82,6 +82,16 @@ function(_course_link_map exe)
   target_link_options(${exe} PRIVATE "LINKER:-Map=$<TARGET_FILE:${exe}>.map")
 endfunction()
 
+# Student code (the exercises' files and a staged submission) compiles through grader/sandbox-compile:
+# under the grader as root the compiler runs as a sandbox user who can read only what any user can,
+# so no trick of the compiler or the assembler reads a root-only file; elsewhere it runs as it is.
+function(_course_student_compiler target impl)
+  if(impl STREQUAL "exercises" OR impl STREQUAL "submission")
+    set_target_properties(${target} PROPERTIES
+      CXX_COMPILER_LAUNCHER "${CMAKE_SOURCE_DIR}/grader/sandbox-compile")
+  endif()
+endfunction()
+
 function(course_write_contract)
   get_property(entries GLOBAL PROPERTY COURSE_CONTRACT)
   list(JOIN entries ",\n  " body)
@@ -233,6 +243,8 @@ function(_course_add_header_only_impl key impl src_dir fallback_dir exclude)
   target_link_libraries(${lib} INTERFACE ${key}_api ${EXERCISE_LIBS})
   file(GLOB test_sources CONFIGURE_DEPENDS "${EXERCISE_DIR}/tests/*.cpp")
   add_executable(${exe} ${exclude} ${test_sources})
+  # The student's header is compiled into these test sources.
+  _course_student_compiler(${exe} ${impl})
   target_link_libraries(${exe} PRIVATE ${lib} course::kit ${EXERCISE_TEST_LIBS} GTest::gtest
                                        GTest::gmock course::test_main)
   _course_test_data_dir(${exe})
@@ -295,6 +307,7 @@ function(course_add_impl key impl src_dir)
   endif()
 
   add_library(${lib} STATIC ${exclude} ${sources})
+  _course_student_compiler(${lib} ${impl})
   # The implementation's own directory comes first so that its private
   # headers win over the reference's when a mutant overrides one.
   target_include_directories(${lib} PRIVATE "${src_dir}" ${ARG_FALLBACK})

@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "process.hpp"
+#include "sandbox.hpp"
 #include "util.hpp"
 
 namespace grader {
@@ -114,6 +115,14 @@ BuildResult Builder::build(BuildConfig config, const std::vector<std::string>& t
   spec.argv.insert(spec.argv.end(), targets.begin(), targets.end());
   spec.argv.insert(spec.argv.end(), {"--", "-k", "0"});
   spec.interrupt_signal = 2;  // let Ninja clean up
+  // As root, student code compiles as a sandbox user (grader/sandbox-compile): the launcher finds
+  // the grader here, and the course's root from its working directory.
+  const auto& support = sandbox_support();
+  if (support.separate_users && support.mount_namespaces) {
+    std::error_code ec;
+    const auto self = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) spec.env = environment_with({{"COURSE_SANDBOX_COMPILE", self.string()}});
+  }
   NinjaProgress ninja(progress_);
   spec.on_output = [&ninja](std::string_view chunk) { ninja(chunk); };
   const auto result = run_process(spec);

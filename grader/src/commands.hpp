@@ -48,6 +48,9 @@ int cmd_stress(const std::filesystem::path& root, const StressArgs& args);
 
 int cmd_export_student(const std::filesystem::path& root, const std::filesystem::path& dest);
 int cmd_new(const std::filesystem::path& root, const std::string& name);
+// The compiler launcher of student code under a root grader (grader/sandbox-compile): runs
+// `command` as a sandbox user with the course tree read-only but for its outputs.
+int cmd_sandbox_compile(const std::filesystem::path& root, const std::vector<std::string>& command);
 
 // ---- shared by the commands (and tested) ----
 

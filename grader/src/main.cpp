@@ -135,12 +135,20 @@ int main(int argc, char** argv) {
       app.add_subcommand("new", "Instructors: scaffold a new exercise from the templates");
   create->add_option("name", new_name, "Its name, such as bounded-queue")->required();
 
+  std::vector<std::string> compile_command;
+  auto* sandbox_compile = app.add_subcommand(
+      "sandbox-compile", "Internal: the compiler launcher of student code under a root grader");
+  sandbox_compile->group("");  // not listed in --help
+  sandbox_compile->add_option("command", compile_command, "The compiler and its arguments")
+      ->required();
+
   CLI11_PARSE(app, argc, argv);
 
   try {
     const auto root = grader::find_root(root_arg ? std::optional<std::filesystem::path>(*root_arg)
                                                  : std::nullopt);
     if (*list) return grader::cmd_list(root, list_impl);
+    if (*sandbox_compile) return grader::cmd_sandbox_compile(root, compile_command);
     grader::allow_unsandboxed(unsandboxed);
     if (*grade || *watch || *selfcheck || *stress) {
       if (const auto refusal = grader::unsandboxed_refusal()) throw grader::GraderError(*refusal);

@@ -176,6 +176,7 @@ struct ChildPlan {
   std::vector<std::string> tree_dirs;   // its ancestors and itself: made when a tmpfs hid them
   // The machine's other mounts, made read-only once the run's own are in place.
   std::vector<MountPoint> read_only_mounts;
+  std::vector<std::string> writable;        // files bound read-write over the read-only tree
   std::vector<sock_filter> syscall_filter;  // installed last; empty: none
   bool no_aslr = false;
   // Result channel: moved to these numbers, not close-on-exec.
@@ -333,6 +334,13 @@ bool enter_private_mounts(const ChildPlan& plan) {
               MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | plan.tree_flags,
               nullptr) != 0) {
     return false;
+  }
+  for (const auto& file : plan.writable) {
+    if (::mount(file.c_str(), file.c_str(), nullptr, MS_BIND, nullptr) != 0 ||
+        ::mount(nullptr, file.c_str(), nullptr,
+                MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | plan.tree_flags, nullptr) != 0) {
+      return false;
+    }
   }
   make_machine_read_only(plan);
   return true;
@@ -616,6 +624,7 @@ ChildPlan plan_child(const ProcessSpec& spec, const std::string& path) {
       }
     }
     if (iso.read_only_root) plan.read_only_mounts = mounts_to_make_read_only(plan);
+    for (const auto& file : iso.writable) plan.writable.push_back(fs::absolute(file).string());
   }
   plan.no_aslr = iso.no_aslr;
   return plan;

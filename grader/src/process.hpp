@@ -84,6 +84,9 @@ struct Isolation {
   std::optional<SyscallPolicy> syscalls;
   // Address-space randomisation off (what `setarch -R` does), for ThreadSanitizer.
   bool no_aslr = false;
+  // Existing files inside the read-only course tree that the run may write (a sandboxed compile's
+  // object and dependency file): each is bound onto itself read-write.
+  std::vector<std::filesystem::path> writable;
 };
 
 struct ProcessSpec {

@@ -209,8 +209,7 @@ std::string SandboxSupport::describe() const {
   if (mount_namespaces) layers.emplace_back("private /tmp and a read-only course tree");
   if (user_namespaces) {
     layers.emplace_back(
-        "a user namespace with its own PID namespace, private /tmp, a hidden $HOME and a "
-        "read-only course tree");
+        "a user namespace with a private /tmp, a hidden $HOME and a read-only course tree");
   }
   if (mount_namespaces || user_namespaces) {
     layers.emplace_back(

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "commands.hpp"
 #include "process.hpp"
 #include "test_support.hpp"
 
@@ -213,6 +214,32 @@ TEST_F(Sandbox, AWorldWritableFolderOfTheMachineIsReadOnlyInARun) {
   ASSERT_EQ(result.ending, Ending::exited) << result.error;
   EXPECT_EQ(result.exit_code, 0) << "the run wrote into " << place;
   EXPECT_FALSE(left);
+}
+
+TEST_F(Sandbox, StudentCodeCompilesAsASandboxUserWhoCannotReadRootsFiles) {
+  if (!find_executable("c++")) GTEST_SKIP() << "needs c++";
+  TempDir secret_dir;  // 0700, root's: its file is what an .incbin or an #include would leak
+  fs::permissions(secret_dir.path(), fs::perms::owner_all, fs::perm_options::replace);
+  testing_support::put(secret_dir.path(), "secret.h", "int leaked = 1;\n");
+  TempDir tree;
+  fs::permissions(tree.path(),
+                  fs::perms::owner_all | fs::perms::others_read | fs::perms::others_exec);
+  testing_support::put(tree.path(), "ok.cpp", "int ok() { return 1; }\n");
+  testing_support::put(tree.path(), "bad.cpp",
+                       "#include \"" + (secret_dir.path() / "secret.h").string() +
+                           "\"\nint bad() { return leaked; }\n");
+  const auto saved = fs::current_path();
+  fs::current_path(tree.path());  // as Ninja runs the launcher: from the build tree
+  const int ok = cmd_sandbox_compile(tree.path(), {"c++", "-c", "ok.cpp", "-o", "ok.o"});
+  const int bad = cmd_sandbox_compile(tree.path(), {"c++", "-c", "bad.cpp", "-o", "bad.o"});
+  fs::current_path(saved);
+  EXPECT_EQ(ok, 0) << "a plain file must compile in the sandbox";
+  struct stat st {};
+  ASSERT_EQ(::stat((tree.path() / "ok.o").c_str(), &st), 0);
+  EXPECT_GT(st.st_size, 0);
+  EXPECT_EQ(st.st_uid, ::getuid()) << "the object is given back to the grader's user";
+  EXPECT_NE(bad, 0) << "the compiler read a file only root may read";
+  EXPECT_FALSE(fs::exists(tree.path() / "bad.o")) << "a failed compile leaves no object";
 }
 
 TEST_F(Sandbox, TwoRunsAtOnceGetTwoUsers) {
