@@ -1,11 +1,15 @@
 #include "hostile.hpp"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -182,6 +186,31 @@ void remove_ipc_objects(const std::set<std::string>& objects) {
   }
 }
 
+// A TCP port listening on 127.0.0.1 while an attack runs, accepting nothing: a connection to it
+// from a test shows that the test shares the machine's network.
+class LoopbackListener {
+ public:
+  LoopbackListener() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ >= 0 &&
+        (::bind(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
+         ::listen(fd_, 16) != 0)) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~LoopbackListener() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  LoopbackListener(const LoopbackListener&) = delete;
+  LoopbackListener& operator=(const LoopbackListener&) = delete;
+
+ private:
+  int fd_;
+};
+
 // Files the attacks write outside the sandbox's reach: they must not exist afterwards.
 std::vector<fs::path> leftover_files(const fs::path& root) {
   std::vector<fs::path> found;
@@ -301,6 +330,8 @@ HostileCheck run_attack(const GradeContext& base_context, const ExerciseManifest
 
   const auto before = tree_state(root);
   const auto ipc_before = ipc_objects();
+  // A service of the machine on loopback, which no test may reach (reaches-other-tests-servers).
+  const LoopbackListener listener;
   const auto start = Clock::now();
   std::vector<std::string> problems;
   double score = -1;

@@ -4,12 +4,15 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/seccomp.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -275,9 +278,24 @@ bool write_proc_file(const char* path, const std::string& text) {
   return ok;
 }
 
-// The namespaces besides the mounts': a PID namespace (entered by the next fork), and IPC and UTS
-// namespaces, so no System V or POSIX IPC object outlives the run or reaches another.
-constexpr int kRunNamespaces = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+// The namespaces besides the mounts': a PID namespace (entered by the next fork); IPC and UTS
+// namespaces, so no System V or POSIX IPC object outlives the run or reaches another; and a
+// network namespace with its own loopback, so a test reaches no other test's servers (a
+// rendezvous another test could complete) and no service of the machine.
+constexpr int kRunNamespaces = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET;
+
+// A new network namespace has a loopback interface that is down: bring it up (127.0.0.1, ::1).
+bool bring_up_loopback() {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  ifreq request{};
+  std::memcpy(request.ifr_name, "lo", 3);
+  bool ok = ::ioctl(fd, SIOCGIFFLAGS, &request) == 0;
+  request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP | IFF_RUNNING);
+  ok = ok && ::ioctl(fd, SIOCSIFFLAGS, &request) == 0;
+  ::close(fd);
+  return ok;
+}
 
 bool enter_user_namespace(const ChildPlan& plan) {
   return ::unshare(CLONE_NEWUSER | kRunNamespaces) == 0 &&
@@ -300,6 +318,7 @@ bool enter_private_mounts(const ChildPlan& plan) {
   if (plan.user_namespace && !enter_user_namespace(plan)) return false;
   if (::unshare(plan.user_namespace ? CLONE_NEWNS : CLONE_NEWNS | kRunNamespaces) != 0)
     return false;
+  if (!bring_up_loopback()) return false;
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
   const bool has_tree = !plan.tree.empty();
   if (has_tree) {

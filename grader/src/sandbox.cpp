@@ -135,10 +135,10 @@ bool mount_namespaces_work() {
   const pid_t child = ::fork();
   if (child < 0) return false;
   if (child == 0) {
-    const bool ok = ::unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) == 0 &&
-                    ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
-                    ::mount("tmpfs", dir.path().c_str(), "tmpfs", 0, "size=1m") == 0 &&
-                    proc_mount_works();
+    const bool ok =
+        ::unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET) == 0 &&
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+        ::mount("tmpfs", dir.path().c_str(), "tmpfs", 0, "size=1m") == 0 && proc_mount_works();
     ::_exit(ok ? 0 : 1);
   }
   int status = 0;
@@ -156,7 +156,8 @@ bool user_namespaces_work() {
     const auto map = std::to_string(::getuid()) + " " + std::to_string(::getuid()) + " 1\n";
     const auto gmap = std::to_string(::getgid()) + " " + std::to_string(::getgid()) + " 1\n";
     const bool ok =
-        ::unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) == 0 &&
+        ::unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+                  CLONE_NEWNET) == 0 &&
         write_text("/proc/self/setgroups", "deny") && write_text("/proc/self/uid_map", map) &&
         write_text("/proc/self/gid_map", gmap) &&
         ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
@@ -187,7 +188,7 @@ SandboxSupport detect() {
     support.mount_namespaces = mount_namespaces_work();
     if (!support.mount_namespaces)
       support.notes.emplace_back(
-          "private /tmp: off (mount, PID and IPC namespaces are not allowed here)");
+          "private /tmp: off (mount, PID, IPC and network namespaces are not allowed here)");
   } else {
     support.notes.emplace_back("separate user per test: off (it needs root)");
     support.user_namespaces = user_namespaces_work();
@@ -213,8 +214,8 @@ std::string SandboxSupport::describe() const {
   }
   if (mount_namespaces || user_namespaces) {
     layers.emplace_back(
-        "its own PID, IPC and UTS namespaces with their /proc, the machine's other mounts "
-        "read-only");
+        "its own PID, IPC, UTS and network namespaces (its /proc, its loopback), the machine's "
+        "other mounts read-only");
   }
   layers.emplace_back("a seccomp filter, process group, rlimits, wall clock, output cap");
   auto text = join(layers, ", ");
