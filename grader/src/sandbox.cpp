@@ -186,9 +186,10 @@ SandboxSupport detect() {
   if (support.root) {
     support.separate_users = true;
     support.mount_namespaces = mount_namespaces_work();
-    if (!support.mount_namespaces)
+    if (!support.mount_namespaces) {
       support.notes.emplace_back(
           "private /tmp: off (mount, PID, IPC and network namespaces are not allowed here)");
+    }
   } else {
     support.notes.emplace_back("separate user per test: off (it needs root)");
     support.user_namespaces = user_namespaces_work();
@@ -481,7 +482,7 @@ RunDir::~RunDir() {
 }
 
 fs::path RunDir::make_subdir(const std::string& name) const {
-  const auto dir = path_ / name;
+  auto dir = path_ / name;
   fs::create_directories(dir);
   if (owner_) {
     [[maybe_unused]] const int ignored = ::chown(dir.c_str(), *owner_, *owner_);
