@@ -592,8 +592,20 @@ std::vector<std::string> check_interposition(const fs::path& archive,
     if (!is_global_definition(type[0])) continue;
     student.emplace(name, std::make_pair(member, is_weak_definition(type[0])));
   }
-  const auto own = fs::weakly_canonical(archive);
   std::set<std::string> reported;
+  // Names the C and C++ standards reserve for the implementation (__x, _X; not _Z..., a mangled
+  // C++ name): the sanitizers and the runtime look some of them up as hooks that no library
+  // defines (__sanitizer_symbolize_code, __tsan_on_report), so no file of the link would show them.
+  for (const auto& [name, where] : student) {
+    const bool reserved = name.size() > 1 && name[0] == '_' &&
+                          (name[1] == '_' || (name[1] >= 'A' && name[1] <= 'Z' && name[1] != 'Z'));
+    if (reserved && reported.insert(name).second) {
+      problems.push_back(display[where.first] + ": defines " + name +
+                         ", a name reserved for the compiler, the C library and the sanitizers "
+                         "(rename yours)");
+    }
+  }
+  const auto own = fs::weakly_canonical(archive);
   for (const auto& file : loaded_files(link_map, build_dir)) {
     if (file == own) continue;
     const bool shared = contains(file.filename().string(), ".so");

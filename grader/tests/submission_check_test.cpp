@@ -144,6 +144,8 @@ TEST(ObjectCheck, ADefinitionAnotherFileOfTheLinkHasIsRefusedUnlessBothAreInline
                        "#include <unistd.h>\n#include <string>\n" + shared_header +
                            "extern \"C\" ssize_t write(int, const void*, size_t) { return 0; }\n"
                            "namespace course { int probe_peak() { return 64; } }\n"
+                           "extern \"C\" const char* __tsan_default_options() { return \"\"; }\n"
+                           "extern \"C\" void __sanitizer_symbolize_code() {}\n"
                            "int student_work() { return twice(2) + counter(); }\n"
                            "std::string name() { return \"x\"; }\n");
   testing_support::put(dir.path(), "kit.cpp",
@@ -179,11 +181,13 @@ TEST(ObjectCheck, ADefinitionAnotherFileOfTheLinkHasIsRefusedUnlessBothAreInline
       check_interposition(dir.path() / "libstudent.a", {{"student.cpp.o", "src/student.cpp"}},
                           dir.path() / "tests.map", dir.path());
   expect_mentions_all(problems, {"src/student.cpp: defines write, which libc.so",
-                                 "defines course::probe_peak(), which libkit.a"});
+                                 "defines course::probe_peak(), which libkit.a",
+                                 "defines __tsan_default_options, a name reserved",
+                                 "defines __sanitizer_symbolize_code, a name reserved"});
   EXPECT_FALSE(mentions(problems, "twice")) << "a template instance both files make is fine";
   EXPECT_FALSE(mentions(problems, "counter")) << "an inline function's copies are fine";
   EXPECT_FALSE(mentions(problems, "basic_string")) << "the standard library's templates too";
-  EXPECT_EQ(problems.size(), 2U) << join(problems, "\n");
+  EXPECT_EQ(problems.size(), 4U) << join(problems, "\n");
 
   EXPECT_FALSE(check_interposition(dir.path() / "libstudent.a", {{"student.cpp.o", "s"}},
                                    dir.path() / "missing.map", dir.path())
