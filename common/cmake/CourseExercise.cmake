@@ -245,6 +245,7 @@ function(_course_add_header_only_impl key impl src_dir fallback_dir exclude)
   add_executable(${exe} ${exclude} ${test_sources})
   # The student's header is compiled into these test sources.
   _course_student_compiler(${exe} ${impl})
+  _course_link_map(${exe})
   target_link_libraries(${exe} PRIVATE ${lib} course::kit ${EXERCISE_TEST_LIBS} GTest::gtest
                                        GTest::gmock course::test_main)
   _course_test_data_dir(${exe})

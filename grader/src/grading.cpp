@@ -110,9 +110,18 @@ std::string rewrite_paths(std::string text, const PreparedImpl& impl) {
 void check_student_objects(const GradeContext& context, PreparedImpl& impl, BuildConfig config) {
   const auto& manifest = impl.request.manifest;
   const auto kind = impl.request.impl.kind;
-  if (!context.link_check || kind == Impl::Kind::mutant || is_header_only(manifest)) return;
+  if (!context.link_check || kind == Impl::Kind::mutant) return;
   const auto found = impl.targets.find(config);
-  if (found == impl.targets.end() || found->second.archive.empty()) return;
+  if (found == impl.targets.end()) return;
+  if (is_header_only(manifest)) {
+    // Its header is compiled into the tests' objects: no symbol of theirs may interpose either.
+    const auto problems = check_header_only_interposition(
+        found->second.tests_target, join(manifest.student_files, ", "), found->second.link_map,
+        build_dir(context.root, config));
+    if (!problems.empty()) impl.build_errors[config] = refusal(problems);
+    return;
+  }
+  if (found->second.archive.empty()) return;
   const auto& archive = found->second.archive;
   std::vector<ObjectFile> objects;
   for (const auto& file : manifest.student_files) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <sstream>
 
 #include "process.hpp"
 #include "util.hpp"
@@ -555,14 +556,19 @@ const std::map<std::string, Definition>& definitions_in(const fs::path& file) {
   return entry.second;
 }
 
-// Does a student definition (weak or strong) replace the other file's? A strong one always
+// Does a student definition (weak or strong) replace the other file's? A C name that a shared
+// library exports always does (below). Otherwise a strong one always
 // competes. A weak one (the compiler's copy of an inline function, a template instance, a
 // typeinfo) is harmless beside another weak copy; beside a static library's strong definition it
 // can win when that member is never pulled in, so it is refused; beside a shared library's it is
 // refused for code (the executable's copy interposes the library's at run time, as an
 // `extern "C" inline write` would) and allowed for data, whose vague-linkage copies (typeinfo,
 // vtables) libraries export as ordinary symbols.
-bool interposes(bool student_weak, const Definition& theirs, bool shared_library) {
+bool interposes(const std::string& name, bool student_weak, const Definition& theirs,
+                bool shared_library) {
+  // A C name (not mangled) that a shared library exports: the C library defines most of its
+  // functions as weak aliases (write, read), and the executable's copy wins either way.
+  if (shared_library && name.rfind("_Z", 0) != 0) return true;
   if (!student_weak) return true;
   if (theirs.weak) return false;
   return !shared_library || theirs.function;
@@ -570,28 +576,17 @@ bool interposes(bool student_weak, const Definition& theirs, bool shared_library
 
 }  // namespace
 
-std::vector<std::string> check_interposition(const fs::path& archive,
-                                             const std::vector<ObjectFile>& objects,
-                                             const fs::path& link_map, const fs::path& build_dir) {
+namespace {
+
+// Symbol -> (how messages name the file that defines it, whether that definition is weak).
+using Definitions = std::map<std::string, std::pair<std::string, bool>>;
+
+// The problems with the student's definitions: reserved names, and names another file of the link
+// (every loaded file but those in `own`) defines too.
+std::vector<std::string> compare_with_the_link(const Definitions& student,
+                                               const std::vector<fs::path>& own,
+                                               const std::vector<fs::path>& loaded) {
   std::vector<std::string> problems;
-  if (!fs::exists(link_map)) {
-    return {"the link map " + link_map.string() +
-            " is missing, so the link check cannot compare symbols; delete the build directory "
-            "and grade again"};
-  }
-  std::map<std::string, std::string> display;
-  for (const auto& object : objects) display[object.member] = object.display;
-  // What the student's objects define.
-  std::map<std::string, std::pair<std::string, bool>> student;  // symbol -> member, weak
-  const auto symbols = run_tool({"nm", "-P", "-A", "--defined-only", archive.string()});
-  for (const auto& line : split_lines(symbols.output)) {
-    std::string member;
-    std::string name;
-    std::string type;
-    if (!parse_nm_line(line, member, name, type) || !display.contains(member)) continue;
-    if (!is_global_definition(type[0])) continue;
-    student.emplace(name, std::make_pair(member, is_weak_definition(type[0])));
-  }
   std::set<std::string> reported;
   // Names the C and C++ standards reserve for the implementation (__x, _X; not _Z..., a mangled
   // C++ name): the sanitizers and the runtime look some of them up as hooks that no library
@@ -600,21 +595,20 @@ std::vector<std::string> check_interposition(const fs::path& archive,
     const bool reserved = name.size() > 1 && name[0] == '_' &&
                           (name[1] == '_' || (name[1] >= 'A' && name[1] <= 'Z' && name[1] != 'Z'));
     if (reserved && reported.insert(name).second) {
-      problems.push_back(display[where.first] + ": defines " + name +
+      problems.push_back(where.first + ": defines " + name +
                          ", a name reserved for the compiler, the C library and the sanitizers "
                          "(rename yours)");
     }
   }
-  const auto own = fs::weakly_canonical(archive);
-  for (const auto& file : loaded_files(link_map, build_dir)) {
-    if (file == own) continue;
+  for (const auto& file : loaded) {
+    if (std::find(own.begin(), own.end(), file) != own.end()) continue;
     const bool shared = contains(file.filename().string(), ".so");
     const auto& theirs = definitions_in(file);
     for (const auto& [name, where] : student) {
       const auto found = theirs.find(name);
-      if (found == theirs.end() || !interposes(where.second, found->second, shared)) continue;
+      if (found == theirs.end() || !interposes(name, where.second, found->second, shared)) continue;
       if (!reported.insert(name).second) continue;
-      problems.push_back(display[where.first] + ": defines " + demangled(name) + ", which " +
+      problems.push_back(where.first + ": defines " + demangled(name) + ", which " +
                          file.filename().string() +
                          " also defines: a student file may not replace the C library, the "
                          "standard library, GoogleTest, the course's kit or anything else the "
@@ -622,6 +616,58 @@ std::vector<std::string> check_interposition(const fs::path& archive,
     }
   }
   return problems;
+}
+
+std::string missing_map(const fs::path& link_map) {
+  return "the link map " + link_map.string() +
+         " is missing, so the link check cannot compare symbols; delete the build directory "
+         "and grade again";
+}
+
+}  // namespace
+
+std::vector<std::string> check_interposition(const fs::path& archive,
+                                             const std::vector<ObjectFile>& objects,
+                                             const fs::path& link_map, const fs::path& build_dir) {
+  if (!fs::exists(link_map)) return {missing_map(link_map)};
+  std::map<std::string, std::string> display;
+  for (const auto& object : objects) display[object.member] = object.display;
+  Definitions student;
+  const auto symbols = run_tool({"nm", "-P", "-A", "--defined-only", archive.string()});
+  for (const auto& line : split_lines(symbols.output)) {
+    std::string member;
+    std::string name;
+    std::string type;
+    if (!parse_nm_line(line, member, name, type) || !display.contains(member)) continue;
+    if (!is_global_definition(type[0])) continue;
+    student.emplace(name, std::make_pair(display[member], is_weak_definition(type[0])));
+  }
+  return compare_with_the_link(student, {fs::weakly_canonical(archive)},
+                               loaded_files(link_map, build_dir));
+}
+
+std::vector<std::string> check_header_only_interposition(const std::string& tests_target,
+                                                         const std::string& shown,
+                                                         const fs::path& link_map,
+                                                         const fs::path& build_dir) {
+  if (!fs::exists(link_map)) return {missing_map(link_map)};
+  const auto loaded = loaded_files(link_map, build_dir);
+  const auto marker = "/" + tests_target + ".dir/";
+  std::vector<fs::path> own;
+  Definitions student;
+  for (const auto& file : loaded) {
+    if (!contains(file.string(), marker)) continue;
+    own.push_back(file);
+    for (const auto& line :
+         split_lines(run_tool({"nm", "-P", "--defined-only", file.string()}).output)) {
+      std::istringstream fields(line);  // "name T 0 10"
+      std::string name;
+      std::string type;
+      if (!(fields >> name >> type) || !is_global_definition(type[0])) continue;
+      student.emplace(name, std::make_pair(shown, is_weak_definition(type[0])));
+    }
+  }
+  return compare_with_the_link(student, own, loaded);
 }
 
 }  // namespace grader

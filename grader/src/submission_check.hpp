@@ -71,6 +71,14 @@ std::vector<std::string> check_interposition(const std::filesystem::path& archiv
                                              const std::filesystem::path& link_map,
                                              const std::filesystem::path& build_dir);
 
+// The same for a header-only exercise, whose student header is compiled into the tests' own
+// objects: the global symbols of the objects of `tests_target` (found in the linker's map) are
+// compared with every other file of the link. `shown` names the student's header in messages.
+std::vector<std::string> check_header_only_interposition(const std::string& tests_target,
+                                                         const std::string& shown,
+                                                         const std::filesystem::path& link_map,
+                                                         const std::filesystem::path& build_dir);
+
 // The calls refused by default (C names), for documentation and tests.
 const std::vector<std::string>& refused_calls();
 

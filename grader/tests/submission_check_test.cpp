@@ -146,6 +146,8 @@ TEST(ObjectCheck, ADefinitionAnotherFileOfTheLinkHasIsRefusedUnlessBothAreInline
                            "namespace course { int probe_peak() { return 64; } }\n"
                            "extern \"C\" const char* __tsan_default_options() { return \"\"; }\n"
                            "extern \"C\" void __sanitizer_symbolize_code() {}\n"
+                           "extern \"C\" inline ssize_t read(int, void*, size_t) { return 0; }\n"
+                           "auto keep_read = &read;\n"
                            "int student_work() { return twice(2) + counter(); }\n"
                            "std::string name() { return \"x\"; }\n");
   testing_support::put(dir.path(), "kit.cpp",
@@ -183,11 +185,12 @@ TEST(ObjectCheck, ADefinitionAnotherFileOfTheLinkHasIsRefusedUnlessBothAreInline
   expect_mentions_all(problems, {"src/student.cpp: defines write, which libc.so",
                                  "defines course::probe_peak(), which libkit.a",
                                  "defines __tsan_default_options, a name reserved",
-                                 "defines __sanitizer_symbolize_code, a name reserved"});
+                                 "defines __sanitizer_symbolize_code, a name reserved",
+                                 "defines read, which libc.so"});
   EXPECT_FALSE(mentions(problems, "twice")) << "a template instance both files make is fine";
   EXPECT_FALSE(mentions(problems, "counter")) << "an inline function's copies are fine";
   EXPECT_FALSE(mentions(problems, "basic_string")) << "the standard library's templates too";
-  EXPECT_EQ(problems.size(), 4U) << join(problems, "\n");
+  EXPECT_EQ(problems.size(), 5U) << join(problems, "\n");
 
   EXPECT_FALSE(check_interposition(dir.path() / "libstudent.a", {{"student.cpp.o", "s"}},
                                    dir.path() / "missing.map", dir.path())
