@@ -122,6 +122,7 @@ BuildResult Builder::build(BuildConfig config, const std::vector<std::string>& t
     std::error_code ec;
     const auto self = fs::read_symlink("/proc/self/exe", ec);
     if (!ec) spec.env = environment_with({{"COURSE_SANDBOX_COMPILE", self.string()}});
+    let_the_sandbox_read(root_, dir);
   }
   NinjaProgress ninja(progress_);
   spec.on_output = [&ninja](std::string_view chunk) { ninja(chunk); };

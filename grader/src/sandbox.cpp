@@ -552,6 +552,41 @@ const std::vector<MountPoint>& machine_mounts() {
   return mounts;
 }
 
+namespace {
+
+void add_permissions(const fs::path& path, fs::perms perms) {
+  std::error_code ec;
+  fs::permissions(path, perms, fs::perm_options::add | fs::perm_options::nofollow, ec);
+}
+
+// o+x on `dir` and its folders; o+r too on its files and folders when `readable`.
+void open_folder(const fs::path& dir, bool readable) {
+  const auto folder =
+      readable ? fs::perms::others_read | fs::perms::others_exec : fs::perms::others_exec;
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(dir, ec))) return;
+  add_permissions(dir, folder);
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_symlink(ec)) continue;
+    if (it->is_directory(ec)) {
+      add_permissions(it->path(), folder);
+    } else if (readable && it->is_regular_file(ec)) {
+      add_permissions(it->path(), fs::perms::others_read);
+    }
+  }
+}
+
+}  // namespace
+
+void let_the_sandbox_read(const fs::path& root, const fs::path& build_dir) {
+  add_permissions(root, fs::perms::others_exec);
+  for (const char* part : {"exercises", "common"}) open_folder(root / part, true);
+  add_permissions(build_dir.parent_path(), fs::perms::others_exec);
+  open_folder(build_dir, false);
+  open_folder(build_dir / "submission", true);
+}
+
 std::optional<fs::path> blocking_ancestor(const fs::path& path, uid_t uid) {
   fs::path current = "/";
   for (const auto& part : fs::absolute(path).lexically_normal()) {

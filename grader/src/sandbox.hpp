@@ -155,6 +155,13 @@ struct MountPoint {
 // are left out. A run with a private /tmp makes each of them read-only (Isolation).
 const std::vector<MountPoint>& machine_mounts();
 
+// Lets the sandbox's users read what a sandboxed compile needs, however the tree was made (a
+// checkout or a grade under umask 077 makes files 0600 and folders 0700): o+rX on the course's
+// sources (exercises/, common/) and on a staged submission, o+x on every folder of the build
+// directory. Nothing becomes writable.
+void let_the_sandbox_read(const std::filesystem::path& root,
+                          const std::filesystem::path& build_dir);
+
 // The highest ancestor of `path` that user `uid` cannot search (no x bit for it), if any: the
 // sandbox mounts an empty tmpfs there and the course tree back into it, so a checkout under
 // /root still runs as an unprivileged user.

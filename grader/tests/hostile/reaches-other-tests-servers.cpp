@@ -34,7 +34,12 @@ const bool scanned = [] {
     address.sin_family = AF_INET;
     address.sin_port = htons(static_cast<std::uint16_t>(port));
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) {
+    sockaddr_in local{};
+    socklen_t length = sizeof local;
+    // A connection to its own ephemeral port (TCP's simultaneous open) reaches nothing.
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0 &&
+        local.sin_port != address.sin_port) {
       escaped("reached 127.0.0.1:" + std::to_string(port));
       ++reached;
     }
