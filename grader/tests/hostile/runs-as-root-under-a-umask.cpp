@@ -33,7 +33,7 @@ const bool tried = [] {
   const auto n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
   std::string root = n > 0 ? std::string(exe, static_cast<std::size_t>(n)) : "";
   for (int up = 0; up < 5 && !root.empty(); ++up) root = root.substr(0, root.rfind('/'));
-  for (const std::string path : {root + "/hostile-marker", std::string("/root/hostile-marker")}) {
+  for (const std::string& path : {root + "/hostile-marker", std::string("/root/hostile-marker")}) {
     std::ofstream out(path);
     if (out << "x" << std::flush) escaped("wrote " + path);
   }
