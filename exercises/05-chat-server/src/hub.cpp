@@ -21,14 +21,29 @@ void Counters::handled_on_this_thread() { not_implemented("Counters::handled_on_
 Client::Client(std::string host, QueueLimits limits, Counters& counters, std::function<void()> wake)
     : host_(std::move(host)), limits_(limits), counters_(counters), wake_(std::move(wake)) {}
 
-// Level 4: the caps and the slow-consumer policy.
+// Level 4: the caps and the slow-consumer policy, then flow control (the statement's level 4).
 bool Client::send(const SharedLine& /*line*/) { not_implemented("Client::send"); }
+void Client::answer(const SharedLine& /*line*/) { not_implemented("Client::answer"); }
 void Client::close(std::string_view /*error_line*/) { not_implemented("Client::close"); }
-void Client::take(std::deque<SharedLine>& /*lines*/) { not_implemented("Client::take"); }
+void Client::disconnect_slow() { not_implemented("Client::disconnect_slow"); }
+void Client::take(std::vector<SharedLine>& /*lines*/) { not_implemented("Client::take"); }
 bool Client::closing() const { not_implemented("Client::closing"); }
 bool Client::slow() const { not_implemented("Client::slow"); }
 bool Client::finished() const { not_implemented("Client::finished"); }
-// Appends one line and its CRLF, and counts its bytes. Called with mutex_ held.
+bool Client::over_mark() const { not_implemented("Client::over_mark"); }
+std::size_t Client::takes() const { not_implemented("Client::takes"); }
+void Client::when_drained(std::function<void()> /*resume*/) {
+  not_implemented("Client::when_drained");
+}
+std::shared_ptr<Client> Client::blocker() { not_implemented("Client::blocker"); }
+void Client::blocked_by(const std::shared_ptr<Client>& /*member*/) {
+  not_implemented("Client::blocked_by");
+}
+std::vector<std::function<void()>> Client::drain_locked() {
+  not_implemented("Client::drain_locked");
+}
+
+// Level 4: a line is at most 512 bytes with its CRLF (cut the text, not a UTF-8 character).
 SharedLine make_line(std::string_view text) {
   std::string line;
   line.reserve(text.size() + 2);
@@ -36,10 +51,22 @@ SharedLine make_line(std::string_view text) {
   return std::make_shared<const std::string>(std::move(line));
 }
 
-// Appends one line and counts its bytes. Called with mutex_ held.
-void Client::push_locked(SharedLine line) {
+bool Client::over_mark_locked() const {
+  return queue_.size() > limits_.max_lines / 2 || queued_bytes_ > limits_.max_bytes / 2;
+}
+
+// Appends one line and counts its bytes; true when the queue went over its mark with it. Called
+// with mutex_ held.
+bool Client::push_locked(SharedLine line) {
+  const bool was_over = over_mark_locked();
   queued_bytes_ += line->size();
   queue_.push_back(std::move(line));
+  return !was_over && over_mark_locked();
+}
+
+// Calls the callbacks handed back by drain_locked, once mutex_ is released.
+void Client::run(std::vector<std::function<void()>> callbacks) {
+  for (const auto& callback : callbacks) callback();
 }
 
 Hub::Hub(const Config& config, Counters& counters)
@@ -95,8 +122,12 @@ bool Hub::wait_until_empty(Clock::time_point /*deadline*/) {
 }
 void Hub::fill(Stats& /*stats*/) const { not_implemented("Hub::fill"); }
 void Hub::log(const std::string& /*line*/) const { not_implemented("Hub::log"); }
-void Hub::broadcast_locked(const Room& /*room*/, const std::string& /*text*/,
-                           const Client* /*except*/) {
+void Hub::deliver_locked(Client& /*from*/, const std::shared_ptr<Client>& /*to*/,
+                         const SharedLine& /*line*/) {
+  not_implemented("Hub::deliver_locked");
+}
+void Hub::broadcast_locked(Client& /*from*/, const Room& /*room*/, const std::string& /*text*/,
+                           bool /*echo*/) {
   not_implemented("Hub::broadcast_locked");
 }
 void Hub::names_locked(Client& /*client*/, const Room& /*room*/) {

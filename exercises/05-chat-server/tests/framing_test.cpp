@@ -58,19 +58,57 @@ CONFORMANCE_TEST(Framing, LinesOver512BytesAreCutTo510) {
   // ngircd disconnects a client whose line is too long ("Request too long"); the course cuts
   // the line and goes on, as RFC 1459 suggests.
   if (target.ngircd()) return;
-  auto clients = registered_clients(target.port, 2, "l", "#long");
+  IrcClient client(target.port);
+  ASSERT_TRUE(client.register_as("cutter"));
+  // "JOIN " and 45 rooms of 10 bytes with their commas fill bytes 0-499; the last room starts at
+  // byte 500, so the cut at 510 leaves it '#' and 9 z. Its JOIN echo shows where the line ended.
+  std::string line = "JOIN ";
+  for (int i = 0; i < 45; ++i) line += "#room" + std::to_string(10000 + i) + ",";
+  line += "#" + std::string(100, 'z');
+  ASSERT_EQ(line.size(), 601u);
+  client.send(line);
+  client.send("PING :next");
+  const auto answers = client.read_until(is_command("PONG"));
+  ASSERT_FALSE(answers.empty()) << client.transcript();
+  std::vector<std::string> joined;
+  for (const auto& answer : answers) {
+    if (answer.command == "JOIN") joined.push_back(answer.params.at(0));
+    EXPECT_NE(answer.command, "421") << "the rest of a cut line, up to its end, is dropped";
+  }
+  ASSERT_EQ(joined.size(), 46u) << client.transcript();
+  EXPECT_EQ(joined.back(), "#" + std::string(9, 'z'))
+      << "a line keeps its first 510 bytes (512 with CRLF): the last room of this JOIN is cut to "
+      << "its first 10 bytes";
+  EXPECT_EQ(answers.back().text(), "next") << "the next line is handled";
+}
+
+// RFC 2812 2.3.1: NUL, CR and LF may not appear inside a message. A client that gets a NUL may
+// take it for the end of the line and read the next line into this one (WeeChat does): the
+// server drops such a line rather than relay it.
+CONFORMANCE_TEST(Framing, ALineWithANulOrABareCrIsDropped) {
+  // ngircd loses more than the line: what follows a NUL in the same read is gone too.
+  if (target.ngircd()) return;
+  auto clients = registered_clients(target.port, 2, "z", "#nul");
   ASSERT_TRUE(clients[1].sync());
-  const std::string command = "PRIVMSG #long :";
-  clients[0].send(command + std::string(600, 'x'));
-  clients[0].send("PRIVMSG #long :next");
-  const auto got = clients[1].wait_for(is_command("PRIVMSG"));
-  ASSERT_TRUE(got) << clients[1].transcript();
-  EXPECT_EQ(got->text(), std::string(510 - command.size(), 'x'))
-      << "a line keeps its first 510 bytes (512 with CRLF); got " << got->text().size()
-      << " bytes of text";
-  const auto next = clients[1].wait_for(is_command("PRIVMSG"));
-  ASSERT_TRUE(next) << clients[1].transcript();
-  EXPECT_EQ(next->text(), "next") << "the rest of a cut line is dropped, up to its end";
+  using std::string_literals::operator""s;
+  clients[0].send_raw("PRIVMSG #nul :before\0hidden\r\n"s);
+  clients[0].send_raw("PRIVMSG #nul :carriage\rhidden\r\n"s);
+  clients[0].send_raw("PRIVMSG z1 :private\0hidden\r\n"s);
+  clients[0].send_raw("UNKNOWN\0hidden\r\n"s);
+  clients[0].send("PRIVMSG #nul :after");
+  const auto got = clients[1].read_until(is_command("PRIVMSG"));
+  ASSERT_FALSE(got.empty()) << clients[1].transcript();
+  EXPECT_EQ(got.back().text(), "after")
+      << "a line that holds a NUL or a CR before its end must be dropped whole, not relayed: "
+         "the first message that reached the room was '"
+      << got.back().raw << "'";
+  const auto answers = clients[0].sync();
+  ASSERT_TRUE(answers) << clients[0].transcript();
+  for (const auto& line : *answers) {
+    EXPECT_EQ(line.raw.find_first_of("\0\r"s), std::string::npos)
+        << "the server sent a NUL or a CR inside a line (" << line.command
+        << "): a dropped line gets no answer that echoes it";
+  }
 }
 
 // The resident memory of this process (the server runs in it), from /proc/self/status.

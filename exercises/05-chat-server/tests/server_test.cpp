@@ -34,6 +34,7 @@ TEST(Server, StartReportsItsErrors) {
   invalid([](Config& c) { c.max_queued_bytes = 0; });
   invalid([](Config& c) { c.registration_timeout = 0ms; });
   invalid([](Config& c) { c.close_timeout = 0ms; });
+  invalid([](Config& c) { c.slow_consumer_timeout = 0ms; });
   invalid([](Config& c) { c.shutdown_deadline = 0ms; });
   invalid([](Config& c) { c.server_name = ""; });
 }

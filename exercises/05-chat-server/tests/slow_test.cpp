@@ -135,6 +135,33 @@ TEST(SlowConsumer, TheQueueNeverPassesItsCaps) {
       << "Stats::peak_queued_lines must report the queue's real peak (it filled up here)";
 }
 
+// Flow control holds each sender back once its line takes a queue over the mark, but 40 senders
+// that each send one more line before they are held take a silent client's queue past its byte
+// cap: the caps still hold, and it is cut by them (its timeout is far away).
+TEST(SlowConsumer, ManySendersAtOnceCannotTakeAQueuePastItsCaps) {
+  Config config = slow_config(1);
+  config.slow_consumer_timeout = std::chrono::duration_cast<milliseconds>(reply_timeout() * 20);
+  RunningServer running(config);
+  IrcClient slow(running.port(), 4096);
+  ASSERT_TRUE(slow.register_as("sloth"));
+  auto senders = registered_clients(running.port(), 40, "s");
+  const std::string text(400, 'q');
+  std::string lines;
+  for (int i = 0; i < 40; ++i) lines += "PRIVMSG sloth :" + text + "\r\n";
+  for (auto& sender : senders) ASSERT_TRUE(sender.send_raw(lines));
+  const auto deadline = Clock::now() + reply_timeout();
+  while (running.server.stats().slow_consumers == 0 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);  // polling Stats: the server offers no event to wait on
+  }
+  const auto stats = running.server.stats();
+  EXPECT_EQ(stats.slow_consumers, 1u)
+      << "40 clients sent 1600 lines of 400 bytes to one that reads nothing: the lines from "
+         "others must never take its queue past a cap (16 KiB here); cut it when one would";
+  EXPECT_LE(stats.peak_queued_lines, kCapLines);
+  EXPECT_LE(stats.peak_queued_bytes, kCapBytes)
+      << "a client's queue held " << stats.peak_queued_bytes << " bytes; the cap is " << kCapBytes;
+}
+
 // A dropped client that never reads again cannot take its ERROR line: after
 // Config::close_timeout the server cuts it off anyway, and it leaves (its QUIT reaches the room).
 TEST(SlowConsumer, AClientThatNeverReadsIsCutOffAfterTheCloseTimeout) {

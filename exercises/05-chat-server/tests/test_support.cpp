@@ -198,6 +198,9 @@ Config test_config(int threads) {
   config.server_name = "chat.test";
   config.registration_timeout = course::scaled(milliseconds(10000));
   config.close_timeout = course::scaled(milliseconds(10000));
+  // Long enough that a client the test reads is never taken for one that does not read, even on
+  // a loaded machine; short enough that the tests with a silent client do not wait long.
+  config.slow_consumer_timeout = course::scaled(milliseconds(2000));
   config.shutdown_deadline = course::scaled(milliseconds(5000));
   return config;
 }

@@ -26,7 +26,7 @@ CommandHandler::CommandHandler(Hub& hub, std::shared_ptr<Client> client)
     : hub_(hub), client_(std::move(client)) {}
 
 void CommandHandler::send_reply(std::string_view numeric, std::string_view rest) {
-  client_->send(hub_.reply(*client_, numeric, rest));
+  client_->answer(hub_.reply(*client_, numeric, rest));
 }
 
 bool CommandHandler::enough_params(const Message& message, std::size_t needed) {
@@ -41,8 +41,8 @@ void CommandHandler::handle(std::string_view line) {
   const auto& command = message->command;
   if (command == "PING") {
     if (message->params.empty()) return send_reply("409", ":No origin specified");
-    return (void)client_->send(":" + hub_.server_name() + " PONG " + hub_.server_name() + " :" +
-                               message->params.front());
+    return client_->answer(":" + hub_.server_name() + " PONG " + hub_.server_name() + " :" +
+                           message->params.front());
   }
   if (command == "PONG") return;
   if (command == "QUIT") {
@@ -58,9 +58,9 @@ void CommandHandler::handle(std::string_view line) {
     const std::string head =
         ":" + hub_.server_name() + " CAP " + (client_->nick.empty() ? "*" : client_->nick);
     if (sub == "ls" || sub == "list") {
-      client_->send(head + " " + (sub == "ls" ? "LS" : "LIST") + " :");
+      client_->answer(head + " " + (sub == "ls" ? "LS" : "LIST") + " :");
     } else if (sub == "req") {
-      client_->send(head + " NAK :" + (message->params.size() > 1 ? message->params[1] : ""));
+      client_->answer(head + " NAK :" + (message->params.size() > 1 ? message->params[1] : ""));
     } else if (sub != "end") {
       send_reply("410", (message->params.empty() ? std::string("*") : message->params.front()) +
                             " :Invalid CAP command");

@@ -39,59 +39,129 @@ Client::Client(std::string host, QueueLimits limits, Counters& counters, std::fu
     : host_(std::move(host)), limits_(limits), counters_(counters), wake_(std::move(wake)) {}
 
 SharedLine make_line(std::string_view text) {
+  constexpr std::size_t kMaxText = kMaxLine - 2;  // room for the CRLF
+  if (text.size() > kMaxText) {
+    std::size_t cut = kMaxText;
+    // Back up to the first byte of a UTF-8 character: a continuation byte is 10xxxxxx.
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0U) == 0x80U) --cut;
+    text = text.substr(0, cut);
+  }
   std::string line;
   line.reserve(text.size() + 2);
   line.append(text).append("\r\n");
   return std::make_shared<const std::string>(std::move(line));
 }
 
-void Client::push_locked(SharedLine line) {
+bool Client::over_mark_locked() const {
+  return queue_.size() > limits_.max_lines / 2 || queued_bytes_ > limits_.max_bytes / 2;
+}
+
+bool Client::push_locked(SharedLine line) {
+  const bool was_over = over_mark_locked();
   queued_bytes_ += line->size();
   queue_.push_back(std::move(line));
+  counters_.queued(queue_.size(), queued_bytes_);
+  return !was_over && over_mark_locked();
+}
+
+std::vector<std::function<void()>> Client::drain_locked() {
+  queue_.clear();
+  queued_bytes_ = 0;
+  lines_from_others_ = 0;
+  bytes_from_others_ = 0;
+  return std::exchange(on_drained_, {});
+}
+
+void Client::run(std::vector<std::function<void()>> callbacks) {
+  for (const auto& callback : callbacks) callback();
 }
 
 bool Client::send(const SharedLine& line) {
-  bool was_empty = false;
+  std::vector<std::function<void()>> held_back;
+  bool wake = false;
+  bool over = false;
   {
     const std::scoped_lock lock(mutex_);
     if (closing_) return false;
     const auto size = line->size();
-    if (queue_.size() + 1 > limits_.max_lines || queued_bytes_ + size > limits_.max_bytes) {
+    if (lines_from_others_ + 1 > limits_.max_lines ||
+        bytes_from_others_ + size > limits_.max_bytes) {
       // The slow-consumer policy: the client is not keeping up. Holding more lines for it would
       // grow the server's memory without bound, so its queue is dropped and it is disconnected.
-      queue_.clear();
-      queued_bytes_ = 0;
+      held_back = drain_locked();
       push_locked(make_line("ERROR :Closing link: slow consumer"));
       closing_ = true;
       slow_ = true;
       ++counters_.slow_consumers;
-      was_empty = true;  // always wake the writer: it must start closing
+      wake = true;  // always wake the writer: it must start closing
     } else {
-      was_empty = queue_.empty();
-      push_locked(line);
-      counters_.queued(queue_.size(), queued_bytes_);
-      if (!was_empty) return true;  // the writer is already awake for the earlier lines
+      ++lines_from_others_;
+      bytes_from_others_ += size;
+      const bool was_empty = queue_.empty();
+      // Wake the writer for the first line (the later ones find it awake), and when the queue
+      // goes over its mark (the session starts its slow-consumer timer).
+      wake = push_locked(line) || was_empty;
+      over = over_mark_locked();
     }
   }
-  wake_();
-  return !closing();
+  run(std::move(held_back));
+  if (wake) wake_();
+  return over;
+}
+
+void Client::answer(const SharedLine& line) {
+  bool wake = false;
+  {
+    const std::scoped_lock lock(mutex_);
+    if (closing_) return;
+    const bool was_empty = queue_.empty();
+    wake = push_locked(line) || was_empty;
+  }
+  if (wake) wake_();
 }
 
 void Client::close(std::string_view error_line) {
+  std::vector<std::function<void()>> held_back;
   {
     const std::scoped_lock lock(mutex_);
     if (closing_) return;
     push_locked(make_line(error_line));
     closing_ = true;
+    held_back = std::exchange(on_drained_, {});  // nobody waits for a client that is leaving
   }
+  run(std::move(held_back));
   wake_();
 }
 
-void Client::take(std::deque<SharedLine>& lines) {
+void Client::disconnect_slow() {
+  std::vector<std::function<void()>> held_back;
+  {
+    const std::scoped_lock lock(mutex_);
+    if (closing_) return;
+    held_back = drain_locked();
+    push_locked(make_line("ERROR :Closing link: slow consumer"));
+    closing_ = true;
+    slow_ = true;
+    ++counters_.slow_consumers;
+  }
+  run(std::move(held_back));
+  wake_();
+}
+
+void Client::take(std::vector<SharedLine>& lines) {
   lines.clear();
-  const std::scoped_lock lock(mutex_);
-  queued_bytes_ = 0;
-  std::swap(lines, queue_);
+  std::vector<std::function<void()>> held_back;
+  {
+    const std::scoped_lock lock(mutex_);
+    if (queue_.empty()) {
+      queue_.shrink_to_fit();  // the writer is going to wait: an idle client holds no batch
+      return;
+    }
+    ++takes_;
+    std::swap(lines, queue_);
+    held_back = drain_locked();
+  }
+  run(std::move(held_back));
 }
 
 bool Client::closing() const {
@@ -107,6 +177,41 @@ bool Client::slow() const {
 bool Client::finished() const {
   const std::scoped_lock lock(mutex_);
   return closing_ && queue_.empty();
+}
+
+bool Client::over_mark() const {
+  const std::scoped_lock lock(mutex_);
+  return over_mark_locked();
+}
+
+std::size_t Client::takes() const {
+  const std::scoped_lock lock(mutex_);
+  return takes_;
+}
+
+void Client::when_drained(std::function<void()> resume) {
+  {
+    const std::scoped_lock lock(mutex_);
+    if (!closing_ && over_mark_locked()) {
+      on_drained_.push_back(std::move(resume));
+      return;
+    }
+  }
+  resume();
+}
+
+std::shared_ptr<Client> Client::blocker() {
+  if (over_mark()) return shared_from_this();
+  while (!blockers_.empty()) {
+    auto member = blockers_.back().lock();
+    if (member && !member->closing() && member->over_mark()) return member;
+    blockers_.pop_back();  // drained, or gone
+  }
+  return nullptr;
+}
+
+void Client::blocked_by(const std::shared_ptr<Client>& member) {
+  blockers_.push_back(member);  // a repeat is harmless: blocker() forgets it once drained
 }
 
 // ---- Hub ----
@@ -141,7 +246,7 @@ void Hub::nick(const std::shared_ptr<Client>& client, std::string_view nick) {
   const auto [it, inserted] = nicks_.try_emplace(key, client);
   if (!inserted && it->second != client) {
     // Looked up and taken under one lock: two clients racing for a nickname cannot both win.
-    client->send(reply(*client, "433", std::string(nick) + " :Nickname is already in use"));
+    client->answer(reply(*client, "433", std::string(nick) + " :Nickname is already in use"));
     return;
   }
   const std::string old_prefix = client->prefix();
@@ -150,8 +255,8 @@ void Hub::nick(const std::shared_ptr<Client>& client, std::string_view nick) {
   const std::string old_nick = std::exchange(client->nick, std::string(nick));
   if (!announce) return;
   const auto line = make_line(":" + old_prefix + " NICK :" + client->nick);
-  client->send(line);
-  for (const auto& peer : peers_locked(*client)) peer->send(line);
+  client->answer(line);
+  for (const auto& peer : peers_locked(*client)) deliver_locked(*client, peer, line);
   log("nick " + old_nick + " " + client->nick);
 }
 
@@ -163,21 +268,29 @@ void Hub::register_user(const std::shared_ptr<Client>& client, std::string_view 
   client->registered = true;
   ++users_;
   const auto& me = *client;
-  client->send(reply(me, "001", ":Welcome to the chat, " + me.prefix()));
-  client->send(reply(me, "002", ":Your host is " + server_name_ + ", running chat-course-1.0"));
-  client->send(reply(me, "003", ":This server was created for the course"));
-  client->send(reply(me, "004", server_name_ + " chat-course-1.0 i t"));
-  client->send(reply(me, "005",
-                     "CASEMAPPING=ascii CHANTYPES=# NICKLEN=16 CHANNELLEN=50 PREFIX=() "
-                     ":are supported by this server"));
-  client->send(reply(me, "422", ":MOTD File is missing"));
+  client->answer(reply(me, "001", ":Welcome to the chat, " + me.prefix()));
+  client->answer(reply(me, "002", ":Your host is " + server_name_ + ", running chat-course-1.0"));
+  client->answer(reply(me, "003", ":This server was created for the course"));
+  client->answer(reply(me, "004", server_name_ + " chat-course-1.0 i t"));
+  client->answer(reply(me, "005",
+                       "CASEMAPPING=ascii CHANTYPES=# NICKLEN=16 CHANNELLEN=50 PREFIX=() "
+                       ":are supported by this server"));
+  client->answer(reply(me, "422", ":MOTD File is missing"));
   log("register " + me.nick);
 }
 
-void Hub::broadcast_locked(const Room& room, const std::string& text, const Client* except) {
+void Hub::deliver_locked(Client& from, const std::shared_ptr<Client>& to, const SharedLine& line) {
+  if (to.get() == &from) {
+    to->answer(line);
+  } else if (to->send(line)) {
+    from.blocked_by(to);  // flow control: `from` is not read until `to` has drained
+  }
+}
+
+void Hub::broadcast_locked(Client& from, const Room& room, const std::string& text, bool echo) {
   const auto line = make_line(text);  // one copy, shared by every member's queue
   for (const auto& member : room.members) {
-    if (member.get() != except) member->send(line);
+    if (echo || member.get() != &from) deliver_locked(from, member, line);
   }
 }
 
@@ -197,7 +310,7 @@ void Hub::names_locked(Client& client, const Room& room) {
   // One 353 line per batch of names, short enough for any client's 512-byte lines.
   std::string names;
   const auto flush = [&] {
-    client.send(reply(client, "353", "= " + room.name + " :" + names));
+    client.answer(reply(client, "353", "= " + room.name + " :" + names));
     names.clear();
   };
   for (const auto& member : room.members) {
@@ -206,7 +319,7 @@ void Hub::names_locked(Client& client, const Room& room) {
     names += member->nick;
   }
   if (!names.empty()) flush();
-  client.send(reply(client, "366", room.name + " :End of /NAMES list"));
+  client.answer(reply(client, "366", room.name + " :End of /NAMES list"));
 }
 
 void Hub::join(const std::shared_ptr<Client>& client, std::string_view name) {
@@ -218,8 +331,8 @@ void Hub::join(const std::shared_ptr<Client>& client, std::string_view name) {
   if (created) room.name = name;
   room.members.push_back(client);
   client->rooms.insert(key);
-  broadcast_locked(room, ":" + client->prefix() + " JOIN " + room.name, nullptr);
-  if (!room.topic.empty()) client->send(reply(*client, "332", room.name + " :" + room.topic));
+  broadcast_locked(*client, room, ":" + client->prefix() + " JOIN " + room.name, true);
+  if (!room.topic.empty()) client->answer(reply(*client, "332", room.name + " :" + room.topic));
   names_locked(*client, room);
   log("join " + client->nick + " " + room.name);
 }
@@ -237,16 +350,16 @@ void Hub::part(const std::shared_ptr<Client>& client, std::string_view name,
   const auto key = fold(name);
   const auto it = rooms_.find(key);
   if (it == rooms_.end()) {
-    client->send(reply(*client, "403", std::string(name) + " :No such channel"));
+    client->answer(reply(*client, "403", std::string(name) + " :No such channel"));
     return;
   }
   if (!client->rooms.contains(key)) {
-    client->send(reply(*client, "442", it->second.name + " :You're not on that channel"));
+    client->answer(reply(*client, "442", it->second.name + " :You're not on that channel"));
     return;
   }
   std::string line = ":" + client->prefix() + " PART " + it->second.name;
   if (!reason.empty()) line.append(" :").append(reason);
-  broadcast_locked(it->second, line, nullptr);  // the one leaving gets its echo too
+  broadcast_locked(*client, it->second, line, true);  // the one leaving gets its echo too
   log("part " + client->nick + " " + it->second.name);
   leave_locked(client, key);
 }
@@ -256,7 +369,7 @@ void Hub::message(const std::shared_ptr<Client>& client, std::string_view comman
   const std::scoped_lock lock(mutex_);
   const bool notice = command == "NOTICE";
   const auto fail = [&](std::string_view numeric, const std::string& rest) {
-    if (!notice) client->send(reply(*client, numeric, rest));
+    if (!notice) client->answer(reply(*client, numeric, rest));
   };
   const std::string line = ":" + client->prefix() + " " + std::string(command) + " " +
                            std::string(target) + " :" + std::string(text);
@@ -267,14 +380,14 @@ void Hub::message(const std::shared_ptr<Client>& client, std::string_view comman
     if (!client->rooms.contains(key)) {
       return fail("404", it->second.name + " :Cannot send to channel");
     }
-    broadcast_locked(it->second, line, client.get());
+    broadcast_locked(*client, it->second, line, false);
     return;
   }
   const auto it = nicks_.find(key);
   if (it == nicks_.end() || !it->second->registered) {
     return fail("401", std::string(target) + " :No such nick/channel");
   }
-  it->second->send(line);
+  deliver_locked(*client, it->second, make_line(line));
 }
 
 void Hub::topic(const std::shared_ptr<Client>& client, std::string_view name,
@@ -283,29 +396,29 @@ void Hub::topic(const std::shared_ptr<Client>& client, std::string_view name,
   const auto key = fold(name);
   const auto it = rooms_.find(key);
   if (it == rooms_.end()) {
-    client->send(reply(*client, "403", std::string(name) + " :No such channel"));
+    client->answer(reply(*client, "403", std::string(name) + " :No such channel"));
     return;
   }
   Room& room = it->second;
   if (!client->rooms.contains(key)) {
-    client->send(reply(*client, "442", room.name + " :You're not on that channel"));
+    client->answer(reply(*client, "442", room.name + " :You're not on that channel"));
     return;
   }
   if (new_topic == nullptr) {
-    client->send(room.topic.empty() ? reply(*client, "331", room.name + " :No topic is set")
-                                    : reply(*client, "332", room.name + " :" + room.topic));
+    client->answer(room.topic.empty() ? reply(*client, "331", room.name + " :No topic is set")
+                                      : reply(*client, "332", room.name + " :" + room.topic));
     return;
   }
   room.topic = *new_topic;
-  broadcast_locked(room, ":" + client->prefix() + " TOPIC " + room.name + " :" + room.topic,
-                   nullptr);
+  broadcast_locked(*client, room,
+                   ":" + client->prefix() + " TOPIC " + room.name + " :" + room.topic, true);
 }
 
 void Hub::names(const std::shared_ptr<Client>& client, std::string_view name) {
   const std::scoped_lock lock(mutex_);
   const auto it = rooms_.find(fold(name));
   if (it == rooms_.end()) {
-    client->send(reply(*client, "366", std::string(name) + " :End of /NAMES list"));
+    client->answer(reply(*client, "366", std::string(name) + " :End of /NAMES list"));
     return;
   }
   names_locked(*client, it->second);
@@ -314,9 +427,9 @@ void Hub::names(const std::shared_ptr<Client>& client, std::string_view name) {
 void Hub::who(const std::shared_ptr<Client>& client, std::string_view mask) {
   const std::scoped_lock lock(mutex_);
   const auto who_line = [&](const Client& user, std::string_view room) {
-    client->send(reply(*client, "352",
-                       std::string(room) + " " + user.user + " " + user.host() + " " +
-                           server_name_ + " " + user.nick + " H :0 " + user.realname));
+    client->answer(reply(*client, "352",
+                         std::string(room) + " " + user.user + " " + user.host() + " " +
+                             server_name_ + " " + user.nick + " H :0 " + user.realname));
   };
   const auto key = fold(mask);
   if (const auto room = rooms_.find(key); room != rooms_.end()) {
@@ -324,7 +437,7 @@ void Hub::who(const std::shared_ptr<Client>& client, std::string_view mask) {
   } else if (const auto user = nicks_.find(key); user != nicks_.end() && user->second->registered) {
     who_line(*user->second, "*");
   }
-  client->send(reply(*client, "315", std::string(mask) + " :End of WHO list"));
+  client->answer(reply(*client, "315", std::string(mask) + " :End of WHO list"));
 }
 
 void Hub::mode(const std::shared_ptr<Client>& client, std::string_view target, bool ban_list) {
@@ -332,19 +445,19 @@ void Hub::mode(const std::shared_ptr<Client>& client, std::string_view target, b
   const auto key = fold(target);
   if (!target.starts_with('#')) {
     if (key == fold(client->nick)) {
-      client->send(reply(*client, "221", "+"));
+      client->answer(reply(*client, "221", "+"));
     } else {
-      client->send(reply(*client, "502", ":Cannot change mode for other users"));
+      client->answer(reply(*client, "502", ":Cannot change mode for other users"));
     }
     return;
   }
   const auto it = rooms_.find(key);
   if (it == rooms_.end()) {
-    client->send(reply(*client, "403", std::string(target) + " :No such channel"));
+    client->answer(reply(*client, "403", std::string(target) + " :No such channel"));
   } else if (ban_list) {
-    client->send(reply(*client, "368", it->second.name + " :End of Channel Ban List"));
+    client->answer(reply(*client, "368", it->second.name + " :End of Channel Ban List"));
   } else {
-    client->send(reply(*client, "324", it->second.name + " +"));
+    client->answer(reply(*client, "324", it->second.name + " +"));
   }
 }
 
@@ -354,7 +467,7 @@ void Hub::quit(const std::shared_ptr<Client>& client, std::string_view reason) {
   if (client->registered) {
     // Each peer once, however many rooms it shares with the one who quits.
     const auto line = make_line(":" + client->prefix() + " QUIT :" + std::string(reason));
-    for (const auto& peer : peers_locked(*client)) peer->send(line);
+    for (const auto& peer : peers_locked(*client)) deliver_locked(*client, peer, line);
     --users_;
   }
   for (const auto& key : std::set<std::string>(client->rooms)) leave_locked(client, key);

@@ -30,7 +30,11 @@ void LineFramer::feed(std::string_view bytes, std::vector<std::string>& lines) {
     if (newline == std::string_view::npos) return;  // the line goes on in the next read
     if (!partial_.empty() && partial_.back() == '\r') partial_.pop_back();
     if (partial_.size() > kMaxContent) partial_.resize(kMaxContent);
-    lines.push_back(std::move(partial_));
+    // NUL and a CR inside a line are forbidden (RFC 2812 2.3.1): the line is dropped, as ngIRCd
+    // does, rather than relayed to clients that would cut it there.
+    if (partial_.find_first_of(std::string_view("\0\r", 2)) == std::string::npos) {
+      lines.push_back(std::move(partial_));
+    }
     partial_.clear();
     discarding_ = false;
     bytes.remove_prefix(newline + 1);

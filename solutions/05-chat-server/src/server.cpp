@@ -33,7 +33,7 @@ void validate(const Config& config) {
         "server_name must be one word");
   check(config.max_queued_lines > 0 && config.max_queued_bytes > 0, "queue caps must be positive");
   check(config.registration_timeout.count() > 0 && config.close_timeout.count() > 0 &&
-            config.shutdown_deadline.count() > 0,
+            config.slow_consumer_timeout.count() > 0 && config.shutdown_deadline.count() > 0,
         "timeouts must be positive");
 }
 
@@ -74,7 +74,8 @@ struct Server::Impl {
         settings{
             .queue = {.max_lines = config.max_queued_lines, .max_bytes = config.max_queued_bytes},
             .registration_timeout = config.registration_timeout,
-            .close_timeout = config.close_timeout},
+            .close_timeout = config.close_timeout,
+            .slow_consumer_timeout = config.slow_consumer_timeout},
         hub(config, counters),
         io(std::max(config.threads, 1)) {}
 

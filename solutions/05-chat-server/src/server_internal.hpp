@@ -8,7 +8,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -33,7 +32,9 @@ inline constexpr std::size_t kMaxLine = 512;
 
 // Splits a byte stream into lines. A line ends with LF; a CR before it is dropped. A line longer
 // than kMaxLine - 2 bytes is cut to its first kMaxLine - 2 bytes and the rest, up to its LF, is
-// discarded as it arrives, so a client that never sends LF costs at most kMaxLine bytes.
+// discarded as it arrives, so a client that never sends LF costs at most kMaxLine bytes. A line
+// that holds a NUL or a CR anywhere else is dropped whole: RFC 2812 (2.3.1) forbids both inside a
+// message, and a client that gets one may read it as the end of a line and garble the next.
 class LineFramer {
  public:
   // Appends the complete lines found in `bytes` (without their line ending) to `lines`.
@@ -84,32 +85,64 @@ struct QueueLimits {
 // member's queue holds the same copy, so a message to a room of 1000 members costs one string,
 // not 1000.
 using SharedLine = std::shared_ptr<const std::string>;
+// `text` and its CRLF, cut to kMaxLine bytes in all (RFC 2812 2.3): a relayed message grows by
+// its sender's prefix, and no client has to read a line longer than that. The cut never splits
+// a UTF-8 character.
 SharedLine make_line(std::string_view text);
 
 // One connection as the shared state sees it: its identity and its outbound queue. The queue is
 // thread-safe (any thread may send to any client); `wake` tells the connection's writer that
-// lines are waiting, and must not block.
-class Client {
+// lines are waiting, or that the queue went over its mark, and must not block.
+//
+// Flow control. The queue's mark is half of each cap. A client whose own queue is over the mark
+// is not read until its writer has taken the queue: what it asks for (a WHO on a big room, 400
+// JOINs in one write) never cuts it. A client whose line took someone else's queue over the mark
+// is not read until that queue has drained, or its owner is cut: a sender is slowed down to the
+// pace of the members who read, and only a member that does not read is cut.
+class Client : public std::enable_shared_from_this<Client> {
  public:
   Client(std::string host, QueueLimits limits, Counters& counters, std::function<void()> wake);
 
-  // Queues one line (CRLF is added). When it would take the queue past a cap, the client is a
-  // slow consumer: the queue is emptied, replaced by "ERROR :Closing link: slow consumer", and
-  // the client closes. Lines sent to a closing client are dropped. Returns false if dropped.
+  // Queues a line from another client (a room's message, a NICK, PART or QUIT of someone else).
+  // When the lines from others would pass a cap, this client is a slow consumer: the queue is
+  // emptied, replaced by "ERROR :Closing link: slow consumer", and the client closes. Lines sent
+  // to a closing client are dropped. Returns true when the queue is over its mark after the line:
+  // the sender is then held back until it drains (see Hub::deliver_locked).
   bool send(const SharedLine& line);
-  bool send(std::string_view line) { return send(make_line(line)); }
+  // Queues an answer to this client's own request: a reply, an echo of its own JOIN. Never cut
+  // for the caps, since a client whose queue is over the mark is not read: one request's answers
+  // are all it can add.
+  void answer(const SharedLine& line);
+  void answer(std::string_view line) { answer(make_line(line)); }
   // Closes after what is queued: `error_line` is the last line written, then the connection ends.
   // Only the first call counts.
   void close(std::string_view error_line);
+  // The slow-consumer policy for a client that does not read (Config::slow_consumer_timeout).
+  void disconnect_slow();
   // Moves everything queued, in order, into `lines` (emptied first); the queue is empty after.
-  // The writer passes the same deque each time, so that its memory is reused instead of
+  // The writer passes the same vector each time, so that its memory is reused instead of
   // allocated again for every batch.
-  void take(std::deque<SharedLine>& lines);
+  void take(std::vector<SharedLine>& lines);
   bool closing() const;
   // Disconnected by the slow-consumer policy.
   bool slow() const;
   // Closing and nothing left to write: the writer can end the connection.
   bool finished() const;
+
+  // ---- flow control ----
+  // More than half of either cap is queued.
+  bool over_mark() const;
+  // How many times the writer has taken lines: the slow-consumer timer compares two readings.
+  std::size_t takes() const;
+  // Calls `resume` once, when the queue is taken or the client closes; at once when it is not over
+  // the mark. From whichever thread does that: it must not block.
+  void when_drained(std::function<void()> resume);
+  // The queue that holds this client back: its own, or that of a client its lines took over the
+  // mark (forgotten once drained); nullptr when it may be read.
+  std::shared_ptr<Client> blocker();
+  // Used by the Hub, from this client's own connection only: `member` is over its mark because of
+  // a line from this client.
+  void blocked_by(const std::shared_ptr<Client>& member);
 
   const std::string& host() const { return host_; }
   std::atomic<bool> registered{false};
@@ -122,17 +155,28 @@ class Client {
   std::string prefix() const { return nick + "!" + user + "@" + host_; }
 
  private:
-  void push_locked(SharedLine line);  // under mutex_
+  // Under mutex_: appends `line`; true when the queue went over the mark with it.
+  bool push_locked(SharedLine line);
+  bool over_mark_locked() const;
+  // Under mutex_: empties the queue and hands back the callbacks of when_drained to call.
+  std::vector<std::function<void()>> drain_locked();
+  void run(std::vector<std::function<void()>> callbacks);  // not under mutex_
 
   const std::string host_;
   const QueueLimits limits_;
   Counters& counters_;
   const std::function<void()> wake_;
   mutable std::mutex mutex_;
-  std::deque<SharedLine> queue_;
+  std::vector<SharedLine> queue_;
   std::size_t queued_bytes_ = 0;
+  std::size_t lines_from_others_ = 0;  // what the caps count
+  std::size_t bytes_from_others_ = 0;
+  std::size_t takes_ = 0;
+  std::vector<std::function<void()>> on_drained_;
   bool closing_ = false;
   bool slow_ = false;
+  // Only this client's own connection touches it (its reader, and the Hub for its commands).
+  std::vector<std::weak_ptr<Client>> blockers_;
 };
 
 // The nicknames and the rooms, shared by every connection. Thread-safe: one mutex guards it all,
@@ -182,7 +226,12 @@ class Hub {
     std::vector<std::shared_ptr<Client>> members;  // in join order
   };
   void log(const std::string& line) const;  // under mutex_: the log is never called twice at once
-  void broadcast_locked(const Room& room, const std::string& text, const Client* except);
+  // Hands `line`, caused by `from`'s request, to `to`: an answer when `to` is `from`, a send
+  // otherwise; a queue it takes over the mark holds `from` back.
+  static void deliver_locked(Client& from, const std::shared_ptr<Client>& to,
+                             const SharedLine& line);
+  // Every member of the room gets the line; the sender too when `echo`.
+  void broadcast_locked(Client& from, const Room& room, const std::string& text, bool echo);
   void names_locked(Client& client, const Room& room);
   // Everyone who shares a room with `client`, each once, `client` excluded.
   std::vector<std::shared_ptr<Client>> peers_locked(const Client& client) const;
@@ -227,6 +276,7 @@ struct SessionSettings {
   QueueLimits queue;
   Clock::duration registration_timeout{};
   Clock::duration close_timeout{};
+  Clock::duration slow_consumer_timeout{};
 };
 
 }  // namespace chat::detail

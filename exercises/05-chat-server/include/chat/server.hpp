@@ -31,10 +31,15 @@ struct Config {
   // The name the server gives itself: the prefix of its replies (":chat.course 001 ...").
   std::string server_name = "chat.course";
 
-  // Each client's outbound queue: the lines waiting to be written to it. A line that would take
-  // the queue past either cap disconnects the client instead (the slow-consumer policy).
+  // Each client's outbound queue: the lines waiting to be written to it. A line from another
+  // client that would take the queue past either cap disconnects it instead (the slow-consumer
+  // policy). Half of each cap is the queue's mark (flow control: see the statement): a client is
+  // not read while its own queue, or the queue of a client its lines went to, is over the mark.
   std::size_t max_queued_lines = 1024;
   std::size_t max_queued_bytes = std::size_t{256} * 1024;
+  // A client whose queue stays over its mark this long, its writer taking nothing, does not read:
+  // it is disconnected as a slow consumer, and the clients held back by it are read again.
+  std::chrono::milliseconds slow_consumer_timeout = 5s;
   // A connection that has not registered (NICK and USER) within this time is closed.
   std::chrono::milliseconds registration_timeout = 30s;
   // Writing to a client that is being disconnected (its last ERROR line) gives up after this.
@@ -55,7 +60,7 @@ struct Stats {
   std::size_t peak_connections = 0;   // the most open at the same instant
   std::size_t users = 0;              // registered now
   std::size_t rooms = 0;              // rooms that exist now (a room has at least one member)
-  std::size_t slow_consumers = 0;     // clients disconnected because their queue was full
+  std::size_t slow_consumers = 0;     // clients disconnected as slow consumers (cap or timeout)
   std::size_t peak_queued_lines = 0;  // the most lines one client's queue ever held
   std::size_t peak_queued_bytes = 0;  // the most bytes one client's queue ever held
   std::vector<std::thread::id> loop_threads;  // every thread that handled a command (no repeats)
