@@ -1,9 +1,9 @@
-# Exercise 06 parses HTML with gumbo and URLs with Boost.URL, and fetches pages with the course's
+# Exercise 06 parses HTML with libxml2 (its HTML parser) and URLs with Boost.URL, and fetches pages with the course's
 # HTTP client (lib/http_client.cpp, on Boost.Beast). The client is course code, compiled once per
 # configuration into its own library: a Beast translation unit is the most expensive file of the
 # course to compile, and the skeleton, the reference and every mutant link the same one.
 find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS url)
-pkg_check_modules(GUMBO REQUIRED IMPORTED_TARGET gumbo)
+pkg_check_modules(LIBXML2 REQUIRED IMPORTED_TARGET libxml-2.0)
 find_package(nlohmann_json 3.10 CONFIG REQUIRED)
 
 # g++ 12 reports -Wmismatched-new-delete on every Asio coroutine frame: a false positive (GCC
@@ -19,7 +19,7 @@ target_link_libraries(06-web-crawler_http PUBLIC Boost::headers Boost::url Threa
 
 # The command line is parsed with CLI11 and writes JSON with nlohmann-json; Ctrl-C is the kit's
 # SignalStop.
-set(EXERCISE_LIBS 06-web-crawler_http PkgConfig::GUMBO CLI11::CLI11 nlohmann_json::nlohmann_json)
+set(EXERCISE_LIBS 06-web-crawler_http PkgConfig::LIBXML2 CLI11::CLI11 nlohmann_json::nlohmann_json)
 # The tests run the command with Ctrl-C in a child process.
 set(EXERCISE_TEST_LIBS course::signal_stop)
 # `crawler`: the command (the reference's, or yours); `bench_site`: the benchmark's synthetic web

@@ -112,7 +112,7 @@ def load(tools, port, clients, senders, seconds, window):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def hold_idle(tools, server, count, hold, patience=90.0):
+def hold_idle(tools, server, count, hold, patience=150.0):
     """Opens `count` registered clients that say nothing; returns (KiB per connection, problem)."""
     before = server.rss_kib()
     generator = subprocess.Popen([tools["chat_load"], "--port", str(server.port), "--idle",
@@ -155,7 +155,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--window", type=int, default=16)
-    parser.add_argument("--idle", type=int, default=10000)
+    parser.add_argument("--idle", type=int, default=500)
     args = parser.parse_args()
     tools = find_tools(args.impl)
 

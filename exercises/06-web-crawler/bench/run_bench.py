@@ -7,7 +7,9 @@ bench_site serves --pages HTML pages over --hosts servers on 127.0.0.1, each ans
 with L fetches at most in flight (and L per host), --runs times; printed per crawler and L: the
 median wall time, pages per second, the ratio of the median to the ideal bound ceil(N/L) x
 latency, the CPU time per page (user + system of the crawler's process), and the ratio of its
-rate to the course's best strategy. robots.txt is not fetched by anyone.
+rate to the course's best strategy. robots.txt is not fetched by anyone. Then each crawler
+crawls four hostile pages (100 000 nested elements, unclosed and misnested formatting tags, one
+seed each): the wall time and the crawler's peak resident memory.
 
 Crawlers: the exercise's `crawler` command with --strategy threads, async and fair; the notes'
 asyncio + aiohttp crawler with an asyncio.Semaphore (notes_asyncio_crawler.py); Scrapy with
@@ -96,6 +98,74 @@ def wget2_peer(binary, workdir):
     return command, pages
 
 
+def hostile_pages():
+    """The pages a hostile site serves: path -> HTML."""
+    nested = "<div>" * 100000 + "<a href=/after>after</a>"
+    formatting = "".join("<div><b id=%d></div>" % i for i in range(20000)) + "<a href=/after>a</a>"
+    unclosed = "<b>" * 100000 + "<a href=/after>after</a>"
+    tables = "".join("<table><i id=%d>" % i for i in range(20000)) + "<a href=/after>after</a>"
+    return {"/nested": nested, "/formatting": formatting, "/unclosed": unclosed,
+            "/tables": tables, "/after": "<p>the page after</p>"}
+
+
+def serve_hostile_site():
+    """Serves hostile_pages() on 127.0.0.1 from a thread; returns (server, base URL)."""
+    import http.server
+    import threading
+    pages = {path: html.encode() for path, html in hostile_pages().items()}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = pages.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, "http://127.0.0.1:%d" % server.server_address[1]
+
+
+def measured(command, timeout):
+    """Runs a command; returns (wall seconds, peak resident MB of that process), or None at the
+    timeout (the process is killed)."""
+    start = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while True:
+        pid, _, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            return time.monotonic() - start, usage.ru_maxrss / 1024.0
+        if time.monotonic() - start > timeout:
+            process.kill()
+            os.wait4(process.pid, 0)
+            return None
+        time.sleep(0.01)
+
+
+def bench_hostile(crawlers, timeout):
+    server, base = serve_hostile_site()
+    sizes = {path: len(html) // 1024 for path, html in hostile_pages().items()}
+    print()
+    print("hostile pages (one seed each, depth 1, L = 4): wall s / peak RSS MB of the crawler")
+    paths = [path for path in hostile_pages() if path != "/after"]
+    print("%-15s" % "crawler" + "".join("%22s" % ("%s (%d KB)" % (p, sizes[p])) for p in paths))
+    try:
+        for name, (command, _) in crawlers:
+            cells = []
+            for path in paths:
+                result = measured(command([base + path], 4, 1), timeout)
+                cells.append("killed after %d s" % timeout if result is None
+                             else "%.2f s / %.0f MB" % result)
+            print("%-15s" % name + "".join("%22s" % cell for cell in cells))
+    finally:
+        server.shutdown()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--impl", default="solutions", help="exercises or solutions")
@@ -107,6 +177,8 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--depth", type=int, default=50)
     parser.add_argument("--only", default="", help="comma-separated crawler names to run")
+    parser.add_argument("--hostile-timeout", type=int, default=60,
+                        help="seconds a crawler may take on one hostile page (0: skip them)")
     args = parser.parse_args()
 
     tools = os.path.join(args.build, "tools", "06-web-crawler", args.impl)
@@ -169,6 +241,8 @@ def main():
                          1000.0 * cpu / max(found, 1),
                          rate / best, note))
             print("%-15s %5d %9.3f   (ceil(N/L) x latency)" % ("ideal", limit, ideal))
+        if args.hostile_timeout > 0:
+            bench_hostile(crawlers, args.hostile_timeout)
     finally:
         site.stdin.close()
         site.wait(timeout=30)

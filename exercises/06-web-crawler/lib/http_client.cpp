@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -162,7 +163,20 @@ asio::awaitable<FetchResult> async_fetch(FetchRequest request, std::stop_token s
     http::response_parser<http::string_body> parser;
     parser.body_limit(request.max_body_bytes);
     end_if_stopped();
-    co_await http::async_read(*stream, buffer, parser, asio::use_awaitable);
+    boost::system::error_code read_error;
+    co_await http::async_read(*stream, buffer, parser,
+                              asio::redirect_error(asio::use_awaitable, read_error));
+    if (read_error == http::error::body_limit && parser.is_header_done()) {
+      // The server answered, with a page too large to read to its end: the answer's status is
+      // known, and recorded with the error.
+      bool transient = false;
+      FetchResult result = failure(describe(read_error, phase, request, &transient), transient);
+      result.status = static_cast<int>(parser.get().result_int());
+      result.content_type = std::string(parser.get()[http::field::content_type]);
+      result.body = std::move(parser.get().body());  // what was read: at most the limit
+      co_return result;
+    }
+    if (read_error) throw boost::system::system_error(read_error);
 
     auto& response = parser.get();
     FetchResult result;

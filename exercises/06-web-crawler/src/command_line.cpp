@@ -1,6 +1,5 @@
 // The `crawler` command, given by the course: it parses the command line, runs crawl() with a
 // progress line, and writes the records as JSON Lines. Your work is in the other files.
-#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -9,6 +8,7 @@
 #include <iomanip>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <system_error>
@@ -30,34 +30,67 @@ nlohmann::json to_json(const PageRecord& page) {
           {"error", page.ok() ? nlohmann::json(nullptr) : nlohmann::json(page.error)}};
 }
 
-// Writes the records to `path` atomically: a temporary file in the same directory, renamed over
-// `path` once it is complete and flushed. On failure the temporary file is removed and `path` is
-// left as it was.
-bool write_records(const std::filesystem::path& path, const std::vector<PageRecord>& pages,
-                   std::ostream& err) {
-  const std::filesystem::path directory =
-      path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  const std::filesystem::path temporary =
-      directory / ("." + path.filename().string() + ".tmp-" + std::to_string(::getpid()));
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    for (const PageRecord& page : pages) file << to_json(page).dump() << '\n';
-    file.flush();
-    if (!file) {
-      err << "crawler: cannot write " << path.string() << "\n";
-      std::error_code ignored;
-      std::filesystem::remove(temporary, ignored);
+// The --out file, written as the crawl goes: each record becomes a line of "<out>.part" as soon
+// as it is made, so that a crash or a kill keeps what was done there; once the crawl is over the
+// file is renamed to <out>, so that <out> is never seen half-written. (A rename replaces a
+// regular file; <out> should be one.)
+class RecordFile {
+ public:
+  explicit RecordFile(std::filesystem::path path)
+      : path_(std::move(path)), part_(path_.string() + ".part") {}
+
+  // Creates "<out>.part"; false, with a message on `err`, when it cannot.
+  bool open(std::ostream& err) {
+    file_.open(part_, std::ios::binary | std::ios::trunc);
+    if (!file_) {
+      err << "crawler: cannot write " << path_.string() << " (" << part_.string()
+          << " cannot be created)\n";
       return false;
     }
+    return true;
   }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) {
-    err << "crawler: cannot write " << path.string() << ": " << error.message() << "\n";
-    std::filesystem::remove(temporary, error);
+
+  // One line, flushed at once: what is in the file survives the process.
+  void write(const PageRecord& page) { file_ << to_json(page).dump() << '\n' << std::flush; }
+
+  // Closes and removes the part file: <out> is left as it was.
+  void abandon() {
+    file_.close();
+    std::error_code ignored;
+    std::filesystem::remove(part_, ignored);
+  }
+
+  // Closes and renames. On failure the part file is removed and <out> left as it was.
+  bool finish(std::ostream& err) {
+    file_.close();
+    std::error_code error;
+    if (file_.fail()) {
+      err << "crawler: cannot write " << path_.string() << "\n";
+    } else {
+      std::filesystem::rename(part_, path_, error);
+      if (!error) return true;
+      err << "crawler: cannot write " << path_.string() << ": " << error.message() << "\n";
+    }
+    std::filesystem::remove(part_, error);
     return false;
   }
-  return true;
+
+ private:
+  std::filesystem::path path_;
+  std::filesystem::path part_;
+  std::ofstream file_;
+};
+
+// The host of "HOST[:PORT]" as host_of gives it ("Site.TEST:80" is "site.test"); nullopt when it
+// is not one.
+std::optional<std::string> scope_host(const std::string& text) {
+  try {
+    const std::string canonical = canonical_url("http://" + text + "/");
+    if (canonical != "http://" + host_of(canonical) + "/") return std::nullopt;  // a path, a query
+    return host_of(canonical);
+  } catch (const UrlError&) {
+    return std::nullopt;
+  }
 }
 
 // Redraws the progress line at most every 100 ms, and always for the last page.
@@ -97,6 +130,7 @@ int run_command_line(std::span<const std::string_view> args, std::ostream& out, 
   long long delay_ms = 0;
   long long timeout_ms = options.total_timeout.count();
   std::vector<std::string> resolves;
+  std::vector<std::string> allowed;
   std::string out_path;
   bool no_robots = false;
   bool quiet = false;
@@ -116,6 +150,8 @@ int run_command_line(std::span<const std::string_view> args, std::ostream& out, 
   app.add_option("--strategy", strategy, "sequential, threads, async or fair")
       ->check(CLI::IsMember({"sequential", "threads", "async", "fair"}));
   app.add_option("--resolve", resolves, "HOST=ADDRESS: connect to ADDRESS for HOST, no DNS");
+  app.add_option("--allow-host", allowed,
+                 "HOST[:PORT]: crawl this host too (the seeds' hosts always are)");
   app.add_flag("--no-robots", no_robots, "ignore robots.txt");
   app.add_option("--out", out_path, "write the pages as JSON Lines to this file");
   app.add_flag("-q,--quiet", quiet, "no progress line");
@@ -142,12 +178,36 @@ int run_command_line(std::span<const std::string_view> args, std::ostream& out, 
     }
     options.resolve[entry.substr(0, equals)] = entry.substr(equals + 1);
   }
+  if (!allowed.empty()) {
+    // The scope is the seeds' hosts and these (Options::allowed_hosts replaces the seeds' hosts
+    // when it is not empty, so they are added too).
+    for (const std::string& entry : allowed) {
+      const auto host = scope_host(entry);
+      if (!host) {
+        err << "crawler: --allow-host wants HOST or HOST:PORT, not '" << entry << "'\n";
+        return 2;
+      }
+      options.allowed_hosts.push_back(*host);
+    }
+    for (const std::string& seed : seeds) {
+      try {
+        options.allowed_hosts.push_back(host_of(canonical_url(seed)));
+      } catch (const UrlError&) {
+        // A malformed seed gets its record from crawl().
+      }
+    }
+  }
   options.strategy = *parse_strategy(strategy);
   options.host_delay = std::chrono::milliseconds(delay_ms);
   options.total_timeout = std::chrono::milliseconds(timeout_ms);
   options.connect_timeout = std::min(options.connect_timeout, options.total_timeout);
   options.obey_robots = !no_robots;
   options.stop = std::move(stop);
+  std::optional<RecordFile> records;
+  if (!out_path.empty()) {
+    if (!records.emplace(out_path).open(err)) return 1;
+    options.on_record = [&records](const PageRecord& page) { records->write(page); };
+  }
   ProgressLine progress(err);
   if (!quiet) options.on_progress = [&progress](const Progress& p) { progress.update(p); };
 
@@ -157,6 +217,7 @@ int run_command_line(std::span<const std::string_view> args, std::ostream& out, 
   } catch (const std::exception& error) {
     progress.finish();
     err << "crawler: " << error.what() << "\n";
+    if (records) records->abandon();  // the crawl did not run: no file
     return 2;
   }
   progress.finish();
@@ -167,8 +228,7 @@ int run_command_line(std::span<const std::string_view> args, std::ostream& out, 
       << " failed, in " << std::fixed << std::setprecision(1) << seconds << " s ("
       << stats.robots_fetches << " robots.txt, " << stats.duplicates << " duplicate links, "
       << stats.off_scope << " off scope, peak " << stats.peak_in_flight << " in flight)\n";
-  bool written = true;
-  if (!out_path.empty()) written = write_records(out_path, result.pages, err);
+  const bool written = !records || records->finish(err);
   if (options.stop.stop_requested()) {
     err << "crawler: stopped; the pages recorded so far are kept\n";
     return 1;

@@ -102,7 +102,22 @@ Outcome fetch_with_retries(const Job& job, const Options& options, const std::st
     }
   }
   outcome.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  find_links(job, outcome);
   return outcome;
+}
+
+// Given: where the fetch was, never under a strategy's lock (see Outcome).
+void find_links(const Job& job, Outcome& outcome) {
+  const FetchResult& answer = outcome.last;
+  if (job.kind != Job::Kind::page || !answer.answered() || answer.status < 200 ||
+      answer.status >= 300 || !is_html(answer.content_type)) {
+    return;
+  }
+  try {
+    outcome.links = extract_links(answer.body, job.url);
+  } catch (const HtmlError& error) {
+    outcome.parse_error = error.what();
+  }
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <stop_token>
 #include <string>
@@ -34,7 +35,15 @@ struct Outcome {
   FetchResult last{};  // the last attempt
   int attempts = 0;
   std::chrono::milliseconds elapsed{0};
+  // An HTML page's links, or why they could not be read (find_links). Parsing is part of the
+  // work on a page, done where the fetch was: never under a strategy's lock, where it would
+  // stall every other worker for as long as a big page takes.
+  std::optional<std::vector<std::string>> links{};
+  std::string parse_error{};
 };
+
+// Fills outcome.links (or parse_error) when the job is a page and its answer a 2xx HTML page.
+void find_links(const Job& job, Outcome& outcome);
 
 // Throws std::invalid_argument when an option is out of range.
 void validate(const Options& options);
@@ -48,8 +57,8 @@ bool should_retry(const FetchResult& attempt, int attempts_so_far, const RetryPo
 std::chrono::milliseconds backoff_before(int retry, const FetchResult& failed,
                                          const RetryPolicy& policy);
 
-// Fetches a job with retries, blocking the calling thread; a stop request ends the back-off and
-// the fetch at once. For the sequential, threads and fair strategies.
+// Fetches a job with retries, blocking the calling thread, then finds its links; a stop request
+// ends the back-off and the fetch at once. For the sequential, threads and fair strategies.
 Outcome fetch_with_retries(const Job& job, const Options& options, const std::stop_token& stop);
 
 // The crawl's state: the seen set, the queue of jobs ready to start, the hosts, the records.

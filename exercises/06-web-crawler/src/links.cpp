@@ -1,5 +1,6 @@
-// Level 2: the links of a page, with a real HTML parser (gumbo). Read ../README.md first.
-#include <gumbo.h>
+// Level 2: the links of a page, with a real HTML parser (libxml2's). Read ../README.md first.
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
 
 #include <stdexcept>
 #include <string>
@@ -13,8 +14,12 @@ bool is_html(std::string_view /*content_type*/) {
   throw std::logic_error("not implemented yet: level 2 (src/links.cpp: is_html)");
 }
 
-// gumbo_parse_with_options(&kGumboDefaultOptions, html.data(), html.size()) gives a tree; walk
-// it, free it with gumbo_destroy_output.
+// xmlInitParser() once (a function-local static) before the first parse: libxml2's global state
+// must not be set up by two threads at once. Then htmlNewParserCtxt, then
+// htmlCtxtReadMemory(parser, html.data(), size, url, nullptr, flags) gives a tree (an xmlDoc); walk
+// it without recursion, free it with xmlFreeDoc and the parser with htmlFreeParserCtxt. An
+// XML_ERR_INTERNAL_ERROR left in xmlCtxtGetLastError(parser) means the parser stopped at its
+// nesting limit: throw HtmlError.
 std::vector<std::string> extract_links(std::string_view /*html*/, std::string_view /*page_url*/) {
   throw std::logic_error("not implemented yet: level 2 (src/links.cpp: extract_links)");
 }

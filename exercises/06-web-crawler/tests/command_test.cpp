@@ -3,11 +3,18 @@
 // recorded.
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 #include <sstream>
+#include <stdexcept>
+#include <thread>
 
 #include "course/child_process.hpp"
 #include "course/signal_stop.hpp"
@@ -131,29 +138,72 @@ TEST(Command, UnwritableOutputLeavesNoFile) {
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.err.find("cannot write"), std::string::npos) << run.err;
   EXPECT_TRUE(files_in(dir.path()).empty());
+  // The same crawl with a path that can be written: it was the path that failed, not the crawl.
+  const fs::path writable = dir.path() / "pages.jsonl";
+  const CommandRun fine = run_command({web.url(0, "/"), "--out", writable.string(), "--quiet"});
+  EXPECT_EQ(fine.status, 0) << fine.err;
+  EXPECT_EQ(read_lines(writable).size(), 1U);
 }
 
-// The command runs in a child process, as the `crawler` program would, and gets SIGINT. The child
-// is forked before the test server starts its threads (ThreadSanitizer ends a child forked from a
-// process with threads once the child starts threads of its own), and reads the seed from a pipe.
+// The command in a child process, as the `crawler` program would run, with Ctrl-C as its stop
+// (the kit's SignalStop): `crawler SEED -j 4 --per-host 4 --out OUT --quiet --timeout 60000`.
+// The child is forked before the test server starts its threads (ThreadSanitizer ends a child
+// forked from a process with threads once the child starts threads of its own), so it reads the
+// seed, known only once the server runs, from a pipe.
+class CommandChild {
+ public:
+  explicit CommandChild(const fs::path& out)
+      : pipe_(make_pipe()), process_([this, out] {
+          ::close(pipe_[1]);
+          std::string seed;
+          char c = 0;
+          while (::read(pipe_[0], &c, 1) == 1 && c != '\n') seed += c;
+          const course::SignalStop ctrl_c;
+          const std::vector<std::string> args = {seed,        "-j",    "4",          "--per-host",
+                                                 "4",         "--out", out.string(), "--quiet",
+                                                 "--timeout", "60000"};
+          const std::vector<std::string_view> views(args.begin(), args.end());
+          std::ostringstream ignored;
+          return run_command_line(views, std::cout, ignored, ctrl_c.token());
+        }) {
+    ::close(pipe_[0]);
+  }
+  CommandChild(const CommandChild&) = delete;
+  CommandChild& operator=(const CommandChild&) = delete;
+  ~CommandChild() {
+    if (pipe_[1] >= 0) ::close(pipe_[1]);
+  }
+
+  // Hands the child its seed: the crawl starts.
+  bool start(const std::string& seed) {
+    const std::string line = seed + "\n";
+    const bool written =
+        ::write(pipe_[1], line.data(), line.size()) == static_cast<ssize_t>(line.size());
+    ::close(pipe_[1]);
+    pipe_[1] = -1;
+    return written;
+  }
+  void signal(int number) { process_.signal(number); }
+  std::optional<int> wait_exit(std::chrono::steady_clock::time_point deadline) {
+    return process_.wait_exit(deadline);
+  }
+  std::string error_output() { return process_.error_output(); }
+
+ private:
+  static std::array<int, 2> make_pipe() {
+    std::array<int, 2> ends{-1, -1};
+    if (::pipe(ends.data()) != 0) throw std::runtime_error("pipe() failed");
+    return ends;
+  }
+  std::array<int, 2> pipe_;
+  course::ChildProcess process_;
+};
+
+// Ctrl-C (SIGINT) ends the crawl: exit 1, and the pages recorded so far are in <out>.
 TEST(Command, CtrlCStopsTheCrawlAndKeepsWhatWasRecorded) {
   course::TempDir dir;
   const fs::path out = dir.path() / "pages.jsonl";
-  int seed_pipe[2];
-  ASSERT_EQ(::pipe(seed_pipe), 0);
-  course::ChildProcess child([&] {
-    ::close(seed_pipe[1]);
-    std::string seed;
-    char c = 0;
-    while (::read(seed_pipe[0], &c, 1) == 1 && c != '\n') seed += c;
-    const course::SignalStop ctrl_c;
-    const std::vector<std::string> args = {seed,    "-j",         "4",       "--per-host", "4",
-                                           "--out", out.string(), "--quiet", "--timeout",  "60000"};
-    const std::vector<std::string_view> views(args.begin(), args.end());
-    std::ostringstream ignored;
-    return run_command_line(views, std::cout, ignored, ctrl_c.token());
-  });
-  ::close(seed_pipe[0]);
+  CommandChild child(out);
 
   Web web(1);
   std::vector<std::string> links = {web.url(0, "/quick")};
@@ -163,9 +213,7 @@ TEST(Command, CtrlCStopsTheCrawlAndKeepsWhatWasRecorded) {
     web.page(0, "/slow/" + std::to_string(i), {}, {.latency = 30'000ms});
   }
   web.page(0, "/", links);
-  const std::string seed = web.url(0, "/") + "\n";
-  ASSERT_EQ(::write(seed_pipe[1], seed.data(), seed.size()), static_cast<ssize_t>(seed.size()));
-  ::close(seed_pipe[1]);
+  ASSERT_TRUE(child.start(web.url(0, "/")));
 
   ASSERT_TRUE(web.server(0).wait_for_in_flight(3, course::scaled(milliseconds(10'000))))
       << "the command never had the slow pages in flight";
@@ -187,6 +235,66 @@ TEST(Command, CtrlCStopsTheCrawlAndKeepsWhatWasRecorded) {
   }
   EXPECT_EQ(slow_cancelled, 10U) << "the slow pages were in flight or queued: each is cancelled";
   EXPECT_EQ(files_in(dir.path()), std::vector<std::string>{"pages.jsonl"});
+}
+
+// Each record is written as its page is recorded, to "<out>.part": a crawl killed outright (no
+// chance to write anything at the end) leaves the pages done so far there, each line whole, and
+// no <out> (which would claim to be complete).
+TEST(Command, AKillKeepsThePagesRecordedSoFar) {
+  course::TempDir dir;
+  const fs::path out = dir.path() / "pages.jsonl";
+  const fs::path part = dir.path() / "pages.jsonl.part";
+  CommandChild child(out);
+
+  Web web(1);
+  web.page(0, "/", {web.url(0, "/quick"), web.url(0, "/slow")});
+  web.page(0, "/quick", {});
+  web.page(0, "/slow", {}, {.latency = 60'000ms});
+  ASSERT_TRUE(child.start(web.url(0, "/")));
+
+  // Polling the file the command writes (it offers nothing to wait on): "/" and "/quick" are
+  // recorded while "/slow" is still in flight.
+  const auto deadline = std::chrono::steady_clock::now() + course::scaled(milliseconds(10'000));
+  std::size_t lines_seen = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream file(part);
+    std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    lines_seen = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+    if (lines_seen >= 2) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_GE(lines_seen, 2U) << "while the crawl runs, " << part.string()
+                            << " must hold a line for each page recorded so far: write each "
+                               "record as it is made, not all at the end";
+  child.signal(SIGKILL);
+  ASSERT_TRUE(child.wait_exit(std::chrono::steady_clock::now() + course::scaled(milliseconds(5000)))
+                  .has_value());
+  EXPECT_FALSE(fs::exists(out)) << "a killed crawl never finished: <out> must not claim it did";
+  std::set<std::string> urls;
+  for (const auto& line : read_lines(part)) urls.insert(line.at("url").get<std::string>());
+  EXPECT_EQ(urls, (std::set<std::string>{web.url(0, "/"), web.url(0, "/quick")}))
+      << "the pages recorded before the kill are in " << part.string();
+}
+
+TEST(Command, AllowHostWidensTheScope) {
+  Web web(2);
+  web.page(0, "/", {web.url(1, "/")});
+  web.page(1, "/", {});
+  const CommandRun seeds_only = run_command({web.url(0, "/"), "--quiet", "--no-robots"});
+  ASSERT_EQ(seeds_only.status, 0) << seeds_only.err;
+  EXPECT_NE(seeds_only.out.find("crawled 1 pages"), std::string::npos)
+      << "without --allow-host the scope is the seeds' hosts\n"
+      << seeds_only.out;
+  const CommandRun widened =
+      run_command({web.url(0, "/"), "--quiet", "--no-robots", "--allow-host", web.host(1)});
+  ASSERT_EQ(widened.status, 0) << widened.err;
+  EXPECT_NE(widened.out.find("crawled 2 pages"), std::string::npos)
+      << "--allow-host " << web.host(1) << " adds that host to the scope\n"
+      << widened.out;
+  EXPECT_EQ(web.server(1).hits("/"), 1U);
+  const CommandRun bad = run_command({web.url(0, "/"), "--allow-host", "h.test/path"});
+  EXPECT_EQ(bad.status, 2) << "--allow-host takes HOST or HOST:PORT";
+  EXPECT_NE(bad.err.find("--allow-host"), std::string::npos) << bad.err;
 }
 
 }  // namespace

@@ -208,6 +208,11 @@ void expect_failures_recorded(Strategy strategy) {
       << all.str();
   EXPECT_TRUE(contains(error_of(u("/hung")), "timed out")) << all.str();
   EXPECT_TRUE(contains(error_of(u("/big.html")), "larger than 100000 bytes")) << all.str();
+  if (const PageRecord* big = run.find(u("/big.html"))) {
+    EXPECT_EQ(big->status, 200) << "a page over the body cap was answered: its record keeps the "
+                                   "answer's status, with the error\n"
+                                << describe(*big);
+  }
   EXPECT_TRUE(contains(error_of(closed + "/"), "refused")) << all.str();
   EXPECT_TRUE(contains(error_of(u("/cut")), "closed before the end")) << all.str();
   EXPECT_TRUE(error_of(u("/fine")).empty()) << all.str();
@@ -786,6 +791,71 @@ void expect_slow_host_isolated(Strategy strategy, bool must_be_fair) {
   EXPECT_LE(web.server(0).peak_in_flight(), 2U);
 }
 
+// ---- hostile pages: bounded work, a clear error, and the crawl goes on ----
+
+// A page of 100 000 nested elements (a recursive walk of the tree overflows the stack and loses
+// every record), pages of unclosed formatting tags (an HTML5 tree builder takes time and memory
+// that grow with their square: 30 KB took 6 s and 790 MB), and a page over the body cap. Each
+// gets a record, the nested one with its error, and the crawl goes on to the page after them.
+void expect_hostile_pages_recorded(Strategy strategy) {
+  Web web(1);
+  const auto u = [&](const std::string& path) { return web.url(0, path); };
+  std::string nested;
+  for (int i = 0; i < 100'000; ++i) nested += "<div>";
+  nested += "<a href=\"/never\">never</a>";
+  std::string formatting;
+  for (int i = 0; i < 20'000; ++i) formatting += "<div><b id=" + std::to_string(i) + "></div>";
+  formatting += "<a href=\"/after-formatting\">after</a>";
+  std::string unclosed(300'000, ' ');
+  for (std::size_t i = 0; i + 3 <= unclosed.size(); i += 3) unclosed.replace(i, 3, "<b>");
+  web.page(0, "/", {u("/nested"), u("/formatting"), u("/unclosed"), u("/big"), u("/fine")});
+  web.server(0).add({.path = "/nested", .body = nested, .content_type = "text/html"});
+  web.server(0).add({.path = "/formatting", .body = formatting, .content_type = "text/html"});
+  web.server(0).add({.path = "/unclosed", .body = unclosed, .content_type = "text/html"});
+  web.server(0).add(
+      {.path = "/big", .body = std::string(200'000, 'x'), .content_type = "text/html"});
+  web.page(0, "/fine", {});
+  web.page(0, "/after-formatting", {});
+  Options options = test_options(strategy, 4);
+  options.max_body_bytes = 1'000'000;
+  options.max_depth = 2;
+  options.obey_robots = false;
+  Options small = options;
+  const CrawlRun run = run_crawl(web, {u("/")}, options);
+  ASSERT_TRUE(completed(run)) << "a crawl of five hostile pages must end like any other";
+  std::ostringstream all;
+  all << describe(run.result.pages);
+  const PageRecord* deep = run.find(u("/nested"));
+  ASSERT_NE(deep, nullptr) << all.str();
+  EXPECT_EQ(deep->status, 200) << describe(*deep);
+  EXPECT_EQ(deep->error, "page nested deeper than 256 elements")
+      << "a page nested deeper than kMaxHtmlDepth is recorded with HtmlError's message\n"
+      << all.str();
+  EXPECT_EQ(web.server(0).hits("/never"), 0U);
+  for (const char* path : {"/formatting", "/fine"}) {
+    const PageRecord* page = run.find(u(path));
+    ASSERT_NE(page, nullptr) << path << "\n" << all.str();
+    EXPECT_TRUE(page->ok()) << describe(*page);
+  }
+  // 100 000 <b> nest (a <b> goes inside the one before): parsed, or refused for its nesting.
+  const PageRecord* unclosed_page = run.find(u("/unclosed"));
+  ASSERT_NE(unclosed_page, nullptr) << all.str();
+  EXPECT_TRUE(unclosed_page->ok() || unclosed_page->error == "page nested deeper than 256 elements")
+      << describe(*unclosed_page);
+  EXPECT_NE(run.find(u("/after-formatting")), nullptr)
+      << "the link after 20 000 unclosed formatting tags is found and followed\n"
+      << all.str();
+  // The same site with a body cap below /big's size: its record has the answer's status.
+  small.max_body_bytes = 100'000;
+  const CrawlRun capped = run_crawl(web, {u("/big")}, small);
+  ASSERT_TRUE(completed(capped));
+  const PageRecord* big = capped.find(u("/big"));
+  ASSERT_NE(big, nullptr);
+  EXPECT_EQ(big->status, 200) << "over the body cap, the answer's status is kept\n"
+                              << describe(*big);
+  EXPECT_EQ(big->error, "page larger than 100000 bytes") << describe(*big);
+}
+
 }  // namespace
 
 // ---- the tests, per strategy ----
@@ -794,6 +864,9 @@ TEST(Sequential, VisitsTheReachablePagesOnce) { expect_reachable_pages_once(Stra
 TEST(Sequential, FailuresAreRecordedAndTheCrawlGoesOn) {
   expect_failures_recorded(Strategy::sequential);
 }
+TEST(Sequential, HostilePagesAreRecordedAndTheCrawlGoesOn) {
+  expect_hostile_pages_recorded(Strategy::sequential);
+}
 
 #define COURSE_CRAWL_TESTS(Suite, strategy)                                                 \
   TEST(Suite, VisitsTheReachablePagesOnce) { expect_reachable_pages_once(strategy); }       \
@@ -801,6 +874,9 @@ TEST(Sequential, FailuresAreRecordedAndTheCrawlGoesOn) {
   TEST(Suite, SpellingsOfAPageAreFetchedOnce) { expect_spellings_deduplicated(strategy); }  \
   TEST(Suite, PopularPageIsFetchedOnce) { expect_popular_page_once(strategy); }             \
   TEST(Suite, FailuresAreRecordedAndTheCrawlGoesOn) { expect_failures_recorded(strategy); } \
+  TEST(Suite, HostilePagesAreRecordedAndTheCrawlGoesOn) {                                   \
+    expect_hostile_pages_recorded(strategy);                                                \
+  }                                                                                         \
   TEST(Suite, RobotsTxtComesFirstAndIsObeyed) { expect_robots_first_and_obeyed(strategy); } \
   TEST(Suite, MaxPagesAndProgress) { expect_max_pages_and_progress(strategy); }             \
   TEST(Suite, PeakInFlightIsTheLimit) { expect_limit_reached_never_passed(strategy, 4); }   \

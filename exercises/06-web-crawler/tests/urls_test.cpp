@@ -2,6 +2,7 @@
 // the page once per spelling.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -100,6 +101,62 @@ TEST(Urls, ReferencesResolveAgainstTheirPage) {
   }
   EXPECT_THROW((void)resolve_url(base, "mailto:x@h.test"), UrlError);
   EXPECT_THROW((void)resolve_url(base, "javascript:void(0)"), UrlError);
+}
+
+void expect_resolved(const std::string& base,
+                     const std::vector<std::pair<std::string, std::string>>& cases,
+                     const char* rule) {
+  for (const auto& [reference, expected] : cases) {
+    try {
+      EXPECT_EQ(resolve_url(base, reference), expected)
+          << "resolve_url(\"" << base << "\", \"" << reference << "\"): " << rule;
+    } catch (const std::exception& error) {
+      ADD_FAILURE() << "resolve_url(\"" << base << "\", \"" << reference << "\") threw \""
+                    << error.what() << "\"; it should give \"" << expected << "\" (" << rule << ")";
+    }
+  }
+}
+
+void expect_refused(const std::vector<std::string>& urls, const char* rule) {
+  for (const auto& url : urls) {
+    EXPECT_THROW(canonical_url(url), UrlError) << "canonical_url(\"" << url << "\"): " << rule;
+    EXPECT_THROW(resolve_url("http://h.test/d/p", url), UrlError)
+        << "resolve_url(page, \"" << url << "\"): " << rule;
+  }
+}
+
+// Boost.URL's resolve decodes "%2F" into '/': "/a%2Fb" is one segment, "/a/b" two pages away.
+TEST(Urls, AnEscapedSlashStaysEscapedWhenResolved) {
+  expect_resolved("http://h.test/d/page",
+                  {{"a%2Fb", "http://h.test/d/a%2Fb"},
+                   {"/x%2fy/z", "http://h.test/x%2Fy/z"},
+                   {"../a%2F..%2Fb", "http://h.test/a%2F..%2Fb"},
+                   {"?q=%2F", "http://h.test/d/page?q=%2F"}},
+                  "an escaped '/' is data, not a separator: it stays escaped (upper-case hex)");
+}
+
+// Browsers and Wget percent-encode what a URL may not hold (RFC 3986 2.1).
+TEST(Urls, UnsafeBytesArePercentEncoded) {
+  expect_resolved("http://h.test/d/page",
+                  {{"a b.html", "http://h.test/d/a%20b.html"},
+                   {"/caf\xc3\xa9?q=\xc3\xa9", "http://h.test/caf%C3%A9?q=%C3%A9"},
+                   {"/a\"b<c>", "http://h.test/a%22b%3Cc%3E"},
+                   {"/x\ny\tz", "http://h.test/xyz"}},
+                  "a space, a non-ASCII byte or \"<> is percent-encoded; tabs and newlines go");
+  expect_canonical({{"http://h.test/a b", "http://h.test/a%20b"}}, "a seed is encoded the same");
+}
+
+TEST(Urls, CredentialsAreDropped) {
+  expect_canonical({{"http://user:secret@h.test/x", "http://h.test/x"},
+                    {"http://user@h.test:8080/", "http://h.test:8080/"}},
+                   "credentials name no other page, and no record may show them");
+  expect_resolved("http://h.test/", {{"//u:p@other.test/y", "http://other.test/y"}},
+                  "credentials in a link are dropped too");
+}
+
+TEST(Urls, BadHostsAndPortsAreRefused) {
+  expect_refused({"http://h:1:2/x", "http://h.test:8o/", "http://exa mple/", "http://h\xc3\xa9 x/"},
+                 "a port is digits, a host has no space: the URL is malformed, not another URL");
 }
 
 TEST(Urls, HostIsTheAuthority) {

@@ -144,6 +144,8 @@ class AsyncCrawl {
       if (stopping_) break;
     }
     outcome.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    // On the loop's one thread, like asyncio's: a page's parse is bounded (linear in its size).
+    find_links(job, outcome);
     co_return outcome;
   }
 

@@ -97,7 +97,21 @@ Outcome fetch_with_retries(const Job& job, const Options& options, const std::st
     }
   }
   outcome.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  find_links(job, outcome);
   return outcome;
+}
+
+void find_links(const Job& job, Outcome& outcome) {
+  const FetchResult& answer = outcome.last;
+  if (job.kind != Job::Kind::page || !answer.answered() || answer.status < 200 ||
+      answer.status >= 300 || !is_html(answer.content_type)) {
+    return;
+  }
+  try {
+    outcome.links = extract_links(answer.body, job.url);
+  } catch (const HtmlError& error) {
+    outcome.parse_error = error.what();
+  }
 }
 
 Frontier::Frontier(const std::vector<std::string>& seeds, const Options& options)
@@ -264,10 +278,11 @@ void Frontier::complete_page(const Job& job, const Outcome& outcome) {
     follow_redirect(job, answer, page);
   } else if (!answer.answered() || answer.status < 200 || answer.status >= 300) {
     page.error = error_of(outcome);  // no answer, or an answer that is not a page
-  } else if (is_html(answer.content_type)) {
-    const std::vector<std::string> links = extract_links(answer.body, job.url);
-    page.links = links.size();
-    for (const std::string& link : links) schedule(link, job.depth + 1, 0);
+  } else if (!outcome.parse_error.empty()) {
+    page.error = outcome.parse_error;  // a hostile page: fetched, but its links are not followed
+  } else if (outcome.links) {
+    page.links = outcome.links->size();
+    for (const std::string& link : *outcome.links) schedule(link, job.depth + 1, 0);
   }
   record(std::move(page));
 }
@@ -314,6 +329,7 @@ void Frontier::record(PageRecord page) {
   ++stats_.pages;
   ++(page.ok() ? stats_.fetched : stats_.failed);
   records_.push_back(std::move(page));
+  if (options_.on_record) options_.on_record(records_.back());
   if (options_.on_progress) {
     std::size_t waiting = 0;
     for (const auto& [name, host] : hosts_) waiting += host.waiting_for_robots.size();

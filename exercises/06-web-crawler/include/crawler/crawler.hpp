@@ -40,14 +40,20 @@ class UrlError : public std::invalid_argument {
 //  - percent-encoding is normalised: an escape of an unreserved character (a letter, a digit,
 //    '-', '.', '_', '~') is decoded ("%7Euser" becomes "~user"), every other escape is written
 //    with upper-case hex digits ("%2f" becomes "%2F");
-//  - the fragment is dropped ("#section" names a part of the same page); the query is kept.
+//  - the fragment is dropped ("#section" names a part of the same page); the query is kept;
+//  - credentials are dropped ("http://user:pw@h/" becomes "http://h/"): no record shows them;
+//  - a byte a URL may not hold (a space, a control character, a non-ASCII byte, one of "<>\^`{|})
+//    is percent-encoded, as browsers and Wget send it ("/a b/é" becomes "/a%20b/%C3%A9"); tabs
+//    and line breaks are removed.
 // Only http and https URLs are crawled. Throws UrlError for anything else: a relative or
-// malformed URL, or another scheme ("mailto:", "javascript:", "ftp://").
+// malformed URL ("http://h:1:2/x": a port is digits), or another scheme ("mailto:",
+// "javascript:", "ftp://").
 std::string canonical_url(std::string_view url);
 
 // The canonical URL that `reference` (an href as written in a page) names, resolved against the
 // absolute URL `base` (RFC 3986, section 5): "../b.html" against "http://h/x/a.html" gives
-// "http://h/b.html". Throws UrlError as canonical_url does.
+// "http://h/b.html". An escaped '/' stays escaped: "a%2Fb" is one segment. Throws UrlError as
+// canonical_url does.
 std::string resolve_url(std::string_view base, std::string_view reference);
 
 // The authority of a canonical URL: the host, then ":port" when the port is not the default.
@@ -61,10 +67,21 @@ std::string host_of(std::string_view canonical);
 // any case, with or without parameters ("text/html; charset=utf-8").
 bool is_html(std::string_view content_type);
 
+// The deepest nesting of elements a page may have (libxml2's HTML parser stops there).
+inline constexpr std::size_t kMaxHtmlDepth = 256;
+
+// A page whose links cannot all be found: "page nested deeper than 256 elements".
+class HtmlError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // The links of an HTML page, parsed with a real HTML parser: the href of every <a> element, in
 // document order, resolved against the page's URL, or against the href of the first <base>
 // element that has one. Each is returned in canonical form, repeats included. An href that does
-// not resolve to an http(s) URL ("mailto:", "javascript:", malformed) is left out.
+// not resolve to an http(s) URL ("mailto:", "javascript:", malformed) is left out. Time and memory
+// grow in proportion to the page, whatever it holds (unclosed tags, deep nesting); a page nested
+// deeper than kMaxHtmlDepth throws HtmlError (a crawl records that as the page's error).
 std::vector<std::string> extract_links(std::string_view html, std::string_view page_url);
 
 // The rules of one robots.txt for one user agent (RFC 9309).
@@ -142,6 +159,8 @@ struct RetryPolicy {
   std::chrono::milliseconds max_backoff{5'000};
 };
 
+struct PageRecord;
+
 struct Progress {
   std::size_t done = 0;       // pages recorded so far
   std::size_t queued = 0;     // pages scheduled and not started yet
@@ -182,6 +201,9 @@ struct Options {
   // Host names that bypass DNS, like curl's --resolve: {"site.test", "127.0.0.1"}.
   std::map<std::string, std::string> resolve{};
   ProgressCallback on_progress{};
+  // Called with each record as it is made, before on_progress, never twice at once, from any
+  // thread the strategy uses. (The `crawler` command writes each to its --out file at once.)
+  std::function<void(const PageRecord&)> on_record{};
   // A stop request ends the crawl promptly: crawl() returns with no fetch in flight, every page
   // fetched so far recorded, and every thread joined.
   std::stop_token stop{};
@@ -233,15 +255,18 @@ CrawlResult crawl(const std::vector<std::string>& seeds, const Options& options 
 // ---- The command ----
 
 // `crawler URL... [-j L] [--per-host N] [--depth D] [--delay MS] [--timeout MS]
-//  [--strategy S] [--max-pages N] [--no-robots] [--resolve HOST=ADDRESS]... [--out pages.jsonl]
-//  [--quiet]` (args holds what follows the program's name).
+//  [--strategy S] [--max-pages N] [--no-robots] [--resolve HOST=ADDRESS]...
+//  [--allow-host HOST[:PORT]]... [--out pages.jsonl] [--quiet]` (args holds what follows the
+// program's name). The scope is the seeds' hosts and every --allow-host.
 // While it runs it keeps a progress line up to date on `err` ("12 done, 30 queued, 8 in
 // flight"), unless --quiet; at the end it prints a summary line to `out` ("crawled 42 pages: 40
 // fetched, 2 failed, in 1.3 s"). --out writes one JSON object per line and page, in the order
 // they were recorded: url, depth, status, bytes, links, attempts, elapsed_ms, error (null when
-// none). The file is written atomically: to a temporary file next to it, renamed once complete,
-// so no reader sees half of it and a failure leaves no file. A stop request (Ctrl-C) ends the
-// crawl and still writes the pages recorded so far.
+// none). Each line is written as its page is recorded, to "<out>.part" next to it, and that file
+// is renamed to <out> once the crawl is over: no reader sees half of <out>, and a crash or a kill
+// leaves the pages recorded so far in "<out>.part". A file that cannot be written is reported
+// before the crawl starts, and leaves no file. A stop request (Ctrl-C) ends the crawl and still
+// writes the pages recorded so far.
 // Returns 0 when the crawl ran to its end (some pages may have failed), 1 when a stop request
 // ended it or --out could not be written, 2 for a usage error (with a message on `err`).
 int run_command_line(std::span<const std::string_view> args, std::ostream& out, std::ostream& err,

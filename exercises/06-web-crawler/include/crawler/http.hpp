@@ -24,7 +24,9 @@ struct FetchRequest {
 };
 
 struct FetchResult {
-  int status = 0;                                     // 0 when no answer came
+  // 0 when no answer came. A page larger than max_body_bytes has its answer's status, with the
+  // error, and the part of its body that was read.
+  int status = 0;
   std::string content_type{};                         // the Content-Type header, as sent
   std::string location{};                             // the Location header of a redirect, as sent
   std::optional<std::chrono::seconds> retry_after{};  // Retry-After in seconds, when sent
