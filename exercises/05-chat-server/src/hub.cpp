@@ -65,7 +65,7 @@ bool Client::push_locked(SharedLine line) {
 }
 
 // Calls the callbacks handed back by drain_locked, once mutex_ is released.
-void Client::run(std::vector<std::function<void()>> callbacks) {
+void Client::run(const std::vector<std::function<void()>>& callbacks) {
   for (const auto& callback : callbacks) callback();
 }
 

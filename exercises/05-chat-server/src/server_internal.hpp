@@ -160,7 +160,7 @@ class Client : public std::enable_shared_from_this<Client> {
   bool over_mark_locked() const;
   // Under mutex_: empties the queue and hands back the callbacks of when_drained to call.
   std::vector<std::function<void()>> drain_locked();
-  void run(std::vector<std::function<void()>> callbacks);  // not under mutex_
+  static void run(const std::vector<std::function<void()>>& callbacks);  // not under mutex_
 
   const std::string host_;
   const QueueLimits limits_;

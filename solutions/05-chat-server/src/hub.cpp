@@ -72,7 +72,7 @@ std::vector<std::function<void()>> Client::drain_locked() {
   return std::exchange(on_drained_, {});
 }
 
-void Client::run(std::vector<std::function<void()>> callbacks) {
+void Client::run(const std::vector<std::function<void()>>& callbacks) {
   for (const auto& callback : callbacks) callback();
 }
 
@@ -104,7 +104,7 @@ bool Client::send(const SharedLine& line) {
       over = over_mark_locked();
     }
   }
-  run(std::move(held_back));
+  run(held_back);
   if (wake) wake_();
   return over;
 }
@@ -129,7 +129,7 @@ void Client::close(std::string_view error_line) {
     closing_ = true;
     held_back = std::exchange(on_drained_, {});  // nobody waits for a client that is leaving
   }
-  run(std::move(held_back));
+  run(held_back);
   wake_();
 }
 
@@ -144,7 +144,7 @@ void Client::disconnect_slow() {
     slow_ = true;
     ++counters_.slow_consumers;
   }
-  run(std::move(held_back));
+  run(held_back);
   wake_();
 }
 
@@ -161,7 +161,7 @@ void Client::take(std::vector<SharedLine>& lines) {
     std::swap(lines, queue_);
     held_back = drain_locked();
   }
-  run(std::move(held_back));
+  run(held_back);
 }
 
 bool Client::closing() const {
