@@ -6,6 +6,7 @@
 #include <sys/time.h>
 
 #include <atomic>
+#include <memory>
 #include <thread>
 
 #include "test_support.hpp"
@@ -227,6 +228,41 @@ TEST(Flow, AMemberThatDoesNotReadIsCutAfterTheSlowConsumerTimeout) {
     return line.command == "PRIVMSG" && line.text() == "after";
   })) << "once the silent member is cut, the talker is read again\n"
       << listener[0].transcript();
+}
+
+// Server::stop() while a talker is held back by a member that reads nothing: every wait of flow
+// control ends with the close, so stop() returns long before its deadline, and the talker gets
+// its ERROR line.
+TEST(Flow, StopEndsTheWaitOfAHeldBackSender) {
+  Config config = flow_config(1);
+  config.close_timeout = course::scaled(milliseconds(300));  // the silent member goes quickly
+  config.shutdown_deadline = course::scaled(milliseconds(20'000));
+  auto running = std::make_unique<RunningServer>(config);
+  IrcClient sloth(running->port(), 4096);
+  ASSERT_TRUE(sloth.register_as("sloth"));
+  auto talker = registered_clients(running->port(), 1, "talker");
+  bound_sends(talker[0]);
+  // Private lines to the silent member until its queue is over the mark and the talker is held
+  // (its PING is then not answered).
+  const std::string text(400, 'h');
+  bool held = false;
+  for (int batch = 0; batch < 400 && !held; ++batch) {
+    std::string lines;
+    for (int i = 0; i < 32; ++i) lines += "PRIVMSG sloth :" + text + "\r\n";
+    ASSERT_TRUE(talker[0].send_raw(lines + "PING :batch\r\n"));
+    held = !talker[0].wait_for(is_command("PONG"), course::scaled(milliseconds(200)));
+  }
+  ASSERT_TRUE(held) << "the talker was never held back by the member that reads nothing";
+  const auto start = Clock::now();
+  running->server.stop();
+  const auto took = Clock::now() - start;
+  EXPECT_LT(took, config.shutdown_deadline / 2)
+      << "stop() took " << std::chrono::duration_cast<milliseconds>(took).count()
+      << " ms with a sender held back by flow control: a close must end that wait (the "
+         "session then ends, and stop() need not wait for its deadline)";
+  EXPECT_TRUE(talker[0].wait_for([](const Line& line) {
+    return line.command == "ERROR" && line.text().find("shutting down") != std::string::npos;
+  })) << talker[0].transcript();
 }
 
 }  // namespace
