@@ -139,11 +139,14 @@ std::vector<Job> Frontier::take_all() { not_implemented("Frontier::take_all"); }
 bool Frontier::host_has_slot(const std::string& /*host*/) const {
   not_implemented("Frontier::host_has_slot");
 }
-Clock::time_point Frontier::next_start(const std::string& /*host*/) const {
-  not_implemented("Frontier::next_start");
+Frontier::Host& Frontier::host(const std::string& /*name*/) { not_implemented("Frontier::host"); }
+void Frontier::take_slot(const std::string& /*host*/) { not_implemented("Frontier::take_slot"); }
+// The previous start that happened plus the host's delay (host_delay, or a longer Crawl-delay).
+Clock::time_point Frontier::may_start(const std::string& /*host*/) const {
+  not_implemented("Frontier::may_start");
 }
-Clock::time_point Frontier::start_fetch(const std::string& /*host*/, Clock::time_point /*now*/) {
-  not_implemented("Frontier::start_fetch");
+void Frontier::started(const std::string& /*host*/, Clock::time_point /*now*/) {
+  not_implemented("Frontier::started");
 }
 void Frontier::end_fetch(const std::string& /*host*/) { not_implemented("Frontier::end_fetch"); }
 
@@ -165,9 +168,15 @@ void Frontier::complete_page(const Job& /*job*/, const Outcome& /*outcome*/) {
   not_implemented("Frontier::complete_page");
 }
 void Frontier::follow_redirect(const Job& /*job*/, const FetchResult& /*answer*/,
-                               PageRecord& /*page*/) {
+                               PageRecord& /*page*/, std::vector<Edge>& /*edges*/) {
   not_implemented("Frontier::follow_redirect");
 }
+// Schedules the edges now, or keeps them in deferred_ while a page nearer the seeds is pending.
+void Frontier::expand(int /*depth*/, std::vector<Edge> /*edges*/) {
+  not_implemented("Frontier::expand");
+}
+void Frontier::release_deferred() { not_implemented("Frontier::release_deferred"); }
+void Frontier::record_page(PageRecord /*page*/) { not_implemented("Frontier::record_page"); }
 void Frontier::cancel(const Job& /*job*/) { not_implemented("Frontier::cancel"); }
 void Frontier::cancel_ready() { not_implemented("Frontier::cancel_ready"); }
 void Frontier::record(PageRecord /*page*/) { not_implemented("Frontier::record"); }

@@ -81,12 +81,17 @@ class Frontier {
   // Every ready job, now taken (the fair scheduler keeps them in queues of its own).
   std::vector<Job> take_all();
 
-  // Host slots and politeness. start_fetch counts a fetch against its host (at most
-  // max_per_host at once) and returns when it may start: at least the host's delay after the
-  // previous start there. end_fetch gives the slot back.
+  // Host slots and politeness. take_slot counts a fetch against its host (at most max_per_host
+  // at once) and end_fetch gives the slot back. The politeness delay counts from the moment the
+  // previous fetch from the host really started: may_start is that moment plus the host's delay,
+  // and started() records a new one. So a fetch that starts late (its thread got no CPU, the
+  // loop was busy) pushes the next one back, and no gap between two starts is ever shorter than
+  // the delay. A strategy waits until may_start, checks it again after the wait (another fetch
+  // may have started there meanwhile), and calls started() in the same step as that check.
   bool host_has_slot(const std::string& host) const;
-  Clock::time_point next_start(const std::string& host) const;
-  Clock::time_point start_fetch(const std::string& host, Clock::time_point now);
+  void take_slot(const std::string& host);
+  Clock::time_point may_start(const std::string& host) const;
+  void started(const std::string& host, Clock::time_point now);
   void end_fetch(const std::string& host);
 
   // A taken job is done: record it (a page), learn the host's rules (a robots.txt), and schedule
@@ -105,17 +110,32 @@ class Frontier {
     Robots robots = Robots::unknown;
     RobotsRules rules{};
     std::vector<Job> waiting_for_robots{};
-    std::chrono::milliseconds delay{0};
+    std::chrono::milliseconds delay{0};  // host_delay, or the robots.txt's longer Crawl-delay
     std::size_t fetching = 0;
-    Clock::time_point next_start{};
+    std::optional<Clock::time_point> last_start{};
+  };
+  // A link, or a redirect's target, found on a page: what schedule() is called with.
+  struct Edge {
+    std::string url;
+    int depth = 0;
+    int redirects = 0;
   };
 
+  Host& host(const std::string& name);  // its state, made on first use
   void schedule(const std::string& url, int depth, int redirects);
   void admit(Job job);  // a new page that passed the checks: ready, waiting for robots, or refused
   void complete_robots(const Job& job, const Outcome& outcome);
   void complete_page(const Job& job, const Outcome& outcome);
-  void follow_redirect(const Job& job, const FetchResult& answer, PageRecord& record);
+  void follow_redirect(const Job& job, const FetchResult& answer, PageRecord& record,
+                       std::vector<Edge>& edges);
+  // Depth is the shortest link distance from a seed, whatever the schedule: a page's edges are
+  // scheduled only once no page nearer the seeds is pending (scheduled and not recorded), since
+  // such a page may still find the same links by a shorter path. Until then they wait in
+  // deferred_. Fetches still overlap across depths: only the scheduling of links is in order.
+  void expand(int depth, std::vector<Edge> edges);
+  void release_deferred();
   void record(PageRecord record);
+  void record_page(PageRecord record);  // a scheduled page's record: it is no longer pending
 
   Options options_;
   std::set<std::string> allowed_hosts_;
@@ -124,6 +144,8 @@ class Frontier {
   std::size_t taken_ = 0;
   std::size_t fetching_ = 0;
   std::size_t scheduled_pages_ = 0;
+  std::map<int, std::size_t> pending_at_depth_;  // only depths with pages pending
+  std::map<int, std::vector<Edge>> deferred_;    // by the depth of the pages they were found on
   std::map<std::string, Host> hosts_;
   std::vector<PageRecord> records_;
   Stats stats_{};

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "course/trace.hpp"
+#include "crawler/http.hpp"
 #include "test_support.hpp"
 
 namespace crawler::testing {
@@ -491,6 +492,35 @@ void expect_waits_for_the_slowest_page(Strategy strategy) {
 
 // ---- politeness ----
 
+// The starts of the requests a host received, from request `first` on, are at least `delay`
+// apart. The server sees a request a little after the client starts it, and on a loaded machine
+// that little varies: one late arrival shortens one gap. So each gap must be at least half the
+// delay (no delay at all gives gaps near 0), and the whole run of n requests must span at least
+// (n - 1) delays, less a small skew, which one late arrival cannot shrink.
+void expect_starts_apart(Web& web, std::size_t host, milliseconds delay, std::size_t first,
+                         const std::string& why = "") {
+  std::vector<std::chrono::nanoseconds> starts;  // since the trace's origin
+  for (const auto& task : web.server(host).trace().tasks()) starts.push_back(task.start);
+  std::sort(starts.begin(), starts.end());
+  for (std::size_t i = first + 1; i < starts.size(); ++i) {
+    EXPECT_GE(starts[i] - starts[i - 1], delay / 2)
+        << "requests " << i << " and " << i + 1 << " to " << web.host(host) << " arrived "
+        << std::chrono::duration_cast<milliseconds>(starts[i] - starts[i - 1]).count()
+        << " ms apart; the politeness delay is " << delay.count() << " ms" << why << "\n"
+        << web.server(host).trace().timeline();
+  }
+  if (starts.size() > first + 1) {
+    const auto span = starts.back() - starts[first];
+    const auto gaps = static_cast<long>(starts.size() - first - 1);
+    EXPECT_GE(span, delay * gaps - 20ms)
+        << gaps << " requests to " << web.host(host) << " after the first took "
+        << std::chrono::duration_cast<milliseconds>(span).count() << " ms; with a delay of "
+        << delay.count() << " ms between starts they take at least " << (delay * gaps).count()
+        << " ms" << why << "\n"
+        << web.server(host).trace().timeline();
+  }
+}
+
 void expect_politeness(Strategy strategy) {
   Web web(2);
   std::vector<std::string> links;
@@ -512,36 +542,106 @@ void expect_politeness(Strategy strategy) {
   options.allowed_hosts = {web.host(0), web.host(1)};
   const CrawlRun run = run_crawl(web, {web.url(0, "/")}, options, 30s);
   ASSERT_TRUE(completed(run));
-  // From request `first` on (robots.txt is request 0: its Crawl-delay applies after it).
-  const auto check_gaps = [&](std::size_t host, milliseconds delay, std::size_t first) {
-    std::vector<std::chrono::nanoseconds> starts;  // since the trace's origin
-    for (const auto& task : web.server(host).trace().tasks()) starts.push_back(task.start);
-    std::sort(starts.begin(), starts.end());
-    // The server sees a request a little after the client starts it, and on a loaded machine
-    // that little varies: one late arrival shortens one gap. So each gap must be at least half
-    // the delay (no delay at all gives gaps near 0), and the whole run of n requests must span at
-    // least (n - 1) delays, less a small skew, which one late arrival cannot shrink.
-    for (std::size_t i = first + 1; i < starts.size(); ++i) {
-      EXPECT_GE(starts[i] - starts[i - 1], delay / 2)
-          << "requests " << i << " and " << i + 1 << " to " << web.host(host) << " arrived "
-          << std::chrono::duration_cast<milliseconds>(starts[i] - starts[i - 1]).count()
-          << " ms apart; the politeness delay is " << delay.count() << " ms\n"
-          << web.server(host).trace().timeline();
-    }
-    if (starts.size() > first + 1) {
-      const auto span = starts.back() - starts[first];
-      const auto gaps = static_cast<long>(starts.size() - first - 1);
-      EXPECT_GE(span, delay * gaps - 20ms)
-          << gaps << " requests to " << web.host(host) << " after the first took "
-          << std::chrono::duration_cast<milliseconds>(span).count() << " ms; with a delay of "
-          << delay.count() << " ms between starts they take at least " << (delay * gaps).count()
-          << " ms\n"
-          << web.server(host).trace().timeline();
-    }
-  };
-  check_gaps(0, 100ms, 0);
-  check_gaps(1, 250ms, 1);  // Crawl-delay raises the delay for its host
+  expect_starts_apart(web, 0, 100ms, 0);
+  // From request 1 on: robots.txt is request 0, and its Crawl-delay applies after it.
+  expect_starts_apart(web, 1, 250ms, 1, " (the host's robots.txt Crawl-delay raises it)");
   EXPECT_EQ(run.result.stats.fetched, 12U) << describe(run.result.pages);
+}
+
+// host_delay holds without robots.txt too: it is an option of its own, not a robots.txt rule.
+void expect_politeness_without_robots(Strategy strategy) {
+  Web web(1);
+  std::vector<std::string> links;
+  for (int i = 0; i < 3; ++i) {
+    links.push_back(web.url(0, "/p/" + std::to_string(i)));
+    web.page(0, "/p/" + std::to_string(i), {});
+  }
+  web.page(0, "/", links);
+  Options options = test_options(strategy, 4);
+  options.obey_robots = false;
+  options.host_delay = 150ms;
+  const CrawlRun run = run_crawl(web, {web.url(0, "/")}, options, 30s);
+  ASSERT_TRUE(completed(run));
+  EXPECT_EQ(web.server(0).hits("/robots.txt"), 0U) << "obey_robots = false: no robots.txt";
+  expect_starts_apart(web, 0, 150ms, 0, " (host_delay, with obey_robots = false)");
+  EXPECT_EQ(run.result.stats.fetched, 4U) << describe(run.result.pages);
+}
+
+// The delay counts from the previous start that happened, not from the moment that start was
+// planned for: a fetch that starts late pushes the next one back. The test makes a start late on
+// purpose. While host 0's pages wait for their turns, recording host 1's page blocks the crawl's
+// callback for two delays: a worker thread cannot take the lock back, an event loop cannot run its
+// timers. A crawl that planned its starts on a fixed grid (each one delay after the previous
+// plan) then starts two fetches of host 0 at once when the callback returns.
+void expect_politeness_from_the_last_real_start(Strategy strategy) {
+  constexpr milliseconds kDelay = 250ms;
+  Web web(2);
+  std::vector<std::string> links;
+  for (int i = 0; i < 4; ++i) {
+    links.push_back(web.url(0, "/p/" + std::to_string(i)));
+    web.page(0, "/p/" + std::to_string(i), {});
+  }
+  links.push_back(web.url(1, "/block"));
+  web.page(0, "/", links);
+  web.robots(0, "User-agent: *\nCrawl-delay: 0.25\n");
+  web.page(1, "/block", {});
+  Options options = test_options(strategy, 4);
+  options.max_per_host = 2;  // two of host 0's pages wait for their turn at once
+  options.allowed_hosts = {web.host(0), web.host(1)};
+  std::atomic<bool> blocked = false;
+  const std::string block_url = web.url(1, "/block");
+  options.on_record = [&](const PageRecord& page) {
+    if (page.url != block_url) return;
+    blocked = true;
+    std::this_thread::sleep_for(2 * kDelay);  // the fault under test: a callback that is slow
+  };
+  const CrawlRun run = run_crawl(web, {web.url(0, "/")}, options, 30s);
+  ASSERT_TRUE(completed(run));
+  EXPECT_TRUE(blocked) << "the test's slow callback never ran\n" << describe(run.result.pages);
+  expect_starts_apart(web, 0, kDelay, 1,
+                      " (after a start delayed by a slow callback, the next start must still "
+                      "wait a whole delay: count the delay from the previous start that "
+                      "happened, checked again after the wait, not from a time planned before it)");
+  EXPECT_EQ(run.result.stats.fetched, 6U) << describe(run.result.pages);
+}
+
+// Depth is the shortest link distance from a seed, whatever the schedule. Here / links to /a and
+// /b; /a, on host 1, links to /t (so /t is at depth 2, and its link /u at depth 3, the limit);
+// /b -> /c -> /t is a longer way to /t. The test holds /a's answer until /c has been recorded
+// (with the server's rendezvous, formed by a request of the test's own), so a crawl finds /t
+// through /c first. Recording /t at depth 3 would leave /u too deep, and missed.
+void expect_shortest_depths(Strategy strategy) {
+  Web web(2);
+  const auto a = [&](const std::string& path) { return web.url(0, path); };
+  web.page(0, "/", {web.url(1, "/a"), a("/b")});
+  web.page(1, "/a", {a("/t")}, {.rendezvous = true});
+  web.server(1).add({.path = "/gate", .body = "open", .rendezvous = true});
+  web.server(1).rendezvous(2, 15s);
+  web.page(0, "/b", {a("/c")});
+  web.page(0, "/c", {a("/t")});
+  web.page(0, "/t", {a("/u")});
+  web.page(0, "/u", {});
+  Options options = test_options(strategy, 4);
+  options.max_depth = 3;
+  options.allowed_hosts = {web.host(0), web.host(1)};
+  std::atomic<bool> c_recorded = false;
+  const std::string c_url = a("/c");
+  options.on_record = [&](const PageRecord& page) {
+    if (page.url == c_url) c_recorded = true;
+  };
+  BackgroundCrawl background(web, {a("/")}, options);
+  const bool held = wait_until(background, 10s, [&] { return c_recorded.load(); });
+  if (held) (void)fetch({.url = web.url(1, "/gate")});  // forms the rendezvous: /a answers
+  const CrawlRun run = background.finish(20s);
+  ASSERT_TRUE(completed(run));
+  ASSERT_TRUE(held) << "/c was never recorded while /a was held: /b and /c could not be crawled "
+                       "while /a, on another host, was in flight\n"
+                    << describe(run.result.pages);
+  EXPECT_TRUE(crawled_exactly(web, run, web.reachable({a("/")}, 3, {web.host(0), web.host(1)})))
+      << "/t was found first through /b -> /c while /a, nearer the seed, was in flight. A page's "
+         "depth is its shortest distance from a seed: schedule a page's links only once no page "
+         "nearer the seeds is pending (scheduled and not yet recorded), so that the first path "
+         "that finds a page is a shortest one";
 }
 
 // ---- timeouts, retries, stop ----
@@ -864,30 +964,38 @@ TEST(Sequential, VisitsTheReachablePagesOnce) { expect_reachable_pages_once(Stra
 TEST(Sequential, FailuresAreRecordedAndTheCrawlGoesOn) {
   expect_failures_recorded(Strategy::sequential);
 }
+TEST(Sequential, PolitenessWithoutRobotsTxt) {
+  expect_politeness_without_robots(Strategy::sequential);
+}
 TEST(Sequential, HostilePagesAreRecordedAndTheCrawlGoesOn) {
   expect_hostile_pages_recorded(Strategy::sequential);
 }
 
-#define COURSE_CRAWL_TESTS(Suite, strategy)                                                 \
-  TEST(Suite, VisitsTheReachablePagesOnce) { expect_reachable_pages_once(strategy); }       \
-  TEST(Suite, ScopeIsTheSeedsHosts) { expect_scope_of_seeds_and_link_counts(strategy); }    \
-  TEST(Suite, SpellingsOfAPageAreFetchedOnce) { expect_spellings_deduplicated(strategy); }  \
-  TEST(Suite, PopularPageIsFetchedOnce) { expect_popular_page_once(strategy); }             \
-  TEST(Suite, FailuresAreRecordedAndTheCrawlGoesOn) { expect_failures_recorded(strategy); } \
-  TEST(Suite, HostilePagesAreRecordedAndTheCrawlGoesOn) {                                   \
-    expect_hostile_pages_recorded(strategy);                                                \
-  }                                                                                         \
-  TEST(Suite, RobotsTxtComesFirstAndIsObeyed) { expect_robots_first_and_obeyed(strategy); } \
-  TEST(Suite, MaxPagesAndProgress) { expect_max_pages_and_progress(strategy); }             \
-  TEST(Suite, PeakInFlightIsTheLimit) { expect_limit_reached_never_passed(strategy, 4); }   \
-  TEST(Suite, PerHostLimitHolds) { expect_per_host_limit(strategy); }                       \
-  TEST(Suite, GlobalLimitHoldsAcrossHosts) { expect_global_limit_across_hosts(strategy); }  \
-  TEST(Suite, WaitsForTheSlowestPage) { expect_waits_for_the_slowest_page(strategy); }      \
-  TEST(Suite, PolitenessDelayPerHost) { expect_politeness(strategy); }                      \
-  TEST(Suite, HungHostTimesOut) { expect_hung_host_times_out(strategy); }                   \
-  TEST(Suite, HonoursConnectTimeout) { expect_connect_timeout(strategy); }                  \
-  TEST(Suite, RetriesTransientFailures) { expect_retries(strategy); }                       \
-  TEST(Suite, StopEndsTheCrawlPromptly) { expect_prompt_stop(strategy); }                   \
+#define COURSE_CRAWL_TESTS(Suite, strategy)                                                        \
+  TEST(Suite, VisitsTheReachablePagesOnce) { expect_reachable_pages_once(strategy); }              \
+  TEST(Suite, ScopeIsTheSeedsHosts) { expect_scope_of_seeds_and_link_counts(strategy); }           \
+  TEST(Suite, SpellingsOfAPageAreFetchedOnce) { expect_spellings_deduplicated(strategy); }         \
+  TEST(Suite, PopularPageIsFetchedOnce) { expect_popular_page_once(strategy); }                    \
+  TEST(Suite, FailuresAreRecordedAndTheCrawlGoesOn) { expect_failures_recorded(strategy); }        \
+  TEST(Suite, HostilePagesAreRecordedAndTheCrawlGoesOn) {                                          \
+    expect_hostile_pages_recorded(strategy);                                                       \
+  }                                                                                                \
+  TEST(Suite, RobotsTxtComesFirstAndIsObeyed) { expect_robots_first_and_obeyed(strategy); }        \
+  TEST(Suite, MaxPagesAndProgress) { expect_max_pages_and_progress(strategy); }                    \
+  TEST(Suite, PeakInFlightIsTheLimit) { expect_limit_reached_never_passed(strategy, 4); }          \
+  TEST(Suite, PerHostLimitHolds) { expect_per_host_limit(strategy); }                              \
+  TEST(Suite, GlobalLimitHoldsAcrossHosts) { expect_global_limit_across_hosts(strategy); }         \
+  TEST(Suite, WaitsForTheSlowestPage) { expect_waits_for_the_slowest_page(strategy); }             \
+  TEST(Suite, PolitenessDelayPerHost) { expect_politeness(strategy); }                             \
+  TEST(Suite, PolitenessWithoutRobotsTxt) { expect_politeness_without_robots(strategy); }          \
+  TEST(Suite, PolitenessCountsFromTheLastRealStart) {                                              \
+    expect_politeness_from_the_last_real_start(strategy);                                          \
+  }                                                                                                \
+  TEST(Suite, DepthIsTheShortestDistanceWhateverTheSchedule) { expect_shortest_depths(strategy); } \
+  TEST(Suite, HungHostTimesOut) { expect_hung_host_times_out(strategy); }                          \
+  TEST(Suite, HonoursConnectTimeout) { expect_connect_timeout(strategy); }                         \
+  TEST(Suite, RetriesTransientFailures) { expect_retries(strategy); }                              \
+  TEST(Suite, StopEndsTheCrawlPromptly) { expect_prompt_stop(strategy); }                          \
   TEST(Suite, RefusesInvalidOptions) { expect_invalid_options_refused(strategy); }
 
 COURSE_CRAWL_TESTS(Threads, Strategy::threads)

@@ -21,11 +21,12 @@ void crawl_sequential(Frontier& frontier) {
       continue;
     }
     // Politeness: wait until the host may be fetched again (a wait that a stop request ends).
-    const auto start = frontier.start_fetch(job.host, Clock::now());
+    frontier.take_slot(job.host);
     std::mutex mutex;
     std::condition_variable_any never_notified;
     std::unique_lock lock(mutex);
-    never_notified.wait_until(lock, stop, start, [] { return false; });
+    never_notified.wait_until(lock, stop, frontier.may_start(job.host), [] { return false; });
+    frontier.started(job.host, Clock::now());
     const Outcome outcome = fetch_with_retries(job, frontier.options(), stop);
     frontier.end_fetch(job.host);
     frontier.complete(job, outcome);

@@ -116,8 +116,15 @@ class AsyncCrawl {
     AsyncSemaphore& host_slots = slots_of(job.host);
     const bool permitted = co_await host_slots.acquire();
     if (permitted) {
-      const Clock::time_point start = frontier_.start_fetch(job.host, Clock::now());
-      co_await sleep_until(start);  // politeness
+      frontier_.take_slot(job.host);
+      // Politeness. Another coroutine holding a slot of this host may start a fetch there while
+      // this one sleeps, which moves the moment on: so it is checked again after every sleep.
+      // Nothing else runs between the last check and started(): the loop has one thread.
+      for (auto when = frontier_.may_start(job.host); Clock::now() < when && !stopping_;
+           when = frontier_.may_start(job.host)) {
+        co_await sleep_until(when);
+      }
+      frontier_.started(job.host, Clock::now());
       const Outcome outcome = co_await fetch_with_retries(job);
       frontier_.end_fetch(job.host);
       host_slots.release();

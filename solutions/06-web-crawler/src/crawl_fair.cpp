@@ -51,7 +51,7 @@ class FairCrawl {
       std::string host = std::move(turns_.front());
       turns_.pop_front();
       if (frontier_.host_has_slot(host)) {
-        const Clock::time_point may_start = frontier_.next_start(host);
+        const Clock::time_point may_start = frontier_.may_start(host);
         if (may_start <= now) {
           std::deque<Job>& queue = queues_[host];
           Job job = std::move(queue.front());
@@ -79,7 +79,7 @@ class FairCrawl {
       const Clock::time_point now = Clock::now();
       std::optional<Clock::time_point> wake;
       if (std::optional<Job> job = next_job(now, wake)) {
-        fetch(*job, now, lock, stop);
+        fetch(*job, lock, stop);
         continue;
       }
       // Nothing can start now: sleep until a fetch ends (a free slot, new jobs, the end of the
@@ -95,9 +95,9 @@ class FairCrawl {
     changed_.notify_all();  // the crawl is over (or stopping): let the other workers see it
   }
 
-  void fetch(const Job& job, Clock::time_point now, std::unique_lock<std::mutex>& lock,
-             const std::stop_token& stop) {
-    frontier_.start_fetch(job.host, now);
+  void fetch(const Job& job, std::unique_lock<std::mutex>& lock, const std::stop_token& stop) {
+    frontier_.take_slot(job.host);
+    frontier_.started(job.host, Clock::now());  // under the lock, one step with next_job's check
     lock.unlock();
     const Outcome outcome = fetch_with_retries(job, frontier_.options(), stop);
     lock.lock();

@@ -41,9 +41,9 @@ class ThreadCrawl {
         frontier_.cancel(job);
         break;
       }
-      const Clock::time_point start = frontier_.start_fetch(job.host, Clock::now());
-      // Politeness: the wait releases the lock, and a stop request ends it.
-      changed_.wait_until(lock, stop, start, [] { return false; });
+      frontier_.take_slot(job.host);
+      wait_for_politeness(job.host, lock, stop);
+      frontier_.started(job.host, Clock::now());  // under the lock, in one step with the check
       lock.unlock();
       const Outcome outcome = fetch_with_retries(job, frontier_.options(), stop);
       lock.lock();
@@ -53,6 +53,17 @@ class ThreadCrawl {
       changed_.notify_all();
     }
     changed_.notify_all();  // the crawl is over (or stopping): let the other workers see it
+  }
+
+  // Waits until the host's delay since its previous start has passed. The wait releases the lock,
+  // and a stop request ends it. Another worker holding a slot of the same host may start a fetch
+  // there meanwhile, which moves the moment on: so it is checked again after every wait.
+  void wait_for_politeness(const std::string& host, std::unique_lock<std::mutex>& lock,
+                           const std::stop_token& stop) {
+    for (Clock::time_point when = frontier_.may_start(host);
+         Clock::now() < when && !stop.stop_requested(); when = frontier_.may_start(host)) {
+      changed_.wait_until(lock, stop, when, [] { return false; });
+    }
   }
 
   Frontier& frontier_;

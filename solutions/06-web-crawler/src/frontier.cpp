@@ -147,29 +147,37 @@ std::vector<Job> Frontier::take_all() {
   return jobs;
 }
 
+Frontier::Host& Frontier::host(const std::string& name) {
+  auto [it, made] = hosts_.try_emplace(name);
+  if (made) it->second.delay = options_.host_delay;
+  return it->second;
+}
+
 bool Frontier::host_has_slot(const std::string& host) const {
   const auto it = hosts_.find(host);
   return it == hosts_.end() || it->second.fetching < options_.max_per_host;
 }
 
-Clock::time_point Frontier::next_start(const std::string& host) const {
-  const auto it = hosts_.find(host);
-  return it == hosts_.end() ? Clock::time_point{} : it->second.next_start;
-}
-
-Clock::time_point Frontier::start_fetch(const std::string& host, Clock::time_point now) {
-  Host& state = hosts_[host];
+void Frontier::take_slot(const std::string& name) {
+  Host& state = host(name);
   assert(state.fetching < options_.max_per_host);
   ++state.fetching;
-  const Clock::time_point start = std::max(now, state.next_start);
-  state.next_start = start + state.delay;
   ++fetching_;
   stats_.peak_in_flight = std::max(stats_.peak_in_flight, fetching_);
-  return start;
 }
 
-void Frontier::end_fetch(const std::string& host) {
-  --hosts_[host].fetching;
+Clock::time_point Frontier::may_start(const std::string& name) const {
+  const auto it = hosts_.find(name);
+  if (it == hosts_.end() || !it->second.last_start) return Clock::time_point{};
+  return *it->second.last_start + it->second.delay;
+}
+
+void Frontier::started(const std::string& name, Clock::time_point now) {
+  host(name).last_start = now;
+}
+
+void Frontier::end_fetch(const std::string& name) {
+  --host(name).fetching;
   --fetching_;
 }
 
@@ -195,6 +203,7 @@ void Frontier::schedule(const std::string& url, int depth, int redirects) {
   // two pages that link to this URL cannot both schedule it.
   seen_.insert(url);
   ++scheduled_pages_;
+  ++pending_at_depth_[depth];
   admit(Job{
       .kind = Job::Kind::page, .url = url, .host = host, .depth = depth, .redirects = redirects});
 }
@@ -204,8 +213,7 @@ void Frontier::admit(Job job) {
     ready_.push_back(std::move(job));
     return;
   }
-  Host& host = hosts_[job.host];
-  host.delay = std::max(host.delay, options_.host_delay);
+  Host& host = this->host(job.host);
   switch (host.robots) {
     case Host::Robots::unknown:
       // The first page of a host: its robots.txt goes first, and the page waits for it. It
@@ -222,7 +230,7 @@ void Frontier::admit(Job job) {
       if (host.rules.allows(path_of(job.url))) {
         ready_.push_back(std::move(job));
       } else {
-        record({.url = job.url, .depth = job.depth, .error = "disallowed by robots.txt"});
+        record_page({.url = job.url, .depth = job.depth, .error = "disallowed by robots.txt"});
       }
       return;
   }
@@ -236,11 +244,12 @@ void Frontier::complete(const Job& job, const Outcome& outcome) {
   } else {
     complete_page(job, outcome);
   }
+  release_deferred();
 }
 
 void Frontier::complete_robots(const Job& job, const Outcome& outcome) {
   ++stats_.robots_fetches;
-  Host& host = hosts_[job.host];
+  Host& host = this->host(job.host);
   const FetchResult& answer = outcome.last;
   std::string unreachable;  // why the host's pages cannot be fetched, if they cannot
   if (answer.answered() && answer.status >= 200 && answer.status < 300) {
@@ -261,7 +270,7 @@ void Frontier::complete_robots(const Job& job, const Outcome& outcome) {
     if (unreachable.empty()) {
       admit(std::move(page));
     } else {
-      record({.url = page.url, .depth = page.depth, .error = unreachable});
+      record_page({.url = page.url, .depth = page.depth, .error = unreachable});
     }
   }
 }
@@ -274,20 +283,23 @@ void Frontier::complete_page(const Job& job, const Outcome& outcome) {
                   .bytes = answer.body.size(),
                   .attempts = outcome.attempts,
                   .elapsed = outcome.elapsed};
+  std::vector<Edge> edges;
   if (answer.answered() && is_redirect(answer.status)) {
-    follow_redirect(job, answer, page);
+    follow_redirect(job, answer, page, edges);
   } else if (!answer.answered() || answer.status < 200 || answer.status >= 300) {
     page.error = error_of(outcome);  // no answer, or an answer that is not a page
   } else if (!outcome.parse_error.empty()) {
     page.error = outcome.parse_error;  // a hostile page: fetched, but its links are not followed
   } else if (outcome.links) {
     page.links = outcome.links->size();
-    for (const std::string& link : *outcome.links) schedule(link, job.depth + 1, 0);
+    for (const std::string& link : *outcome.links) edges.push_back({link, job.depth + 1, 0});
   }
-  record(std::move(page));
+  expand(job.depth, std::move(edges));
+  record_page(std::move(page));
 }
 
-void Frontier::follow_redirect(const Job& job, const FetchResult& answer, PageRecord& page) {
+void Frontier::follow_redirect(const Job& job, const FetchResult& answer, PageRecord& page,
+                               std::vector<Edge>& edges) {
   if (answer.location.empty()) {
     page.error = "HTTP " + std::to_string(answer.status) + " without a Location";
     return;
@@ -300,7 +312,7 @@ void Frontier::follow_redirect(const Job& job, const FetchResult& answer, PageRe
     const std::string target = resolve_url(job.url, answer.location);
     page.links = 1;
     // The target is one more page at the same depth, found through the seen set like a link.
-    schedule(target, job.depth, job.redirects + 1);
+    edges.push_back({target, job.depth, job.redirects + 1});
   } catch (const UrlError& error) {
     page.error = std::string("bad redirect: ") + error.what();
   }
@@ -309,20 +321,52 @@ void Frontier::follow_redirect(const Job& job, const FetchResult& answer, PageRe
 void Frontier::cancel(const Job& job) {
   assert(taken_ > 0);
   --taken_;
-  if (job.kind == Job::Kind::page)
-    record({.url = job.url, .depth = job.depth, .error = "cancelled"});
-  // A cancelled robots.txt leaves its waiting pages unrecorded, so record them too.
-  if (job.kind == Job::Kind::robots) {
-    Host& host = hosts_[job.host];
+  if (job.kind == Job::Kind::page) {
+    record_page({.url = job.url, .depth = job.depth, .error = "cancelled"});
+  } else {
+    // A cancelled robots.txt leaves its waiting pages unrecorded, so record them too.
+    Host& host = this->host(job.host);
     for (const Job& page : host.waiting_for_robots) {
-      record({.url = page.url, .depth = page.depth, .error = "cancelled"});
+      record_page({.url = page.url, .depth = page.depth, .error = "cancelled"});
     }
     host.waiting_for_robots.clear();
   }
+  release_deferred();
 }
 
 void Frontier::cancel_ready() {
   for (Job& job : take_all()) cancel(job);
+}
+
+void Frontier::expand(int depth, std::vector<Edge> edges) {
+  const bool nearer_pending =
+      !pending_at_depth_.empty() && pending_at_depth_.begin()->first < depth;
+  if (nearer_pending) {
+    std::vector<Edge>& waiting = deferred_[depth];
+    waiting.insert(waiting.end(), std::make_move_iterator(edges.begin()),
+                   std::make_move_iterator(edges.end()));
+    return;
+  }
+  for (const Edge& edge : edges) schedule(edge.url, edge.depth, edge.redirects);
+}
+
+void Frontier::release_deferred() {
+  // After a stop request nothing new is scheduled: what waits here is never fetched.
+  while (!deferred_.empty() && !options_.stop.stop_requested()) {
+    const auto nearest = deferred_.begin();
+    if (!pending_at_depth_.empty() && pending_at_depth_.begin()->first < nearest->first) return;
+    // Scheduling may defer or release more, so the group leaves the map first.
+    std::vector<Edge> edges = std::move(nearest->second);
+    deferred_.erase(nearest);
+    for (const Edge& edge : edges) schedule(edge.url, edge.depth, edge.redirects);
+  }
+}
+
+void Frontier::record_page(PageRecord page) {
+  const auto pending = pending_at_depth_.find(page.depth);
+  assert(pending != pending_at_depth_.end());
+  if (--pending->second == 0) pending_at_depth_.erase(pending);
+  record(std::move(page));
 }
 
 void Frontier::record(PageRecord page) {

@@ -177,14 +177,16 @@ struct Options {
   // The most fetches in flight at once to one host, >= 1.
   std::size_t max_per_host = 2;
   // Politeness: a fetch from a host starts at least this long after the previous one from the
-  // same host started. A robots.txt Crawl-delay longer than this raises it for that host.
+  // same host started (really started: a late start pushes the next one back), with or without
+  // obey_robots. A robots.txt Crawl-delay longer than this raises it for that host.
   std::chrono::milliseconds host_delay{0};
   // Per attempt, both > 0. The total timeout counts from the start of the attempt.
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds total_timeout{30'000};
   RetryPolicy retry{};
-  // Seeds have depth 0; the links of a page at depth d have depth d + 1. A link deeper than
-  // max_depth is not scheduled. >= 0.
+  // Seeds have depth 0; the links of a page at depth d have depth d + 1, and a page's depth is
+  // its shortest link distance from a seed, whatever the order fetches end in. A link deeper
+  // than max_depth is not scheduled. >= 0.
   int max_depth = 3;
   // At most this many pages are scheduled (seeds included); further new links are dropped. >= 1.
   std::size_t max_pages = 10'000;
@@ -212,7 +214,7 @@ struct Options {
 // One record per scheduled page: fetched, failed, or refused by robots.txt.
 struct PageRecord {
   std::string url{};        // canonical
-  int depth = 0;            // 0 for a seed
+  int depth = 0;            // the fewest links from a seed: 0 for a seed
   int status = 0;           // the HTTP status of the last answer, 0 when none came
   std::uint64_t bytes = 0;  // body bytes received in the last answer
   std::size_t links = 0;    // links found on the page (extract_links(...).size()); 1 for a redirect
