@@ -17,6 +17,7 @@ namespace {
 constexpr std::size_t kCapLines = 64;
 constexpr std::size_t kCapBytes = std::size_t{16} * 1024;
 constexpr std::size_t kMarkLines = kCapLines / 2;
+constexpr std::size_t kMarkBytes = kCapBytes / 2;
 
 // Small caps, so that a few hundred lines pass them. No client of these tests is expected to be
 // cut for not reading, unless the test says so: the timeout is long.
@@ -219,6 +220,10 @@ TEST(Flow, AMemberThatDoesNotReadIsCutAfterTheSlowConsumerTimeout) {
       << "the silent member's queue reached " << stats.peak_queued_lines << " lines (mark "
       << kMarkLines << "): the one sender must be held back as soon as its line takes a queue "
       << "over the mark, not go on until the cap cuts the member";
+  // Lines of 400 bytes reach the byte mark (8 KiB, about 19 of them) before the line mark.
+  EXPECT_LE(stats.peak_queued_bytes, kMarkBytes + 512)
+      << "the silent member's queue reached " << stats.peak_queued_bytes << " bytes (mark "
+      << kMarkBytes << "): the byte mark holds the sender back too, whichever mark comes first";
   EXPECT_TRUE(listener[0].wait_for([](const Line& line) {
     return line.command == "QUIT" && line.source_nick() == "sloth";
   })) << "the cut member leaves the room (its QUIT) within close_timeout\n"
