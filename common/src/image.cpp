@@ -2,9 +2,10 @@
 // stb_image and stb_image_write (PNG, JPEG and BMP only, to keep it small).
 #include "course/image.hpp"
 
+#include "course/output_file.hpp"
+
 #include <fcntl.h>
-#include <stdlib.h>    // mkstemps
-#include <sys/stat.h>  // fchmod
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -143,59 +144,6 @@ struct StbFree {
   void operator()(stbi_uc* pixels) const { stbi_image_free(pixels); }
 };
 
-// Removes the temporary file unless commit() renamed it into place.
-class TempFile {
- public:
-  explicit TempFile(const std::filesystem::path& destination) {
-    const std::filesystem::path dir =
-        destination.has_parent_path() ? destination.parent_path() : std::filesystem::path(".");
-    // Appended piece by piece: g++ 12 -O3 warns falsely (-Wrestrict) about "." + string.
-    std::string name(".");
-    name += destination.filename().string();
-    name += "-XXXXXX.tmp";
-    std::string pattern = (dir / name).string();
-    fd_ = ::mkstemps(pattern.data(), 4);
-    if (fd_ < 0) {
-      throw ImageError("cannot write " + quoted(destination) + ": " + std::strerror(errno));
-    }
-    path_ = pattern;
-    // mkstemps makes the file 0600; an image is for everyone to read, as Pillow's are.
-    ::fchmod(fd_, 0644);
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(path_.c_str());
-  }
-
-  void write_all(std::span<const std::uint8_t> bytes, const std::filesystem::path& destination) {
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-      const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) fail(destination);
-      done += static_cast<std::size_t>(n);
-    }
-  }
-
-  void commit(const std::filesystem::path& destination) {
-    const int fd = std::exchange(fd_, -1);
-    if (::close(fd) != 0) fail(destination);
-    if (::rename(path_.c_str(), destination.c_str()) != 0) fail(destination);
-    committed_ = true;
-  }
-
- private:
-  [[noreturn]] static void fail(const std::filesystem::path& destination) {
-    throw ImageError("cannot write " + quoted(destination) + ": " + std::strerror(errno));
-  }
-
-  int fd_ = -1;
-  std::string path_;
-  bool committed_ = false;
-};
-
 }  // namespace
 
 Image::Image(int width_, int height_, int channels_, std::uint8_t fill)
@@ -300,9 +248,14 @@ void save_png(const Image& image, const std::filesystem::path& path) {
   } catch (const ImageError& e) {
     throw ImageError("cannot write " + quoted(path) + ": " + e.what());
   }
-  TempFile temp(path);
-  temp.write_all(png, path);
-  temp.commit(path);
+  // The rule of every course command (course/output_file.hpp): a regular file or a new path is
+  // replaced atomically, a link followed, a device or a FIFO written in place.
+  try {
+    write_output_file(path,
+                      std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
+  } catch (const OutputError& e) {
+    throw ImageError(e.what());
+  }
 }
 
 }  // namespace course

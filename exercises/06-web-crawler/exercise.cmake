@@ -19,7 +19,8 @@ target_link_libraries(06-web-crawler_http PUBLIC Boost::headers Boost::url Threa
 
 # The command line is parsed with CLI11 and writes JSON with nlohmann-json; Ctrl-C is the kit's
 # SignalStop.
-set(EXERCISE_LIBS 06-web-crawler_http PkgConfig::LIBXML2 CLI11::CLI11 nlohmann_json::nlohmann_json)
+set(EXERCISE_LIBS 06-web-crawler_http PkgConfig::LIBXML2 CLI11::CLI11 nlohmann_json::nlohmann_json
+                  course::output_file)
 # The tests run the command with Ctrl-C in a child process.
 set(EXERCISE_TEST_LIBS course::signal_stop)
 # `crawler`: the command (the reference's, or yours); `bench_site`: the benchmark's synthetic web

@@ -17,6 +17,7 @@ add_library(07-data-pipeline_log STATIC EXCLUDE_FROM_ALL "${EXERCISE_DIR}/lib/lo
                                                          "${EXERCISE_DIR}/lib/command_line.cpp")
 target_include_directories(07-data-pipeline_log PUBLIC "${EXERCISE_DIR}/include")
 target_link_libraries(07-data-pipeline_log PRIVATE nlohmann_json::nlohmann_json CLI11::CLI11
+                                                   course::output_file
                                            PUBLIC Threads::Threads)
 
 set(EXERCISE_LIBS 07-data-pipeline_log Boost::headers 07-data-pipeline_warnings)

@@ -101,10 +101,12 @@ Image load_image(const std::filesystem::path& path);
 // The same for a file's bytes already in memory; `name` is used in error messages.
 Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name);
 
-// Writes `image` as a PNG, atomically: the bytes go to a temporary file in the destination's
-// directory (named ".<file name>-XXXXXX.tmp"), which is renamed over `path` only when complete.
-// On failure the destination keeps its previous content and no temporary file is left behind.
-// Throws ImageError (an invalid image, an unwritable directory, a full disk).
+// Writes `image` as a PNG the way every course command writes a file (course/output_file.hpp):
+// a regular file or a new path atomically (the bytes go to a temporary file in the destination's
+// directory, ".<file name>-XXXXXX.part", renamed over `path` only when complete), a link
+// followed, a device or a FIFO written in place. On failure the destination keeps its previous
+// content and no temporary file is left behind. Throws ImageError (an invalid image, an
+// unwritable directory, a full disk).
 void save_png(const Image& image, const std::filesystem::path& path);
 // The PNG bytes of `image` (what save_png writes).
 std::vector<std::uint8_t> encode_png(const Image& image);

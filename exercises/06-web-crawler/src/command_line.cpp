@@ -4,16 +4,16 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
+#include <stop_token>
 #include <string>
-#include <system_error>
 #include <vector>
 
+#include "course/output_file.hpp"
 #include "crawler/crawler.hpp"
 
 namespace crawler {
@@ -30,55 +30,60 @@ nlohmann::json to_json(const PageRecord& page) {
           {"error", page.ok() ? nlohmann::json(nullptr) : nlohmann::json(page.error)}};
 }
 
-// The --out file, written as the crawl goes: each record becomes a line of "<out>.part" as soon
-// as it is made, so that a crash or a kill keeps what was done there; once the crawl is over the
-// file is renamed to <out>, so that <out> is never seen half-written. (A rename replaces a
-// regular file; <out> should be one.)
+// The --out file, written the way every course command writes a file (course/output_file.hpp).
+// Each record becomes a line of "<out>.part", beside <out>, as soon as it is made, so that a crash
+// or a kill keeps what was done there; once the crawl is over that file is renamed to <out>, so
+// that <out> is never seen half-written. A link is followed to its target; a device or a FIFO
+// (--out /dev/stdout, a named pipe) is written in place, never replaced.
 class RecordFile {
  public:
-  explicit RecordFile(std::filesystem::path path)
-      : path_(std::move(path)), part_(path_.string() + ".part") {}
+  explicit RecordFile(std::filesystem::path path) : path_(std::move(path)) {}
 
-  // Creates "<out>.part"; false, with a message on `err`, when it cannot.
-  bool open(std::ostream& err) {
-    file_.open(part_, std::ios::binary | std::ios::trunc);
-    if (!file_) {
-      err << "crawler: cannot write " << path_.string() << " (" << part_.string()
-          << " cannot be created)\n";
+  // Creates "<out>.part" (or opens the device or FIFO); false, with a message on `err`, when it
+  // cannot. A stop request ends the wait for a FIFO's reader.
+  bool open(std::ostream& err, const std::stop_token& stop) {
+    try {
+      file_.emplace(path_, course::OutputFileOptions{.temporary_suffix = ".part", .stop = stop});
+      return true;
+    } catch (const course::OutputError& error) {
+      err << "crawler: " << error.what() << "\n";
       return false;
     }
-    return true;
   }
 
-  // One line, flushed at once: what is in the file survives the process.
-  void write(const PageRecord& page) { file_ << to_json(page).dump() << '\n' << std::flush; }
-
-  // Closes and removes the part file: <out> is left as it was.
-  void abandon() {
-    file_.close();
-    std::error_code ignored;
-    std::filesystem::remove(part_, ignored);
-  }
-
-  // Closes and renames. On failure the part file is removed and <out> left as it was.
-  bool finish(std::ostream& err) {
-    file_.close();
-    std::error_code error;
-    if (file_.fail()) {
-      err << "crawler: cannot write " << path_.string() << "\n";
-    } else {
-      std::filesystem::rename(part_, path_, error);
-      if (!error) return true;
-      err << "crawler: cannot write " << path_.string() << ": " << error.message() << "\n";
+  // One line, written at once: what is in the file survives the process. After an error nothing
+  // more is written; finish() reports it.
+  void write(const PageRecord& page) {
+    if (!error_.empty()) return;
+    try {
+      file_->write(to_json(page).dump() + "\n");
+    } catch (const course::OutputError& error) {
+      error_ = error.what();
     }
-    std::filesystem::remove(part_, error);
+  }
+
+  // Removes the part file: <out> is left as it was.
+  void abandon() { file_.reset(); }
+
+  // Renames the part file to <out>. On failure the part file is removed and <out> left as it was.
+  bool finish(std::ostream& err) {
+    if (error_.empty()) {
+      try {
+        file_->commit();
+        return true;
+      } catch (const course::OutputError& error) {
+        error_ = error.what();
+      }
+    }
+    file_.reset();
+    err << "crawler: " << error_ << "\n";
     return false;
   }
 
  private:
   std::filesystem::path path_;
-  std::filesystem::path part_;
-  std::ofstream file_;
+  std::optional<course::OutputFile> file_;
+  std::string error_;  // the first write error
 };
 
 // The host of "HOST[:PORT]" as host_of gives it ("Site.TEST:80" is "site.test"); nullopt when it
@@ -205,7 +210,7 @@ int run_command_line(std::span<const std::string_view> args, std::ostream& out, 
   options.stop = std::move(stop);
   std::optional<RecordFile> records;
   if (!out_path.empty()) {
-    if (!records.emplace(out_path).open(err)) return 1;
+    if (!records.emplace(out_path).open(err, options.stop)) return 1;
     options.on_record = [&records](const PageRecord& page) { records->write(page); };
   }
   ProgressLine progress(err);

@@ -1,6 +1,8 @@
 // The `crawler` command (src/command_line.cpp, given): what it prints, the JSON Lines file it
 // writes atomically, its usage errors, and Ctrl-C, which must stop the crawl and keep what was
 // recorded.
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@
 #include <thread>
 
 #include "course/child_process.hpp"
+#include "course/fifo_reader.hpp"
 #include "course/signal_stop.hpp"
 #include "course/temp_dir.hpp"
 #include "test_support.hpp"
@@ -295,6 +298,49 @@ TEST(Command, AllowHostWidensTheScope) {
   const CommandRun bad = run_command({web.url(0, "/"), "--allow-host", "h.test/path"});
   EXPECT_EQ(bad.status, 2) << "--allow-host takes HOST or HOST:PORT";
   EXPECT_NE(bad.err.find("--allow-host"), std::string::npos) << bad.err;
+}
+
+// --out is written the way every course command writes a file (course/output_file.hpp): atomic
+// replacement is for regular files and new paths only. A link is followed (its target gets the
+// records, the link stays a link); a FIFO and a device are written in place, never replaced by a
+// regular file, which would leave a reader with nothing and, as root, break /dev/null for the
+// whole machine.
+TEST(Command, OutFollowsALinkAndWritesAFifoOrADeviceInPlace) {
+  Web web(1);
+  web.page(0, "/", {web.url(0, "/a")});
+  web.page(0, "/a", {});
+  course::TempDir dir;
+  std::ofstream(dir.path() / "real.jsonl") << "old\n";
+  fs::create_symlink("real.jsonl", dir.path() / "link.jsonl");
+  const CommandRun linked =
+      run_command({web.url(0, "/"), "--quiet", "--out", (dir.path() / "link.jsonl").string()});
+  EXPECT_EQ(linked.status, 0) << linked.err;
+  EXPECT_TRUE(fs::is_symlink(dir.path() / "link.jsonl")) << "--out link.jsonl: the link stays";
+  std::ifstream real(dir.path() / "real.jsonl");
+  const std::string records((std::istreambuf_iterator<char>(real)),
+                            std::istreambuf_iterator<char>());
+  EXPECT_EQ(std::count(records.begin(), records.end(), '\n'), 2) << "its target gets the records";
+
+  const fs::path fifo = dir.path() / "pipe";
+  course::FifoReader reader(fifo, 20'000ms);
+  const CommandRun piped = run_command({web.url(0, "/"), "--quiet", "--out", fifo.string()});
+  EXPECT_EQ(piped.status, 0) << piped.err;
+  const std::optional<std::string> got = reader.bytes();
+  ASSERT_TRUE(got.has_value()) << "the reader of --out " << fifo.string()
+                               << " got nothing: a FIFO is written in place, not replaced";
+  EXPECT_EQ(std::count(got->begin(), got->end(), '\n'), 2) << *got;
+  EXPECT_TRUE(fs::is_fifo(fifo)) << "the FIFO is still a FIFO";
+
+  // A null device of the test's own, when it may make one (as root).
+  const fs::path device = dir.path() / "null";
+  if (::mknod(device.c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0) {
+    const CommandRun nulled = run_command({web.url(0, "/"), "--quiet", "--out", device.string()});
+    EXPECT_EQ(nulled.status, 0) << nulled.err;
+    EXPECT_TRUE(fs::is_character_file(device)) << "--out a device: still a device";
+  }
+  std::vector<std::string> expected{"link.jsonl", "pipe", "real.jsonl"};
+  if (fs::exists(device)) expected.insert(expected.begin() + 1, "null");
+  EXPECT_EQ(files_in(dir.path()), expected) << "no temporary file is left";
 }
 
 }  // namespace

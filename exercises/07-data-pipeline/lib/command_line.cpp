@@ -208,7 +208,7 @@ int run_command_line(std::span<const std::string> args, std::ostream& out, std::
     out << json << std::flush;
   } else {
     try {
-      write_file_atomically(out_path, json);
+      write_file_atomically(out_path, json, stop);
     } catch (const std::exception& e) {
       err << "logpipe: " << e.what() << "\n";
       return 1;

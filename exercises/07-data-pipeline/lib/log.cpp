@@ -1,6 +1,8 @@
 // Exercise 07, given by the course: the Combined Log Format, the report and the generator.
 #include "logpipe/log.hpp"
 
+#include "course/output_file.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -278,27 +280,9 @@ std::string report_json(const Report& report, std::size_t top_n,
   return json.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
-void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
-  const std::filesystem::path directory =
-      path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  const std::filesystem::path temporary =
-      directory / ("." + path.filename().string() + ".tmp-" + std::to_string(::getpid()));
-  std::error_code ignored;
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    file.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-    file.flush();
-    if (!file) {
-      std::filesystem::remove(temporary, ignored);
-      throw std::runtime_error("cannot write " + path.string());
-    }
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) {
-    std::filesystem::remove(temporary, ignored);
-    throw std::runtime_error("cannot write " + path.string() + ": " + error.message());
-  }
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents,
+                           std::stop_token stop) {
+  course::write_output_file(path, contents, {.stop = std::move(stop)});
 }
 
 std::ifstream open_log(const std::filesystem::path& path) {

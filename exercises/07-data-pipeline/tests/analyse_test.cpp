@@ -3,6 +3,7 @@
 // in the course's own code, never from yours.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -25,6 +27,7 @@
 
 #include "analyse.hpp"
 #include "analyse_async.hpp"
+#include "course/fifo_reader.hpp"
 #include "course/probes.hpp"
 #include "course/temp_dir.hpp"
 #include "logpipe/command.hpp"
@@ -475,6 +478,49 @@ TEST(Level5Command, AFailedOrStoppedRunWritesNothing) {
   run = logpipe_command({logs.paths[0], "--out", out.string()}, stop.get_token());
   EXPECT_EQ(run.status, 1) << "a stopped run (Ctrl-C)";
   EXPECT_FALSE(fs::exists(out)) << "a stopped run must leave no report";
+  for (const auto& entry : fs::directory_iterator(logs.dir.path())) {
+    EXPECT_FALSE(entry.path().filename().string().starts_with("."))
+        << "a temporary file was left behind: " << entry.path();
+  }
+}
+
+// --out is written the way every course command writes a file (course/output_file.hpp): atomic
+// replacement is for regular files and new paths only. A link is followed (its target gets the
+// report, the link stays a link); a FIFO and a device are written in place, never replaced by a
+// regular file, which would leave a reader with nothing and, as root, break /dev/null for the
+// whole machine.
+TEST(Level5Command, OutFollowsALinkAndWritesAFifoOrADeviceInPlace) {
+  const Logs logs(24, {500});
+  const Report want = analyse_sequentially(logs.paths, {});
+  const fs::path target = logs.dir.file("real.json");
+  std::ofstream(target) << "old";
+  fs::create_symlink("real.json", logs.dir.file("link.json"));
+  CommandRun run = logpipe_command({logs.paths[0], "--out", logs.dir.file("link.json"), "--quiet"});
+  EXPECT_EQ(run.status, 0) << run.err;
+  EXPECT_TRUE(fs::is_symlink(logs.dir.file("link.json"))) << "--out link.json: the link stays";
+  std::ifstream written(target);
+  const auto report = nlohmann::json::parse(written, nullptr, /*allow_exceptions=*/false);
+  EXPECT_TRUE(!report.is_discarded() && report["lines"] == want.lines)
+      << "the link's target gets the report";
+
+  const fs::path fifo = logs.dir.file("pipe");
+  course::FifoReader reader(fifo, milliseconds(20'000));
+  run = logpipe_command({logs.paths[0], "--out", fifo.string(), "--quiet"});
+  EXPECT_EQ(run.status, 0) << run.err;
+  const std::optional<std::string> got = reader.bytes();
+  ASSERT_TRUE(got.has_value()) << "the reader of --out " << fifo.string()
+                               << " got nothing: a FIFO is written in place, not replaced";
+  const auto piped = nlohmann::json::parse(*got, nullptr, /*allow_exceptions=*/false);
+  EXPECT_TRUE(!piped.is_discarded() && piped["lines"] == want.lines) << *got;
+  EXPECT_TRUE(fs::is_fifo(fifo)) << "the FIFO is still a FIFO";
+
+  // A null device of the test's own, when it may make one (as root).
+  const fs::path device = logs.dir.file("null");
+  if (::mknod(device.c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0) {
+    run = logpipe_command({logs.paths[0], "--out", device.string(), "--quiet"});
+    EXPECT_EQ(run.status, 0) << run.err;
+    EXPECT_TRUE(fs::is_character_file(device)) << "--out a device: still a device";
+  }
   for (const auto& entry : fs::directory_iterator(logs.dir.path())) {
     EXPECT_FALSE(entry.path().filename().string().starts_with("."))
         << "a temporary file was left behind: " << entry.path();

@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -112,10 +113,15 @@ std::vector<std::pair<std::string, PathTotals>> top_paths(const Report& report, 
 std::string report_json(const Report& report, std::size_t top_n,
                         const std::vector<std::string>& dead_letters = {});
 
-// Writes `contents` to `path` atomically: a temporary file in the same directory, flushed, then
-// renamed over `path`. On failure it throws std::runtime_error, removes the temporary file and
-// leaves `path` as it was.
-void write_file_atomically(const std::filesystem::path& path, std::string_view contents);
+// Writes `contents` to `path` the way every course command writes a file
+// (course/output_file.hpp): a regular file or a new path atomically (a temporary file beside it,
+// flushed, then renamed over it); a symbolic link followed, so the link stays a link and its
+// target gets the report; a device or a FIFO (/dev/null, /dev/stdout, a named pipe) written in
+// place, never replaced. A stop request ends the wait for a FIFO's reader. On failure it throws
+// std::runtime_error (course::OutputError), removes the temporary file and leaves `path` as it
+// was.
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents,
+                           std::stop_token stop = {});
 
 // The oracle: the same report computed by one loop over the files, with no thread. Malformed lines
 // are counted and skipped. Throws std::runtime_error if a file cannot be read.
