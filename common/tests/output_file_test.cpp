@@ -288,8 +288,14 @@ TEST(FifoReader, GetsWhatAWriterSentOrNothingByTheDeadline) {
   FifoReader reader(dir.file("pipe"), 5s);
   write_output_file(dir.file("pipe"), "through the pipe");
   EXPECT_EQ(reader.bytes(), std::optional<std::string>("through the pipe"));
-  FifoReader waiting(dir.file("unused"), 100ms);
-  EXPECT_EQ(waiting.bytes(), std::nullopt) << "no writer came";
+  FifoReader unused(dir.file("unused"), 60s);
+  const auto asked = std::chrono::steady_clock::now();
+  EXPECT_EQ(unused.bytes(), std::optional<std::string>("")) << "no writer came: nothing";
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 10s) << "bytes() ends the reading at once";
+  FifoReader replaced(dir.file("replaced"), 60s);
+  fs::remove(dir.file("replaced"));
+  write_all(dir.file("replaced"), "a file where the FIFO was");
+  EXPECT_EQ(replaced.bytes(), std::optional<std::string>("")) << "the FIFO was replaced: nothing";
 }
 
 }  // namespace

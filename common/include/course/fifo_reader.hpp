@@ -1,6 +1,7 @@
 // A reader for a FIFO that a command under test writes to (`--out pipe`): it opens the FIFO at
-// once, so that the command's open finds a reader, and reads on its own thread until the writer
-// closes it or a deadline passes. So a test never hangs, even on a command that never writes.
+// once, so that the command's open finds a reader, and reads on its own thread until the writers
+// have closed it or a deadline passes. So a test never hangs, even on a command that never
+// writes or replaces the FIFO with a file.
 #pragma once
 
 #include <chrono>
@@ -19,8 +20,10 @@ class FifoReader {
   FifoReader& operator=(const FifoReader&) = delete;
   ~FifoReader();  // waits for the reading thread, which ends by the deadline
 
-  // Everything read, once a writer has opened and closed the FIFO; nullopt when no writer had
-  // closed it by the deadline (none came, or it is still writing).
+  // Everything the writers sent. Call it once the writer is done (the command has returned): it
+  // opens and closes a writer of its own on the same FIFO, even if the path now names something
+  // else, so that the reading ends at once instead of at the deadline. nullopt when the deadline
+  // passed first.
   std::optional<std::string> bytes();
 
  private:

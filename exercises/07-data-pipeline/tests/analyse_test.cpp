@@ -508,8 +508,9 @@ TEST(Level5Command, OutFollowsALinkAndWritesAFifoOrADeviceInPlace) {
   run = logpipe_command({logs.paths[0], "--out", fifo.string(), "--quiet"});
   EXPECT_EQ(run.status, 0) << run.err;
   const std::optional<std::string> got = reader.bytes();
-  ASSERT_TRUE(got.has_value()) << "the reader of --out " << fifo.string()
-                               << " got nothing: a FIFO is written in place, not replaced";
+  ASSERT_TRUE(got.has_value() && !got->empty())
+      << "the reader of --out " << fifo.string()
+      << " got nothing: a FIFO is written in place, not replaced";
   const auto piped = nlohmann::json::parse(*got, nullptr, /*allow_exceptions=*/false);
   EXPECT_TRUE(!piped.is_discarded() && piped["lines"] == want.lines) << *got;
   EXPECT_TRUE(fs::is_fifo(fifo)) << "the FIFO is still a FIFO";
