@@ -3,8 +3,6 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <exception>
 #include <iomanip>
 #include <iostream>
@@ -19,32 +17,6 @@
 
 namespace logpipe {
 namespace {
-
-// "2026-11-30T20:33Z" or "2026-11-30T20:33:15Z" -> Unix seconds.
-std::optional<std::int64_t> parse_utc(const std::string& text) {
-  std::tm tm{};
-  char zone = 0;
-  int consumed = 0;
-  const int fields =
-      std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &zone, &consumed);
-  if (fields != 7) {
-    tm.tm_sec = 0;
-    consumed = 0;
-    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d%c%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                    &tm.tm_hour, &tm.tm_min, &zone, &consumed) != 6) {
-      return std::nullopt;
-    }
-  }
-  if (zone != 'Z' || static_cast<std::size_t>(consumed) != text.size()) return std::nullopt;
-  if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-      tm.tm_min > 59 || tm.tm_sec > 60) {
-    return std::nullopt;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<std::int64_t>(::timegm(&tm));
-}
 
 std::string seconds(std::chrono::nanoseconds d) {
   std::ostringstream text;

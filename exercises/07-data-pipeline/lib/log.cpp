@@ -33,6 +33,15 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
+bool is_leap(std::int64_t year) { return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0); }
+
+// 28 to 31: so that 30 Feb or 31 Apr is a bad date, not 1 or 2 March.
+unsigned days_in_month(std::int64_t year, unsigned month) {
+  static constexpr std::array<unsigned, 12> kDays = {31, 28, 31, 30, 31, 30,
+                                                     31, 31, 30, 31, 30, 31};
+  return month == 2 && is_leap(year) ? 29 : kDays.at(month - 1);
+}
+
 struct Civil {
   std::int64_t year;
   unsigned month, day, hour, minute, second;
@@ -84,11 +93,11 @@ std::optional<std::int64_t> parse_time(std::string_view t) {
       !parse_int(t.substr(22, 2), offset_h) || !parse_int(t.substr(24, 2), offset_m)) {
     return std::nullopt;
   }
-  if (day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 ||
-      second > 60 || offset_h < 0 || offset_m < 0 || offset_m > 59) {
+  const auto m = static_cast<unsigned>(month - kMonths.begin()) + 1;
+  if (day < 1 || day > days_in_month(year, m) || hour < 0 || hour > 23 || minute < 0 ||
+      minute > 59 || second < 0 || second > 60 || offset_h < 0 || offset_m < 0 || offset_m > 59) {
     return std::nullopt;
   }
-  const auto m = static_cast<unsigned>(month - kMonths.begin()) + 1;
   const std::int64_t offset = (offset_h * 3600 + offset_m * 60) * (t[21] == '-' ? -1 : 1);
   return days_from_civil(year, m, day) * 86400 + hour * 3600 + minute * 60 + second - offset;
 }
@@ -121,6 +130,39 @@ class Fields {
     return field;
   }
 
+  // A field between double quotes, as Apache writes it: a quote inside is written \" and a
+  // backslash \\ (other escapes, such as \xhh for a control byte, are kept as they are). The
+  // field's text is a view of the line when it holds no escape, else of `storage`, unescaped.
+  std::optional<std::string_view> quoted(std::string& storage) {
+    if (rest_.size() < 2 || rest_.front() != '"') return std::nullopt;
+    std::size_t end = 1;
+    bool escaped = false;
+    while (end < rest_.size() && rest_[end] != '"') {
+      if (rest_[end] == '\\') {
+        escaped = true;
+        ++end;  // the escaped byte, a quote included, does not end the field
+      }
+      ++end;
+    }
+    if (end >= rest_.size()) return std::nullopt;
+    std::string_view field = rest_.substr(1, end - 1);
+    if (escaped) {
+      storage.clear();
+      for (std::size_t i = 0; i < field.size(); ++i) {
+        const bool pair = field[i] == '\\' && i + 1 < field.size();
+        if (pair && (field[i + 1] == '"' || field[i + 1] == '\\')) ++i;
+        storage += field[i];
+      }
+      field = storage;
+    }
+    rest_ = rest_.substr(end + 1);
+    if (!rest_.empty()) {
+      if (rest_.front() != ' ') return std::nullopt;
+      rest_.remove_prefix(1);
+    }
+    return field;
+  }
+
   bool at_end() const { return rest_.empty(); }
 
  private:
@@ -142,8 +184,29 @@ LineError::LineError(const Line& line, const std::string& reason)
                          ":" + std::to_string(line.number) + ": " + reason),
       line_number_(line.number) {}
 
+namespace {
+
+// The path of a request target (RFC 9112 3.2): its query is not part of it, and an absolute-form
+// target ("http://host/a?b", sent to proxies) is reduced to its path.
+std::string_view target_path(std::string_view target) {
+  if (target.starts_with("http://") || target.starts_with("https://")) {
+    const std::size_t authority = target.find("://") + 3;
+    const std::size_t path = target.find_first_of("/?", authority);
+    target = path == std::string_view::npos || target[path] == '?' ? std::string_view("/")
+                                                                   : target.substr(path);
+  }
+  return target.substr(0, target.find('?'));
+}
+
+}  // namespace
+
 LogRecord parse_line(const Line& line) {
-  Fields fields(line.text);
+  std::string_view text = line.text;
+  if (text.ends_with('\r')) text.remove_suffix(1);  // CRLF: the CR belongs to the line's end
+  Fields fields(text);
+  std::string request_storage;
+  std::string referer_storage;
+  std::string agent_storage;
   LogRecord record;
   const auto fail = [&line](const std::string& reason) -> LogRecord {
     throw LineError(line, "malformed line: " + reason);
@@ -156,7 +219,7 @@ LogRecord parse_line(const Line& line) {
   if (!time) return fail("expected [TIME]");
   const auto seconds = parse_time(*time);
   if (!seconds) return fail("bad time '" + std::string(*time) + "'");
-  const auto request = fields.enclosed('"', '"');
+  const auto request = fields.quoted(request_storage);
   if (!request) return fail("expected \"REQUEST\"");
   Fields request_fields(*request);
   const auto method = request_fields.word();
@@ -171,18 +234,41 @@ LogRecord parse_line(const Line& line) {
   }
   const auto bytes = fields.word();
   if (!bytes || (*bytes != "-" && !parse_int(*bytes, record.bytes))) return fail("bad size");
-  const auto referer = fields.enclosed('"', '"');
-  const auto agent = fields.enclosed('"', '"');
+  const auto referer = fields.quoted(referer_storage);
+  const auto agent = fields.quoted(agent_storage);
   if (!referer || !agent || !fields.at_end()) return fail("expected \"REFERER\" \"USER-AGENT\"");
   record.host = *host;
   record.user = *user;
   record.time = *seconds;
   record.method = *method;
-  record.path = *path;
+  record.path = target_path(*path);
+  if (record.path.empty()) return fail("expected \"METHOD PATH PROTOCOL\"");
   record.protocol = *protocol;
   record.referer = *referer;
   record.user_agent = *agent;
   return record;
+}
+
+std::optional<std::int64_t> parse_utc(std::string_view text) {
+  // YYYY-MM-DDTHH:MM[:SS]Z, every field its exact width.
+  if ((text.size() != 17 && text.size() != 20) || text[4] != '-' || text[7] != '-' ||
+      text[10] != 'T' || text[13] != ':' || text.back() != 'Z' ||
+      (text.size() == 20 && text[16] != ':')) {
+    return std::nullopt;
+  }
+  std::int64_t year = 0, hour = 0, minute = 0, second = 0;
+  unsigned month = 0, day = 0;
+  if (!parse_int(text.substr(0, 4), year) || !parse_int(text.substr(5, 2), month) ||
+      !parse_int(text.substr(8, 2), day) || !parse_int(text.substr(11, 2), hour) ||
+      !parse_int(text.substr(14, 2), minute) ||
+      (text.size() == 20 && !parse_int(text.substr(17, 2), second))) {
+    return std::nullopt;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour < 0 ||
+      hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) {
+    return std::nullopt;
+  }
+  return days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
 }
 
 bool LogFilter::matches(const LogRecord& record) const {

@@ -60,9 +60,17 @@ class LineError : public std::runtime_error {
   std::uint64_t line_number_;
 };
 
-// Parses one line; throws LineError if it is malformed (missing fields, a bad date, a status
-// outside 100..599, a size that is neither digits nor "-").
+// Parses one line; throws LineError if it is malformed (missing fields, a bad date, a date that
+// does not exist such as 30 Feb or 29 Feb 2023, a status outside 100..599, a size that is neither
+// digits nor "-"). A CR at the end of the text is part of a CRLF line ending, not of the line.
+// Quoted fields are read as Apache writes them: \" is a quote inside the field, \\ a backslash.
+// The record's path is the request target's path: without its query ("/s?q=1" is "/s"), and an
+// absolute-form target ("http://host/a") reduced to its path.
 LogRecord parse_line(const Line& line);
+
+// "2026-11-30T20:33Z" or "2026-11-30T20:33:15Z" -> Unix seconds; nullopt for anything else, a
+// date that does not exist included (what `--from` and `--to` take).
+std::optional<std::int64_t> parse_utc(std::string_view text);
 
 // Which records the report counts. An empty filter keeps everything.
 struct LogFilter {
