@@ -19,8 +19,8 @@ namespace logpipe {
 // Reads the logs in batches of options.batch_lines lines, parses every line on options.workers
 // threads, keeps the records that options.filter matches and counts them into a Report (the one
 // analyse_sequentially computes). Under ErrorPolicy::skip a malformed line becomes a dead letter;
-// under fail_fast the first one is thrown (a LineError). A file that cannot be read is thrown
-// under either policy. A stop returns with Outcome::stopped.
+// under fail_fast the first one in file order is thrown (a LineError). A file that cannot be read
+// is thrown under either policy. A stop returns with Outcome::stopped.
 inline Analysis analyse(const std::vector<std::filesystem::path>& /*logs*/,
                         const AnalyseOptions& /*options*/, const std::stop_token& /*stop*/ = {}) {
   throw std::logic_error("not implemented yet: analyse (level 2, src/analyse.hpp)");

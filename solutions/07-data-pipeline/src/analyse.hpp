@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -43,10 +44,12 @@ struct LineBatch {
   std::string text;
 };
 
-// One item after parse: the batch's records, and (under ErrorPolicy::skip) its malformed lines.
+// One item after parse: the batch's records, and its malformed lines (ErrorPolicy::skip) or the
+// first of them (fail_fast), which the aggregate stage throws when the batch's turn comes.
 struct RecordBatch {
   std::vector<LogRecord> records;
   std::vector<DeadLetter> malformed;
+  std::exception_ptr error;
 };
 
 // Hands out the lines of several files in turn, a batch at a time (the source's next()).
@@ -103,9 +106,11 @@ inline LogRecord fields_kept_after_parse(LogRecord&& record) {
   return kept;
 }
 
-// The parse stage's function. A malformed line is thrown under fail_fast (the pipeline stops and
-// rethrows it) and set aside as a dead letter under skip: the pipeline's own skip policy would
-// drop the whole batch, so the analysis applies the policy line by line itself.
+// The parse stage's function. A malformed line is set aside, never thrown here: as a dead letter
+// under skip (the pipeline's own skip policy would drop the whole batch, so the analysis applies
+// the policy line by line itself), and as the batch's error under fail_fast. Parse workers finish
+// in any order; the aggregate stage, which gets the batches back in file order, is where errors
+// count, so the dead letters kept and the error thrown are the first ones in file order.
 inline RecordBatch parse_batch(LineBatch&& batch, const AnalyseOptions& options) {
   RecordBatch parsed;
   parsed.records.reserve(batch.lines);
@@ -120,7 +125,10 @@ inline RecordBatch parse_batch(LineBatch&& batch, const AnalyseOptions& options)
       if (options.on_record) options.on_record(record);
       parsed.records.push_back(fields_kept_after_parse(std::move(record)));
     } catch (const LineError& error) {
-      if (options.policy == ErrorPolicy::fail_fast) throw;
+      if (options.policy == ErrorPolicy::fail_fast) {
+        parsed.error = std::current_exception();
+        break;  // the rest of the batch can only come after the error
+      }
       parsed.malformed.push_back(DeadLetter{batch.first + i, "parse", error.what()});
     }
   }
@@ -133,6 +141,8 @@ class Aggregator {
   explicit Aggregator(const AnalyseOptions& options) : options_(options) {}
 
   void add(RecordBatch&& batch) {
+    // fail_fast: the first malformed line in file order stops the run (the sink's exception).
+    if (batch.error != nullptr) std::rethrow_exception(batch.error);
     for (const LogRecord& record : batch.records) report_.add(record);
     for (DeadLetter& letter : batch.malformed) add_dead_letter(std::move(letter));
   }
@@ -188,8 +198,9 @@ class ProgressReporter {
 
 // Reads the logs, parses every line on options.workers threads, keeps the records that
 // options.filter matches and counts them into a Report. Under ErrorPolicy::skip a malformed
-// line becomes a dead letter; under fail_fast the first one is thrown (a LineError). A file that
-// cannot be read is thrown under either policy. A stop returns at once with Outcome::stopped.
+// line becomes a dead letter; under fail_fast the first one in file order is thrown (a LineError).
+// A file that cannot be read is thrown under either policy. A stop returns at once with
+// Outcome::stopped.
 inline Analysis analyse(const std::vector<std::filesystem::path>& logs,
                         const AnalyseOptions& options, const std::stop_token& stop = {}) {
   if (options.batch_lines == 0) {
@@ -199,7 +210,9 @@ inline Analysis analyse(const std::vector<std::filesystem::path>& logs,
   detail::Aggregator aggregator(options);
   Plan plan = Pipeline<detail::LineBatch>::source(
                   "read", [&reader, &options] { return reader.next_batch(options.batch_lines); })
-                  .map("parse", {.workers = options.workers},
+                  // ordered: parse workers finish in any order, and the batches go on in file
+                  // order, so that the report does not depend on the schedule (see parse_batch).
+                  .map("parse", {.workers = options.workers, .ordered = true},
                        [&options](detail::LineBatch&& batch) {
                          return detail::parse_batch(std::move(batch), options);
                        })
@@ -217,8 +230,9 @@ inline Analysis analyse(const std::vector<std::filesystem::path>& logs,
   RunResult result;
   {
     const detail::ProgressReporter progress(plan, options);
-    // fail_fast: a malformed line under skip never reaches the pipeline as an error (parse_batch
-    // sets it aside), so whatever the stages throw stops the run.
+    // A malformed line never reaches the pipeline as an error of the parse stage (parse_batch
+    // sets it aside); the aggregate stage throws it, or ErrorBudgetExceeded, and that stops the
+    // run as the pipeline's fail_fast does.
     result = plan.run({.capacity = options.capacity}, stop);
   }  // the reporter's thread has ended: the final call below is never concurrent with it
   if (options.on_progress) options.on_progress(result.stages);

@@ -103,7 +103,9 @@ struct AnalyseOptions {
   std::size_t batch_lines = 1024;
   ErrorPolicy policy = ErrorPolicy::skip;
   std::size_t error_budget = std::numeric_limits<std::size_t>::max();
-  // At most this many dead letters are kept in Analysis::run.dead_letters (the first ones);
+  // At most this many dead letters are kept in Analysis::run.dead_letters: the first ones in file
+  // order, whatever order the parse workers finish in (under fail_fast, likewise, the error
+  // thrown is the first malformed line in file order);
   // Report::malformed and RunResult::failed count them all. A malformed line's dead letter has
   // stage "parse" and, as its sequence, the line's index among all the lines read (0, 1, 2, ...
   // across the files, in order), whatever the batches.
