@@ -3,6 +3,9 @@
 
 #include "course/output_file.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -201,6 +204,10 @@ std::string_view target_path(std::string_view target) {
 }  // namespace
 
 LogRecord parse_line(const Line& line) {
+  if (line.text.size() > kMaxLineBytes) {
+    throw LineError(line,
+                    "malformed line: longer than " + std::to_string(kMaxLineBytes) + " bytes");
+  }
   std::string_view text = line.text;
   if (text.ends_with('\r')) text.remove_suffix(1);  // CRLF: the CR belongs to the line's end
   Fields fields(text);
@@ -369,6 +376,124 @@ std::string report_json(const Report& report, std::size_t top_n,
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents,
                            std::stop_token stop) {
   course::write_output_file(path, contents, {.stop = std::move(stop)});
+}
+
+// Non-blocking: opening a FIFO must not wait for its writer here, where no stop is looked at.
+LogReader::LogReader(const std::filesystem::path& path, std::stop_token stop)
+    : path_(path),
+      stop_(std::move(stop)),
+      fd_(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)) {
+  if (fd_ < 0)
+    throw std::runtime_error("cannot open " + path.string() + ": " + std::strerror(errno));
+  struct stat status {};
+  if (::fstat(fd_, &status) != 0 || S_ISDIR(status.st_mode)) {
+    const int error = S_ISDIR(status.st_mode) ? EISDIR : errno;
+    ::close(fd_);
+    throw std::runtime_error("cannot open " + path.string() + ": " + std::strerror(error));
+  }
+  regular_ = S_ISREG(status.st_mode);
+  fifo_ = S_ISFIFO(status.st_mode);
+}
+
+LogReader::~LogReader() { ::close(fd_); }
+
+LogReader::Read LogReader::try_next(std::string_view& line) {
+  while (true) {
+    if (skipping_) {  // the rest of a line too long to keep: dropped as it comes
+      const std::size_t end = buffer_.find('\n', start_);
+      if (end != std::string::npos) {
+        start_ = end + 1;
+        skipping_ = false;
+        continue;
+      }
+      start_ = buffer_.size();
+    } else {
+      const std::size_t newline = buffer_.find('\n', start_);
+      if (newline != std::string::npos) {
+        line_.assign(buffer_, start_, newline - start_);
+        start_ = newline + 1;
+        line = line_;
+        return Read::line;
+      }
+      if (buffer_.size() - start_ > kMaxLineBytes) {
+        // Too long: one byte more than a line may hold, so that parse_line refuses it.
+        line_.assign(buffer_, start_, kMaxLineBytes + 1);
+        start_ = buffer_.size();
+        skipping_ = true;
+        line = line_;
+        return Read::line;
+      }
+    }
+    switch (read_some()) {
+      case Fill::more:
+        continue;
+      case Fill::wait:
+        return Read::wait;
+      case Fill::end:
+        if (skipping_ || start_ == buffer_.size()) return Read::end;
+        line_.assign(buffer_, start_);  // a last line without its '\n'
+        start_ = buffer_.size();
+        line = line_;
+        return Read::line;
+    }
+  }
+}
+
+std::optional<std::string_view> LogReader::next() {
+  std::string_view line;
+  while (!stop_.stop_requested()) {
+    switch (try_next(line)) {
+      case Read::line:
+        return line;
+      case Read::end:
+        return std::nullopt;
+      case Read::wait: {
+        // Nothing yet: wait for the file to be readable, a little at a time, so that a stop
+        // request is seen. (A FIFO with no writer yet is not readable until one writes.)
+        pollfd ready{.fd = fd_, .events = POLLIN, .revents = 0};
+        ::poll(&ready, 1, 50);
+        break;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+LogReader::Fill LogReader::read_some() {
+  if (start_ > 0) {
+    buffer_.erase(0, start_);
+    start_ = 0;
+  }
+  std::array<char, std::size_t{64} * 1024> chunk{};
+  while (true) {
+    const ssize_t got = ::read(fd_, chunk.data(), chunk.size());
+    if (got > 0) {
+      buffer_.append(chunk.data(), static_cast<std::size_t>(got));
+      offset_ += static_cast<std::uint64_t>(got);
+      return Fill::more;
+    }
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0 && errno == EAGAIN) return Fill::wait;  // a FIFO whose writer is slow, a terminal
+    if (got < 0) {
+      throw std::runtime_error("cannot read " + path_.string() + ": " + std::strerror(errno));
+    }
+    if (fifo_) {
+      // A FIFO reads 0 before its first writer comes, and after its last writer has left: only
+      // the second is the end, and only then does poll say POLLHUP.
+      pollfd ready{.fd = fd_, .events = POLLIN, .revents = 0};
+      const bool gone = ::poll(&ready, 1, 0) > 0 && (ready.revents & POLLHUP) != 0 &&
+                        (ready.revents & POLLIN) == 0;
+      return gone ? Fill::end : Fill::wait;
+    }
+    struct stat status {};
+    if (regular_ && ::fstat(fd_, &status) == 0 &&
+        static_cast<std::uint64_t>(status.st_size) < offset_) {
+      throw std::runtime_error(path_.string() + " was truncated while it was read (" +
+                               std::to_string(status.st_size) + " bytes left of the " +
+                               std::to_string(offset_) + " read)");
+    }
+    return Fill::end;
+  }
 }
 
 std::ifstream open_log(const std::filesystem::path& path) {

@@ -2,6 +2,7 @@
 // (awk, sort and uniq over the same log). The expected reports come from analyse_sequentially()
 // in the course's own code, never from yours.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -220,6 +221,26 @@ TEST(Level3Analyse, TheParseStageFansOut) {
 // Level 4b: 50 + 33 lines in two files, batches of 8: the read stage hands on 7 + 5 items (each
 // file's last batch is short: a batch never spans two files), and a malformed line's dead letter
 // still names the line's index among all the lines read.
+// A batch also goes on once its lines hold batch_bytes bytes, so that long lines cannot make the
+// queues hold capacity x batch_lines of them.
+TEST(Level4Analyse, BatchesAreBoundedInBytesToo) {
+  const Logs logs(15, {2000}, 0.0);
+  const std::uint64_t bytes = fs::file_size(logs.paths[0]);
+  std::vector<StageStats> stages;
+  AnalyseOptions options{.workers = 2, .capacity = 2, .batch_lines = 1024, .batch_bytes = 4096};
+  options.on_progress = [&stages](const std::vector<StageStats>& now) { stages = now; };
+  const Analysis got = run_within(kThreads, logs.paths, options);
+  EXPECT_EQ(got.report, analyse_sequentially(logs.paths, {}));
+  ASSERT_EQ(stages.size(), 4U);
+  // Each batch but the last holds at least 4096 bytes and at most 4096 plus one line (< 400).
+  EXPECT_GE(stages[0].items_out, bytes / (4096 + 400))
+      << "2000 lines (" << bytes << " bytes) with batch_bytes = 4096 and batch_lines = 1024: a "
+      << "batch goes on as soon as its lines hold 4096 bytes";
+  EXPECT_LE(stages[0].items_out, bytes / 4096 + 1);
+  EXPECT_THROW((void)kThreads.run(logs.paths, {.batch_bytes = 0}, {}), std::invalid_argument)
+      << "batch_bytes = 0";
+}
+
 TEST(Level4Analyse, LinesTravelInBatches) {
   const Logs logs(14, {50, 33}, 0.2);
   std::vector<std::uint64_t> want_sequences;
@@ -501,6 +522,126 @@ void expect_stop_from_another_thread(const Version& version) {
 
 TEST(Level5Analyse, AStopEndsTheRunPromptly) { expect_stop_from_another_thread(kThreads); }
 TEST(Level6Async, AStopEndsTheRunPromptly) { expect_stop_from_another_thread(kAsync); }
+
+// A stop ends every wait of the read stage: a log that is a named pipe with no writer yet, and
+// one whose writer has written three lines and then nothing more (it keeps the pipe open). Past
+// the deadline the test opens and closes a writer itself, which ends a read stage that ignored
+// the stop, so that the test always ends.
+void expect_stop_ends_the_wait_for_a_writer(const Version& version) {
+  for (const bool stalled : {false, true}) {
+    const course::TempDir dir("logpipe-fifo");
+    const fs::path fifo = dir.file("access.log");
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    std::atomic<int> records = 0;
+    AnalyseOptions options{.workers = 2, .capacity = 4, .batch_lines = 1};
+    options.on_record = [&](const LogRecord&) { ++records; };
+    int writer = -1;
+    Background<Analysis> run(
+        [&](const std::stop_token& stop) { return version.run({fifo}, options, stop); });
+    if (stalled) {
+      // Opened read-write, so that it neither waits for the reader nor is the reader itself.
+      writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+      ASSERT_GE(writer, 0);
+      std::ostringstream lines;
+      generate_log(lines, 5, 3, 0.0);
+      const std::string text = lines.str();
+      ASSERT_EQ(::write(writer, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+      EXPECT_TRUE(eventually([&] { return records >= 3 || run.finished_within(0ms); }, 10000ms) &&
+                  records >= 3)
+          << version.name << ": the three lines written so far are parsed while the writer "
+          << "waits (a batch of 1 line goes on at once)";
+    } else {
+      EXPECT_FALSE(run.finished_within(100ms))
+          << version.name << " returned while its log, a named pipe, had no writer yet";
+    }
+    run.request_stop();
+    const bool ended = run.finished_within(2000ms);
+    if (!ended) {  // unblock a read stage that ignored the stop: a writer comes and goes
+      const int last = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      if (last >= 0) ::close(last);
+      if (writer >= 0) ::close(writer);
+      writer = -1;
+    }
+    ASSERT_TRUE(run.finished_within(10000ms));
+    if (writer >= 0) ::close(writer);
+    EXPECT_TRUE(ended) << version.name << " did not end within 2 s of a stop request while "
+                       << (stalled ? "its writer was silent" : "its named pipe had no writer")
+                       << ": a read that waits must watch the stop token (read with LogReader: "
+                       << "next() waits in short poll steps and sees the stop; an event loop "
+                       << "uses try_next() and a timer)";
+    try {
+      EXPECT_EQ(run.get().run.outcome, Outcome::stopped) << version.name;
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << version.name << " threw after a stop: " << e.what();
+    }
+  }
+}
+
+TEST(Level5Analyse, AStopEndsTheWaitForAWriter) {
+  expect_stop_ends_the_wait_for_a_writer(kThreads);
+}
+TEST(Level6Async, AStopEndsTheWaitForAWriter) { expect_stop_ends_the_wait_for_a_writer(kAsync); }
+
+// A line of 32 MiB between good lines is one malformed line ("longer than 65536 bytes"), and the
+// run's memory does not grow with it: the peak resident size rises by far less than the line
+// (the grader runs each test in a process of its own, so the peak is this test's).
+void expect_huge_line_bounded(const Version& version) {
+  const course::TempDir dir("logpipe-huge");
+  const fs::path path = dir.file("access.log");
+  {
+    std::ostringstream good;
+    generate_log(good, 6, 100, 0.0);
+    std::ofstream out(path, std::ios::binary);
+    out << good.str();
+    const std::string chunk(std::size_t{1} << 20, 'x');
+    for (int i = 0; i < 32; ++i) out << chunk;
+    out << "\n" << good.str();
+  }
+  rusage before{};
+  ::getrusage(RUSAGE_SELF, &before);
+  const Analysis got = run_within(version, {path}, {.workers = 2, .capacity = 4});
+  rusage after{};
+  ::getrusage(RUSAGE_SELF, &after);
+  EXPECT_EQ(got.report.lines, 201U) << version.name;
+  EXPECT_EQ(got.report.records, 200U) << version.name;
+  EXPECT_EQ(got.report.malformed, 1U) << version.name;
+  ASSERT_EQ(got.run.dead_letters.size(), 1U) << version.name;
+  EXPECT_NE(got.run.dead_letters[0].error.find("longer than 65536 bytes"), std::string::npos)
+      << got.run.dead_letters[0].error.substr(0, 200);
+  const long grew_kib = after.ru_maxrss - before.ru_maxrss;
+  EXPECT_LT(grew_kib, 24 * 1024)
+      << version.name << ": the peak resident size grew by " << grew_kib / 1024
+      << " MiB for a 32 MiB line; read with LogReader, which never holds more than "
+         "kMaxLineBytes + 1 bytes of a line";
+}
+
+TEST(Level5Analyse, AHugeLineIsMalformedAndMemoryStaysBounded) {
+  expect_huge_line_bounded(kThreads);
+}
+TEST(Level6Async, AHugeLineIsMalformedAndMemoryStaysBounded) { expect_huge_line_bounded(kAsync); }
+
+// A log truncated while it is read (a rotation with copytruncate, a careless `> access.log`) is
+// an error, not a short report that looks complete.
+void expect_truncation_detected(const Version& version) {
+  const Logs logs(13, {150000}, 0.0);
+  const fs::path path = logs.paths[0];
+  std::atomic<bool> truncated = false;
+  AnalyseOptions options{.workers = 2, .capacity = 4};
+  options.on_record = [&](const LogRecord&) {
+    if (!truncated.exchange(true)) fs::resize_file(path, 0);
+  };
+  try {
+    const Analysis got = run_within(version, {path}, options);
+    ADD_FAILURE() << version.name << " returned a report of " << got.report.lines << " lines "
+                  << "from a log of 150000 lines truncated while it was read: that must be an "
+                  << "error (LogReader throws one)";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Level5Analyse, ALogTruncatedWhileItIsReadIsAnError) { expect_truncation_detected(kThreads); }
+TEST(Level6Async, ALogTruncatedWhileItIsReadIsAnError) { expect_truncation_detected(kAsync); }
 
 TEST(Level5Analyse, ProgressReportsEveryStage) {
   const Logs logs(13, {3000});

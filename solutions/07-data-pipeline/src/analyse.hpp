@@ -52,31 +52,39 @@ struct RecordBatch {
   std::exception_ptr error;
 };
 
-// Hands out the lines of several files in turn, a batch at a time (the source's next()).
+// Hands out the lines of several files in turn, a batch at a time (the source's next()). The
+// course's LogReader does the reading: a stop ends its waits (a FIFO with no writer yet, a slow
+// writer), a line longer than kMaxLineBytes is cut (parse then refuses it), and a file truncated
+// while it is read is an error.
 class LineReader {
  public:
-  explicit LineReader(const std::vector<std::filesystem::path>& logs) : logs_(logs) {}
+  LineReader(const std::vector<std::filesystem::path>& logs, std::stop_token stop)
+      : logs_(logs), stop_(std::move(stop)) {}
 
-  // Up to `size` lines of the current file. A batch goes on as soon as it is full, or when its
-  // file ends, so a log that is still being written is still read as it grows.
-  std::optional<LineBatch> next_batch(std::size_t size) {
-    while (file_index_ < logs_.size()) {
-      if (!file_.is_open()) file_ = open_log(logs_[file_index_]);  // throws if unreadable
+  // Up to `lines` lines, or fewer holding at least `bytes` bytes, of the current file. A batch
+  // goes on as soon as it is full, or when its file ends, so a log that is still being written
+  // is still read as it grows.
+  std::optional<LineBatch> next_batch(std::size_t lines, std::size_t bytes) {
+    while (file_index_ < logs_.size() && !stop_.stop_requested()) {
+      if (!file_) file_.emplace(logs_[file_index_], stop_);  // throws if unreadable
       LineBatch batch{.file = &logs_[file_index_],
                       .first_number = number_ + 1,
                       .first = lines_read_,
                       .lines = 0,
                       .text = {}};
-      while (batch.lines < size && std::getline(file_, line_)) {
-        batch.text.append(line_).push_back('\n');
+      bool full = false;
+      while (!full) {
+        const std::optional<std::string_view> line = file_->next();
+        if (!line) break;
+        batch.text.append(*line).push_back('\n');
         ++batch.lines;
+        full = batch.lines == lines || batch.text.size() >= bytes;
       }
       number_ += batch.lines;
       lines_read_ += batch.lines;
-      if (batch.lines == size) return batch;
-      // The file has ended (or failed): the next batch starts in the next file.
-      if (file_.bad()) throw std::runtime_error("cannot read " + logs_[file_index_].string());
-      file_.close();
+      if (full) return batch;
+      // The file has ended (or a stop came): the next batch starts in the next file.
+      file_.reset();
       ++file_index_;
       number_ = 0;
       if (batch.lines > 0) return batch;
@@ -88,9 +96,9 @@ class LineReader {
 
  private:
   const std::vector<std::filesystem::path>& logs_;
+  std::stop_token stop_;
   std::size_t file_index_ = 0;
-  std::ifstream file_;
-  std::string line_;  // reused: getline allocates only when a line is longer than any before
+  std::optional<LogReader> file_;
   std::uint64_t number_ = 0;
   std::uint64_t lines_read_ = 0;
 };
@@ -203,13 +211,15 @@ class ProgressReporter {
 // Outcome::stopped.
 inline Analysis analyse(const std::vector<std::filesystem::path>& logs,
                         const AnalyseOptions& options, const std::stop_token& stop = {}) {
-  if (options.batch_lines == 0) {
-    throw std::invalid_argument("analyse: batch_lines must be at least 1");
+  if (options.batch_lines == 0 || options.batch_bytes == 0) {
+    throw std::invalid_argument("analyse: batch_lines and batch_bytes must be at least 1");
   }
-  detail::LineReader reader(logs);
+  detail::LineReader reader(logs, stop);
   detail::Aggregator aggregator(options);
-  Plan plan = Pipeline<detail::LineBatch>::source(
-                  "read", [&reader, &options] { return reader.next_batch(options.batch_lines); })
+  const auto read_batch = [&reader, &options] {
+    return reader.next_batch(options.batch_lines, options.batch_bytes);
+  };
+  Plan plan = Pipeline<detail::LineBatch>::source("read", read_batch)
                   // ordered: parse workers finish in any order, and the batches go on in file
                   // order, so that the report does not depend on the schedule (see parse_batch).
                   .map("parse", {.workers = options.workers, .ordered = true},

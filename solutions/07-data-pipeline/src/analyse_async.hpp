@@ -15,7 +15,10 @@
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <filesystem>
@@ -136,13 +139,29 @@ class AsyncRun {
   bool stopped_ = false;
 };
 
+// The course's LogReader reads each file: a line longer than kMaxLineBytes is cut (parse then
+// refuses it), and a file truncated while it is read is an error. try_next() never waits: when a
+// named pipe has nothing yet, this coroutine sleeps on a timer and tries again, so that the loop
+// goes on parsing what was read (a blocking wait here would stop every coroutine: the notes'
+// time.sleep in a coroutine), and a stop ends the wait.
 inline asio::awaitable<void> read_lines(AsyncRun& run,
                                         const std::vector<std::filesystem::path>& logs) {
   std::uint64_t sequence = 0;
+  asio::steady_timer retry(co_await asio::this_coro::executor);
   for (const auto& path : logs) {
-    std::ifstream file = open_log(path);
+    if (run.stopping()) co_return;
+    LogReader file(path);
     Line line{&path, 0, {}};
-    while (!run.stopping() && std::getline(file, line.text)) {
+    while (!run.stopping()) {
+      std::string_view text;
+      const LogReader::Read read = file.try_next(text);
+      if (read == LogReader::Read::end) break;
+      if (read == LogReader::Read::wait) {
+        retry.expires_after(std::chrono::milliseconds(20));
+        co_await retry.async_wait(as_tuple);
+        continue;
+      }
+      line.text.assign(text);
       ++line.number;
       ++run.lines_read();
       // A named value, moved in: g++ 12 destroys a temporary argument of a co_await too early.
@@ -151,7 +170,6 @@ inline asio::awaitable<void> read_lines(AsyncRun& run,
           co_await run.lines().async_send({}, std::move(numbered), as_tuple);
       if (std::get<0>(sent)) co_return;  // the run is stopping
     }
-    if (file.bad()) throw std::runtime_error("cannot read " + path.string());
   }
   // The end of the stream: one marker per parser, since each parser stops at the first it gets.
   for (std::size_t i = 0; i < run.options().workers; ++i) {

@@ -60,12 +60,12 @@ class LineError : public std::runtime_error {
   std::uint64_t line_number_;
 };
 
-// Parses one line; throws LineError if it is malformed (missing fields, a bad date, a date that
-// does not exist such as 30 Feb or 29 Feb 2023, a status outside 100..599, a size that is neither
-// digits nor "-"). A CR at the end of the text is part of a CRLF line ending, not of the line.
-// Quoted fields are read as Apache writes them: \" is a quote inside the field, \\ a backslash.
-// The record's path is the request target's path: without its query ("/s?q=1" is "/s"), and an
-// absolute-form target ("http://host/a") reduced to its path.
+// Parses one line; throws LineError if it is malformed (longer than kMaxLineBytes, missing
+// fields, a bad date, a date that does not exist such as 30 Feb or 29 Feb 2023, a status outside
+// 100..599, a size that is neither digits nor "-"). A CR at the end of the text is part of a CRLF
+// line ending, not of the line. Quoted fields are read as Apache writes them: \" is a quote inside
+// the field, \\ a backslash. The record's path is the request target's path: without its query
+// ("/s?q=1" is "/s"), and an absolute-form target ("http://host/a") reduced to its path.
 LogRecord parse_line(const Line& line);
 
 // "2026-11-30T20:33Z" or "2026-11-30T20:33:15Z" -> Unix seconds; nullopt for anything else, a
@@ -138,6 +138,55 @@ Report analyse_sequentially(const std::vector<std::filesystem::path>& logs,
 
 // Opens a log for reading; throws std::runtime_error "cannot open FILE: REASON".
 std::ifstream open_log(const std::filesystem::path& path);
+
+// The longest line a log may hold. A longer one is a malformed line ("longer than 65536 bytes"),
+// and a LogReader never holds more of it than this: memory stays bounded whatever the input.
+inline constexpr std::size_t kMaxLineBytes = std::size_t{64} * 1024;
+
+// Reads a log line by line as a long-running tool must (what the read stages use):
+//  - a stop request ends every wait: for a FIFO's first writer, and for a writer that is slow to
+//    write the next line; next() then returns nullopt, as at the end of the file;
+//  - a line longer than kMaxLineBytes is returned cut to kMaxLineBytes + 1 bytes (the rest is
+//    skipped), which parse_line refuses as too long;
+//  - a regular file that shrinks below what was read (truncated, or rotated with copytruncate,
+//    while it was read) is an error, not a short report.
+// A last line without its '\n' is a line. Not thread-safe: one reader per file and thread.
+class LogReader {
+ public:
+  // Throws std::runtime_error "cannot open FILE: REASON" (a FIFO does not count as unreadable
+  // while it has no writer: next() waits for one).
+  LogReader(const std::filesystem::path& path, std::stop_token stop = {});
+  LogReader(const LogReader&) = delete;
+  LogReader& operator=(const LogReader&) = delete;
+  ~LogReader();
+
+  // The next line, without its '\n', valid until the next call; nullopt at the end of the file
+  // or once a stop is requested. Waits (in poll steps of 50 ms) while a FIFO has nothing yet.
+  // Throws std::runtime_error "cannot read FILE: REASON" and "FILE was truncated while it was
+  // read".
+  std::optional<std::string_view> next();
+
+  // The same without ever waiting, for an event loop: Read::line (and `line`, valid until the
+  // next call), Read::end, or Read::wait when a FIFO has nothing yet (try again later: the loop's
+  // other work goes on meanwhile). It does not look at the stop token.
+  enum class Read { line, end, wait };
+  Read try_next(std::string_view& line);
+
+ private:
+  enum class Fill { more, end, wait };
+  Fill read_some();  // reads once more into buffer_
+
+  std::filesystem::path path_;
+  std::stop_token stop_;
+  int fd_ = -1;
+  bool regular_ = false;
+  bool fifo_ = false;
+  std::uint64_t offset_ = 0;  // bytes read from the file so far
+  std::string buffer_;        // bytes read and not yet handed out
+  std::size_t start_ = 0;     // where the next line starts in buffer_
+  std::string line_;          // the line handed out last
+  bool skipping_ = false;     // dropping the rest of a line longer than kMaxLineBytes
+};
 
 // A deterministic access log: the same seed and size give the same bytes. About
 // `malformed_share` of the lines are malformed (cut short, a bad date, a bad status, garbage);
