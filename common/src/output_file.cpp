@@ -109,7 +109,6 @@ OutputFile::OutputFile(const std::filesystem::path& path, const OutputFileOption
       open_in_place();
       return;
     }
-    replaces_ = true;
     try {
       target_ = fs::canonical(path);  // every link followed
     } catch (const fs::filesystem_error& error) {
@@ -135,7 +134,6 @@ OutputFile::OutputFile(OutputFile&& other) noexcept
       temporary_(std::move(other.temporary_)),
       stop_(std::move(other.stop_)),
       fd_(std::exchange(other.fd_, -1)),
-      replaces_(other.replaces_),
       committed_(std::exchange(other.committed_, true)) {
   other.temporary_.clear();
 }

@@ -76,7 +76,6 @@ class OutputFile {
   std::filesystem::path temporary_;  // empty when written in place
   std::stop_token stop_;
   int fd_ = -1;
-  bool replaces_ = false;  // a regular file is there: keep its permissions
   bool committed_ = false;
 };
 
