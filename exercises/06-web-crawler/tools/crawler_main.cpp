@@ -9,7 +9,7 @@
 #include "crawler/crawler.hpp"
 
 int main(int argc, char** argv) {
-  const course::SignalStop ctrl_c("crawler: stopping (Ctrl-C again to quit at once)");
+  const course::SignalStop ctrl_c("crawler: stopping");
   const std::vector<std::string_view> args(argv + 1, argv + argc);
   return crawler::run_command_line(args, std::cout, std::cerr, ctrl_c.token());
 }

@@ -10,7 +10,7 @@
 #include "logpipe/command.hpp"
 
 int main(int argc, char** argv) {
-  const course::SignalStop signals("logpipe: stopping (Ctrl-C again to quit at once)");
+  const course::SignalStop signals("logpipe: stopping");
   const std::vector<std::string> args(argv + 1, argv + argc);
   return logpipe::run_command_line(
       args, std::cout, std::cerr, signals.token(),
