@@ -1,5 +1,6 @@
 #include "build.hpp"
 
+#include <optional>
 #include <regex>
 
 #include "process.hpp"
@@ -40,12 +41,23 @@ std::string log_tail(const std::string& log, std::size_t lines) {
   return join(all, "\n");
 }
 
+// Whether `target` is up to date: a dry run plans no step for it. CMake's check of globbed
+// directories is a step of every dry run (it always runs), so it does not count; a run of CMake
+// itself does, since the dry run cannot see past it.
 bool nothing_to_do(const std::filesystem::path& dir, const std::string& target) {
   ProcessSpec spec;
   spec.argv = {"cmake", "--build", dir.string(), "--target", target, "--", "-n"};
   spec.interrupt_signal = 2;
   const auto result = run_process(spec);
-  return result.succeeded() && contains(result.output, "no work to do");
+  if (!result.succeeded()) return false;
+  if (contains(result.output, "no work to do")) return true;
+  static const std::regex step(R"(^\[\d+/\d+\] )");
+  for (const auto& line : split_lines(result.output)) {
+    if (std::regex_search(line, step) && !contains(line, "Re-checking globbed directories")) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -137,12 +149,22 @@ BuildResult Builder::build(BuildConfig config, const std::vector<std::string>& t
                       log_tail(result.output + result.error, 30));
   }
   outcome.ok = false;
+  // Later builds overwrite the log: the failing one is kept under its own name as well.
+  write_file(root_ / "build" / "logs" / ("build-" + preset_name(config) + "-failed.log"),
+             result.output + result.error);
+  // A target that did not build because a step it needs failed (a library, another target's
+  // object) shows that step's error: every FAILED block, else the end of the log.
+  std::optional<std::string> any_failure;
   for (const auto& target : targets) {
     if (nothing_to_do(dir, target)) continue;
     const auto own = markers.find(target);
     auto errors = extract_build_errors(
         result.output, own == markers.end() ? std::vector<std::string>{} : own->second);
-    if (errors.empty()) errors = log_tail(result.output, 40);
+    if (errors.empty()) {
+      if (!any_failure) any_failure = extract_build_errors(result.output, {});
+      errors = !any_failure->empty() ? "a step this target needs failed:\n" + *any_failure
+                                     : log_tail(result.output + result.error, 40);
+    }
     outcome.errors[target] = errors;
   }
   return outcome;
