@@ -2,15 +2,19 @@
 
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "course/net.hpp"
@@ -70,6 +74,43 @@ std::optional<fs::path> nss_wrapper() {
 
 bool user_has_a_name() { return ::getpwuid(::geteuid()) != nullptr; }
 
+// The parent of process `pid`, from /proc (0 if it is gone).
+pid_t parent_of(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  // "pid (name) state ppid ...": the name may hold spaces and parentheses, so start after the
+  // last ')'.
+  const auto close = line.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(line.substr(close + 1));
+  char state = 0;
+  pid_t parent = 0;
+  rest >> state >> parent;
+  return parent;
+}
+
+// `root` and every process below it.
+std::vector<pid_t> process_tree(pid_t root) {
+  std::vector<pid_t> tree{root};
+  std::vector<std::pair<pid_t, pid_t>> all;  // (pid, parent)
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(),
+                                     [](unsigned char c) { return std::isdigit(c) != 0; }))
+      continue;
+    const auto pid = static_cast<pid_t>(std::stol(name));
+    all.emplace_back(pid, parent_of(pid));
+  }
+  for (std::size_t i = 0; i < tree.size(); ++i) {
+    for (const auto& [pid, parent] : all) {
+      if (parent == tree[i]) tree.push_back(pid);
+    }
+  }
+  return tree;
+}
+
 }  // namespace
 
 std::optional<fs::path> PgCluster::server_binaries() {
@@ -126,6 +167,7 @@ PgCluster::PgCluster(fs::path dir) : dir_(std::move(dir)) {
 }
 
 PgCluster::~PgCluster() {
+  if (frozen_) thaw();  // a stopped process would not see pg_ctl's signal
   if (running_) {
     try {
       pg_ctl("stop", "immediate");
@@ -152,6 +194,29 @@ void PgCluster::stop() {
   if (!running_) return;
   pg_ctl("stop", "fast");
   running_ = false;
+}
+
+void PgCluster::freeze() {
+  if (!running_ || frozen_) return;
+  signal_server(SIGSTOP);
+  frozen_ = true;
+}
+
+void PgCluster::thaw() {
+  if (!frozen_) return;
+  signal_server(SIGCONT);
+  frozen_ = false;
+}
+
+// The postmaster's pid is the first line of postmaster.pid; the backends and the server's own
+// workers are its children. The postmaster is signalled first, so that it starts no new one.
+void PgCluster::signal_server(int signal) const {
+  std::ifstream pid_file(dir_ / "data" / "postmaster.pid");
+  pid_t postmaster = 0;
+  if (!(pid_file >> postmaster) || postmaster <= 0) {
+    throw std::runtime_error("no postmaster.pid: the server is not running");
+  }
+  for (const pid_t pid : process_tree(postmaster)) ::kill(pid, signal);
 }
 
 std::string PgCluster::conninfo() const {

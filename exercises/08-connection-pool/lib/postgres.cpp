@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <utility>
 
 namespace connpool {
@@ -41,12 +43,27 @@ struct ResultDeleter {
 };
 using Result = std::unique_ptr<PGresult, ResultDeleter>;
 
-Result run(PGconn* conn, const std::string& sql) {
+// Whether an error ends the session: libpq lost the connection, or the server said so with a
+// connection-class SQLSTATE (class 08), or ended the session itself (57P01 admin_shutdown,
+// 57P02 crash_shutdown, 57P03 cannot_connect_now).
+bool ends_the_session(const PGconn* conn, const PGresult* result) {
+  if (PQstatus(conn) == CONNECTION_BAD || result == nullptr) return true;
+  const char* field = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  const std::string_view state = field != nullptr ? field : "";
+  return state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03";
+}
+
+// Runs `sql`; throws DatabaseError, after setting `broken` if the error ended the session.
+Result run(PGconn* conn, bool& broken, const std::string& sql) {
   if (conn == nullptr) throw DatabaseError("PostgreSQL: the connection is closed");
   Result result(PQexec(conn, sql.c_str()));
   const ExecStatusType status = PQresultStatus(result.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    throw DatabaseError("PostgreSQL: " + message_of(conn) + " (in: " + sql + ")");
+    if (ends_the_session(conn, result.get())) broken = true;
+    const char* state = result ? PQresultErrorField(result.get(), PG_DIAG_SQLSTATE) : nullptr;
+    throw DatabaseError("PostgreSQL: " + message_of(conn) +
+                        (state != nullptr ? std::string(" (SQLSTATE ") + state + ")" : "") +
+                        " (in: " + sql + ")");
   }
   return result;
 }
@@ -54,12 +71,13 @@ Result run(PGconn* conn, const std::string& sql) {
 }  // namespace
 
 PgConnection::PgConnection(PgConnection&& other) noexcept
-    : conn_(std::exchange(other.conn_, nullptr)) {}
+    : conn_(std::exchange(other.conn_, nullptr)), broken_(std::exchange(other.broken_, false)) {}
 
 PgConnection& PgConnection::operator=(PgConnection&& other) noexcept {
   if (this != &other) {
     close();
     conn_ = std::exchange(other.conn_, nullptr);
+    broken_ = std::exchange(other.broken_, false);
   }
   return *this;
 }
@@ -68,10 +86,10 @@ void PgConnection::close() noexcept {
   if (conn_ != nullptr) PQfinish(std::exchange(conn_, nullptr));
 }
 
-void PgConnection::execute(const std::string& sql) { run(conn_, sql); }
+void PgConnection::execute(const std::string& sql) { run(conn_, broken_, sql); }
 
 std::int64_t PgConnection::query_int(const std::string& sql) {
-  const Result result = run(conn_, sql);
+  const Result result = run(conn_, broken_, sql);
   if (PQntuples(result.get()) < 1 || PQnfields(result.get()) < 1) {
     throw DatabaseError("PostgreSQL: " + sql + " gave no row");
   }

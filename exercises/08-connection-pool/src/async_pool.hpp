@@ -31,9 +31,9 @@ class AsyncPool {
   boost::asio::awaitable<Lease<C>> async_acquire();
 
   // As Pool::acquire, for a coroutine: an idle connection at once, else a place in the queue.
-  // Throws PoolTimeout after `timeout`, PoolClosed if the pool is or gets shut down, and
-  // boost::system::system_error(operation_aborted) if the wait is cancelled: a cancelled wait
-  // leaves the queue at once and never takes a connection.
+  // Throws PoolTimeout after `timeout` (validation included), PoolClosed if the pool is or gets
+  // shut down, and boost::system::system_error(operation_aborted) if the wait is cancelled: a
+  // cancelled wait leaves the queue at once and never takes a connection.
   boost::asio::awaitable<Lease<C>> async_acquire(std::chrono::milliseconds timeout);
 };
 

@@ -69,7 +69,9 @@ class Pool {
   // that is not woken yet; a woken waiter that finds nothing keeps its place at the head.
   // The calling thread never creates a connection. A connection lent before is validated
   // first (level 3); a broken or expired one is closed and the wait goes on. Throws PoolTimeout
-  // after `timeout` on the pool's clock, PoolClosed if the pool is or gets shut down.
+  // after `timeout` on the pool's clock, everything included: validate() gets what is left of
+  // it at most (level 3). Throws PoolClosed if the pool is or gets shut down. A connection
+  // given back is closed instead of going idle if Factory::is_broken says so (level 3).
   Lease<C> acquire(std::chrono::milliseconds /*timeout*/) {
     detail::not_implemented("Pool::acquire", "level 1");
   }

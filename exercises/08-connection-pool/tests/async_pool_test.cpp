@@ -217,6 +217,79 @@ TEST(Level5Async, ABrokenConnectionIsNotLentToACoroutine) {
   EXPECT_EQ(pool.stats().validation_failures, 1U);
 }
 
+TEST(Level5Async, AConnectionWhoseUseFailedIsClosedWhenTheCoroutineGivesItBack) {
+  FakeDatabase db;
+  PoolOptions o = options(2);
+  o.alive_bypass = 1h;  // given back a moment ago: no validation would catch it
+  Pool<FakeConnection> pool(db, o);
+  AsyncPool<FakeConnection> async_pool(pool);
+  asio::io_context io;
+  std::string failures;
+  int lost = 0;
+  int next = 0;
+  auto user = [&]() -> asio::awaitable<void> {
+    {
+      auto lease = co_await async_pool.async_acquire();
+      lost = lease->id;
+      db.lose_connection(lost);  // its use failed: the server ended the session
+    }
+    auto lease = co_await async_pool.async_acquire();
+    next = lease->id;
+  };
+  spawn(io, user(), failures);
+  run_loop(io);
+  EXPECT_EQ(failures, "");
+  EXPECT_NE(next, lost) << "connection " << lost
+                        << " came back broken (Factory::is_broken): it must be closed, never "
+                           "lent to the next coroutine";
+  EXPECT_FALSE(db.is_open(lost));
+  EXPECT_EQ(pool.stats().broken, 1U);
+}
+
+TEST(Level5Async, TheDeadlineBoundsValidation) {
+  FakeDatabase db;
+  PoolOptions o = options(2);
+  o.validation_timeout = 1h;
+  Pool<FakeConnection> pool(db, o);
+  AsyncPool<FakeConnection> async_pool(pool);
+  {
+    auto a = pool.acquire();
+    auto b = pool.acquire();
+  }  // two idle connections, used before: each is validated before it is lent again
+  db.hang_validations(true);  // the server froze: a validation takes its whole timeout
+  db.hang_creates(true);
+  asio::io_context io;
+  std::string failures;
+  std::string outcome = "returned";
+  std::optional<TimeoutReason> reason;
+  auto waiter = [&]() -> asio::awaitable<void> {
+    try {
+      auto lease = co_await async_pool.async_acquire(200ms);
+    } catch (const PoolTimeout& e) {
+      outcome = e.what();
+      reason = e.reason();
+    }
+  };
+  spawn(io, waiter(), failures);
+  const auto start = std::chrono::steady_clock::now();
+  run_loop(io);
+  const auto took = std::chrono::steady_clock::now() - start;
+  db.hang_validations(false);
+  db.hang_creates(false);
+  EXPECT_EQ(failures, "");
+  std::string asked;
+  for (const milliseconds timeout : db.validation_timeouts()) {
+    asked += " " + std::to_string(timeout.count()) + " ms";
+  }
+  ASSERT_FALSE(db.validation_timeouts().empty());
+  EXPECT_LE(db.validation_timeouts().front(), 200ms)
+      << "validate() was called with" << asked
+      << ": async_acquire(200 ms) must pass it what is left of its deadline at most";
+  EXPECT_LT(took, course::scaled(5s))
+      << "async_acquire(200 ms) took " << std::chrono::duration<double>(took).count() << " s";
+  EXPECT_EQ(reason, TimeoutReason::validation_failing) << outcome;
+}
+
 TEST(Level5Async, ShutdownEndsAWaitingCoroutineWithPoolClosed) {
   FakeDatabase db;
   Pool<FakeConnection> pool(db, options(1));

@@ -7,7 +7,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
+#include <optional>
 #include <random>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -224,6 +227,126 @@ TEST(Postgres, AStoppedServerMakesAcquireFailInTimeAndThePoolRecovers) {
       << "the idle connection died with the server: validation must find it";
 
   cluster.start();
+  auto lease = pool.acquire(std::chrono::duration_cast<milliseconds>(course::scaled(10s)));
+  EXPECT_EQ(lease->query_int("SELECT 2;"), 2) << "the pool must recover when the server does";
+}
+
+// Clients in a busy loop through the pool: each acquires a connection, runs SELECT 1 and gives it
+// back, at once, again and again, counting what worked and what failed, until destroyed.
+class BusyLoop {
+ public:
+  BusyLoop(Pool<PgConnection>& pool, int clients) {
+    for (int i = 0; i < clients; ++i) {
+      clients_.emplace_back([this, &pool](const std::stop_token& stop) {
+        while (!stop.stop_requested()) {
+          try {
+            auto lease = pool.acquire();
+            if (lease->query_int("SELECT 1;") == 1) ++successes_;
+          } catch (const std::exception& e) {
+            ++failures_;
+            const std::scoped_lock lock(mutex_);
+            if (first_error_.empty()) first_error_ = e.what();
+          }
+        }
+      });
+    }
+  }
+  [[nodiscard]] std::int64_t successes() const { return successes_; }
+  [[nodiscard]] std::int64_t failures() const { return failures_; }
+  [[nodiscard]] std::string first_error() const {
+    const std::scoped_lock lock(mutex_);
+    return first_error_;
+  }
+  void stop() { clients_.clear(); }  // request_stop() and join()
+
+ private:
+  std::atomic<std::int64_t> successes_{0};
+  std::atomic<std::int64_t> failures_{0};
+  mutable std::mutex mutex_;
+  std::string first_error_;
+  std::vector<std::jthread> clients_;  // last: they use everything above
+};
+
+// pg_terminate_backend on every session but the caller's: what an administrator, a failover or
+// a restart does to the pool's connections. Returns how many sessions were ended.
+std::int64_t end_every_other_session(PgConnection& admin) {
+  return admin.query_int(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+      "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid();");
+}
+
+TEST(Postgres, EndingEverySessionUnderABusyLoopCostsOneFailedUsePerConnection) {
+  if (const std::string why = PgCluster::why_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  const course::TempDir dir("pool-pg-");
+  PgCluster cluster(dir.path() / "pg");
+  cluster.start();
+  PgFactory factory(cluster.conninfo(), 5000ms);
+  PgConnection admin = factory.create({});  // not the pool's
+  PoolOptions o = options(4);
+  o.connection_timeout = 2000ms;
+  // HikariCP's default: a busy loop gives every connection back well within it, so validation
+  // never runs and cannot be what finds the ended sessions.
+  o.alive_bypass = 500ms;
+  Pool<PgConnection> pool(factory, o);
+  BusyLoop loop(pool, 4);
+  ASSERT_TRUE(eventually([&] { return loop.successes() >= 200; }, 20s))
+      << "the busy loop did not get going: " << loop.first_error();
+  const std::int64_t failures_before = loop.failures();
+  const std::int64_t ended = end_every_other_session(admin);
+  const std::int64_t successes_at_end = loop.successes();
+  const auto ended_at = std::chrono::steady_clock::now();
+  const bool recovered =
+      eventually([&] { return loop.successes() >= successes_at_end + 200; }, 10s);
+  const auto took = std::chrono::steady_clock::now() - ended_at;
+  loop.stop();
+  const std::int64_t failed = loop.failures() - failures_before;
+  const PoolStats stats = pool.stats();
+  EXPECT_TRUE(recovered)
+      << "after every session was ended (" << ended << "), the busy loop got "
+      << loop.successes() - successes_at_end << " answers in "
+      << std::chrono::duration<double>(took).count() << " s and " << failed
+      << " failures (first: " << loop.first_error() << "); the pool says " << stats.total
+      << " connections, " << stats.idle << " idle, " << stats.broken << " closed broken.\n"
+      << "Every connection comes back within alive_bypass, so none is validated: the pool must "
+         "ask Factory::is_broken when a connection comes back, close a broken one and make a "
+         "new one";
+  EXPECT_LE(failed, ended) << "each ended session should cost one failed use at most (the one "
+                              "that found it broken), then be closed and replaced";
+  EXPECT_GE(stats.broken, 1U);
+}
+
+TEST(Postgres, AFrozenServerCostsAcquireItsDeadlineNotAValidationPerConnection) {
+  if (const std::string why = PgCluster::why_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  const course::TempDir dir("pool-pg-");
+  PgCluster cluster(dir.path() / "pg");
+  cluster.start();
+  PgFactory factory(cluster.conninfo(), 5000ms);
+  PoolOptions o = options(4);  // alive_bypass 0: every used connection is validated
+  o.connection_timeout = 1500ms;
+  o.validation_timeout = 5000ms;
+  Pool<PgConnection> pool(factory, o);
+  {
+    std::vector<Lease<PgConnection>> leases;
+    for (int i = 0; i < 4; ++i) leases.push_back(pool.acquire());
+    for (auto& lease : leases) EXPECT_EQ(lease->query_int("SELECT 1;"), 1);
+  }                  // four idle connections, each validated before it is lent again
+  cluster.freeze();  // every server process stopped: connections open, nothing answers
+  const auto start = std::chrono::steady_clock::now();
+  std::string outcome = "returned";
+  std::optional<TimeoutReason> reason;
+  try {
+    auto lease = pool.acquire();
+  } catch (const PoolTimeout& e) {
+    outcome = e.what();
+    reason = e.reason();
+  }
+  const auto took = std::chrono::steady_clock::now() - start;
+  cluster.thaw();
+  EXPECT_EQ(reason, TimeoutReason::validation_failing) << outcome;
+  EXPECT_LT(took, course::scaled(4000ms))
+      << "acquire() with a timeout of 1500 ms took " << std::chrono::duration<double>(took).count()
+      << " s against a frozen server. The deadline bounds validation too: validate() gets "
+         "what is left of it, not validation_timeout (5 s) for every idle connection";
   auto lease = pool.acquire(std::chrono::duration_cast<milliseconds>(course::scaled(10s)));
   EXPECT_EQ(lease->query_int("SELECT 2;"), 2) << "the pool must recover when the server does";
 }

@@ -484,6 +484,34 @@ TEST(Level2Growth, AHangingDatabaseStillLetsEveryAcquireTimeOut) {
   }
 }
 
+TEST(Level2Growth, WhileCreatesHangTheTimeoutBlamesCreationNotExhaustion) {
+  FakeDatabase db;
+  db.hang_creates(true);  // a database that accepts the connection and never answers
+  FakeClock clock;
+  PoolOptions o = options(4, &clock);
+  o.connection_timeout = 300ms;
+  {
+    Pool<FakeConnection> pool(db, o);
+    Call<int> caller([&] { return pool.acquire()->id; });
+    ASSERT_TRUE(eventually([&] { return db.create_calls() >= 1; }))
+        << "a waiter needs a connection: the pool should start creating one";
+    bool done = false;
+    for (int round = 0; round < 20 && !done; ++round) {
+      clock.advance(300ms);
+      done = caller.finished(150ms);
+    }
+    db.hang_creates(false);  // lets a pool that created under its lock go on, so the test ends
+    ASSERT_TRUE(done) << "acquire() did not time out while Factory::create hung";
+    EXPECT_EQ(caller.timeout_reason(), TimeoutReason::create_failing)
+        << caller.outcome()
+        << "\nNo connection was in use (0 of 4): the pool was not exhausted. It was waiting for "
+           "a Factory::create that had not finished: that is create_failing (api.hpp), and "
+           "what() should say that creating a connection has not finished.";
+    EXPECT_EQ(caller.outcome().find("exhausted"), std::string::npos) << caller.outcome();
+    EXPECT_EQ(caller.timeout_at().in_use, 0U);
+  }
+}
+
 TEST(Level2Growth, AFailingDatabaseIsNamedInTheTimeout) {
   FakeDatabase db;
   db.fail_creates("connection refused (by the test)");
@@ -566,6 +594,75 @@ TEST(Level3Health, ABrokenConnectionIsNeverLent) {
   EXPECT_FALSE(db.is_open(broken)) << "a broken connection is closed";
   EXPECT_EQ(pool.stats().validation_failures, 1U);
   EXPECT_EQ(pool.stats().total, 1U) << "the broken one no longer counts";
+}
+
+TEST(Level3Health, AConnectionWhoseUseFailedIsClosedOnReturnAndReplaced) {
+  FakeDatabase db;
+  FakeClock clock;
+  PoolOptions o = options(2, &clock);
+  o.alive_bypass = 10s;  // given back a moment ago: no validation would catch it
+  Pool<FakeConnection> pool(db, o);
+  int lost = 0;
+  {
+    auto lease = pool.acquire();
+    lost = lease->id;
+    db.lose_connection(lost);  // its use failed: the server ended the session
+  }
+  EXPECT_GE(db.broken_checks(), 1)
+      << "the pool never asked Factory::is_broken when the connection came back";
+  EXPECT_FALSE(db.is_open(lost))
+      << "connection " << lost
+      << " came back broken (Factory::is_broken said so): close it on return. Kept idle, it is "
+         "lent again within alive_bypass without validation, and every use of it fails: a "
+         "pool that never recovers after the database restarts";
+  const PoolStats after_return = pool.stats();
+  EXPECT_EQ(after_return.idle, 0U);
+  EXPECT_EQ(after_return.total, 0U) << "the broken connection no longer counts";
+  EXPECT_EQ(after_return.broken, 1U) << "PoolStats::broken counts connections closed this way";
+  auto lease = pool.acquire();
+  EXPECT_NE(lease->id, lost) << "a broken connection is never lent again";
+  EXPECT_TRUE(db.is_open(lease->id));
+  EXPECT_EQ(pool.stats().validation_failures, 0U) << "no validation was needed to find it";
+}
+
+TEST(Level3Health, AcquiresDeadlineBoundsValidation) {
+  FakeDatabase db;
+  FakeClock clock;
+  PoolOptions o = options(4, &clock);
+  o.validation_timeout = 5000ms;
+  o.connection_timeout = 1500ms;
+  Pool<FakeConnection> pool(db, o);
+  {
+    std::vector<Lease<FakeConnection>> leases;
+    for (int i = 0; i < 4; ++i) leases.push_back(pool.acquire());
+  }  // four idle connections, used before: each is validated before it is lent again
+  ASSERT_EQ(pool.stats().idle, 4U);
+  db.hang_validations(true, &clock);  // the server froze: a validation takes its whole timeout
+  db.hang_creates(true);
+  const auto start = clock.now();
+  Call<int> caller([&] { return pool.acquire()->id; });
+  // The fake validations move the clock themselves: the test does not, so the clock's reading
+  // afterwards is the time acquire() spent.
+  const bool done = caller.finished(5000ms);
+  const auto took = std::chrono::duration_cast<milliseconds>(clock.now() - start);
+  db.hang_validations(false);
+  db.hang_creates(false);
+  if (!done) clock.advance(1h);  // lets a pool that waits on the clock end, so the test ends
+  ASSERT_TRUE(done) << "acquire(1500 ms) did not end while the database hung: after validating "
+                       "for as long as the deadline allows, it must give up";
+  std::string asked;
+  for (const milliseconds timeout : db.validation_timeouts()) {
+    asked += " " + std::to_string(timeout.count()) + " ms";
+  }
+  EXPECT_LE(took, 1600ms)
+      << "acquire(1500 ms) took " << took.count() << " ms of the pool's clock; validate() was "
+      << "called with" << asked
+      << ".\nThe deadline bounds everything acquire() does, validation included (HikariCP's "
+         "connectionTimeout): pass validate() the smaller of validation_timeout and what is "
+         "left of the deadline, and stop when the deadline has passed.";
+  EXPECT_EQ(caller.timeout_reason(), TimeoutReason::validation_failing)
+      << caller.outcome()
+      << "\nThe deadline came while a validation got no answer: validation_failing (api.hpp)";
 }
 
 TEST(Level3Health, AUsedConnectionIsValidatedBeforeItIsLentWithTheValidationTimeout) {

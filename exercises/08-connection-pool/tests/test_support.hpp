@@ -60,8 +60,22 @@ class FakeDatabase : public Factory<FakeConnection> {
     std::unique_lock lock(mutex_);
     ++validations_;
     validation_timeouts_.push_back(timeout);
+    if (validations_hang_) {  // no answer: validate() gives up after `timeout`, as a driver does
+      if (clock_ != nullptr) {
+        clock_->advance(timeout);
+      } else {
+        changed_.wait_for(lock, timeout, [this] { return !validations_hang_; });
+      }
+      return false;
+    }
     if (clock_ != nullptr) clock_->advance(validation_cost_);
     return !broken_.contains(connection.id) && open_.contains(connection.id);
+  }
+
+  bool is_broken(const FakeConnection& connection) noexcept override {
+    const std::scoped_lock lock(mutex_);
+    ++broken_checks_;
+    return lost_.contains(connection.id);
   }
 
   void close(FakeConnection& connection) noexcept override {
@@ -80,8 +94,25 @@ class FakeDatabase : public Factory<FakeConnection> {
   void hang_creates(bool hang) {
     locked([&] { hang_ = hang; });
   }
+  // The connection no longer works: validate() says so.
   void break_connection(int id) {
     locked([&] { broken_.insert(id); });
+  }
+  // A use of the connection failed with a connection-class error (the server ended its
+  // session): it no longer works, and is_broken() says so without a round trip.
+  void lose_connection(int id) {
+    locked([&] {
+      broken_.insert(id);
+      lost_.insert(id);
+    });
+  }
+  // The database stops answering validations: each one takes its whole timeout (on `clock`
+  // when it is given, else in real time) and fails.
+  void hang_validations(bool hang, course::FakeClock* clock = nullptr) {
+    locked([&] {
+      validations_hang_ = hang;
+      if (clock != nullptr) clock_ = clock;
+    });
   }
   // validate() moves `clock` by `cost`: an answer that takes that long.
   void set_validation_cost(course::FakeClock& clock, milliseconds cost) {
@@ -106,6 +137,9 @@ class FakeDatabase : public Factory<FakeConnection> {
   }
   int validations() const {
     return read([&] { return validations_; });
+  }
+  int broken_checks() const {
+    return read([&] { return broken_checks_; });
   }
   std::vector<int> closed_ids() const {
     return read([&] { return closed_ids_; });
@@ -144,6 +178,9 @@ class FakeDatabase : public Factory<FakeConnection> {
   std::string failure_;
   bool hang_ = false;
   std::set<int> broken_;
+  std::set<int> lost_;
+  bool validations_hang_ = false;
+  int broken_checks_ = 0;
   course::FakeClock* clock_ = nullptr;
   milliseconds validation_cost_{0};
   int created_ = 0;

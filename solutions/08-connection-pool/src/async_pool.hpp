@@ -53,20 +53,25 @@ class AsyncPool {
   }
 
   // As Pool::acquire, for a coroutine: an idle connection at once, else a place in the FIFO.
-  // Throws PoolTimeout after `timeout`, PoolClosed if the pool shuts down, and
-  // boost::system::system_error(operation_aborted) if the wait is cancelled.
+  // Throws PoolTimeout after `timeout` (validation included), PoolClosed if the pool shuts down,
+  // and boost::system::system_error(operation_aborted) if the wait is cancelled.
   asio::awaitable<Lease<C>> async_acquire(milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
-      const auto left =
-          std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-      Handout handout = co_await wait_for_lease(std::max(left, milliseconds(1)), timeout);
-      const Verdict verdict = co_await run_blocking([this, &handout] { return check(handout); });
+      Handout handout =
+          co_await wait_for_lease(std::max(time_left(deadline), milliseconds(1)), timeout);
+      const milliseconds left = time_left(deadline);
+      const Verdict verdict =
+          co_await run_blocking([this, &handout, left] { return check(handout, left); });
       if (verdict == Verdict::lendable) co_return std::move(*handout.lease);
       co_await run_blocking([this, &handout, verdict] {
         pool_.discard(std::move(*handout.lease), verdict == Verdict::broken);
         return true;
       });
+      if (verdict == Verdict::broken && time_left(deadline) <= milliseconds(0)) {
+        const std::scoped_lock lock(pool_.mutex_);
+        throw pool_.timed_out_locked(timeout, true);
+      }
     }
   }
 
@@ -81,9 +86,17 @@ class AsyncPool {
 
   enum class Verdict { lendable, expired, broken };
 
-  Verdict check(Handout& handout) {
+  static milliseconds time_left(std::chrono::steady_clock::time_point deadline) {
+    return std::chrono::ceil<milliseconds>(deadline - std::chrono::steady_clock::now());
+  }
+
+  // Validation gets what is left of the caller's deadline at most, as in Pool::acquire.
+  Verdict check(Handout& handout, milliseconds left) {
     if (pool_.is_expired_lease(*handout.lease)) return Verdict::expired;
-    if (handout.used && !pool_.validate_connection(**handout.lease)) return Verdict::broken;
+    const TimePoint now = pool_.clock_.now();
+    if (handout.used && !pool_.validate_connection(**handout.lease, now, now + left)) {
+      return Verdict::broken;
+    }
     return Verdict::lendable;
   }
 
@@ -139,7 +152,7 @@ class AsyncPool {
     wait->timer.async_wait([this, wait, timeout](const boost::system::error_code& ec) {
       if (ec) return;  // cancelled: the wait ended another way
       leave_queue(wait, [this, timeout] {
-        return std::make_exception_ptr(pool_.timed_out_locked(timeout));
+        return std::make_exception_ptr(pool_.timed_out_locked(timeout, false));
       });
     });
     if (slot.is_connected()) {

@@ -117,7 +117,9 @@ class Pool {
   // thread is woken and finds one: given back by another thread, or made by the pool's creator.
   // The calling thread never creates a connection (HikariCP: threads block only on the pool).
   // A connection lent before is validated first; a broken or expired one is closed and the wait
-  // goes on, within the same deadline.
+  // goes on. The deadline bounds all of it, validation included (HikariCP's connectionTimeout):
+  // a database that does not answer costs the caller `timeout`, not a validation_timeout for
+  // every idle connection.
   Lease<C> acquire(milliseconds timeout) {
     // The clock is read once on the way in, outside the lock: the start of the wait, and, when a
     // connection is idle (most acquires), the time it is lent. Again only after a wait, a
@@ -127,13 +129,16 @@ class Pool {
     TimePoint now = asked_at;
     std::unique_lock lock(mutex_);
     if (closed_) throw PoolClosed("acquire() on a pool that is shut down");
+    Check last = Check::lendable;
     while (true) {
+      if (now >= deadline) throw timed_out_locked(timeout, last == Check::failed_validation);
       if (idle_.empty()) {
         wait_until_woken_to_idle(lock, deadline, timeout);
         now = clock_.now();
       }
       detail::Entry<C> entry = take_idle_locked();
-      if (usable(entry, now, lock)) return lease_locked(std::move(entry), asked_at, now);
+      last = check_before_lending(entry, now, deadline, lock);
+      if (last == Check::lendable) return lease_locked(std::move(entry), asked_at, now);
     }
   }
 
@@ -269,36 +274,41 @@ class Pool {
     free_slots_.push_back(slot);
   }
 
+  enum class Check { lendable, expired, failed_validation };
+
   // Checks an entry at `now` before it is lent, with the lock released (validation may take up
   // to validation_timeout, and closing may block). Returns with the lock held again, and `now`
-  // read again if time was spent: true if the entry can be lent; false if it was closed.
-  bool usable(detail::Entry<C>& entry, TimePoint& now, std::unique_lock<std::mutex>& lock) {
+  // read again if time was spent. An entry that cannot be lent has been closed.
+  Check check_before_lending(detail::Entry<C>& entry, TimePoint& now, TimePoint deadline,
+                             std::unique_lock<std::mutex>& lock) {
     if (is_expired(entry, now)) {
       lock.unlock();
       close_connection(entry);
       lock.lock();
       now = clock_.now();
       forget_in_use_locked();
-      return false;
+      return Check::expired;
     }
     // Just created, or given back a moment ago: HikariCP's alive bypass skips the round trip.
-    if (!entry.used || now - entry.idle_since < options_.alive_bypass) return true;
+    if (!entry.used || now - entry.idle_since < options_.alive_bypass) return Check::lendable;
     lock.unlock();
-    const bool valid = validate_connection(entry.connection);
+    const bool valid = validate_connection(entry.connection, now, deadline);
     if (!valid) close_connection(entry);
     lock.lock();
     now = clock_.now();
-    if (valid) return true;
+    if (valid) return Check::lendable;
     ++stats_.validation_failures;
     forget_in_use_locked();
-    return false;
+    return Check::failed_validation;
   }
 
-  // Factory::validate, bounded by validation_timeout: an answer that comes later is a failure.
-  bool validate_connection(C& connection) {
-    const TimePoint start = clock_.now();
-    const bool valid = factory_.validate(connection, options_.validation_timeout);
-    return valid && clock_.now() - start <= options_.validation_timeout;
+  // Factory::validate, given validation_timeout or what is left before `deadline`, whichever is
+  // less: an answer that comes later than that is a failure.
+  bool validate_connection(C& connection, TimePoint now, TimePoint deadline) {
+    const auto left = std::chrono::ceil<milliseconds>(deadline - now);
+    const milliseconds budget = std::clamp(left, milliseconds(1), options_.validation_timeout);
+    const bool valid = factory_.validate(connection, budget);
+    return valid && clock_.now() - now <= budget;
   }
 
   // For AsyncPool, which checks a lease before its coroutine gets it.
@@ -342,19 +352,31 @@ class Pool {
       if (closed_ || clock_.now() >= deadline) {
         waiters_.erase(me);
         if (closed_) throw PoolClosed("the pool was shut down while acquire() waited");
-        throw timed_out_locked(timeout);
+        throw timed_out_locked(timeout, false);
       }
       clock_.wait_until(me->wake, lock, deadline);
     }
     waiters_.erase(me);
   }
 
-  PoolTimeout timed_out_locked(milliseconds timeout) {
+  // The reasons in api.hpp's order: what acquire() was doing when the deadline came, then what
+  // the creator was doing, then the counts.
+  PoolTimeout timed_out_locked(milliseconds timeout, bool while_validating) {
     ++stats_.timeouts;
     const PoolStats at = stats_locked();
     std::string why = "no connection within " + std::to_string(timeout.count()) + " ms: ";
+    if (while_validating) {
+      why +=
+          "validating an idle connection failed or got no answer in time (the database is "
+          "up but does not answer)";
+      return PoolTimeout(why, TimeoutReason::validation_failing, at);
+    }
     if (!last_create_error_.empty()) {
       why += "creating a connection failed: " + last_create_error_;
+      return PoolTimeout(why, TimeoutReason::create_failing, at);
+    }
+    if (creating_ > 0) {
+      why += "creating a connection has not finished (the database does not answer)";
       return PoolTimeout(why, TimeoutReason::create_failing, at);
     }
     why += "the pool is exhausted (" + std::to_string(at.in_use) + " in use of " +
@@ -369,13 +391,17 @@ class Pool {
     wake_one_waiter_locked();
   }
 
-  // From a Lease. A connection past max_lifetime is retired here, never while in use.
+  // From a Lease. A connection past max_lifetime is retired here, never while in use; one whose
+  // use found it broken is closed here, never lent again, and the creator replaces it when a
+  // waiter or min_idle wants one.
   void give_back(std::size_t slot, detail::Entry<C>&& entry) {
     const TimePoint now = clock_.now();
-    entry.idle_since = now;  // also the start of alive_bypass
+    entry.idle_since = now;                                    // also the start of alive_bypass
+    const bool broken = factory_.is_broken(entry.connection);  // the driver's call: unlocked
     std::unique_lock lock(mutex_);
     forget_lease_locked(slot);
-    if (closed_ || is_expired(entry, now)) {
+    if (broken) ++stats_.broken;
+    if (closed_ || broken || is_expired(entry, now)) {
       forget_in_use_locked();
       lock.unlock();
       close_connection(entry);

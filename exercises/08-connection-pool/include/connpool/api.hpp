@@ -40,6 +40,12 @@ class Factory {
   virtual bool validate(C& connection, milliseconds timeout) = 0;
   // Closes the connection; never throws.
   virtual void close(C& connection) noexcept = 0;
+  // True if the connection is known to be broken without asking the database: its last use
+  // failed with a connection-class error (the server ended the session, the network dropped it;
+  // PostgreSQL's SQLSTATE class 08 and 57P01-57P03). Local and cheap: never blocks, never
+  // throws. The pool asks when a connection comes back, and closes a broken one instead of
+  // lending it again (HikariCP evicts such a connection at once). By default nothing is known.
+  virtual bool is_broken(const C& /*connection*/) noexcept { return false; }
 };
 
 // A lease held longer than PoolOptions::leak_threshold: reported once per lease.
@@ -52,13 +58,15 @@ struct LeakWarning {
 struct PoolOptions {
   std::size_t max_size = 10;  // connections that exist at once (idle, lent or being created); >= 1
   std::size_t min_idle = 0;   // the pool creates connections until this many are idle; <= max_size
-  milliseconds connection_timeout{30000};  // how long acquire() waits before PoolTimeout; > 0
-  milliseconds validation_timeout{5000};   // passed to Factory::validate
-  milliseconds alive_bypass{500};          // not validated again if given back this recently
-  milliseconds max_lifetime{0};            // retire a connection this old (never one in use)
-  milliseconds idle_timeout{0};            // close one idle this long, down to min_idle
-  milliseconds leak_threshold{0};          // warn once about a lease held this long
-  milliseconds housekeeping_period{0};     // 0: housekeep() runs only when you call it
+  // How long acquire() may take, validation included, before PoolTimeout; > 0.
+  milliseconds connection_timeout{30000};
+  // The longest Factory::validate may take; acquire() passes less when its deadline is nearer.
+  milliseconds validation_timeout{5000};
+  milliseconds alive_bypass{500};       // not validated again if given back this recently
+  milliseconds max_lifetime{0};         // retire a connection this old (never one in use)
+  milliseconds idle_timeout{0};         // close one idle this long, down to min_idle
+  milliseconds leak_threshold{0};       // warn once about a lease held this long
+  milliseconds housekeeping_period{0};  // 0: housekeep() runs only when you call it
   std::function<void(const LeakWarning&)> on_leak{};  // called outside the pool's lock
   const Clock* clock = nullptr;                       // nullptr: the steady clock
 };
@@ -141,18 +149,27 @@ struct PoolStats {
   std::uint64_t closed = 0;               // Factory::close calls
   std::uint64_t timeouts = 0;             // acquire() calls that threw PoolTimeout
   std::uint64_t validation_failures = 0;  // connections that failed validate() and were closed
+  std::uint64_t broken = 0;               // connections closed on return: is_broken() was true
   std::uint64_t leaks = 0;                // leak warnings made
   WaitSummary acquire_wait;               // how long successful acquire() calls waited
 };
 
-// Why acquire() gave up.
+// Why acquire() gave up: the first of these that holds when it does.
 enum class TimeoutReason {
-  exhausted,       // every connection was in use the whole time
-  create_failing,  // the pool needed a new connection and Factory::create kept failing
+  // The deadline came while acquire() validated an idle connection (validate() failed, or was
+  // still waiting for an answer, which the deadline cuts short): the database is up but does
+  // not answer.
+  validation_failing,
+  // The pool needed a new connection and Factory::create failed, or had not finished by the
+  // deadline (a database that is down, or one that hangs).
+  create_failing,
+  // Neither: every connection was in use, and none came back in time.
+  exhausted,
 };
 
-// acquire() waited connection_timeout without getting a connection. what() says why in words,
-// with the counts (exhausted) or the last error of Factory::create (create_failing).
+// acquire() waited connection_timeout without getting a connection. what() says why in words:
+// the counts (exhausted), the last error of Factory::create, or that it has not finished
+// (create_failing), or that validation failed (validation_failing).
 class PoolTimeout : public std::runtime_error {
  public:
   PoolTimeout(const std::string& what, TimeoutReason reason, const PoolStats& at)

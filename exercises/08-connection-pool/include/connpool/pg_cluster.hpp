@@ -33,6 +33,11 @@ class PgCluster {
   // Stops it (`fast`: ends the sessions at once). Connections then fail until start().
   void stop();
   [[nodiscard]] bool running() const { return running_; }
+  // Freezes every process of the running server (SIGSTOP): its connections stay open and the
+  // kernel still accepts new ones, but nothing answers, as with a server that hangs or a network
+  // that drops every packet. thaw() lets them go on; the destructor thaws a frozen server first.
+  void freeze();
+  void thaw();
 
   [[nodiscard]] std::uint16_t port() const { return port_; }
   // libpq's connection string for this server's database.
@@ -40,12 +45,14 @@ class PgCluster {
 
  private:
   void pg_ctl(const std::string& action, const std::string& mode);
+  void signal_server(int signal) const;
 
   std::filesystem::path dir_;
   std::filesystem::path bin_;
   std::vector<std::string> env_;  // added to the environment of initdb and pg_ctl
   std::uint16_t port_ = 0;
   bool running_ = false;
+  bool frozen_ = false;
 };
 
 }  // namespace connpool

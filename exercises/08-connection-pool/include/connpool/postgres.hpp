@@ -22,16 +22,22 @@ class PgConnection {
   PgConnection& operator=(const PgConnection&) = delete;
   ~PgConnection() { close(); }
 
-  // Runs one or more statements; throws DatabaseError.
+  // Runs one or more statements; throws DatabaseError (with the SQLSTATE when the server sent
+  // one).
   void execute(const std::string& sql);
   // The first column of the first row of a query, as an integer; throws DatabaseError.
   std::int64_t query_int(const std::string& sql);
   [[nodiscard]] bool is_open() const { return conn_ != nullptr; }
+  // True once a statement failed in a way that ends the session: the connection was lost, or
+  // the server ended it (SQLSTATE class 08, 57P01 to 57P03, as after pg_terminate_backend or a
+  // restart). Such a connection never works again.
+  [[nodiscard]] bool broken() const { return broken_; }
   void close() noexcept;
   [[nodiscard]] pg_conn* handle() const { return conn_; }
 
  private:
   pg_conn* conn_ = nullptr;
+  bool broken_ = false;
 };
 
 class PgFactory : public Factory<PgConnection> {
@@ -43,6 +49,8 @@ class PgFactory : public Factory<PgConnection> {
   // Runs SELECT 1; false if no answer comes within `timeout`.
   bool validate(PgConnection& connection, milliseconds timeout) override;
   void close(PgConnection& connection) noexcept override { connection.close(); }
+  // PgConnection::broken(): its last statement found the session ended.
+  bool is_broken(const PgConnection& connection) noexcept override { return connection.broken(); }
 
  private:
   std::string conninfo_;
