@@ -97,7 +97,7 @@ std::string random_tag() {
 }  // namespace
 
 OutputFile::OutputFile(const std::filesystem::path& path, const OutputFileOptions& options)
-    : path_(path), stop_(options.stop) {
+    : path_(path), stop_(options.stop), cancelled_(options.cancelled) {
   if (path.empty()) throw OutputError("cannot write an empty path");
   struct stat status {};
   if (::stat(path.c_str(), &status) == 0) {
@@ -133,12 +133,17 @@ OutputFile::OutputFile(OutputFile&& other) noexcept
       target_(std::move(other.target_)),
       temporary_(std::move(other.temporary_)),
       stop_(std::move(other.stop_)),
+      cancelled_(std::move(other.cancelled_)),
       fd_(std::exchange(other.fd_, -1)),
       committed_(std::exchange(other.committed_, true)) {
   other.temporary_.clear();
 }
 
 OutputFile::~OutputFile() { discard(); }
+
+bool OutputFile::stop_requested() const {
+  return stop_.stop_requested() || (cancelled_ && cancelled_());
+}
 
 void OutputFile::open_in_place() {
   // Non-blocking: opening a FIFO without a reader fails with ENXIO at once instead of hanging,
@@ -148,7 +153,7 @@ void OutputFile::open_in_place() {
     if (fd_ >= 0) return;
     if (errno == EINTR) continue;
     if (errno != ENXIO) fail("", errno);
-    if (stop_.stop_requested()) {
+    if (stop_requested()) {
       throw OutputError("cannot write " + quoted(path_) +
                         ": stopped while waiting for the FIFO's reader");
     }
@@ -191,7 +196,7 @@ void OutputFile::write(std::string_view bytes) {
     if (written < 0 && errno == EINTR) continue;
     if (written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       // A reader that is not reading: wait until it takes more, or a stop request.
-      if (stop_.stop_requested()) {
+      if (stop_requested()) {
         throw OutputError("cannot write " + quoted(path_) +
                           ": stopped while the reader was not "
                           "reading");

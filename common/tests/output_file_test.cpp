@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -200,6 +201,25 @@ TEST(OutputFile, AStopEndsTheWaitForAFifosReader) {
   EXPECT_EQ(writer.wait_for(100ms), std::future_status::timeout) << "it waits for a reader";
   stop.request_stop();
   ASSERT_EQ(writer.wait_for(5s), std::future_status::ready) << "a stop request ends the wait";
+  EXPECT_NE(writer.get().find("stopped"), std::string::npos);
+}
+
+TEST(OutputFile, ACancelledPredicateEndsTheWaitForAFifosReaderToo) {
+  const TempDir dir;
+  const fs::path fifo = dir.file("pipe");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::atomic<bool> cancelled{false};
+  auto writer = std::async(std::launch::async, [&] {
+    try {
+      OutputFile file(fifo, {.cancelled = [&] { return cancelled.load(); }});
+      return std::string("opened without a reader");
+    } catch (const OutputError& error) {
+      return std::string(error.what());
+    }
+  });
+  EXPECT_EQ(writer.wait_for(100ms), std::future_status::timeout) << "it waits for a reader";
+  cancelled = true;
+  ASSERT_EQ(writer.wait_for(5s), std::future_status::ready) << "`cancelled` ends the wait";
   EXPECT_NE(writer.get().find("stopped"), std::string::npos);
 }
 

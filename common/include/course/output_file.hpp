@@ -20,6 +20,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
@@ -40,6 +41,9 @@ struct OutputFileOptions {
   std::string temporary_suffix{};
   // Ends the wait for a FIFO's reader and a write that a reader is not taking.
   std::stop_token stop{};
+  // Ends those waits too when it returns true; asked every 20 ms while they last. For a process
+  // that learns of a stop from a pipe, not a stop_token (01's worker processes). Empty: never.
+  std::function<bool()> cancelled{};
 };
 
 class OutputFile {
@@ -74,7 +78,10 @@ class OutputFile {
   std::filesystem::path path_;       // as given, for messages
   std::filesystem::path target_;     // the links followed
   std::filesystem::path temporary_;  // empty when written in place
+  [[nodiscard]] bool stop_requested() const;
+
   std::stop_token stop_;
+  std::function<bool()> cancelled_;
   int fd_ = -1;
   bool committed_ = false;
 };

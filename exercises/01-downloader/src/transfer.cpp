@@ -1,5 +1,7 @@
 // One URL: a libcurl transfer into its file. Given for level 1; level 2 makes the write atomic
-// (OutputFile), level 3 adds retries with back-off (fetch and the functions after "retries").
+// (OutputFile: or use the kit's course::OutputFile, course/output_file.hpp, which is atomic and
+// never destroys a link, a FIFO or a device), level 3 adds retries with back-off (fetch and the
+// functions after "retries").
 // The sequential strategy runs fetch() for every URL; your threaded strategies can too, and
 // your async loop can drive the same Attempt objects itself.
 #include <fcntl.h>

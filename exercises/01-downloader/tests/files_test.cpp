@@ -3,10 +3,13 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "course/fifo_reader.hpp"
 #include "test_support.hpp"
 
 namespace downloader::testing {
@@ -320,6 +323,66 @@ void expect_no_partial_file(Strategy strategy) {
   EXPECT_EQ(files_below(world.dest), std::vector<std::string>{"slow.bin"});
 }
 
+// ---- a destination that is not a regular file ----
+
+// dest_dir may already hold a symbolic link or a FIFO under a download's name (a user's link to a
+// shared folder, a named pipe a program reads). The rule of every course command that writes a
+// file (course/output_file.hpp): follow the link and replace its target atomically; write a
+// FIFO or a device in place. Renaming over either would destroy it.
+void expect_links_followed_and_fifos_written_in_place(Strategy strategy) {
+  World world;
+  world.server.add({.path = "/linked.bin", .body_size = 4000});
+  world.server.add({.path = "/piped.bin", .body_size = 3000});
+  world.server.add({.path = "/cut-linked.bin", .body_size = 200'000, .close_mid_body = true});
+  fs::create_directories(world.dest);
+  const fs::path elsewhere = world.dir.path() / "elsewhere";
+  fs::create_directories(elsewhere);
+  write_file(elsewhere / "target.bin", "the previous target");
+  fs::create_symlink(elsewhere / "target.bin", world.dest / "linked.bin");
+  write_file(elsewhere / "cut-target.bin", "the previous cut target");
+  fs::create_symlink(elsewhere / "cut-target.bin", world.dest / "cut-linked.bin");
+  course::FifoReader reader(world.dest / "piped.bin", course::scaled(10s));
+  const std::vector<std::string> urls = {world.server.url("/linked.bin"),
+                                         world.server.url("/piped.bin"),
+                                         world.server.url("/cut-linked.bin")};
+
+  const Outcome run = run_download(world.server, urls, world.dest, test_options(strategy, 2));
+  const std::optional<std::string> piped = reader.bytes();
+  ASSERT_TRUE(completed(run, urls.size()));
+  EXPECT_TRUE(fs::is_symlink(world.dest / "linked.bin"))
+      << "linked.bin was a symbolic link to " << elsewhere / "target.bin"
+      << " and is not one any more: the rename landed on the link. Follow the link and replace "
+         "its target (course::OutputFile does), as an editor's save or `sort -o` does.";
+  EXPECT_TRUE(saved_intact(run.results[0], "/linked.bin", 4000));
+  const std::string target = read_file(elsewhere / "target.bin");
+  EXPECT_TRUE(target == course::deterministic_bytes("/linked.bin", 4000))
+      << "the link's target holds " << target.size()
+      << " bytes, not the 4000 downloaded: the download should land on the link's target";
+  EXPECT_FALSE(run.results[2].ok()) << describe(run.results[2]);
+  EXPECT_TRUE(fs::is_symlink(world.dest / "cut-linked.bin"))
+      << "cut-linked.bin was a link, and its download failed halfway: the link must still be "
+         "there";
+  EXPECT_EQ(read_file(elsewhere / "cut-target.bin"), "the previous cut target")
+      << "the download through cut-linked.bin failed halfway, yet its target changed: the "
+         "temporary file goes beside the target and is renamed over it only on success";
+  EXPECT_EQ(files_below(elsewhere), (std::vector<std::string>{"cut-target.bin", "target.bin"}))
+      << "no temporary file may be left beside the targets";
+  EXPECT_TRUE(fs::is_fifo(world.dest / "piped.bin"))
+      << "piped.bin was a FIFO that a program was reading, and is not one any more: a FIFO (or "
+         "a device) is written in place, never replaced";
+  EXPECT_TRUE(run.results[1].ok()) << describe(run.results[1]);
+  EXPECT_TRUE(piped.has_value() && *piped == course::deterministic_bytes("/piped.bin", 3000))
+      << "the FIFO's reader got "
+      << (piped ? std::to_string(piped->size()) : "nothing by the deadline")
+      << " bytes where the server sent 3000";
+  std::set<std::string> names;  // the entries themselves: files_below() would follow the link
+  for (const auto& entry : fs::directory_iterator(world.dest)) {
+    names.insert(entry.path().filename().string());
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"cut-linked.bin", "linked.bin", "piped.bin"}))
+      << "no temporary file may be left behind";
+}
+
 TEST(Files, FailedDownloadLeavesThePreviousFileAlone) {
   expect_previous_file_kept(Strategy::sequential);
 }
@@ -339,6 +402,22 @@ TEST(ThreadPool, WritesAtomically) {
 TEST(Async, WritesAtomically) {
   expect_previous_file_kept(Strategy::async);
   expect_no_partial_file(Strategy::async);
+}
+
+TEST(Files, ALinkIsFollowedAndAFifoIsWrittenInPlace) {
+  expect_links_followed_and_fifos_written_in_place(Strategy::sequential);
+}
+TEST(ThreadPerUrl, FollowsLinksAndWritesFifosInPlace) {
+  expect_links_followed_and_fifos_written_in_place(Strategy::thread_per_url);
+}
+TEST(ThreadPool, FollowsLinksAndWritesFifosInPlace) {
+  expect_links_followed_and_fifos_written_in_place(Strategy::thread_pool);
+}
+TEST(Async, FollowsLinksAndWritesFifosInPlace) {
+  expect_links_followed_and_fifos_written_in_place(Strategy::async);
+}
+TEST(Processes, FollowsLinksAndWritesFifosInPlace) {
+  expect_links_followed_and_fifos_written_in_place(Strategy::processes);
 }
 
 }  // namespace

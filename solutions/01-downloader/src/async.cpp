@@ -94,6 +94,7 @@ class AsyncLoop {
   void start(const Pending& pending) {
     const std::size_t i = pending.index;
     auto attempt = std::make_unique<Attempt>(job_.urls[i], job_.paths[i], options(),
+                                             Cancellation{.token = options().stop},
                                              Attempt::FileTiming::later);
     if (!attempt->setup_error().empty()) {
       Result result{.url = job_.urls[i], .path = job_.paths[i]};

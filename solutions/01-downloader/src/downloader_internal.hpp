@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "course/output_file.hpp"
 #include "downloader/downloader.hpp"
 
 namespace downloader::detail {
@@ -51,30 +52,9 @@ struct Cancellation {
 // Writes all `size` bytes to `fd`, resuming after partial writes and EINTR.
 bool write_all(int fd, const char* data, std::size_t size);
 
-// A temporary file in the destination's directory, named ".<name>-XXXXXX.part" (final names never
-// start with '.'). commit() renames it over the destination; otherwise the destructor removes it,
-// so a failed or cancelled attempt leaves nothing behind.
-class OutputFile {
- public:
-  explicit OutputFile(const std::filesystem::path& destination);
-  OutputFile(const OutputFile&) = delete;
-  OutputFile& operator=(const OutputFile&) = delete;
-  ~OutputFile();
-
-  bool is_open() const { return fd_ >= 0; }
-  const std::string& open_error() const { return open_error_; }
-  bool write(const char* data, std::size_t size);
-  // Closes the file and renames it to the destination; false (with `error`) if either fails.
-  bool commit(std::string& error);
-
- private:
-  std::filesystem::path destination_;
-  std::string temp_path_;
-  std::string open_error_;
-  int fd_ = -1;
-  bool created_ = false;
-  bool committed_ = false;
-};
+// The download itself goes through course::OutputFile (course/output_file.hpp): a temporary
+// file beside the destination, renamed over it only when the download succeeded; a symbolic
+// link followed; a FIFO or a device written in place.
 
 // ---- one attempt ----
 
@@ -87,8 +67,9 @@ struct AttemptOutcome {
   std::string error;
 };
 
-// One transfer of a URL into a fresh OutputFile: an easy handle configured with the options'
-// timeouts, and the file its body goes to. Pinned in memory, because libcurl keeps a pointer to it.
+// One transfer of a URL into a fresh course::OutputFile: an easy handle configured with the
+// options' timeouts, and the file its body goes to. Pinned in memory, because libcurl keeps a
+// pointer to it.
 class Attempt {
  public:
   // `now` creates the part file at once. `later` leaves it to open_file(), so that an event loop
@@ -96,8 +77,9 @@ class Attempt {
   // latest, when the first bytes arrive).
   enum class FileTiming { now, later };
 
+  // `cancel` also ends the file's own waits: a FIFO's reader that does not come, or does not read.
   Attempt(const std::string& url, const std::filesystem::path& destination, const Options& options,
-          FileTiming file_timing = FileTiming::now);
+          const Cancellation& cancel, FileTiming file_timing = FileTiming::now);
   Attempt(const Attempt&) = delete;
   Attempt& operator=(const Attempt&) = delete;
 
@@ -113,7 +95,8 @@ class Attempt {
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* self);
 
   std::filesystem::path destination_;
-  std::optional<OutputFile> file_;
+  Cancellation cancel_;
+  std::optional<course::OutputFile> file_;
   std::string file_error_;
   EasyHandle easy_;
   std::string setup_error_;

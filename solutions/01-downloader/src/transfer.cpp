@@ -14,6 +14,7 @@
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -21,10 +22,6 @@
 
 namespace downloader::detail {
 namespace {
-
-std::string system_error_text(const std::string& what) {
-  return what + ": " + std::strerror(errno);
-}
 
 // A transfer that ends because of a stop request reports this (libcurl never does).
 constexpr CURLcode kCancelledCode = CURLE_ABORTED_BY_CALLBACK;
@@ -90,22 +87,7 @@ bool Cancellation::requested() const {
   return ::poll(&watched, 1, 0) > 0;
 }
 
-// ---- OutputFile ----
-
-OutputFile::OutputFile(const std::filesystem::path& destination) : destination_(destination) {
-  // Leading '.': final names never start with one. The suffix keeps editors and file managers
-  // from taking it for the real thing.
-  const std::string name = destination.filename().string().substr(0, 100);
-  temp_path_ = (destination.parent_path() / ("." + name + "-XXXXXX.part")).string();
-  fd_ = ::mkstemps(temp_path_.data(), 5);
-  if (fd_ < 0) {
-    open_error_ = system_error_text("cannot create a temporary file in " +
-                                    destination.parent_path().string());
-    return;
-  }
-  created_ = true;
-  ::fchmod(fd_, 0644);  // mkstemp's 0600 would surprise whoever reads the download
-}
+// ---- one file on disk ----
 
 bool write_all(int fd, const char* data, std::size_t size) {
   while (size > 0) {
@@ -120,33 +102,11 @@ bool write_all(int fd, const char* data, std::size_t size) {
   return true;
 }
 
-OutputFile::~OutputFile() {
-  if (fd_ >= 0) ::close(fd_);
-  if (created_ && !committed_) ::unlink(temp_path_.c_str());
-}
-
-bool OutputFile::write(const char* data, std::size_t size) { return write_all(fd_, data, size); }
-
-bool OutputFile::commit(std::string& error) {
-  const int fd = std::exchange(fd_, -1);
-  if (::close(fd) != 0) {
-    error = system_error_text("cannot write " + temp_path_);
-    return false;
-  }
-  // rename() replaces the destination in one step: readers see the old file or the new one.
-  if (::rename(temp_path_.c_str(), destination_.c_str()) != 0) {
-    error = system_error_text("cannot rename the download to " + destination_.string());
-    return false;
-  }
-  committed_ = true;
-  return true;
-}
-
 // ---- Attempt ----
 
 Attempt::Attempt(const std::string& url, const std::filesystem::path& destination,
-                 const Options& options, FileTiming file_timing)
-    : destination_(destination), easy_(curl_easy_init()) {
+                 const Options& options, const Cancellation& cancel, FileTiming file_timing)
+    : destination_(destination), cancel_(cancel), easy_(curl_easy_init()) {
   if (file_timing == FileTiming::now && !open_file()) {
     setup_error_ = file_error_;
     return;
@@ -175,11 +135,15 @@ Attempt::Attempt(const std::string& url, const std::filesystem::path& destinatio
 bool Attempt::open_file() {
   if (file_) return true;
   if (!file_error_.empty()) return false;
-  OutputFile& file = file_.emplace(destination_);
-  if (file.is_open()) return true;
-  file_error_ = file.open_error();
-  file_.reset();
-  return false;
+  try {
+    file_.emplace(destination_,
+                  course::OutputFileOptions{.stop = cancel_.token,
+                                            .cancelled = [this] { return cancel_.requested(); }});
+    return true;
+  } catch (const course::OutputError& error) {
+    file_error_ = error.what();
+    return false;
+  }
 }
 
 std::size_t Attempt::on_body(char* data, std::size_t size, std::size_t count, void* self) {
@@ -188,7 +152,14 @@ std::size_t Attempt::on_body(char* data, std::size_t size, std::size_t count, vo
   long status = 0;
   curl_easy_getinfo(attempt.easy_.get(), CURLINFO_RESPONSE_CODE, &status);
   if (status < 200 || status >= 300) return bytes;  // an error page is not the file
-  if (!attempt.open_file() || !attempt.file_->write(data, bytes)) {
+  if (!attempt.open_file()) {
+    attempt.write_failed_ = true;
+    return CURL_WRITEFUNC_ERROR;
+  }
+  try {  // no exception may cross libcurl, which is C
+    attempt.file_->write(std::string_view(data, bytes));
+  } catch (const course::OutputError& error) {
+    attempt.file_error_ = error.what();
     attempt.write_failed_ = true;
     return CURL_WRITEFUNC_ERROR;
   }
@@ -203,9 +174,16 @@ AttemptOutcome Attempt::finish(CURLcode code) {
   outcome.http_status = static_cast<int>(status);
   if (code == CURLE_OK && status >= 200 && status < 300) {
     // An empty body never reached on_body, so its file may not exist yet.
-    outcome.ok = open_file() ? file_->commit(outcome.error) : false;
+    if (open_file()) {
+      try {
+        file_->commit();
+        outcome.ok = true;
+        outcome.bytes = bytes_;
+      } catch (const course::OutputError& error) {
+        file_error_ = error.what();
+      }
+    }
     if (!file_error_.empty()) outcome.error = file_error_;
-    if (outcome.ok) outcome.bytes = bytes_;
     return outcome;
   }
   if (write_failed_) {
@@ -213,7 +191,10 @@ AttemptOutcome Attempt::finish(CURLcode code) {
   } else {
     outcome.error = describe_failure(code, outcome.http_status, curl_error_);
   }
-  outcome.retryable = !write_failed_ && is_retryable(code, outcome.http_status);
+  // Bytes written in place (a FIFO, a device) cannot be taken back: another attempt would send
+  // them twice, so such a failure is final.
+  const bool sent_in_place = file_ && !file_->atomic() && bytes_ > 0;
+  outcome.retryable = !write_failed_ && !sent_in_place && is_retryable(code, outcome.http_status);
   curl_off_t retry_after_s = -1;
   if (curl_easy_getinfo(easy_.get(), CURLINFO_RETRY_AFTER, &retry_after_s) == CURLE_OK &&
       retry_after_s > 0) {
@@ -287,7 +268,7 @@ Result fetch(const std::string& url, const std::filesystem::path& destination,
   Result result{.url = url, .path = destination};
   const Clock::time_point first_start = Clock::now();
   for (int attempt_number = 1;; ++attempt_number) {
-    Attempt attempt(url, destination, options);
+    Attempt attempt(url, destination, options, cancel);
     if (!attempt.setup_error().empty()) {
       result.error = attempt.setup_error();
       break;

@@ -124,7 +124,9 @@ struct Result {
 // Downloads every URL into dest_dir (created when missing) and returns one result per URL, in the
 // order of `urls`. A URL that fails does not stop the others. Every file is written atomically:
 // to a temporary file in dest_dir whose name starts with '.', renamed to its final name once
-// complete, so no reader ever sees half a file and a failure leaves none.
+// complete, so no reader ever sees half a file and a failure leaves none. A destination that is
+// a symbolic link is followed (its target is replaced, the link stays); one that is a FIFO or a
+// device is written in place (course/output_file.hpp).
 // Throws std::invalid_argument for max_concurrency < 1, timeouts <= 0 or max_retries < 0, and
 // std::logic_error for a strategy that is not implemented yet.
 std::vector<Result> download(const std::vector<std::string>& urls,
