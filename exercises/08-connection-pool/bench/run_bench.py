@@ -11,7 +11,8 @@ mode) and, when PostgreSQL's server is installed, on a throw-away PostgreSQL ser
 127.0.0.1 (run as `nobody` when this script runs as root: PostgreSQL refuses root).
 
 Peers:
-  pool        your Pool (pool_bench --peer pool), warmed to its size (min_idle = size)
+  pool        your Pool (pool_bench --peer pool); every pool is filled to its size before the
+              clock starts
   bag         the course's going-further variant of the reference, whose common cycle takes no
               lock (solutions/08-connection-pool/going-further/concurrent-bag; its pool_bench
               --peer pool), when it is built
