@@ -306,7 +306,9 @@ class Pool {
   // less: an answer that comes later than that is a failure.
   bool validate_connection(C& connection, TimePoint now, TimePoint deadline) {
     const auto left = std::chrono::ceil<milliseconds>(deadline - now);
-    const milliseconds budget = std::clamp(left, milliseconds(1), options_.validation_timeout);
+    // Not std::clamp, whose bounds must be in order: validation_timeout may be 0.
+    const milliseconds budget =
+        std::min(options_.validation_timeout, std::max(left, milliseconds(1)));
     const bool valid = factory_.validate(connection, budget);
     return valid && clock_.now() - now <= budget;
   }
