@@ -665,6 +665,31 @@ TEST(Level3Health, AcquiresDeadlineBoundsValidation) {
       << "\nThe deadline came while a validation got no answer: validation_failing (api.hpp)";
 }
 
+TEST(Level3Health, AValidationThatHangsDoesNotHoldUpAnotherAcquire) {
+  FakeDatabase db;
+  PoolOptions o = options(2);  // the real clock: the pool's own thread must really run
+  o.validation_timeout = 1h;   // the hung validation lasts until the test ends it
+  {
+    Pool<FakeConnection> pool(db, o);
+    pool.acquire().release();  // one connection, used: validated before it is lent again
+    db.hang_validations(true);
+    Call<int> validating([&] { return pool.acquire()->id; });
+    ASSERT_TRUE(eventually([&] { return db.validations() == 1; }))
+        << "the used connection was never validated";
+    // Room for a second connection: the pool makes one, and this caller must get it while the
+    // first caller's validation still hangs.
+    Call<int> other([&] { return pool.acquire()->id; });
+    const bool served = other.finished(3000ms);
+    db.hang_validations(false);  // that validation fails now; the first caller goes on
+    EXPECT_TRUE(served && other.outcome() == "returned")
+        << "acquire() did not return while another thread's validation hung ("
+        << (served ? other.outcome() : "still waiting after 3 s")
+        << ").\nValidate with the pool's lock released: a database that does not answer one "
+           "validation must not stop every other thread from taking or making a connection.";
+    EXPECT_TRUE(validating.finished(5000ms)) << "the first caller never got a connection";
+  }
+}
+
 TEST(Level3Health, AUsedConnectionIsValidatedBeforeItIsLentWithTheValidationTimeout) {
   FakeDatabase db;
   PoolOptions o = options(1);
