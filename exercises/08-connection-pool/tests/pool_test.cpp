@@ -719,6 +719,27 @@ TEST(Level3Health, AConnectionGivenBackRecentlySkipsValidation) {
   EXPECT_EQ(db.validations(), 1) << "given back 500 ms ago: validated";
 }
 
+TEST(Level3Health, AliveBypassCountsFromTheReturnNotFromTheCreation) {
+  FakeDatabase db;
+  FakeClock clock;
+  PoolOptions o = options(1, &clock);
+  o.alive_bypass = 500ms;
+  Pool<FakeConnection> pool(db, o);
+  {
+    auto lease = pool.acquire();  // created, and lent, at 0 ms
+    clock.advance(1000ms);
+  }  // given back at 1000 ms
+  clock.advance(100ms);
+  pool.acquire().release();  // 1100 ms: 100 ms after its return, 1100 ms after its creation
+  EXPECT_EQ(db.validations(), 0)
+      << "the connection was given back 100 ms before it was lent again, within alive_bypass "
+         "(500 ms), yet it was validated: alive_bypass counts from the moment the connection "
+         "came back, not from its creation or from when it was lent";
+  clock.advance(500ms);
+  pool.acquire().release();  // 500 ms after its last return
+  EXPECT_EQ(db.validations(), 1) << "given back 500 ms ago: validated";
+}
+
 TEST(Level3Health, AValidationSlowerThanItsTimeoutCountsAsAFailure) {
   FakeDatabase db;
   FakeClock clock;
