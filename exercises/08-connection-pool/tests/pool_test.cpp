@@ -1,6 +1,7 @@
 // Levels 1 to 4: the pool for threads, on a fake database and, where time matters, a fake clock.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <latch>
@@ -171,6 +172,43 @@ TEST(Level1Pool, WaitersAreServedFirstComeFirstServed) {
   EXPECT_EQ(waiters.first_rank(), 1)
       << "the thread that waited longest must get the connection first";
   EXPECT_EQ(waiters.second_rank(), 2);
+}
+
+TEST(Level1Pool, FourWaitersAreServedInTheOrderTheyCame) {
+  // Two waiters cannot tell a queue from a structure that keeps only the oldest in place (a
+  // vector whose erase moves the last element into the gap): four can.
+  FakeDatabase db;
+  Pool<FakeConnection> pool(db, options(1));
+  auto held = pool.acquire();
+  constexpr int kWaiters = 4;
+  std::atomic<int> order{0};
+  std::array<std::atomic<int>, kWaiters> ranks{};
+  std::vector<std::unique_ptr<Call<int>>> waiters;
+  for (int i = 0; i < kWaiters; ++i) {
+    waiters.push_back(std::make_unique<Call<int>>([&, i] {
+      auto lease = pool.acquire();
+      ranks[static_cast<std::size_t>(i)] = ++order;
+      return lease->id;
+    }));
+    // Each one waits before the next one asks: their order in the queue is 1, 2, 3, 4.
+    ASSERT_TRUE(waiting_becomes(pool, static_cast<std::size_t>(i) + 1)) << "waiter " << i + 1;
+  }
+  held.release();      // each waiter gives the connection back as it leaves: the next one gets it
+  std::string served;  // "waiter 1 got turn 1, waiter 2 got turn 4, ..."
+  for (int i = 0; i < kWaiters; ++i) {
+    ASSERT_TRUE(waiters[static_cast<std::size_t>(i)]->finished()) << "waiter " << i + 1;
+    served += (i > 0 ? ", waiter " : "waiter ") + std::to_string(i + 1) + " got turn " +
+              std::to_string(ranks[static_cast<std::size_t>(i)].load());
+  }
+  bool in_order = true;
+  for (int i = 0; i < kWaiters; ++i) {
+    in_order = in_order && ranks[static_cast<std::size_t>(i)] == i + 1;
+  }
+  EXPECT_TRUE(in_order)
+      << served
+      << ". Four threads waited one after the other; each release must go to the one that has "
+         "waited longest. Keep the waiters in a FIFO (a std::list or std::deque), and take a "
+         "waiter out without moving the others";
 }
 
 TEST(Level1Pool, EachReleaseWakesExactlyOneWaiter) {
