@@ -34,6 +34,7 @@ struct SelfcheckArgs {
   std::vector<std::string> exercises;
   int jobs = 0;
   bool skip_unit = false;
+  bool static_only = false;  // --static: the checks that need no build
 };
 int cmd_selfcheck(const std::filesystem::path& root, const SelfcheckArgs& args);
 

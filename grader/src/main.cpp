@@ -115,6 +115,9 @@ int main(int argc, char** argv) {
   add_jobs_option(selfcheck, selfcheck_args.jobs);
   selfcheck->add_flag("--skip-unit", selfcheck_args.skip_unit,
                       "Skip the unit tests of the test kit and the grader");
+  selfcheck->add_flag("--static", selfcheck_args.static_only,
+                      "Only what needs no build: manifests, mutants' patches, requirements "
+                      "tables (seconds, not minutes)");
 
   std::string export_dir;
   auto* export_student = app.add_subcommand(

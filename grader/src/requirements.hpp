@@ -13,21 +13,47 @@
 
 namespace grader {
 
+// What a test must probe depends on the kind of promise. A bound is broken by `>` written as
+// `>=`, so it needs a probe at it, one below and one above; a duration is broken by counting
+// from the wrong instant, so it needs a clock that separates the candidate origins and a
+// non-default value; a rule that holds on several paths is broken on the path nobody probed; a
+// wait that ignores a stop hangs only when the stop comes during that wait. The table says each
+// probe's name in the tests cell: "at: `A.B`; below: `A.C`; above: `A.D`".
+struct KindRule {
+  std::string_view kind;
+  std::string_view meaning;
+  std::vector<std::string_view> required_labels;  // each must name a test
+  std::size_t min_labels = 0;                     // labels of the row's own choosing (paths, waits)
+  std::string_view advice;                        // what the probes must do, for messages
+};
+
+// Every kind a row may have, with its rule.
+const std::vector<KindRule>& kind_rules();
+
+struct Probe {
+  std::string label;               // "at", "below", "get_or_load hit", "back-off sleep"; may be ""
+  std::vector<std::string> tests;  // `Suite.Case` names
+  std::string missing;             // "label: missing (why)": the reason; tests is then empty
+};
+
 struct Requirement {
   std::string id;                  // "R1", unique in its table
+  std::string kind;                // one of kind_rules()
   std::string promise;             // what the statement or header says
   std::string source;              // where it says it ("README, level 3", "header: Options::stop")
-  std::vector<std::string> tests;  // GoogleTest names, written `Suite.Case` in the table
+  std::vector<Probe> probes;       // the tests cell, split at ';' into labelled groups
+  std::vector<std::string> tests;  // every test of every probe, in order
   int line = 0;                    // 1-based, for messages
 };
 
 struct RequirementsTable {
   std::vector<Requirement> rows;
   std::vector<std::string> problems;  // "file:line: problem", empty when the table is valid
+  std::vector<std::string> warnings;  // probes written down as missing
 };
 
-// Reads the first Markdown table whose header row starts with "| id |" and has the columns
-// id, promise, source, tests. `file` only names the file in messages.
+// Reads the first Markdown table whose header row has the columns id, kind, promise, source,
+// tests, and checks each row against its kind's rule. `file` only names the file in messages.
 RequirementsTable parse_requirements(std::string_view text, const std::string& file);
 
 // solutions/<id>/REQUIREMENTS.md of this exercise.

@@ -1,7 +1,7 @@
 // attack: a setsid + double-fork daemon outlives the test, then rewrites the reports and the tests
 // base: reference
 // expect-link: 0
-// expect-runtime: 23
+// expect-runtime: 25
 #include <unistd.h>
 
 #include <filesystem>

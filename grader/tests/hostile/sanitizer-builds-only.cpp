@@ -1,8 +1,8 @@
 // attack: fork() and kill() by name, compiled in the sanitizer builds only
 // base: reference
 // builds: sanitizers
-// expect-link: 17
-// expect-runtime: 23
+// expect-link: 19
+// expect-runtime: 25
 #include <signal.h>
 #include <unistd.h>
 
