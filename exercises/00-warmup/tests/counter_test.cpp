@@ -74,6 +74,7 @@ TEST(MutexCounter, WorkersRunAtTheSameTime) { expect_workers_overlap(kMutex, 4);
 TEST(MutexCounter, RejectsInvalidJobs) { expect_invalid_jobs_rejected(kMutex); }
 
 TEST(AtomicCounter, CountsExactlyWithOneThread) { expect_exact(kAtomic, 1, 10'000); }
+TEST(AtomicCounter, ZeroIncrementsGiveZero) { expect_exact(kAtomic, 4, 0); }
 TEST(AtomicCounter, CountsExactlyWithEightThreads) { expect_exact(kAtomic, 8, 100'000); }
 TEST(AtomicCounter, WorkersRunAtTheSameTime) { expect_workers_overlap(kAtomic, 4); }
 TEST(AtomicCounter, RejectsInvalidJobs) { expect_invalid_jobs_rejected(kAtomic); }

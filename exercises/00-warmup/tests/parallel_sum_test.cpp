@@ -77,6 +77,19 @@ TEST(ParallelSum, RunsEachWorkerOnItsOwnThread) {
   EXPECT_EQ(got, sequential_sum(values));
 }
 
+TEST(ParallelSum, SumsPastTwoToTheThirtyOne) {
+  // Every value fits in 32 bits, but each chunk's sum and the total do not: an accumulator of
+  // type int (std::accumulate(begin, end, 0) is one) wraps around.
+  const std::vector<std::int64_t> values(10'000, 2'000'000'000);
+  for (const int threads : {1, 3, 4}) {
+    EXPECT_EQ(parallel_sum(values, threads), std::int64_t{20'000'000'000'000})
+        << "10 000 values of 2 000 000 000 on " << threads
+        << " threads: the sum is past 2^31, so every partial sum must be a std::int64_t. "
+           "std::accumulate(first, last, 0) adds in int, because its third argument is an int; "
+           "write std::int64_t{0}.";
+  }
+}
+
 TEST(ParallelSum, IsRaceFreeOnLargeInput) {
   const auto values = random_values(400'000, 11);
   EXPECT_EQ(parallel_sum(values, 8), sequential_sum(values))
