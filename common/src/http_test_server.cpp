@@ -457,7 +457,10 @@ void HttpTestServer::Impl::reply_failure(httplib::Response& response, const Exch
                                          const Route& route, std::size_t hit) {
   const std::string which =
       "planned failure " + std::to_string(hit) + " of " + std::to_string(route.fail_first);
-  if (route.retry_after_s) {
+  const bool with_retry_after =
+      route.retry_after_s &&
+      (route.retry_after_first == 0 || hit <= static_cast<std::size_t>(route.retry_after_first));
+  if (with_retry_after) {
     const std::string seconds = std::to_string(*route.retry_after_s);
     response.set_header("Retry-After", seconds);
     reply(response, exchange, 429,

@@ -56,8 +56,10 @@ struct Route {
   int fail_first = 0;  // the first fail_first requests to this path get fail_status
   int fail_status = 503;
   std::optional<int> retry_after_s{};  // when set, those failures are 429 with "Retry-After: N"
-  std::vector<std::string> links{};    // when non-empty the body is an HTML page linking to these
-  bool rendezvous = false;             // takes part in HttpTestServer::rendezvous
+  int retry_after_first = 0;  // > 0: only the first N failures carry Retry-After, the rest are
+                              // fail_status without it (0: every failure)
+  std::vector<std::string> links{};  // when non-empty the body is an HTML page linking to these
+  bool rendezvous = false;           // takes part in HttpTestServer::rendezvous
 };
 
 class HttpTestServer {

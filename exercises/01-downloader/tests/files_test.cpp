@@ -1,11 +1,20 @@
 // Level 2: safe, unique file names and atomic writes. These tests use the given sequential
 // strategy, so they only need your names.cpp and the file handling in transfer.cpp.
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -104,7 +113,11 @@ TEST(Names, LongNamesAreShortened) {
   const std::string extension = "." + std::string(15, 'e');
   EXPECT_EQ(file_name_for("http://h/" + long_stem + extension),
             std::string(kMaxNameBytes - extension.size(), 'a') + extension)
-      << "an extension of 15 bytes after the dot is kept";
+      << "an extension of 16 bytes, its dot included, is kept";
+  EXPECT_EQ(file_name_for("http://h/" + long_stem + "." + std::string(16, 'e')),
+            std::string(kMaxNameBytes, 'a'))
+      << "an extension of 17 bytes, its dot included, is one byte past the 16 kept: the name "
+         "is simply cut";
   EXPECT_EQ(file_name_for("http://h/" + long_stem + "." + std::string(40, 'e')),
             std::string(kMaxNameBytes, 'a'))
       << "a 40-byte \"extension\" is longer than 16 bytes: the name is simply cut";
@@ -280,8 +293,80 @@ void expect_previous_file_kept(Strategy strategy) {
       << "no temporary file may be left behind";
 }
 
+// Every name created in a directory, or renamed into or out of it, as the kernel saw it
+// (inotify): read after the download, it tells where a file came from however late the test's
+// own thread got a CPU.
+class DirectoryEvents {
+ public:
+  struct Event {
+    std::uint32_t mask = 0;
+    std::uint32_t cookie = 0;  // pairs a rename's IN_MOVED_FROM with its IN_MOVED_TO
+    std::string name;
+  };
+
+  explicit DirectoryEvents(const fs::path& dir) : fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
+    if (fd_ < 0 ||
+        ::inotify_add_watch(fd_, dir.c_str(), IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO) < 0) {
+      throw std::runtime_error("the test cannot watch " + dir.string() + " with inotify");
+    }
+  }
+  DirectoryEvents(const DirectoryEvents&) = delete;
+  DirectoryEvents& operator=(const DirectoryEvents&) = delete;
+  ~DirectoryEvents() { ::close(fd_); }
+
+  // The events queued so far.
+  std::vector<Event> take() {
+    std::vector<Event> events;
+    alignas(inotify_event) std::array<char, 64 * 1024> buffer{};
+    for (;;) {
+      const ssize_t got = ::read(fd_, buffer.data(), buffer.size());
+      if (got <= 0) return events;
+      for (std::size_t at = 0; at < static_cast<std::size_t>(got);) {
+        inotify_event header{};
+        std::memcpy(&header, buffer.data() + at, sizeof header);
+        const char* name = buffer.data() + at + sizeof header;
+        events.push_back({.mask = header.mask,
+                          .cookie = header.cookie,
+                          .name = std::string(name, ::strnlen(name, header.len))});
+        at += sizeof header + header.len;
+      }
+    }
+  }
+
+ private:
+  int fd_;
+};
+
+// "The temporary file is in dest_dir": the final name must arrive by a rename within dest_dir,
+// from a name starting with '.'. A temporary file elsewhere (in /tmp) is renamed in from another
+// directory, which is atomic only when both are on one filesystem, or fails with EXDEV.
+std::string where_the_file_came_from(const std::vector<DirectoryEvents::Event>& events,
+                                     const std::string& final_name) {
+  const auto arrived = std::find_if(events.begin(), events.end(), [&](const auto& event) {
+    return event.name == final_name && (event.mask & IN_MOVED_TO) != 0;
+  });
+  if (arrived == events.end()) {
+    return final_name +
+           " was never renamed into dest_dir: it was created and written under its own name";
+  }
+  const auto left = std::find_if(events.begin(), events.end(), [&](const auto& event) {
+    return (event.mask & IN_MOVED_FROM) != 0 && event.cookie == arrived->cookie;
+  });
+  if (left == events.end()) {
+    return final_name +
+           " was renamed into dest_dir from another directory: its temporary file was not in "
+           "dest_dir";
+  }
+  if (!left->name.starts_with('.')) {
+    return final_name + " was renamed from " + left->name + ", whose name does not start with '.'";
+  }
+  return "";
+}
+
 void expect_no_partial_file(Strategy strategy) {
   World world;
+  fs::create_directories(world.dest);
+  DirectoryEvents events(world.dest);
   constexpr std::size_t kSize = 4096;
   world.server.add({.path = "/slow.bin",
                     .body_size = kSize,
@@ -325,6 +410,11 @@ void expect_no_partial_file(Strategy strategy) {
          "not take it for a download";
   EXPECT_TRUE(saved_intact(run.results[0], "/slow.bin", kSize));
   EXPECT_EQ(files_below(world.dest), std::vector<std::string>{"slow.bin"});
+  const std::string wrong_place = where_the_file_came_from(events.take(), "slow.bin");
+  EXPECT_EQ(wrong_place, "")
+      << "write the download into a temporary file in dest_dir itself, its name starting with "
+         "'.', and rename() it to its final name once complete: a rename within one directory "
+         "replaces the file in one step, a temporary file in /tmp may be on another filesystem";
 }
 
 // ---- a destination that is not a regular file ----
@@ -412,6 +502,53 @@ TEST(Async, WritesAtomically) {
   expect_no_partial_file(Strategy::async);
 }
 
+// A FIFO whose reader does not read: the download fills the pipe's buffer, then waits for the
+// reader to take bytes. A stop request must end that wait too, not only the transfer's and the
+// back-off's (every wait observes a stop).
+void expect_stop_ends_the_wait_for_a_fifos_reader(Strategy strategy) {
+  World world;
+  world.server.add({.path = "/stuck.bin", .body_size = std::size_t{1} << 20});
+  const fs::path fifo = world.dest / "stuck.bin";
+  fs::create_directories(world.dest);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Opened, never read. Non-blocking, so that the open does not wait for a writer.
+  const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(reader, 0);
+  const int capacity = ::fcntl(reader, F_GETPIPE_SZ);
+  const auto buffer_full = [&] {
+    int queued = 0;
+    return ::ioctl(reader, FIONREAD, &queued) == 0 && queued + 4096 > capacity;
+  };
+  BackgroundDownload background(world.server, {world.server.url("/stuck.bin")}, world.dest,
+                                test_options(strategy, 1));
+  const auto give_up = std::chrono::steady_clock::now() + course::scaled(10s);
+  while (!buffer_full() && !background.wait_for(5ms) &&
+         std::chrono::steady_clock::now() < give_up) {
+  }
+  if (!buffer_full()) {
+    ::close(reader);
+    const Outcome run = background.finish(10s);
+    FAIL() << "the download never filled the FIFO's buffer (" << capacity
+           << " bytes) for a reader that does not read; "
+           << (run.results.empty() ? run.exception : describe(run.results[0]));
+  }
+  // The buffer is full: the download now waits for the reader.
+  const auto stop_time = std::chrono::steady_clock::now();
+  background.request_stop();
+  const bool stopped = background.wait_for(1s);
+  const auto took = std::chrono::steady_clock::now() - stop_time;
+  ::close(reader);  // a download that ignored the stop now fails on a FIFO without a reader
+  const Outcome run = background.finish(20s);
+  ASSERT_TRUE(completed(run, 1));
+  EXPECT_TRUE(stopped) << "a stop request while the download waited for the FIFO's reader (its "
+                       << capacity << "-byte buffer full) took " << course::format_duration(took)
+                       << " to end it: that wait must observe the stop as the transfer's does "
+                          "(course::OutputFileOptions::stop, or poll() the descriptor in slices "
+                          "and check the stop between them)";
+  EXPECT_FALSE(run.results[0].ok()) << describe(run.results[0]);
+  EXPECT_TRUE(fs::is_fifo(fifo)) << "stuck.bin was a FIFO and must stay one";
+}
+
 TEST(Files, ALinkIsFollowedAndAFifoIsWrittenInPlace) {
   expect_links_followed_and_fifos_written_in_place(Strategy::sequential);
 }
@@ -426,6 +563,19 @@ TEST(Async, FollowsLinksAndWritesFifosInPlace) {
 }
 TEST(Processes, FollowsLinksAndWritesFifosInPlace) {
   expect_links_followed_and_fifos_written_in_place(Strategy::processes);
+}
+
+TEST(Files, AStopEndsTheWaitForAFifosReader) {
+  expect_stop_ends_the_wait_for_a_fifos_reader(Strategy::sequential);
+}
+TEST(ThreadPool, AStopEndsTheWaitForAFifosReader) {
+  expect_stop_ends_the_wait_for_a_fifos_reader(Strategy::thread_pool);
+}
+TEST(Async, AStopEndsTheWaitForAFifosReader) {
+  expect_stop_ends_the_wait_for_a_fifos_reader(Strategy::async);
+}
+TEST(Processes, AStopEndsTheWaitForAFifosReader) {
+  expect_stop_ends_the_wait_for_a_fifos_reader(Strategy::processes);
 }
 
 }  // namespace

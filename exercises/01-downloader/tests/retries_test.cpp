@@ -73,6 +73,96 @@ TEST(Retries, BackoffDoublesUpToTheCap) {
   EXPECT_FALSE(fs::exists(result.path)) << "a failed download must leave no file";
 }
 
+// The multiplier and the cap are the caller's: not only the default 2.0. Delays follow the
+// formula of the retry's number, whatever the previous delay was (a Retry-After does not become
+// the base of the next one), and max_backoff is a bound at, below and above.
+TEST(Retries, BackoffFollowsAnyMultiplierAndCountsFromTheRetrysNumber) {
+  World world;
+  world.server.add({.path = "/x3.bin", .body_size = 100, .fail_first = 100});
+  world.server.add({.path = "/flat.bin", .body_size = 100, .fail_first = 100});
+  world.server.add({.path = "/after.bin",
+                    .body_size = 1200,
+                    .fail_first = 3,
+                    .retry_after_s = 3,
+                    .retry_after_first = 1});
+  world.server.add({.path = "/capped.bin", .body_size = 100, .fail_first = 1, .retry_after_s = 5});
+  world.server.add({.path = "/many.bin", .body_size = 100, .fail_first = 1000});
+
+  const auto delays_of = [&](const std::string& path, RetryPolicy policy) {
+    course::FakeSleeper sleeper;
+    Options options = test_options(Strategy::sequential, 1);
+    options.retry = policy;
+    options.sleeper = sleeper.sleeper();
+    const Outcome run = run_download(world.server, {world.server.url(path)}, world.dest, options);
+    EXPECT_TRUE(completed(run, 1)) << path;
+    return sleeper.delays();
+  };
+  const auto triple = delays_of(
+      "/x3.bin",
+      {.max_retries = 4, .initial_backoff = 100ms, .multiplier = 3.0, .max_backoff = 900ms});
+  EXPECT_EQ(triple, (std::vector<milliseconds>{100ms, 300ms, 900ms, 900ms}))
+      << "multiplier 3.0, initial_backoff 100 ms, max_backoff 900 ms: retry r waits 100 ms x "
+         "3^(r-1), at most 900 ms, so 100, 300, 900 (exactly the cap), 900 (2700 capped); got "
+      << delays_text(triple) << ". Use the multiplier from RetryPolicy, not a fixed 2.";
+  const auto flat = delays_of(
+      "/flat.bin",
+      {.max_retries = 3, .initial_backoff = 250ms, .multiplier = 1.0, .max_backoff = 10s});
+  EXPECT_EQ(flat, (std::vector<milliseconds>{250ms, 250ms, 250ms}))
+      << "multiplier 1.0: every retry waits initial_backoff; got " << delays_text(flat);
+  const auto after = delays_of(
+      "/after.bin",
+      {.max_retries = 3, .initial_backoff = 100ms, .multiplier = 2.0, .max_backoff = 10s});
+  EXPECT_EQ(after, (std::vector<milliseconds>{3000ms, 200ms, 400ms}))
+      << "/after.bin answers 429 with Retry-After: 3, then 503 twice: retry 1 waits the 3 s "
+         "asked for, retries 2 and 3 wait 100 ms x 2^(r-1) = 200 and 400 ms. The exponential "
+         "delay is the formula of the retry's number, not the previous delay times the "
+         "multiplier; got "
+      << delays_text(after);
+  const auto capped = delays_of(
+      "/capped.bin",
+      {.max_retries = 1, .initial_backoff = 100ms, .multiplier = 2.0, .max_backoff = 1500ms});
+  EXPECT_EQ(capped, std::vector<milliseconds>{1500ms})
+      << "Retry-After: 5 with max_backoff 1500 ms: the wait is capped at max_backoff too; got "
+      << delays_text(capped);
+  const auto many = delays_of(
+      "/many.bin",
+      {.max_retries = 70, .initial_backoff = 100ms, .multiplier = 2.0, .max_backoff = 1s});
+  std::vector<milliseconds> expected = {100ms, 200ms, 400ms, 800ms};
+  expected.resize(70, 1000ms);
+  EXPECT_EQ(many, expected)
+      << "70 retries, 100 ms x 2^(r-1) capped at 1 s: 2^69 x 100 ms overflows any integer, so cap "
+         "the delay before converting it (compute in double, or stop multiplying at the cap); "
+         "got "
+      << delays_text(many);
+}
+
+// max_retries is a bound: a URL that fails exactly max_retries times succeeds on its last
+// attempt; max_retries 0 never retries.
+TEST(Retries, MaxRetriesIsExact) {
+  World world;
+  world.server.add({.path = "/three.bin", .body_size = 700, .fail_first = 3});
+  world.server.add({.path = "/once.bin", .body_size = 700, .fail_first = 1});
+  course::FakeSleeper sleeper;
+  const Outcome run = run_download(world.server, {world.server.url("/three.bin")}, world.dest,
+                                   retrying_options(sleeper, 3));
+  ASSERT_TRUE(completed(run, 1));
+  EXPECT_TRUE(saved_intact(run.results[0], "/three.bin", 700))
+      << "/three.bin fails 3 times, then answers: max_retries 3 allows exactly those 3 retries. "
+      << describe(run.results[0]);
+  EXPECT_EQ(run.results[0].attempts, 4) << describe(run.results[0]);
+
+  course::FakeSleeper never;
+  const Outcome none = run_download(world.server, {world.server.url("/once.bin")}, world.dest,
+                                    retrying_options(never, 0));
+  ASSERT_TRUE(completed(none, 1));
+  EXPECT_FALSE(none.results[0].ok())
+      << "max_retries 0: the first failure is final. " << describe(none.results[0]);
+  EXPECT_EQ(none.results[0].attempts, 1) << describe(none.results[0]);
+  EXPECT_EQ(none.results[0].http_status, 503) << describe(none.results[0]);
+  EXPECT_EQ(world.server.hits("/once.bin"), 1U);
+  EXPECT_EQ(never.delays(), std::vector<milliseconds>{}) << "no retry, no back-off";
+}
+
 TEST(Retries, HonoursRetryAfter) {
   World world;
   world.server.add({.path = "/busy.bin", .body_size = 1500, .fail_first = 1, .retry_after_s = 2});

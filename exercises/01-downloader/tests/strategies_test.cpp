@@ -588,10 +588,16 @@ void expect_invalid_options_refused(Strategy strategy) {
   refused("connect_timeout = 0", [](Options& o) { o.connect_timeout = 0ms; });
   refused("total_timeout = -1 ms", [](Options& o) { o.total_timeout = -1ms; });
   refused("max_retries = -1", [](Options& o) { o.retry.max_retries = -1; });
+  // Each bound from both sides: 0 and -1 ms are refused for both timeouts.
+  refused("connect_timeout = -1 ms", [](Options& o) { o.connect_timeout = -1ms; });
+  refused("total_timeout = 0", [](Options& o) { o.total_timeout = 0ms; });
   EXPECT_EQ(world.server.hits("/never/0.bin") + world.server.hits("/never/1.bin"), 0U)
       << "refused options must be refused before any request is made";
-  // And valid options are accepted: the same URLs download.
-  const Outcome run = run_download(world.server, urls, world.dest, test_options(strategy, 2));
+  // And valid options at the bounds are accepted: the same URLs download with one transfer at a
+  // time and no retry.
+  Options smallest = test_options(strategy, 1);
+  smallest.retry.max_retries = 0;
+  const Outcome run = run_download(world.server, urls, world.dest, smallest);
   ASSERT_TRUE(completed(run, urls.size()));
   for (const Result& result : run.results) EXPECT_TRUE(result.ok()) << describe(result);
 }
@@ -661,6 +667,7 @@ TEST(ThreadPool, PeakInFlightIsTheLimit) {
   World world;
   expect_peak(world, Strategy::thread_pool, 12, 4, "many");
   expect_peak(world, Strategy::thread_pool, 3, 8, "few");
+  expect_peak(world, Strategy::thread_pool, 5, 5, "equal");  // the bound itself: N = L
   // For contrast, the given sequential baseline on the same server: one at a time.
   expect_peak(world, Strategy::sequential, 6, 4, "baseline");
 }
@@ -682,6 +689,7 @@ TEST(Async, PeakInFlightIsTheLimit) {
   World world;
   expect_peak(world, Strategy::async, 12, 4, "many");
   expect_peak(world, Strategy::async, 3, 8, "few");
+  expect_peak(world, Strategy::async, 5, 5, "equal");  // the bound itself: N = L
 }
 TEST(Async, TakesCeilNOverLRounds) { expect_rounds(Strategy::async, 12, 4, 150ms); }
 TEST(Async, TimeoutDoesNotCountTimeQueued) { expect_queue_time_not_counted(Strategy::async); }
@@ -704,6 +712,7 @@ TEST(Processes, PeakInFlightIsTheLimit) {
   World world;
   expect_peak(world, Strategy::processes, 12, 4, "many");
   expect_peak(world, Strategy::processes, 3, 8, "few");
+  expect_peak(world, Strategy::processes, 5, 5, "equal");  // the bound itself: N = L
 }
 TEST(Processes, TakesCeilNOverLRounds) { expect_rounds(Strategy::processes, 12, 4, 150ms); }
 TEST(Processes, TimeoutDoesNotCountTimeQueued) {

@@ -140,7 +140,8 @@ std::vector<Result> download(const std::vector<std::string>& urls,
 //  3. percent-decode it once ("%20" becomes a space, "%2F" a slash);
 //  4. replace every byte that is not an ASCII letter, digit, '.', '-' or '_' by '_';
 //  5. drop leading dots (no hidden files, no "." or "..");
-//  6. shorten it to at most kMaxNameBytes bytes, keeping an extension of up to 16 bytes;
+//  6. shorten it to at most kMaxNameBytes bytes, keeping an extension of up to 16 bytes (its
+//     dot included);
 //  7. use "download" if nothing is left.
 // So "http://h/img/cat.jpg?size=2" gives "cat.jpg", "http://h/a/..%2F..%2Fetc%2Fpasswd" gives
 // "_.._etc_passwd", and "http://h/dir/" gives "download". No name it returns can leave a
