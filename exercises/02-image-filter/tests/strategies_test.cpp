@@ -3,7 +3,9 @@
 // executing in parallel; and the optional processes.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <map>
 #include <thread>
@@ -94,6 +96,55 @@ TEST(Determinism, ImagesModeSameBytesForEveryN) { expect_same_bytes_for_every_n(
 
 TEST(Determinism, TilesModeSameBytesForEveryN) { expect_same_bytes_for_every_n(Mode::tiles, 8); }
 
+// A contrast's pivot is the mean grayscale of every pixel. On 4400 x 4400 pixels of 200 and 250
+// its sum is 4 356 000 000, past 2^32: it must be added in 64 bits, in every mode and in each
+// band's partial sum. Uniform halves make the oracle exact without Pillow: the mean is 225, so
+// contrast 2 maps 200 to 175 and 250 to 275, clamped to 255.
+void expect_contrast_of_a_huge_image(Mode mode) {
+  constexpr int kSide = 4400;
+  Image image(kSide, kSide, 1);
+  for (int y = kSide / 2; y < kSide; ++y) {
+    std::fill_n(image.row(y), image.row_bytes(), std::uint8_t{250});
+  }
+  std::fill_n(image.row(0), image.row_bytes() * (kSide / 2), std::uint8_t{200});
+  const std::vector<Filter> chain = parse_chain("contrast=2");
+  const std::vector<Image> got = mode == Mode::sequential
+                                     ? std::vector<Image>{apply(image, chain[0])}
+                                     : run_filter_images({image}, chain, options_for(mode, 2));
+  ASSERT_EQ(got.size(), 1U);
+  ASSERT_EQ(got[0].pixels.size(), image.pixels.size());
+  std::size_t wrong = 0;
+  int first_y = -1;
+  int first_value = 0;
+  for (int y = 0; y < kSide; ++y) {
+    const std::uint8_t want = y < kSide / 2 ? 175 : 255;
+    const std::uint8_t* row = got[0].row(y);
+    for (int x = 0; x < kSide; ++x) {
+      if (row[x] == want) continue;
+      if (wrong++ == 0) {
+        first_y = y;
+        first_value = row[x];
+      }
+    }
+  }
+  EXPECT_EQ(wrong, 0U)
+      << to_string(mode) << " mode, contrast 2 on a 4400 x 4400 image (top half 200, bottom "
+      << "half 250, mean 225): " << wrong << " pixels are wrong, the first in row " << first_y
+      << " (" << first_value << " instead of " << (first_y < kSide / 2 ? 175 : 255)
+      << "). The sum of the grayscale values is 4 356 000 000, which passes 2^32: an int or a "
+         "std::uint32_t wraps around and the pivot is wrong. Add in std::uint64_t.";
+}
+
+TEST(Determinism, ContrastOfAHugeImageSumsPastTwoToTheThirtyTwo) {
+  expect_contrast_of_a_huge_image(Mode::sequential);
+  expect_contrast_of_a_huge_image(Mode::images);
+  expect_contrast_of_a_huge_image(Mode::tiles);
+}
+
+TEST(Processes, ContrastOfAHugeImageSumsPastTwoToTheThirtyTwo) {
+  expect_contrast_of_a_huge_image(Mode::processes);
+}
+
 TEST(Determinism, RejectsInvalidOptions) {
   const std::vector<Image> images = {test_image(8, 8, 3, 1)};
   EXPECT_THROW(filter_images(images, mixed_chain(), options_for(Mode::images, 0)),
@@ -151,6 +202,16 @@ TEST(Images, NeverMoreThanNImagesAtOnce) {
         << "but the most at once was " << recorder.peak() << "\n"
         << recorder.trace().timeline();
   }
+  // Below the bound: 3 images for N = 8 are all in progress together, and no more.
+  WorkRecorder recorder(3);
+  Options options = options_for(Mode::images, 8);
+  options.hooks = recorder.hooks();
+  const auto outputs = run_filter_images(many_images(3, 24), mixed_chain(), options);
+  EXPECT_EQ(outputs.size(), 3U);
+  EXPECT_EQ(recorder.peak(), 3U)
+      << "3 images with N = 8: all three should be in progress together, but the most at once was "
+      << recorder.peak() << "\n"
+      << recorder.trace().timeline();
 }
 
 // on_progress is called once per image, never twice at once. The first call stays inside until
