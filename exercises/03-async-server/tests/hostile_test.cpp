@@ -2,6 +2,7 @@
 // answers what it can with a 4xx, closes what it must, never crashes, and keeps serving everyone
 // else. These tests also run under AddressSanitizer + UBSan.
 #include <algorithm>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -163,6 +164,68 @@ TEST(Hostile, HugeBodyGets413) {
                 .status,
             413);
   expect_still_serving(running.port(), "after huge bodies");
+}
+
+// The limits are bounds, probed at them, one byte below and one above: a header section (request
+// line, fields and the empty line that ends them) of exactly header_limit bytes is served; a body
+// of exactly body_limit bytes is served, on both ways of framing one (Content-Length, chunked).
+std::string request_of_length(std::size_t length) {
+  const std::string start = "GET /fast HTTP/1.1\r\nHost: x\r\nX-Pad: ";
+  const std::string end = "\r\n\r\n";
+  return start + std::string(length - start.size() - end.size(), 'p') + end;
+}
+
+TEST(Hostile, HeaderLimitIsExact) {
+  Config config = test_config();
+  config.header_limit = 1024;
+  RunningServer running(config);
+  for (const std::size_t length : {1023UL, 1024UL, 1025UL}) {
+    SCOPED_TRACE("a header section of " + std::to_string(length) + " bytes, header_limit 1024");
+    const auto response = exchange(running.port(), request_of_length(length));
+    ASSERT_TRUE(response.complete()) << response.error;
+    EXPECT_EQ(response.status, length <= 1024 ? 200 : 431)
+        << "header_limit is the most bytes a header section may have, its final empty line "
+           "included: 1024 bytes are within it, 1025 are over it";
+  }
+  expect_still_serving(running.port(), "after headers at the limit");
+}
+
+std::string chunked_body(std::size_t size) {
+  std::string body;
+  for (std::size_t left = size; left > 0;) {
+    const std::size_t chunk = std::min<std::size_t>(left, 300);
+    std::ostringstream head;
+    head << std::hex << chunk << "\r\n";
+    body += head.str() + std::string(chunk, 'c') + "\r\n";
+    left -= chunk;
+  }
+  return body + "0\r\n\r\n";
+}
+
+TEST(Hostile, BodyLimitIsExactForContentLengthAndChunked) {
+  Config config = test_config();
+  config.body_limit = 1024;
+  RunningServer running(config);
+  for (const std::size_t size : {1023UL, 1024UL, 1025UL}) {
+    const int want = size <= 1024 ? 200 : 413;
+    const auto declared = exchange(
+        running.port(), "GET /fast HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(size) +
+                            "\r\n\r\n" + std::string(size, 'b'));
+    ASSERT_TRUE(declared.complete()) << declared.error;
+    EXPECT_EQ(declared.status, want)
+        << "a body of " << size << " bytes sent with Content-Length, body_limit 1024: "
+        << (want == 200 ? "within the limit" : "over it: 413");
+    const auto chunked = exchange(
+        running.port(),
+        "GET /fast HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_body(size));
+    ASSERT_TRUE(chunked.complete()) << chunked.error;
+    EXPECT_EQ(chunked.status, want)
+        << "a body of " << size << " bytes sent in chunks of 300, body_limit 1024: "
+        << (want == 200 ? "within the limit"
+                        : "over it: 413. The limit bounds a chunked body too, whose size "
+                          "no header announces: count its bytes as they arrive");
+  }
+  expect_still_serving(running.port(), "after bodies at the limit");
 }
 
 TEST(Hostile, InvalidMethodGets400) {

@@ -1,4 +1,5 @@
 // HTTP/1.1 connection handling: keep-alive, pipelining, Connection: close.
+#include <cctype>
 #include <string>
 
 #include "test_support.hpp"
@@ -95,6 +96,34 @@ TEST(Protocol, ConnectionCloseIsHonoured) {
   EXPECT_EQ(response.header("Connection").value_or(""), "close");
   EXPECT_TRUE(connection.wait_closed(Clock::now() + kTimeout))
       << "the client sent Connection: close, but the server kept the connection open";
+}
+
+// Keep-alive on every version: HTTP/1.0 closes after each answer unless the client asks for
+// "Connection: keep-alive"; then the connection serves the next request too.
+TEST(Protocol, Http10ClosesUnlessAskedToKeepAlive) {
+  RunningServer running;
+  Connection plain(running.port());
+  plain.send("GET / HTTP/1.0\r\n\r\n");
+  const auto first = plain.read_response(Clock::now() + kTimeout);
+  ASSERT_EQ(first.status, 200) << first.error;
+  EXPECT_TRUE(plain.wait_closed(Clock::now() + kTimeout))
+      << "an HTTP/1.0 request without \"Connection: keep-alive\" ends its connection after the "
+         "answer (HTTP/1.0's default is close; only HTTP/1.1 keeps a connection by default)";
+
+  Connection kept(running.port());
+  for (int i = 0; i < 2; ++i) {
+    SCOPED_TRACE("request " + std::to_string(i + 1) + " on one HTTP/1.0 keep-alive connection");
+    ASSERT_TRUE(kept.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    const auto response = kept.read_response(Clock::now() + kTimeout);
+    ASSERT_EQ(response.status, 200)
+        << "an HTTP/1.0 client that sent \"Connection: keep-alive\" may send another request on "
+           "the same connection: "
+        << response.error;
+    std::string connection_header = response.header("Connection").value_or("");
+    for (char& c : connection_header) c = static_cast<char>(std::tolower(c));
+    EXPECT_EQ(connection_header, "keep-alive")
+        << "an HTTP/1.0 answer that keeps the connection says so: \"Connection: keep-alive\"";
+  }
 }
 
 }  // namespace

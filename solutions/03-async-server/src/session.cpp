@@ -192,6 +192,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, App& app) {
       read_error = body_error;
     }
     if (read_error && is_connection_error(read_error)) break;
+    const bool http10 = parser.get().version() < 11;  // read before release() moves the request
 
     // In progress until its answer is sent: a graceful stop waits for it.
     const RequestInProgress in_progress(app);
@@ -210,6 +211,9 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, App& app) {
     const bool keep_alive = response.keep_alive && !read_error;
     auto message = to_message(std::move(response));
     message.keep_alive(keep_alive);
+    // An HTTP/1.0 client assumes the server closes after each answer unless it says otherwise
+    // (RFC 9112 section 9.3): our answers are HTTP/1.1, whose keep-alive is silent.
+    if (keep_alive && http10) message.set(http::field::connection, "keep-alive");
     if (!co_await send(stream, message, limits)) break;
     if (!keep_alive) {
       co_await close_gracefully(stream, limits);
