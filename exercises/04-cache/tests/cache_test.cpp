@@ -172,6 +172,95 @@ void expect_bad_input_rejected() {
   EXPECT_EQ(one.capacity(), 1U) << "the capacity is the total, whatever the number of shards";
 }
 
+// A hit makes an entry recently used on every path that can hit: get (above) and get_or_load.
+template <class C>
+void expect_get_or_load_hit_makes_an_entry_recent() {
+  course::FakeClock clock;
+  C cache(options_on(clock, 3, /*shards=*/1));
+  const Loader<std::string, int> not_called = [](const std::string& key) {
+    ADD_FAILURE() << "get_or_load(\"" << key << "\") ran the loader for a key that was cached";
+    return -1;
+  };
+  cache.put("a", 1);
+  cache.put("b", 2);
+  cache.put("c", 3);
+  EXPECT_EQ(cache.get_or_load("a", not_called), 1);  // a hit: "a" is now newer than "b"
+  cache.put("d", 4);
+  EXPECT_EQ(cache.get("b"), std::nullopt)
+      << "put a, b, c, get_or_load a (a hit), put d: b was the least recently used entry";
+  EXPECT_EQ(cache.get("a"), 1)
+      << "a hit of get_or_load makes the entry recently used, as a hit of get does: \"a\" was "
+         "evicted as if get_or_load had not touched it";
+}
+
+// The capacity is a bound: a cache holds exactly `capacity` entries, not one fewer, not one more.
+template <class C>
+void expect_capacity_is_exact() {
+  course::FakeClock clock;
+  C three(options_on(clock, 3, /*shards=*/1));
+  three.put("a", 1);
+  three.put("b", 2);
+  EXPECT_EQ(three.stats().evictions, 0U) << "2 entries in a cache of capacity 3: no eviction";
+  three.put("c", 3);
+  EXPECT_EQ(three.stats().evictions, 0U)
+      << "3 entries in a cache of capacity 3: it is full, not over; nothing is evicted yet";
+  EXPECT_EQ(three.size(), 3U);
+  EXPECT_EQ(three.get("a"), 1) << "the third entry evicted the first: the cache holds one fewer "
+                                  "entry than its capacity";
+  three.put("d", 4);
+  EXPECT_EQ(three.stats().evictions, 1U) << "the fourth entry evicts one";
+  EXPECT_EQ(three.size(), 3U);
+
+  C one(options_on(clock, 1, /*shards=*/8));
+  one.put("x", 1);
+  EXPECT_EQ(one.get("x"), 1) << "a cache of capacity 1 (8 shards asked) holds one entry";
+  one.put("y", 2);
+  EXPECT_EQ(one.stats().evictions, 1U);
+  EXPECT_EQ(one.get("x"), std::nullopt);
+  EXPECT_EQ(one.get("y"), 2);
+}
+
+// A TTL is a bound and a duration: it counts from the put (not from the last read), and for
+// get_or_load from when the loader returns; the entry is fresh 1 ns before put + ttl, expired at
+// it; the smallest TTL, 1 ns, is accepted.
+template <class C>
+void expect_ttl_counts_from_the_put_to_the_nanosecond() {
+  using std::chrono::nanoseconds;
+  course::FakeClock clock;
+  C cache(options_on(clock, 64));
+  cache.put("k", 1, 10s);
+  clock.advance(10s - nanoseconds(1));
+  EXPECT_EQ(cache.get("k"), 1) << "a TTL of 10 s: 1 ns before put time + 10 s the entry is fresh";
+  clock.advance(nanoseconds(1));
+  EXPECT_EQ(cache.get("k"), std::nullopt)
+      << "... and at put time + 10 s exactly it has expired (now() >= put time + ttl)";
+
+  cache.put("read", 2, 10s);
+  clock.advance(6s);
+  EXPECT_EQ(cache.get("read"), 2);
+  clock.advance(4s);
+  EXPECT_EQ(cache.get("read"), std::nullopt)
+      << "a TTL counts from the put: reading the entry 6 s later does not restart it";
+
+  int loads = 0;
+  const Loader<std::string, int> slow = [&](const std::string&) {
+    clock.advance(3s);  // the load takes 3 s
+    return ++loads;
+  };
+  EXPECT_EQ(cache.get_or_load("slow", slow, 5s), 1);
+  clock.advance(5s - nanoseconds(1));
+  EXPECT_EQ(cache.get("slow"), 1)
+      << "get_or_load's TTL of 5 s counts from when the value is cached, when the loader returns "
+         "(3 s after the call): it is fresh 5 s − 1 ns after that, not expired since 2 s ago";
+  clock.advance(nanoseconds(1));
+  EXPECT_EQ(cache.get("slow"), std::nullopt);
+
+  cache.put("tiny", 3, nanoseconds(1));
+  EXPECT_EQ(cache.get("tiny"), 3) << "a TTL of 1 ns is positive: accepted, and fresh at once";
+  clock.advance(nanoseconds(1));
+  EXPECT_EQ(cache.get("tiny"), std::nullopt) << "... and expired 1 ns later";
+}
+
 template <class K, class V>
 using L1 = MutexCache<K, V>;
 template <class K, class V>
@@ -193,7 +282,14 @@ using L3 = ShardedCache<K, V>;
     expect_purge_removes_expired_entries<Level<std::string, int>>();                             \
   }                                                                                              \
   TEST(Suite, StatsCountEveryCall) { expect_stats_count_every_call<Level<std::string, int>>(); } \
-  TEST(Suite, RejectsBadInput) { expect_bad_input_rejected<Level<std::string, int>>(); }
+  TEST(Suite, RejectsBadInput) { expect_bad_input_rejected<Level<std::string, int>>(); }         \
+  TEST(Suite, AGetOrLoadHitMakesAnEntryRecent) {                                                 \
+    expect_get_or_load_hit_makes_an_entry_recent<Level<std::string, int>>();                     \
+  }                                                                                              \
+  TEST(Suite, HoldsExactlyItsCapacity) { expect_capacity_is_exact<Level<std::string, int>>(); }  \
+  TEST(Suite, TtlCountsFromThePutToTheNanosecond) {                                              \
+    expect_ttl_counts_from_the_put_to_the_nanosecond<Level<std::string, int>>();                 \
+  }
 // NOLINTEND(bugprone-macro-parentheses)
 
 CACHE_BASIC_TESTS(Level1Mutex, L1)

@@ -83,10 +83,11 @@ using Loader = std::function<V(const K&)>;
 //  - size(): the entries held now (expired ones that nobody touched yet included);
 //    never more than capacity(), whenever it is observed.
 //  - get_or_load(key, loader, ttl = {}): get(key), and on a miss the value the loader computes,
-//    cached with the TTL. Single flight: concurrent misses on one key run the loader once; every
-//    caller gets its value or its exception. An exception is not cached: the next call runs the
-//    loader again. No lock is held while the loader runs, so a loader may use the cache for other
-//    keys; a loader that asks for its own key gets RecursiveLoadError.
+//    cached with the TTL, which counts from when the loader returns. A hit makes the entry
+//    recently used, as get's does. Single flight: concurrent misses on one key run the loader
+//    once; every caller gets its value or its exception. An exception is not cached: the next
+//    call runs the loader again. No lock is held while the loader runs, so a loader may use the
+//    cache for other keys; a loader that asks for its own key gets RecursiveLoadError.
 //  - purge(): removes every expired entry now; returns how many (counted as expirations).
 //  - stats(): the counters above.
 template <class C>
