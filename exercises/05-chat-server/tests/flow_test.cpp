@@ -155,6 +155,15 @@ TEST(Flow, AClientIsNotReadWhileItsOwnQueueIsOverTheMark) {
     asker.send_raw(pings);
     sent = true;
   });
+  // The bound from below: the queue fills up to the mark before the server stops reading.
+  const auto filled_by = Clock::now() + reply_timeout() * 4;
+  while (Clock::now() < filled_by && running.server.stats().peak_queued_lines < kMarkLines) {
+    std::this_thread::sleep_for(5ms);  // polling the server's counter
+  }
+  EXPECT_GE(running.server.stats().peak_queued_lines, kMarkLines)
+      << "a client that does not read its answers had at most "
+      << running.server.stats().peak_queued_lines << " lines queued; the mark is " << kMarkLines
+      << " (half the cap): stop reading it once its queue is over the mark, not before";
   // Not synchronisation: a window in which a server that reads on regardless queues far past
   // the mark. A server that stops reading is right whatever the wait.
   const auto window_end = Clock::now() + course::scaled(milliseconds(500));

@@ -138,6 +138,10 @@ CONFORMANCE_TEST(Registration, NickErrorsNameTheProblem) {
   EXPECT_TRUE(client.wait_for(is_command("001")))
       << "'[sixteen-chars]' (16 characters, a special first) is a valid nickname\n"
       << client.transcript();
+  IrcClient single(target.port);
+  EXPECT_TRUE(single.register_as("b"))
+      << "'b' (1 character, a letter) is a valid nickname: the rule is 1 to 16 characters\n"
+      << single.transcript();
 }
 
 CONFORMANCE_TEST(Registration, NickInUseIgnoresCase) {
