@@ -737,10 +737,13 @@ void expect_hung_host_times_out(Strategy strategy) {
 
 void expect_retries(Strategy strategy) {
   Web web(1);
-  web.page(0, "/", {web.url(0, "/flaky"), web.url(0, "/busy")});
+  web.page(0, "/", {web.url(0, "/flaky"), web.url(0, "/busy"), web.url(0, "/after")});
   web.page(0, "/flaky", {}, {.fail_first = 2, .fail_status = 503});
   web.page(0, "/busy", {}, {.fail_first = 1, .retry_after_s = 1});
-  Options options = test_options(strategy, 2);
+  // 429 with Retry-After: 1, then a 503 without it: retry 2 waits initial_backoff x 2, the
+  // formula of its number, not the second of Retry-After doubled.
+  web.page(0, "/after", {}, {.fail_first = 2, .retry_after_s = 1, .retry_after_first = 1});
+  Options options = test_options(strategy, 3);
   options.retry.max_retries = 2;
   options.retry.initial_backoff = 50ms;
   options.retry.max_backoff = 5000ms;
@@ -760,6 +763,14 @@ void expect_retries(Strategy strategy) {
   ASSERT_EQ(busy.size(), 2U);
   EXPECT_GE(busy[1] - busy[0], 1000ms - 5ms)
       << "a 429 with Retry-After: 1 waits one second, not the 50 ms back-off";
+  const auto after = web.server(0).arrivals("/after");
+  ASSERT_EQ(after.size(), 3U);
+  EXPECT_GE(after[1] - after[0], 1000ms - 5ms) << "retry 1 waits the Retry-After of 1 s";
+  EXPECT_LT(after[2] - after[1], course::scaled(milliseconds(1000)))
+      << "retry 2 of /after waited "
+      << std::chrono::duration_cast<milliseconds>(after[2] - after[1]).count()
+      << " ms: after a Retry-After of 1 s, a 503 without one waits initial_backoff x 2^(r-1) = "
+         "100 ms (the formula of the retry's number), not the previous delay doubled (2 s)";
 }
 
 void expect_prompt_stop(Strategy strategy) {
