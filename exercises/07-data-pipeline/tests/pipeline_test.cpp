@@ -2,10 +2,15 @@
 // even against a submission that deadlocks: waits have deadlines, and runs get a stop token.
 #include <gtest/gtest.h>
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <mutex>
 #include <numeric>
 #include <optional>
@@ -520,15 +525,81 @@ TEST(Level4Ordered, AFullReorderWindowHoldsBackTheSource) {
   Background<RunResult> run([&](const std::stop_token& stop) {
     return plan.run({.capacity = 64, .reorder_window = kWindow}, stop);
   });
+  // The bound from both sides: the source fills the window (items 0 to 3), then waits.
+  const auto filled_by = std::chrono::steady_clock::now() + course::scaled(5000ms);
+  while (produced.load() < kWindow && std::chrono::steady_clock::now() < filled_by) {
+    std::this_thread::sleep_for(1ms);
+  }
   const std::uint64_t ahead = settled(produced);
   item0.open();
   ASSERT_TRUE(run.finished_within(30000ms));
-  EXPECT_LE(ahead, kWindow + 1)
+  EXPECT_LE(ahead, kWindow)
       << "while item 0 was held in the ordered stage, the source produced " << ahead
-      << " items; with a reorder window of " << kWindow
-      << " it may run at most that far ahead of the next item to release. Without the window "
-         "the ordered stage must hold back an unbounded number of finished items";
+      << " items; with a reorder window of " << kWindow << " it may produce items 0 to "
+      << kWindow - 1
+      << " (item s only while s < the next release + the window) and must then wait. Without "
+         "the window the ordered stage must hold back an unbounded number of finished items";
+  EXPECT_GE(ahead, kWindow) << "while item 0 was held, the source produced only " << ahead
+                            << " items: the window of " << kWindow << " lets it produce " << kWindow
+                            << " before it waits";
   EXPECT_EQ(seen, iota(300));
+}
+
+// A stop must end the source's wait for the reorder window too, not only the queues' waits.
+// Item 0 is held; the source fills the window of 2 and waits. The test sees it asleep there,
+// requests the stop, and lets item 0 go a second later. A source whose wait ignores the stop is
+// still waiting then, and the release of item 0 sends it on to produce another item after the
+// stop.
+TEST(Level4Ordered, AStopEndsTheSourcesWaitForTheReorderWindow) {
+  std::atomic<std::uint64_t> produced{0};
+  std::atomic<std::uint64_t> produced_after_stop{0};
+  std::atomic<pid_t> source_thread{0};
+  std::atomic<bool> stop_sent{false};
+  Gate item0;
+  Plan plan =
+      Pipeline<std::uint64_t>::source("numbers", Source([&]() -> std::optional<std::uint64_t> {
+                                        source_thread = static_cast<pid_t>(::syscall(SYS_gettid));
+                                        if (stop_sent) ++produced_after_stop;
+                                        const std::uint64_t n = produced++;
+                                        if (n >= 100) return std::nullopt;
+                                        return n;
+                                      }))
+          .map("ordered", {.workers = 2, .ordered = true}, Map([&](std::uint64_t x) {
+                 if (x == 0) item0.wait();
+                 return x;
+               }))
+          .sink("collect", {}, Consume([](std::uint64_t) {}));
+  Background<RunResult> run([&](const std::stop_token& stop) {
+    return plan.run({.capacity = 64, .reorder_window = 2}, stop);
+  });
+  // Items 0 and 1 produced; then the source waits for the window: asleep (its thread's state is
+  // S) and producing nothing.
+  const auto asleep = [&] {
+    const pid_t tid = source_thread.load();
+    std::ifstream stat("/proc/self/task/" + std::to_string(tid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), {});
+    const auto end_of_name = text.rfind(')');
+    return tid != 0 && end_of_name != std::string::npos && end_of_name + 2 < text.size() &&
+           text[end_of_name + 2] == 'S';
+  };
+  const auto deadline = std::chrono::steady_clock::now() + course::scaled(5000ms);
+  while ((produced.load() < 2 || !asleep()) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_EQ(produced.load(), 2U) << "with item 0 held and a reorder window of 2, the source "
+                                    "should produce items 0 and 1 and wait";
+  stop_sent = true;
+  run.request_stop();
+  std::this_thread::sleep_for(course::scaled(1000ms));  // a window for the source to act on it
+  item0.open();
+  ASSERT_TRUE(run.finished_within(10000ms)) << "the run did not end after the stop";
+  EXPECT_EQ(produced_after_stop.load(), 0U)
+      << "the source was waiting for the reorder window when the stop came, and produced "
+      << produced_after_stop.load()
+      << " more item(s) after it, once item 0 was released a second later: its wait for the "
+         "window ignored the stop. Wait with the stop token (condition_variable_any::wait(lock, "
+         "stop, predicate)) and end the source when it is requested";
+  EXPECT_EQ(run.get().outcome, Outcome::stopped);
 }
 
 // ---- level 5: errors ----
@@ -734,6 +805,32 @@ TEST(Level5Errors, AnExceededErrorBudgetStopsTheRun) {
                              "ErrorBudgetExceeded (0: it returned, 2: another exception)";
 }
 
+// error_budget is a bound: exactly error_budget failed items are within it (the run completes),
+// one more is over it.
+TEST(Level5Errors, TheErrorBudgetIsExact) {
+  const auto run_with_budget = [](std::size_t budget) {
+    std::atomic<std::uint64_t> produced{0};
+    Plan plan = Pipeline<std::uint64_t>::source("twenty", Counting{20, &produced})
+                    .map("five fail", {.workers = 2}, Map([](std::uint64_t x) {
+                           if (x % 4 == 1) throw std::runtime_error("item " + std::to_string(x));
+                           return x;
+                         }))
+                    .sink("drop", {}, Consume([](std::uint64_t) {}));
+    return plan.run({.capacity = 4, .policy = ErrorPolicy::skip, .error_budget = budget});
+  };
+  try {
+    const RunResult within = run_with_budget(5);
+    EXPECT_EQ(within.outcome, Outcome::completed);
+    EXPECT_EQ(within.failed, 5U);
+  } catch (const ErrorBudgetExceeded& error) {
+    ADD_FAILURE() << "5 failed items with error_budget = 5 are within the budget (only more "
+                     "failures than error_budget stop the run), but run() threw: "
+                  << error.what();
+  }
+  EXPECT_THROW((void)run_with_budget(4), ErrorBudgetExceeded)
+      << "5 failed items with error_budget = 4: one over the budget";
+}
+
 // ---- level 5: stopping ----
 
 TEST(Level5Stop, ASinkThatWantsNoMoreStopsEveryStage) {
@@ -839,6 +936,22 @@ TEST(Level5Stop, RejectsInvalidPipelines) {
   {
     Plan plan = source().sink("k", {}, Consume([](std::uint64_t) {}));
     EXPECT_THROW(plan.run({.reorder_window = 0}), std::invalid_argument);
+  }
+  {
+    // The smallest values in range work: one worker, queues of capacity 1, a window of 1.
+    std::atomic<std::uint64_t> produced{0};
+    std::vector<std::uint64_t> seen;
+    Plan smallest =
+        Pipeline<std::uint64_t>::source("numbers", Counting{50, &produced})
+            .map("ordered", {.workers = 1, .ordered = true}, Map([](std::uint64_t x) { return x; }))
+            .sink("collect", {.workers = 1}, Consume([&](std::uint64_t x) { seen.push_back(x); }));
+    Background<RunResult> run([&](const std::stop_token& stop) {
+      return smallest.run({.capacity = 1, .reorder_window = 1}, stop);
+    });
+    ASSERT_TRUE(run.finished_within(10000ms))
+        << "capacity 1 and reorder_window 1 are in range: the run must complete";
+    EXPECT_EQ(run.get().outcome, Outcome::completed);
+    EXPECT_EQ(seen, iota(50));
   }
   Plan plan = source().sink("k", {}, Consume([](std::uint64_t) {}));
   EXPECT_EQ(plan.run({}).outcome, Outcome::completed);

@@ -33,8 +33,9 @@ struct StageOptions {
   // the one queue of the next stage (fan-in). At least 1.
   std::size_t workers = 1;
   // false: items leave the stage in whatever order its workers finish them. true: they leave in
-  // the order the source produced them; the source is then never more than
-  // PipelineOptions::reorder_window items ahead of the next item this stage releases.
+  // the order the source produced them; the source then produces item s only while
+  // s < (the next item this stage releases) + PipelineOptions::reorder_window, and a stop ends
+  // its wait for that.
   bool ordered = false;
 };
 
