@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <latch>
 #include <memory>
 #include <optional>
@@ -580,6 +581,30 @@ TEST(Level2Growth, AFailingDatabaseIsNamedInTheTimeout) {
   }
   ASSERT_TRUE(recovered);
   EXPECT_EQ(later.outcome(), "returned") << "the pool must recover once the database does";
+
+  // Freshness: once a creation has succeeded, the database's old error is no longer the reason.
+  // Both connections lent, a third acquire times out: the pool is exhausted.
+  auto one = pool.acquire(1h);
+  std::promise<void> release_two;
+  Call<int> two([&, done = release_two.get_future().share()] {
+    auto lease = pool.acquire(1h);
+    done.wait_for(course::scaled(20s));
+    return lease->id;
+  });
+  ASSERT_TRUE(eventually([&] { return pool.stats().in_use == 2; }))
+      << "the second connection should be made and lent";
+  Call<int> third([&] { return pool.acquire(5s)->id; });
+  ASSERT_TRUE(waiting_becomes(pool, 1));
+  clock.advance(5s);
+  ASSERT_TRUE(third.finished());
+  EXPECT_EQ(third.timeout_reason(), TimeoutReason::exhausted)
+      << "both connections were lent and every creation since the database recovered has "
+         "succeeded, so the pool was exhausted; the timeout blamed \""
+      << third.outcome()
+      << "\". Forget the last create error once a creation succeeds: a reason must describe "
+         "now, not a failure long gone";
+  release_two.set_value();
+  ASSERT_TRUE(two.finished());
 }
 
 TEST(Level2Growth, ASpikeOfShortRequestsCreatesFewConnections) {
@@ -859,6 +884,35 @@ TEST(Level3Health, IdleTimeoutShrinksThePoolDownToMinIdle) {
   EXPECT_EQ(pool.stats().closed, 4U);
 }
 
+// idle_timeout is a duration: it counts from when the connection became idle (its return), not
+// from its creation; a value other than the default (3 min); and min_idle 0 lets it close all.
+TEST(Level3Health, IdleTimeoutCountsFromTheReturn) {
+  using std::chrono::nanoseconds;
+  FakeDatabase db;
+  FakeClock clock;
+  PoolOptions o = options(4, &clock);
+  o.min_idle = 0;
+  o.idle_timeout = 3min;
+  Pool<FakeConnection> pool(db, o);
+  {
+    auto lease = pool.acquire();  // created now, at t0
+    clock.advance(2min);
+  }  // given back at t0 + 2 min
+  clock.advance(2min);
+  pool.housekeep();
+  EXPECT_EQ(pool.stats().idle, 1U)
+      << "at t0 + 4 min the connection has been idle for 2 min (it came back at t0 + 2 min): "
+         "idle_timeout (3 min) counts from the return, not from the creation";
+  clock.advance(1min - nanoseconds(1));
+  pool.housekeep();
+  EXPECT_EQ(pool.stats().idle, 1U) << "1 ns short of 3 min idle: not yet";
+  clock.advance(nanoseconds(1));
+  pool.housekeep();
+  EXPECT_EQ(pool.stats().idle, 0U)
+      << "3 min idle at t0 + 5 min, and min_idle is 0: idle_timeout closes it";
+  EXPECT_EQ(pool.stats().closed, 1U);
+}
+
 TEST(Level3Health, MinIdleIsKeptUpWithoutAnyAcquire) {
   FakeDatabase db;
   PoolOptions o = options(6);
@@ -891,11 +945,16 @@ TEST(Level3Health, ALeakIsReportedOnceAfterItsThreshold) {
   };
   Pool<FakeConnection> pool(db, o);
   watched = &pool;
-  pool.acquire().release();    // lease 1, given back at once
+  pool.acquire().release();  // lease 1, given back at once
+  // The time held counts from the lending, not from the connection's creation: lease 2 takes the
+  // same connection 5 s after it was made.
+  clock.advance(5s);
   auto held = pool.acquire();  // lease 2
   clock.advance(1999ms);
   pool.housekeep();
-  EXPECT_TRUE(warnings.empty()) << "held 1999 ms of a 2000 ms threshold: no warning yet";
+  EXPECT_TRUE(warnings.empty())
+      << "held 1999 ms of a 2000 ms threshold: no warning yet (the connection is 7 s old, but "
+         "leak_threshold counts from the lending)";
   clock.advance(1ms);
   pool.housekeep();
   clock.advance(5s);
