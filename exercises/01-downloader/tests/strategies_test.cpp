@@ -439,13 +439,20 @@ void expect_retries(Strategy strategy) {
   server.add({.path = "/busy.bin", .body_size = 1500, .fail_first = 1, .retry_after_s = 1});
   server.add({.path = "/down.bin", .body_size = 1000, .fail_first = 100, .fail_status = 503});
   server.add({.path = "/later.bin", .body_size = 500, .fail_first = 1, .retry_after_s = 5});
+  // 429 with Retry-After: 1, then 503 twice: retries 2 and 3 follow the formula of their number.
+  server.add({.path = "/after.bin",
+              .body_size = 700,
+              .fail_first = 3,
+              .retry_after_s = 1,
+              .retry_after_first = 1});
   const std::vector<std::string> urls = {server.url("/flaky.bin"), server.url("/busy.bin"),
-                                         server.url("/down.bin"), server.url("/missing.bin"),
-                                         server.url("/later.bin")};
+                                         server.url("/down.bin"),  server.url("/missing.bin"),
+                                         server.url("/later.bin"), server.url("/after.bin")};
   course::FakeSleeper sleeper;
   Options options = test_options(strategy, 4);
+  // A multiplier other than the default: each strategy must use the policy's.
   options.retry = {
-      .max_retries = 3, .initial_backoff = 100ms, .multiplier = 2.0, .max_backoff = 1500ms};
+      .max_retries = 3, .initial_backoff = 100ms, .multiplier = 3.0, .max_backoff = 1500ms};
   options.sleeper = sleeper.sleeper();
 
   const Outcome run = run_download(server, urls, world.dest, options);
@@ -470,14 +477,20 @@ void expect_retries(Strategy strategy) {
   EXPECT_EQ(server.hits("/down.bin"), 4U);
   EXPECT_EQ(server.hits("/missing.bin"), 1U);
   EXPECT_TRUE(saved_intact(results[4], "/later.bin", 500)) << describe(results[4]);
+  EXPECT_TRUE(saved_intact(results[5], "/after.bin", 700)) << describe(results[5]);
+  EXPECT_EQ(results[5].attempts, 4) << describe(results[5]);
   if (strategy == Strategy::processes) return;  // the sleeper runs in the worker processes
   auto delays = sleeper.delays();
   std::sort(delays.begin(), delays.end());
-  EXPECT_EQ(delays, (std::vector<milliseconds>{100ms, 100ms, 200ms, 200ms, 400ms, 1000ms, 1500ms}))
+  EXPECT_EQ(delays, (std::vector<milliseconds>{100ms, 100ms, 300ms, 300ms, 300ms, 900ms, 900ms,
+                                               1000ms, 1000ms, 1500ms}))
       << "the back-off delays given to options.sleeper, sorted, were " << delays_text(delays)
-      << ". Expected /flaky.bin's 100 and 200, /down.bin's 100, 200 and 400, /busy.bin's "
-      << "Retry-After of 1 s (1000) and /later.bin's Retry-After of 5 s capped at max_backoff "
-      << "(1500): every wait of every strategy goes through options.sleeper when it is set";
+      << ". With initial_backoff 100 ms and multiplier 3.0, expected /flaky.bin's 100 and 300, "
+      << "/down.bin's 100, 300 and 900, /busy.bin's Retry-After of 1 s (1000), /later.bin's "
+      << "Retry-After of 5 s capped at max_backoff (1500), and /after.bin's Retry-After of 1 s "
+      << "then 300 and 900 (retries 2 and 3 follow 100 ms x 3^(r-1), not the previous delay "
+      << "times the multiplier): every wait of every strategy goes through options.sleeper when "
+      << "it is set, with the policy's multiplier";
 }
 
 // Result::elapsed runs from the start of the first attempt to the end of the last, back-off
