@@ -777,6 +777,54 @@ void expect_retries(Strategy strategy) {
          "100 ms (the formula of the retry's number), not the previous delay doubled (2 s)";
 }
 
+// A stop ends every wait of the crawl, not only fetches in flight: a back-off before a retry,
+// and the politeness wait before a host's next fetch. Each wait here is 20 s; the crawl must
+// end within 2 s of the stop.
+void expect_stop_ends_the_crawls_other_waits(Strategy strategy) {
+  const auto stopped_within_two_seconds = [](BackgroundCrawl& background, const char* wait) {
+    // Not synchronisation: the crawl has had its answer and is now (or very soon) in the wait.
+    std::this_thread::sleep_for(course::scaled(milliseconds(100)));
+    const auto asked = std::chrono::steady_clock::now();
+    background.request_stop();
+    const bool returned = background.wait_for(2s);
+    const auto took = std::chrono::steady_clock::now() - asked;
+    const CrawlRun run = background.finish(30s);
+    EXPECT_TRUE(returned) << "crawl() did not return within 2 s of a stop request made during "
+                          << wait << " of 20 s (it took "
+                          << std::chrono::duration_cast<milliseconds>(took).count()
+                          << " ms): wait with the stop token, as the fetches do\n"
+                          << describe(run.result.pages);
+  };
+  {
+    Web web(1);
+    web.page(0, "/", {web.url(0, "/failing")});
+    web.page(0, "/failing", {}, {.fail_first = 100, .fail_status = 503});
+    Options options = test_options(strategy, 2);
+    options.obey_robots = false;
+    options.retry.max_retries = 3;
+    options.retry.initial_backoff = 20'000ms;
+    options.retry.max_backoff = 60'000ms;
+    BackgroundCrawl background(web, {web.url(0, "/")}, options);
+    ASSERT_TRUE(wait_until(background, 10s, [&] {
+      return web.server(0).hits("/failing") >= 1 && web.server(0).in_flight() == 0;
+    })) << "the crawl never fetched /failing";
+    stopped_within_two_seconds(background, "a back-off");
+  }
+  {
+    Web web(1);
+    web.page(0, "/", {web.url(0, "/next")});
+    web.page(0, "/next", {});
+    Options options = test_options(strategy, 2);
+    options.obey_robots = false;
+    options.host_delay = 20'000ms;
+    BackgroundCrawl background(web, {web.url(0, "/")}, options);
+    ASSERT_TRUE(wait_until(background, 10s, [&] {
+      return web.server(0).hits("/") >= 1 && web.server(0).in_flight() == 0;
+    })) << "the crawl never fetched its seed";
+    stopped_within_two_seconds(background, "the politeness wait (host_delay) before /next");
+  }
+}
+
 void expect_prompt_stop(Strategy strategy) {
   Web web(1);
   std::vector<std::string> links;
@@ -1014,6 +1062,9 @@ TEST(Sequential, HostilePagesAreRecordedAndTheCrawlGoesOn) {
   TEST(Suite, HonoursConnectTimeout) { expect_connect_timeout(strategy); }                         \
   TEST(Suite, RetriesTransientFailures) { expect_retries(strategy); }                              \
   TEST(Suite, StopEndsTheCrawlPromptly) { expect_prompt_stop(strategy); }                          \
+  TEST(Suite, AStopEndsTheBackoffAndThePolitenessWait) {                                           \
+    expect_stop_ends_the_crawls_other_waits(strategy);                                             \
+  }                                                                                                \
   TEST(Suite, RefusesInvalidOptions) { expect_invalid_options_refused(strategy); }
 
 COURSE_CRAWL_TESTS(Threads, Strategy::threads)
