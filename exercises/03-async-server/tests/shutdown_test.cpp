@@ -89,6 +89,54 @@ void check_graceful_exit(int signal, const char* name) {
   EXPECT_FALSE(Connection::try_open(port).has_value()) << "the port still accepts connections";
 }
 
+// stop() ends every wait a connection can be in: for its first request, for the next one on a
+// keep-alive connection, for the rest of a request half sent, and for a handler that outlasts
+// shutdown_deadline. Each wait here lasts 20 s if nothing ends it; stop() must return in about
+// the deadline (500 ms) and close every connection.
+TEST(Shutdown, StopEndsEveryWaitWithinItsDeadline) {
+  Config config = test_config();
+  config.idle_timeout = 20s;
+  config.read_timeout = 20s;
+  config.slow = {20'000ms, 20'000ms};
+  config.time_scale = 1.0;
+  config.shutdown_deadline = 500ms;
+  auto running = std::make_unique<RunningServer>(config);
+  const auto port = running->port();
+  Connection before_first(port);
+  Connection kept(port);
+  ASSERT_TRUE(kept.send(request_text("/")));
+  ASSERT_EQ(kept.read_response(Clock::now() + kTimeout).status, 200);
+  Connection half(port);
+  ASSERT_TRUE(half.send("GET / HTTP/1.1\r\nHo"));
+  Connection busy(port);
+  ASSERT_TRUE(busy.send(request_text("/slow")));
+  for (int attempt = 0; attempt < 400 && running->server.stats().in_flight < 1; ++attempt) {
+    std::this_thread::sleep_for(5ms);  // polling the server's counter
+  }
+  ASSERT_EQ(running->server.stats().in_flight, 1U) << "the /slow request never got in flight";
+  const auto asked = Clock::now();
+  auto stopped = std::async(std::launch::async, [&running] { running->server.stop(); });
+  const bool returned =
+      stopped.wait_for(course::scaled(milliseconds(5000))) == std::future_status::ready;
+  const auto took = Clock::now() - asked;
+  EXPECT_TRUE(returned) << "stop() had not returned 5 s after it was called, with a connection "
+                           "idle before its first request, one idle between keep-alive requests, "
+                           "one half way through a request and one whose handler takes 20 s: "
+                           "each of those waits must end on stop(), the handler's after "
+                           "shutdown_deadline (500 ms)";
+  if (returned) {
+    EXPECT_GE(took, 400ms) << "stop() returned after " << describe(took)
+                           << ": it should let the request in progress run for "
+                              "shutdown_deadline (500 ms) first";
+  }
+  const auto closed_by = Clock::now() + kTimeout;
+  EXPECT_TRUE(before_first.wait_closed(closed_by)) << "a connection waiting for its first request";
+  EXPECT_TRUE(kept.wait_closed(closed_by)) << "a keep-alive connection waiting for its next one";
+  EXPECT_TRUE(half.wait_closed(closed_by)) << "a connection with a request half sent";
+  EXPECT_TRUE(busy.wait_closed(closed_by)) << "a connection whose handler outlasted the deadline";
+  if (!returned) stopped.wait();  // the server must stop before the test ends
+}
+
 TEST(Command, SigtermShutsDownGracefully) { check_graceful_exit(SIGTERM, "SIGTERM"); }
 
 TEST(Command, SigintShutsDownGracefully) { check_graceful_exit(SIGINT, "SIGINT"); }

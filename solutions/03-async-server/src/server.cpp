@@ -156,10 +156,13 @@ Stats App::stats() const {
 struct Server::Impl {
   // The concurrency hint tells Asio how many threads will run the loop; with one, it can skip
   // some of its locking.
-  explicit Impl(Config c) : app(std::move(c)), io(std::max(app.config().threads, 1)) {}
+  explicit Impl(Config c)
+      : app(std::move(c)), io(std::in_place, std::max(app.config().threads, 1)) {}
 
   detail::App app;
-  detail::asio::io_context io;
+  // Destroyed by stop() once its threads are joined: that destroys the connections' coroutines,
+  // and with them their sockets, so every client sees its connection close.
+  std::optional<detail::asio::io_context> io;
   std::optional<detail::asio::ip::tcp::acceptor> acceptor;
   std::optional<detail::asio::executor_work_guard<detail::asio::io_context::executor_type>> work;
   std::vector<std::jthread> threads;
@@ -184,7 +187,7 @@ void Server::start() {
   const tcp::endpoint endpoint(asio::ip::make_address(config.host), config.port);
   // The acceptor has a strand too: with several threads, stop() closing it must not run at the
   // same time as the accept loop using it.
-  auto& acceptor = impl_->acceptor.emplace(asio::make_strand(impl_->io));
+  auto& acceptor = impl_->acceptor.emplace(asio::make_strand(*impl_->io));
   boost::system::error_code error;
   acceptor.open(endpoint.protocol(), error);
   if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
@@ -201,11 +204,11 @@ void Server::start() {
   impl_->port = acceptor.local_endpoint().port();
   impl_->started = true;
 
-  impl_->work.emplace(impl_->io.get_executor());
+  impl_->work.emplace(impl_->io->get_executor());
   asio::co_spawn(acceptor.get_executor(), detail::accept_loop(acceptor, impl_->app),
                  detail::rethrow_failure);
   for (int i = 0; i < config.threads; ++i) {
-    impl_->threads.emplace_back([io = &impl_->io] { io->run(); });
+    impl_->threads.emplace_back([io = &*impl_->io] { io->run(); });
   }
 }
 
@@ -231,10 +234,13 @@ void Server::stop() {
   impl_->app.wait_until_idle(deadline);
   // 3. End the loop and join its threads; then nothing else touches the acceptor.
   impl_->work.reset();
-  impl_->io.stop();
+  impl_->io->stop();
   impl_->threads.clear();
-  boost::system::error_code ignored;
-  impl_->acceptor->close(ignored);
+  // 4. Close every connection still open (idle ones, half-read requests, handlers past the
+  //    deadline): destroying the loop destroys their suspended coroutines and sockets. The
+  //    acceptor goes first, as it belongs to the loop.
+  impl_->acceptor.reset();
+  impl_->io.reset();
 }
 
 Stats Server::stats() const { return impl_->app.stats(); }
