@@ -419,6 +419,17 @@ TEST(Level1Pool, RejectsImpossibleOptions) {
   PoolOptions no_wait = options(2);
   no_wait.connection_timeout = 0ms;
   EXPECT_THROW(Pool<FakeConnection>(db, no_wait), std::invalid_argument);
+  no_wait.connection_timeout = -1ms;
+  EXPECT_THROW(Pool<FakeConnection>(db, no_wait), std::invalid_argument);
+  // Each bound at its edge is accepted: max_size 1, min_idle = max_size, a 1 ms timeout.
+  PoolOptions smallest = options(1);
+  smallest.min_idle = 1;
+  smallest.connection_timeout = 1ms;
+  Pool<FakeConnection> pool(db, smallest);
+  EXPECT_TRUE(eventually([&] { return pool.stats().idle == 1; }))
+      << "max_size 1 with min_idle 1 is a pool of one connection, kept idle";
+  auto lease = pool.acquire(1h);
+  EXPECT_EQ(pool.stats().total, 1U);
 }
 
 TEST(Level1Pool, StatisticsCountEveryEvent) {
