@@ -600,18 +600,31 @@ void expect_huge_line_bounded(const Version& version) {
     const std::string chunk(std::size_t{1} << 20, 'x');
     for (int i = 0; i < 32; ++i) out << chunk;
     out << "\n" << good.str();
+    // The bound itself: a good line of exactly kMaxLineBytes bytes is a record, one byte more
+    // is malformed.
+    const auto line_of = [](std::size_t length) {
+      const std::string head = "198.51.100.7 - - [10/Oct/2026:13:55:36 +0000] \"GET /";
+      const std::string tail = " HTTP/1.1\" 200 5 \"-\" \"test\"";
+      return head + std::string(length - head.size() - tail.size(), 'p') + tail;
+    };
+    out << line_of(kMaxLineBytes) << "\n" << line_of(kMaxLineBytes + 1) << "\n";
   }
   rusage before{};
   ::getrusage(RUSAGE_SELF, &before);
   const Analysis got = run_within(version, {path}, {.workers = 2, .capacity = 4});
   rusage after{};
   ::getrusage(RUSAGE_SELF, &after);
-  EXPECT_EQ(got.report.lines, 201U) << version.name;
-  EXPECT_EQ(got.report.records, 200U) << version.name;
-  EXPECT_EQ(got.report.malformed, 1U) << version.name;
-  ASSERT_EQ(got.run.dead_letters.size(), 1U) << version.name;
-  EXPECT_NE(got.run.dead_letters[0].error.find("longer than 65536 bytes"), std::string::npos)
-      << got.run.dead_letters[0].error.substr(0, 200);
+  EXPECT_EQ(got.report.lines, 203U) << version.name;
+  EXPECT_EQ(got.report.records, 201U)
+      << version.name << ": 200 ordinary lines and one of exactly kMaxLineBytes (65536) bytes, "
+      << "which is within the bound";
+  EXPECT_EQ(got.report.malformed, 2U)
+      << version.name << ": the 32 MiB line and one of 65537 bytes are longer than kMaxLineBytes";
+  ASSERT_EQ(got.run.dead_letters.size(), 2U) << version.name;
+  for (const DeadLetter& dead : got.run.dead_letters) {
+    EXPECT_NE(dead.error.find("longer than 65536 bytes"), std::string::npos)
+        << dead.error.substr(0, 200);
+  }
   const long grew_kib = after.ru_maxrss - before.ru_maxrss;
   EXPECT_LT(grew_kib, 24 * 1024)
       << version.name << ": the peak resident size grew by " << grew_kib / 1024
