@@ -176,6 +176,14 @@ const std::vector<KindRule>& kind_rules() {
        0,
        "probe the bound at its value, one step below and one step above; a test that hits it "
        "from far away passes `>` written as `>=` and a window one item wider"},
+      {"ceiling",
+       "an upper limit that a correct run stays under by design, not an edge it must reach: at "
+       "most N more calls after a stop",
+       {"full"},
+       0,
+       "name the test that fills every place the limit counts (each worker holds an item, each "
+       "queue is full) before the limit starts to count, so that a run which drains its queues or "
+       "keeps reading goes past it; an exact edge is a bound"},
       {"duration",
        "a duration, a deadline or a factor: how long, counted from when",
        {"origin", "non-default"},

@@ -130,6 +130,8 @@ TEST(Requirements, EachKindAsksForItsOwnProbes) {
 | R6 | wait | a stop ends every wait | header | `Pipe.Push` |
 | R7 | sorcery | anything | header | `Pipe.Push` |
 | R8 | wait | a stop ends every wait | header | queue push: ; pop: `Pipe.Pop` |
+| R9 | ceiling | at most N more calls after a stop | README | full: `Pipe.Stop` |
+| R10 | ceiling | at most N more calls after a stop | README | `Pipe.Stop` |
 )",
                                         "REQ.md");
   EXPECT_FALSE(has_problem(table.problems, "R1:")) << join(table.problems, "\n");
@@ -142,6 +144,9 @@ TEST(Requirements, EachKindAsksForItsOwnProbes) {
   EXPECT_TRUE(has_problem(table.problems, "REQ.md:8: R6: a wait row names 1 or more labelled"));
   EXPECT_TRUE(has_problem(table.problems, "REQ.md:9: R7: kind \"sorcery\" is not one of: "));
   EXPECT_TRUE(has_problem(table.problems, "REQ.md:10: R8: probe \"queue push\" names no test"));
+  EXPECT_FALSE(has_problem(table.problems, "R9:")) << join(table.problems, "\n");
+  EXPECT_TRUE(
+      has_problem(table.problems, "REQ.md:12: R10: a ceiling row names its probes \"full\""));
 }
 
 TEST(Requirements, AProbeWrittenDownAsMissingIsAWarningNotAnError) {
