@@ -832,6 +832,27 @@ TEST(Level3Health, AValidationSlowerThanItsTimeoutCountsAsAFailure) {
   EXPECT_EQ(pool.stats().validation_failures, 1U);
 }
 
+TEST(Level3Health, AValidationAnsweredExactlyAtItsTimeoutSucceeds) {
+  // The bound's edge: "an answer after validation_timeout is a failure", so one that takes
+  // exactly validation_timeout is an answer.
+  FakeDatabase db;
+  FakeClock clock;
+  PoolOptions o = options(1, &clock);
+  o.validation_timeout = 100ms;
+  Pool<FakeConnection> pool(db, o);
+  int first = 0;
+  {
+    auto lease = pool.acquire();
+    first = lease->id;
+  }
+  db.set_validation_cost(clock, 100ms);  // answers "fine" after exactly validation_timeout
+  auto lease = pool.acquire();
+  EXPECT_EQ(lease->id, first) << "validate() answered \"fine\" after exactly validation_timeout "
+                                 "(100 ms): that is in time, so the connection is lent; only an "
+                                 "answer after the timeout is a failure (compare with <=, not <)";
+  EXPECT_EQ(pool.stats().validation_failures, 0U);
+}
+
 TEST(Level3Health, MaxLifetimeRetiresAConnectionOnlyWhenItIsReturned) {
   FakeDatabase db;
   FakeClock clock;
