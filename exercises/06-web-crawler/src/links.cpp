@@ -19,7 +19,8 @@ bool is_html(std::string_view /*content_type*/) {
 // htmlCtxtReadMemory(parser, html.data(), size, url, nullptr, flags) gives a tree (an xmlDoc); walk
 // it without recursion, free it with xmlFreeDoc and the parser with htmlFreeParserCtxt. An
 // XML_ERR_INTERNAL_ERROR left in xmlCtxtGetLastError(parser) means the parser stopped at its
-// nesting limit: throw HtmlError.
+// nesting limit, a little past kMaxHtmlDepth; an element deeper than kMaxHtmlDepth (keep each
+// element's depth on your stack) or that error throws HtmlError.
 std::vector<std::string> extract_links(std::string_view /*html*/, std::string_view /*page_url*/) {
   throw std::logic_error("not implemented yet: level 2 (src/links.cpp: extract_links)");
 }

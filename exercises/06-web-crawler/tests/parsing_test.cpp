@@ -77,6 +77,22 @@ TEST(Links, DeeplyNestedPagesThrowHtmlErrorNotACrash) {
   };
   EXPECT_EQ(extract_links(nested(200), "http://h.test/"), (Links{"http://h.test/inside"}))
       << "200 nested elements are within kMaxHtmlDepth";
+  // At the limit: html, body, 253 divs and the <a> make 256 elements, with or without the html
+  // and body written out. One more div puts the <a> at 257, which libxml2 still parses.
+  for (const std::string wrapper : {"", "<!DOCTYPE html><html><head></head><body>"}) {
+    EXPECT_EQ(extract_links(wrapper + nested(253), "http://h.test/"),
+              (Links{"http://h.test/inside"}))
+        << "an <a> at depth 256 (html, body, 253 divs, then the <a>) is within kMaxHtmlDepth: "
+           "only an element deeper than 256 makes the page too deep";
+    try {
+      extract_links(wrapper + nested(254), "http://h.test/");
+      ADD_FAILURE() << "an <a> at depth 257 (html, body, 254 divs, then the <a>): extract_links "
+                       "must throw HtmlError. libxml2 parses this page without an error, so count "
+                       "each element's depth in your walk";
+    } catch (const HtmlError& error) {
+      EXPECT_EQ(std::string(error.what()), "page nested deeper than 256 elements");
+    }
+  }
   for (const int depth : {300, 100'000}) {
     try {
       extract_links(nested(depth), "http://h.test/");

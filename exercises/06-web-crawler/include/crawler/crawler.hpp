@@ -67,7 +67,9 @@ std::string host_of(std::string_view canonical);
 // any case, with or without parameters ("text/html; charset=utf-8").
 bool is_html(std::string_view content_type);
 
-// The deepest nesting of elements a page may have (libxml2's HTML parser stops there).
+// The deepest nesting of elements a page may have. An element's depth counts the elements from
+// <html> down to it, itself included, with the <html> and <body> the parser adds when a page
+// leaves them out: in "<div><a href=x>", the <a> is at depth 4.
 inline constexpr std::size_t kMaxHtmlDepth = 256;
 
 // A page whose links cannot all be found: "page nested deeper than 256 elements".
@@ -80,8 +82,8 @@ class HtmlError : public std::runtime_error {
 // document order, resolved against the page's URL, or against the href of the first <base>
 // element that has one. Each is returned in canonical form, repeats included. An href that does
 // not resolve to an http(s) URL ("mailto:", "javascript:", malformed) is left out. Time and memory
-// grow in proportion to the page, whatever it holds (unclosed tags, deep nesting); a page nested
-// deeper than kMaxHtmlDepth throws HtmlError (a crawl records that as the page's error).
+// grow in proportion to the page, whatever it holds (unclosed tags, deep nesting); a page with an
+// element deeper than kMaxHtmlDepth throws HtmlError (a crawl records that as the page's error).
 std::vector<std::string> extract_links(std::string_view html, std::string_view page_url);
 
 // The rules of one robots.txt for one user agent (RFC 9309).
