@@ -24,6 +24,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "analyse.hpp"
@@ -243,6 +244,31 @@ TEST(Level4Analyse, BatchesAreBoundedInBytesToo) {
   EXPECT_LE(stages[0].items_out, bytes / 4096 + 1);
   EXPECT_THROW((void)kThreads.run(logs.paths, {.batch_bytes = 0}, {}), std::invalid_argument)
       << "batch_bytes = 0";
+
+  // The bound's edge: 40 lines of exactly 100 bytes with their '\n'. With batch_bytes = 400 a
+  // batch goes on at its 4th line (400 bytes: "at least batch_bytes"), so 10 items; with 401, at
+  // its 5th, so 8 items.
+  const course::TempDir dir("logpipe-batch-bytes");
+  const fs::path even = dir.file("even.log");
+  {
+    const std::string head = "198.51.100.7 - - [10/Oct/2026:13:55:36 +0000] \"GET /";
+    const std::string tail = " HTTP/1.1\" 200 5 \"-\" \"test\"";
+    const std::string line = head + std::string(99 - head.size() - tail.size(), 'p') + tail;
+    std::ofstream out(even, std::ios::binary);
+    for (int i = 0; i < 40; ++i) out << line << '\n';
+  }
+  for (const auto& [limit, want_items] : {std::pair<std::size_t, std::uint64_t>{400, 10},
+                                          std::pair<std::size_t, std::uint64_t>{401, 8}}) {
+    AnalyseOptions at{.workers = 2, .capacity = 2, .batch_lines = 1024, .batch_bytes = limit};
+    at.on_progress = [&stages](const std::vector<StageStats>& now) { stages = now; };
+    const Analysis exact = run_within(kThreads, {even}, at);
+    EXPECT_EQ(exact.report.records, 40U);
+    ASSERT_EQ(stages.size(), 4U);
+    EXPECT_EQ(stages[0].items_out, want_items)
+        << "40 lines of 100 bytes each (with their '\\n') and batch_bytes = " << limit
+        << ": a batch goes on as soon as its lines hold at least " << limit << " bytes, so "
+        << 40 / want_items << " lines a batch and " << want_items << " items";
+  }
 }
 
 TEST(Level4Analyse, LinesTravelInBatches) {

@@ -459,6 +459,41 @@ TEST(Level3FanOut, BoundedQueuesHoldBackTheSource) {
       << "the sink's input queue should have filled up to its capacity while the sink waited";
 }
 
+TEST(Level3FanOut, ASourceThatFitsInTheQueuesIsNotHeldBack) {
+  // Below the bound: with its 2 workers held, stage "a" and its queue take 2 + kCapacity items.
+  // A source of exactly that many must give them all and be asked for the next (its end) while
+  // nothing downstream moves: a bounded queue makes push() wait only when it is full.
+  constexpr std::size_t kCapacity = 4;
+  constexpr std::uint64_t kItems = 2 + kCapacity;
+  std::atomic<std::uint64_t> produced{0};
+  std::atomic<bool> asked_past_the_end{false};
+  Gate gate;
+  Plan plan =
+      Pipeline<std::uint64_t>::source("numbers", Source([&]() -> std::optional<std::uint64_t> {
+                                        if (produced == kItems) {
+                                          asked_past_the_end = true;
+                                          return std::nullopt;
+                                        }
+                                        return produced++;
+                                      }))
+          .map("a", {.workers = 2}, Map([&](std::uint64_t x) {
+                 gate.wait();
+                 return x;
+               }))
+          .sink("drop", {}, Consume([](std::uint64_t) {}));
+  Background<RunResult> run(
+      [&](const std::stop_token& stop) { return plan.run({.capacity = kCapacity}, stop); });
+  const bool ended = eventually([&] { return asked_past_the_end.load(); }, 5000ms);
+  const std::uint64_t given = produced;
+  gate.open();
+  ASSERT_TRUE(run.finished_within(30000ms));
+  EXPECT_TRUE(ended) << "while stage 'a' held its 2 items, the source gave " << given << " of its "
+                     << kItems << " items and was not asked for more; 2 workers and a queue of "
+                     << "capacity " << kCapacity << " take all " << kItems
+                     << ", so push() waited on a queue that was not full";
+  EXPECT_EQ(run.get().outcome, Outcome::completed);
+}
+
 // ---- level 4: ordered stages ----
 
 TEST(Level4Ordered, AnOrderedStageReleasesItemsInSourceOrder) {

@@ -102,8 +102,9 @@ struct AnalyseOptions {
   // the read stage hands on one item per batch_lines lines of each file (each file's last batch
   // may be shorter), and every later stage one item per batch.
   std::size_t batch_lines = 1024;
-  // Threads version only: a batch also goes on as soon as its lines hold this many bytes, at least
-  // 1, so that long lines cannot make the queues hold gigabytes (capacity x batch_lines x a line).
+  // Threads version only: a batch also goes on as soon as its lines, each counted with one byte
+  // for its '\n', hold at least this many bytes; at least 1. Long lines then cannot make the
+  // queues hold gigabytes (capacity x batch_lines x a line).
   std::size_t batch_bytes = std::size_t{1} << 20;
   ErrorPolicy policy = ErrorPolicy::skip;
   std::size_t error_budget = std::numeric_limits<std::size_t>::max();
