@@ -1,9 +1,15 @@
 // Slow consumers: a client that stops reading must not slow the others down or grow the
 // server's memory. Its bounded queue fills, and the server disconnects it.
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <algorithm>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "test_support.hpp"
 
@@ -160,6 +166,104 @@ TEST(SlowConsumer, ManySendersAtOnceCannotTakeAQueuePastItsCaps) {
   EXPECT_LE(stats.peak_queued_lines, kCapLines);
   EXPECT_LE(stats.peak_queued_bytes, kCapBytes)
       << "a client's queue held " << stats.peak_queued_bytes << " bytes; the cap is " << kCapBytes;
+}
+
+// The caps' edge: a queue may hold exactly its cap of lines from others, and the line that would
+// pass it cuts the client. Flow control holds a sender back once its line takes the queue over
+// the mark, so the queue is filled from the mark to the cap by fresh senders, one line each (a
+// fresh sender's first line is always read). Every sender's nick has 3 characters, so every
+// relayed line has the same size and the byte cap can be set to exactly 64 of them.
+// Polls `done` until it holds or `timeout` (scaled) has passed: the server offers no event to
+// wait on for its Stats.
+bool eventually(const std::function<bool()>& done,
+                std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
+  const auto deadline = Clock::now() + course::scaled(timeout);
+  while (!done()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+enum class Cap { lines, bytes };
+
+void expect_a_queue_holds_exactly_its_cap(Cap cap) {
+  constexpr std::size_t kCap = 64;
+  const std::string text(400, 'c');
+  const auto nick = [](char stem, std::size_t i) {
+    return std::string(1, stem) + (i < 10 ? "0" : "") + std::to_string(i);
+  };
+  // The size of one relayed line, as "ruler" (5 characters, like "sloth") receives it.
+  std::size_t line_bytes = 0;
+  {
+    RunningServer probe(test_config(1));
+    IrcClient ruler(probe.port());
+    IrcClient from(probe.port());
+    ASSERT_TRUE(ruler.register_as("ruler"));
+    ASSERT_TRUE(from.register_as("f00"));
+    ASSERT_TRUE(from.send("PRIVMSG ruler :" + text));
+    const auto got = ruler.wait_for(is_command("PRIVMSG"));
+    ASSERT_TRUE(got) << ruler.transcript();
+    line_bytes = got->raw.size() + 2;
+  }
+  Config config = test_config(1);
+  config.max_queued_lines = cap == Cap::lines ? kCap : 1'000'000;
+  config.max_queued_bytes = cap == Cap::bytes ? kCap * line_bytes : std::size_t{64} << 20;
+  config.slow_consumer_timeout = std::chrono::duration_cast<milliseconds>(reply_timeout() * 20);
+  RunningServer running(config);
+  IrcClient slow(running.port(), 4096);
+  ASSERT_TRUE(slow.register_as("sloth"));
+  IrcClient filler(running.port());
+  ASSERT_TRUE(filler.register_as("f00"));
+  // A bounded send: the server stops reading the filler once it is held back.
+  const timeval send_timeout{.tv_sec = 2, .tv_usec = 0};
+  ::setsockopt(filler.fd(), SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
+  std::vector<IrcClient> senders;
+  for (std::size_t i = 0; i < 80; ++i) {
+    senders.emplace_back(running.port());
+    ASSERT_TRUE(senders.back().register_as(nick('s', i)));
+  }
+  const auto queued = [&] {
+    const Stats stats = running.server.stats();
+    return cap == Cap::lines ? stats.peak_queued_lines : stats.peak_queued_bytes / line_bytes;
+  };
+  // 1. The filler sends until the kernel's buffers are full and the queue is over its mark: the
+  //    server then stops reading it.
+  const std::string line = "PRIVMSG sloth :" + text + "\r\n";
+  std::string chunk;
+  for (int i = 0; i < 64; ++i) chunk += line;
+  const auto fill_deadline = Clock::now() + reply_timeout() * 4;
+  while (queued() <= kCap / 2 && Clock::now() < fill_deadline) {
+    if (!filler.send_raw(chunk)) break;
+  }
+  ASSERT_TRUE(eventually([&] { return queued() > kCap / 2; }))
+      << "the silent client's queue never went over its mark (" << kCap / 2 << ")";
+  // 2. One line from each fresh sender, until the queue has held kCap lines or a sender ran out.
+  std::size_t used = 0;
+  while (used < senders.size() && running.server.stats().slow_consumers == 0) {
+    const std::size_t before = queued();
+    ASSERT_TRUE(senders[used++].send("PRIVMSG sloth :" + text));
+    eventually([&] { return queued() > before || running.server.stats().slow_consumers > 0; },
+               std::chrono::milliseconds(300));
+  }
+  const Stats stats = running.server.stats();
+  const char* unit = cap == Cap::lines ? "lines" : "lines' worth of bytes";
+  EXPECT_EQ(queued(), kCap) << "the silent client's queue peaked at " << queued() << " " << unit
+                            << " before it was "
+                            << "cut, with a cap of " << kCap
+                            << ": a queue may hold exactly its cap, and only the line "
+                            << "that would pass it cuts the client (compare with >, not >=)";
+  EXPECT_EQ(stats.slow_consumers, 1U)
+      << used << " fresh senders each sent one line to a client whose queue was over its mark: "
+      << "the line that would take its queue past the cap (" << kCap << " " << unit
+      << ") must cut it";
+}
+
+TEST(SlowConsumer, AQueueHoldsExactlyItsLineCap) {
+  expect_a_queue_holds_exactly_its_cap(Cap::lines);
+}
+TEST(SlowConsumer, AQueueHoldsExactlyItsByteCap) {
+  expect_a_queue_holds_exactly_its_cap(Cap::bytes);
 }
 
 // A dropped client that never reads again cannot take its ERROR line: after
