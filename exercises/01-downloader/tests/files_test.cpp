@@ -568,6 +568,9 @@ TEST(Processes, FollowsLinksAndWritesFifosInPlace) {
 TEST(Files, AStopEndsTheWaitForAFifosReader) {
   expect_stop_ends_the_wait_for_a_fifos_reader(Strategy::sequential);
 }
+TEST(ThreadPerUrl, AStopEndsTheWaitForAFifosReader) {
+  expect_stop_ends_the_wait_for_a_fifos_reader(Strategy::thread_per_url);
+}
 TEST(ThreadPool, AStopEndsTheWaitForAFifosReader) {
   expect_stop_ends_the_wait_for_a_fifos_reader(Strategy::thread_pool);
 }
