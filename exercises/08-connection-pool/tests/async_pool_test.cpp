@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "async_pool.hpp"
+#include "course/fake_clock.hpp"
 #include "course/time_scale.hpp"
 #include "pool.hpp"
 #include "test_support.hpp"
@@ -215,6 +216,44 @@ TEST(Level5Async, ABrokenConnectionIsNotLentToACoroutine) {
   EXPECT_NE(got, broken) << "the idle connection was broken: it must be validated and replaced";
   EXPECT_NE(got, 0);
   EXPECT_EQ(pool.stats().validation_failures, 1U);
+}
+
+// Validation before a coroutine gets a connection follows Pool::acquire's rule: a fresh one is
+// not validated, one given back within alive_bypass is not, and the window counts from the return.
+TEST(Level5Async, ValidationFollowsTheAliveBypassFromTheReturn) {
+  FakeDatabase db;
+  course::FakeClock clock;
+  PoolOptions o = options(1, &clock);
+  o.alive_bypass = 500ms;
+  Pool<FakeConnection> pool(db, o);
+  AsyncPool<FakeConnection> async_pool(pool);
+  asio::io_context io;
+  std::string failures;
+  std::vector<int> validations;  // after each acquire
+  auto user = [&]() -> asio::awaitable<void> {
+    {
+      auto lease = co_await async_pool.async_acquire();  // created, and lent, at 0 ms
+      validations.push_back(db.validations());
+      clock.advance(1000ms);
+    }  // given back at 1000 ms
+    clock.advance(100ms);
+    {
+      auto lease = co_await async_pool.async_acquire();  // 100 ms after its return
+      validations.push_back(db.validations());
+    }  // given back at 1100 ms
+    clock.advance(500ms);
+    auto lease = co_await async_pool.async_acquire();  // 500 ms after its return
+    validations.push_back(db.validations());
+  };
+  spawn(io, user(), failures);
+  run_loop(io);
+  EXPECT_EQ(failures, "");
+  EXPECT_EQ(validations, (std::vector<int>{0, 0, 1}))
+      << "validations counted after each of three acquisitions by a coroutine: a fresh "
+         "connection (no validation), one given back 100 ms before (within alive_bypass, "
+         "500 ms: none), one given back 500 ms before (validated). A coroutine's connection is "
+         "checked by the same rule as a thread's (Pool::acquire): each needless validation is a "
+         "round trip to the database";
 }
 
 TEST(Level5Async, AConnectionWhoseUseFailedIsClosedWhenTheCoroutineGivesItBack) {

@@ -76,12 +76,13 @@ class AsyncPool {
   }
 
  private:
-  // A lease handed to a coroutine, and whether its connection was lent before (then it is
-  // validated before the coroutine gets it). A lease, not a bare connection: if the coroutine is
-  // gone when it arrives, destroying it gives the connection back.
+  // A lease handed to a coroutine, and whether its connection must be validated before the
+  // coroutine gets it (lent before, and given back longer ago than alive_bypass: the rule of
+  // Pool::acquire). A lease, not a bare connection: if the coroutine is gone when it arrives,
+  // destroying it gives the connection back.
   struct Handout {
     std::optional<Lease<C>> lease;
-    bool used = false;
+    bool validate = false;
   };
 
   enum class Verdict { lendable, expired, broken };
@@ -94,7 +95,7 @@ class AsyncPool {
   Verdict check(Handout& handout, milliseconds left) {
     if (pool_.is_expired_lease(*handout.lease)) return Verdict::expired;
     const TimePoint now = pool_.clock_.now();
-    if (handout.used && !pool_.validate_connection(**handout.lease, now, now + left)) {
+    if (handout.validate && !pool_.validate_connection(**handout.lease, now, now + left)) {
       return Verdict::broken;
     }
     return Verdict::lendable;
@@ -177,9 +178,10 @@ class AsyncPool {
   template <class Handler>
   void deliver_locked(const std::shared_ptr<Wait<Handler>>& wait, detail::Entry<C>&& entry,
                       TimePoint asked_at) {
+    const TimePoint now = pool_.clock_.now();
     Handout handout;
-    handout.used = entry.used;
-    handout.lease.emplace(pool_.lease_locked(std::move(entry), asked_at, pool_.clock_.now()));
+    handout.validate = pool_.needs_validation(entry, now);
+    handout.lease.emplace(pool_.lease_locked(std::move(entry), asked_at, now));
     finish_locked(wait, nullptr, std::move(handout));
   }
 

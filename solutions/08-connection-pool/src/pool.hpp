@@ -289,8 +289,7 @@ class Pool {
       forget_in_use_locked();
       return Check::expired;
     }
-    // Just created, or given back a moment ago: HikariCP's alive bypass skips the round trip.
-    if (!entry.used || now - entry.idle_since < options_.alive_bypass) return Check::lendable;
+    if (!needs_validation(entry, now)) return Check::lendable;
     lock.unlock();
     const bool valid = validate_connection(entry.connection, now, deadline);
     if (!valid) close_connection(entry);
@@ -300,6 +299,12 @@ class Pool {
     ++stats_.validation_failures;
     forget_in_use_locked();
     return Check::failed_validation;
+  }
+
+  // Just created, or given back a moment ago: HikariCP's alive bypass skips the round trip. Threads
+  // and coroutines follow this one rule.
+  bool needs_validation(const detail::Entry<C>& entry, TimePoint now) const {
+    return entry.used && now - entry.idle_since >= options_.alive_bypass;
   }
 
   // Factory::validate, given validation_timeout or what is left before `deadline`, whichever is
