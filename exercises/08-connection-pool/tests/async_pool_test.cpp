@@ -256,6 +256,37 @@ TEST(Level5Async, ValidationFollowsTheAliveBypassFromTheReturn) {
          "round trip to the database";
 }
 
+TEST(Level5Async, AnIdleConnectionPastMaxLifetimeIsNotLentToACoroutine) {
+  FakeDatabase db;
+  course::FakeClock clock;
+  PoolOptions o = options(2, &clock);
+  o.max_lifetime = 30min;
+  Pool<FakeConnection> pool(db, o);
+  AsyncPool<FakeConnection> async_pool(pool);
+  int old = 0;
+  {
+    auto lease = pool.acquire();
+    old = lease->id;
+  }
+  clock.advance(30min);
+  asio::io_context io;
+  std::string failures;
+  int got = 0;
+  auto user = [&]() -> asio::awaitable<void> {
+    auto lease = co_await async_pool.async_acquire();
+    got = lease->id;
+  };
+  spawn(io, user(), failures);
+  run_loop(io);
+  EXPECT_EQ(failures, "");
+  EXPECT_NE(got, old) << "connection " << old
+                      << " reached max_lifetime while idle: it must be retired, not lent to a "
+                         "coroutine (check it before the coroutine gets it, as Pool::acquire does)";
+  EXPECT_NE(got, 0);
+  EXPECT_FALSE(db.is_open(old));
+  EXPECT_EQ(pool.stats().validation_failures, 0U) << "expiry is not a validation failure";
+}
+
 TEST(Level5Async, AConnectionWhoseUseFailedIsClosedWhenTheCoroutineGivesItBack) {
   FakeDatabase db;
   PoolOptions o = options(2);
