@@ -7,6 +7,7 @@
 #include "job_pool.hpp"
 #include "manifest.hpp"
 #include "sandbox.hpp"
+#include "skeletons.hpp"
 #include "util.hpp"
 
 namespace grader {
@@ -91,6 +92,60 @@ Snapshot snapshot_of(const std::vector<fs::path>& files) {
   return snapshot;
 }
 
+// The result of an exercise that was not started: its points, each test not run.
+ExerciseResult not_started_result(const ExerciseManifest& manifest, const std::string& label) {
+  ExerciseResult result;
+  result.manifest = manifest;
+  result.implementation = label;
+  result.not_started = true;
+  for (const auto& spec : manifest.tests) {
+    TestResult test;
+    test.spec = spec;
+    RunResult run;
+    run.attempts.push_back(
+        Attempt{.outcome = Outcome::not_run, .seconds = 0, .reason = "not started"});
+    test.runs.push_back(std::move(run));
+    result.tests.push_back(std::move(test));
+  }
+  return result;
+}
+
+// A student's own work (exercises/, or a submission directory) graded without naming exercises:
+// only what was started is built. The rest is the skeleton, whose 0 selfcheck proves.
+struct Split {
+  std::vector<ExerciseManifest> started;
+  std::vector<ExerciseManifest> not_started;
+};
+
+Split split_started(const fs::path& root, const std::vector<ExerciseManifest>& manifests,
+                    const GradeArgs& args) {
+  const auto chosen = Impl::named(args.impl);
+  const bool student_work = !chosen || chosen->kind == Impl::Kind::student;
+  const bool named = !args.exercises.empty() || !args.tests.empty();
+  if (!student_work || named) return {manifests, {}};
+  std::optional<fs::path> submission;
+  if (!chosen) submission = fs::weakly_canonical(fs::absolute(args.impl));
+  const SkeletonPrints prints = load_skeleton_prints(root);
+  Split split;
+  for (const auto& manifest : manifests) {
+    const bool started = is_started(manifest, prints, submission, manifests.size() == 1);
+    (started ? split.started : split.not_started).push_back(manifest);
+  }
+  return split;
+}
+
+// The results in the manifests' order.
+GradeReport merge(GradeReport graded, const Split& split, const std::string& label) {
+  for (const auto& manifest : split.not_started) {
+    graded.exercises.push_back(not_started_result(manifest, label));
+  }
+  std::stable_sort(graded.exercises.begin(), graded.exercises.end(),
+                   [](const ExerciseResult& a, const ExerciseResult& b) {
+                     return a.manifest.order < b.manifest.order;
+                   });
+  return graded;
+}
+
 }  // namespace
 
 int cmd_grade(const fs::path& root, const GradeArgs& args) {
@@ -99,8 +154,18 @@ int cmd_grade(const fs::path& root, const GradeArgs& args) {
       select_tests(select_exercises(load_all_manifests(root), args.exercises), args.tests);
   check_mutant_files(root, manifests, args.impl);
   auto progress = Progress::for_terminal();
-  const auto report =
-      grade_once(root, manifests, args.impl, args.tests, !args.no_sanitizers, args.jobs, progress);
+  const Split split = split_started(root, manifests, args);
+  GradeReport graded;
+  if (!split.started.empty()) {
+    graded = grade_once(root, split.started, args.impl, args.tests, !args.no_sanitizers, args.jobs,
+                        progress);
+  } else {
+    graded.sandbox = sandbox_support().describe();
+  }
+  // As Impl::label() names the graded ones: "exercises", or the submission's directory.
+  const std::string label =
+      Impl::named(args.impl) ? args.impl : fs::weakly_canonical(fs::absolute(args.impl)).string();
+  const auto report = merge(std::move(graded), split, label);
   if (interrupted()) {
     std::cerr << "interrupted\n";
     return 130;

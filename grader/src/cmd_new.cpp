@@ -13,6 +13,7 @@
 
 #include "commands.hpp"
 #include "manifest.hpp"
+#include "skeletons.hpp"
 #include "util.hpp"
 
 namespace grader {
@@ -124,6 +125,9 @@ int cmd_new(const fs::path& root, const std::string& name) {
     write_file(to, substitute(read_file(from), names));
     std::cout << "  created " << display_path(to, root) << "\n";
   }
+  // The new skeleton is not started work: grade must know its files.
+  write_file(root / kSkeletonPrintsFile, render_skeleton_prints(root, load_all_manifests(root)));
+  std::cout << "  updated " << kSkeletonPrintsFile << "\n";
   std::cout << "Scaffolded " << names.id << ". Next: write the statement in "
             << display_path(exercise_dir / "README.md", root) << ", then check it with "
             << "`grader/grader selfcheck " << names.id << "`.\n";

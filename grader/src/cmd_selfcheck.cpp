@@ -13,6 +13,7 @@
 #include "process.hpp"
 #include "requirements.hpp"
 #include "sandbox.hpp"
+#include "skeletons.hpp"
 #include "util.hpp"
 
 namespace grader {
@@ -144,6 +145,21 @@ void check_requirements_table(const ExerciseManifest& manifest, const fs::path& 
   }
 }
 
+// grade builds only the exercises whose files differ from the skeleton's, as these prints know
+// them: a stale line would show a started exercise as not started, or the other way round.
+void check_skeleton_prints_file(const fs::path& root, Checks& checks) {
+  std::vector<ExerciseManifest> all;
+  try {
+    all = load_all_manifests(root);
+  } catch (const ManifestError&) {
+    return;  // reported above, exercise by exercise
+  }
+  const auto problems = check_skeleton_prints(root, all);
+  checks.check(problems.empty(),
+               std::string(kSkeletonPrintsFile) + " records every skeleton as it is",
+               join(problems, "\n"));
+}
+
 std::vector<ExerciseUnderCheck> check_manifests(const fs::path& root,
                                                 const std::vector<std::string>& queries,
                                                 Checks& checks) {
@@ -183,6 +199,7 @@ std::vector<ExerciseUnderCheck> check_manifests(const fs::path& root,
     report_unchanged_student_files(exercise.manifest, root, checks);
     if (problems.empty()) valid.push_back(std::move(exercise));
   }
+  check_skeleton_prints_file(root, checks);
   return valid;
 }
 

@@ -37,6 +37,8 @@ struct SelfcheckArgs {
   bool static_only = false;  // --static: the checks that need no build
 };
 int cmd_selfcheck(const std::filesystem::path& root, const SelfcheckArgs& args);
+// Instructors: checks grader/skeletons.sha256 against exercises/, or writes it.
+int cmd_skeletons(const std::filesystem::path& root, bool write);
 
 struct StressArgs {
   std::vector<std::string> exercises;

@@ -119,6 +119,12 @@ int main(int argc, char** argv) {
                       "Only what needs no build: manifests, mutants' patches, requirements "
                       "tables (seconds, not minutes)");
 
+  bool skeletons_write = false;
+  auto* skeletons = app.add_subcommand(
+      "skeletons",
+      "Instructors: check grader/skeletons.sha256 (how grade knows an exercise was started)");
+  skeletons->add_flag("--write", skeletons_write, "Write it from the skeletons as they are now");
+
   std::string export_dir;
   auto* export_student = app.add_subcommand(
       "export-student", "Instructors: write the student repository (no solutions) to DIR");
@@ -164,6 +170,7 @@ int main(int argc, char** argv) {
     if (*watch) return grader::cmd_watch(root, watch_exercise, watch_jobs);
     if (*selfcheck) return grader::cmd_selfcheck(root, selfcheck_args);
     if (*export_student) return grader::cmd_export_student(root, export_dir);
+    if (*skeletons) return grader::cmd_skeletons(root, skeletons_write);
     if (*create) return grader::cmd_new(root, new_name);
     if (*stress) return grader::cmd_stress(root, stress_args);
   } catch (const grader::GraderError& e) {

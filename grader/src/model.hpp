@@ -138,6 +138,9 @@ struct ExerciseResult {
   std::string implementation;              // Impl::label(): "exercises", "solutions", "mutant-<m>",
                                            // "going-further-<g>", or a submission's path
   std::optional<std::string> build_error;  // compiler output when it did not build
+  // Every student file is still the skeleton's (skeletons.hpp): nothing was built or run, and
+  // each test is not_run with the reason "not started".
+  bool not_started = false;
   std::vector<TestResult> tests;
 
   [[nodiscard]] double score() const {

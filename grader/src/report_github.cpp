@@ -53,6 +53,10 @@ void append_exercise(std::string& out, const ExerciseResult& exercise) {
   if (!exercise.implementation.empty() && exercise.implementation != "exercises") {
     out += "Implementation: " + markdown_cell(exercise.implementation) + "\n\n";
   }
+  if (exercise.not_started) {
+    out += "Not started: every file is the skeleton's, so nothing was built or run.\n\n";
+    return;
+  }
   if (exercise.build_error) {
     out += "**Did not compile**, so no test ran.\n\n";
     append_details(out, "Compiler errors", build_error_text(*exercise.build_error));

@@ -24,6 +24,9 @@ std::string test_output(const ExerciseResult& exercise, const TestResult& test) 
     return output;
   }
   if (exercise.build_error) return output + "Not run: the exercise did not compile.\n";
+  if (exercise.not_started) {
+    return output + "Not run: the exercise is not started (its files are the skeleton's).\n";
+  }
   return output + report::failure_text(test, report::kMaxFailureLines);
 }
 

@@ -300,6 +300,10 @@ void append_table(std::string& out, const ExerciseResult& exercise) {
 }
 
 void append_failures(std::string& out, const ExerciseResult& exercise) {
+  if (exercise.not_started) {
+    out += "<p>Not started: every file is the skeleton's, so nothing was built or run.</p>\n";
+    return;
+  }
   if (exercise.build_error) {
     out += "<p class=\"fail\">The exercise did not compile, so no test ran.</p>\n";
     out += "<details open><summary>Compiler errors</summary><pre>" +

@@ -3,7 +3,7 @@
 // {"schema": "course-grader-report", "version": 1, "score", "max_score", "seconds", "sandbox",
 //  "counts": {"tests", "passed", "failed", "not_run"},
 //  "exercises": [{"id", "title", "order", "implementation", "student_files", "score", "max_score",
-//                 "counts", "build_error": string | null,
+//                 "counts", "build_error": string | null, "not_started": bool,
 //                 "tests": [{"name", "category", "points", "score", "passed", "outcome", "status",
 //                            "seconds", "timeout_s", "tags", "description",
 //                            "runs": [{"config": "default" | "asan" | "tsan", "outcome", "passed",
@@ -78,6 +78,7 @@ Json exercise_json(const ExerciseResult& exercise) {
               {"max_score", exercise.max_score()},
               {"counts", counts_json(report::count_tests(exercise))},
               {"build_error", exercise.build_error ? Json(*exercise.build_error) : Json(nullptr)},
+              {"not_started", exercise.not_started},
               {"tests", std::move(tests)}};
 }
 

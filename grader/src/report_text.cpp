@@ -8,6 +8,7 @@
 
 #include "report_util.hpp"
 #include "reporters.hpp"
+#include "util.hpp"
 
 namespace grader {
 namespace {
@@ -221,9 +222,23 @@ void append_next_step(std::string& out, const ExerciseResult& exercise, const Pa
   out += '\n' + std::string(kIndent) + paint("Next step:", Tone::strong) + " " + advice + '\n';
 }
 
+// An exercise whose files are all the skeleton's: nothing was built; say how to start it.
+void append_not_started(std::string& out, const ExerciseResult& exercise, const Painter& paint) {
+  const std::string id = printable(exercise.manifest.id);
+  out += std::string(kIndent) + paint("Not started", Tone::dim) + " (" +
+         std::to_string(exercise.tests.size()) +
+         " tests, nothing built). To start: read exercises/" + id +
+         "/README.md and edit the files it names; `grader/grader grade " + id +
+         "` then grades it.\n";
+}
+
 void append_exercise(std::string& out, const ExerciseResult& exercise, const TextOptions& options,
                      const Painter& paint) {
   append_header(out, exercise, paint);
+  if (exercise.not_started) {
+    append_not_started(out, exercise, paint);
+    return;
+  }
   append_table(out, exercise, paint);
   if (exercise.build_error) append_build_error(out, exercise, options, paint);
   bool all_passed = !exercise.build_error && !exercise.tests.empty();
@@ -250,10 +265,23 @@ void append_total(std::string& out, const GradeReport& report, const Painter& pa
       " — " + std::to_string(counts.passed) + " of " + std::to_string(counts.tests) + " tests pass";
   if (counts.not_run > 0) out += ", " + std::to_string(counts.not_run) + " not run";
   out += ", in " + report::format_seconds(report.seconds) + '\n';
+  const auto not_started = std::count_if(report.exercises.begin(), report.exercises.end(),
+                                         [](const ExerciseResult& e) { return e.not_started; });
+  if (not_started > 0) {
+    out += std::to_string(not_started) + " of " + std::to_string(report.exercises.size()) +
+           " exercises not started (their files are the skeleton's: nothing was built for them)\n";
+  }
+  if (not_started > 0 && static_cast<std::size_t>(not_started) == report.exercises.size()) {
+    const std::string first = printable(report.exercises.front().manifest.id);
+    out += "Start with " + first + ": read exercises/" + first +
+           "/README.md, then `grader/grader watch " + first + "` re-grades it on every save.\n";
+  }
   if (counts.tests > 0 && counts.passed == counts.tests) {
     out += paint("Every test passes. Well done!", Tone::good) + '\n';
   }
-  if (!report.sandbox.empty()) out += "Tests ran in: " + report.sandbox + '\n';
+  if (!report.sandbox.empty() && counts.not_run < counts.tests) {
+    out += "Tests ran in: " + report.sandbox + '\n';
+  }
 }
 
 }  // namespace

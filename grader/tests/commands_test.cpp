@@ -14,6 +14,7 @@
 #include "reporters.hpp"
 #include "requirements.hpp"
 #include "run_plan.hpp"
+#include "skeletons.hpp"
 #include "test_runner.hpp"
 #include "test_support.hpp"
 
@@ -88,6 +89,9 @@ TEST(New, ScaffoldsAnExerciseFromTheTemplatesWithTheNextNumber) {
   EXPECT_TRUE(check_mutants(manifest, {mutant}, root.path()).empty());
   const auto requirements = check_requirements(manifest, root.path()).problems;
   EXPECT_TRUE(requirements.empty()) << join(requirements, "\n");
+  const auto prints = check_skeleton_prints(root.path(), load_all_manifests(root.path()));
+  EXPECT_TRUE(prints.empty()) << "grader/skeletons.sha256 must know the new skeleton: "
+                              << join(prints, "\n");
 }
 
 TEST(New, RefusesBadOrTakenNames) {
