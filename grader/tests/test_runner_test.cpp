@@ -24,7 +24,12 @@ std::string fake_gtest(const std::filesystem::path& state, const std::string& fi
   const std::string test = "Suite." + case_name;
   const std::string say = "echo \"$secret ";
   std::string report = say + "start " + test + "\" >&$report_fd\n";
-  if (fixture == "fails.json") {
+  if (fixture == "throws.json") {
+    report += say +
+              "failure unknown file:-1\\nC++ exception with description \\\"not "
+              "implemented yet: level 1\\\" thrown in the test body.\" >&$report_fd\n";
+    report += say + "end " + test + " failed\" >&$report_fd\n";
+  } else if (fixture == "fails.json") {
     report += say + "failure t.cpp:4\\\\ncounted 3 increments, expected 4\" >&$report_fd\n";
     report += say + "failure t.cpp:5\\\\nExpected: true\" >&$report_fd\n";
     report += say + "end " + test + " failed\" >&$report_fd\n";
@@ -165,7 +170,7 @@ TEST_F(TestRunner, AFailingTimingTestIsRetriedAndEveryAttemptIsKept) {
   EXPECT_TRUE(run.passed());
 }
 
-TEST_F(TestRunner, RetriesStopAtTwoAndOnlyTimingFailuresAreRetried) {
+TEST_F(TestRunner, RetriesStopAtTwoAndOnlyTimingAssertionsAreRetried) {
   TempDir state;
   TempDir bin;
   TestRunRequest request = script_request();
@@ -176,6 +181,14 @@ TEST_F(TestRunner, RetriesStopAtTwoAndOnlyTimingFailuresAreRetried) {
 
   request.spec = spec_named("Suite.Case");
   EXPECT_EQ(run_test(request).attempts.size(), 1U) << "not tagged timing";
+
+  request.binary =
+      make_script(bin.path(), "throws", fake_gtest(state.path(), "throws.json", "Case", 1));
+  const auto threw = run_test(request);
+  ASSERT_EQ(threw.attempts.size(), 1U)
+      << "an exception (a skeleton's \"not implemented yet\") fails the same way every time";
+  EXPECT_EQ(threw.final_attempt().outcome, Outcome::failed);
+  EXPECT_NE(threw.output.find("not implemented yet"), std::string::npos) << threw.output;
 
   request.binary = make_script(bin.path(), "crashes", "kill -SEGV $$\n");
   request.spec = spec_named("Suite.Case", {"timing"});
