@@ -89,6 +89,12 @@ function(_course_student_compiler target impl)
   if(impl STREQUAL "exercises" OR impl STREQUAL "submission")
     set_target_properties(${target} PROPERTIES
       CXX_COMPILER_LAUNCHER "${CMAKE_SOURCE_DIR}/grader/sandbox-compile")
+    # The course's own code is built with line tables only (-g1, CMakePresets.json), which is
+    # enough for backtraces and sanitizer reports and a third cheaper to compile; the student's
+    # code keeps full debug information in the normal build, for a debugger's variables.
+    if(COURSE_SANITIZER STREQUAL "none")
+      target_compile_options(${target} PRIVATE "$<$<CONFIG:RelWithDebInfo>:-g>")
+    endif()
   endif()
 endfunction()
 
