@@ -31,9 +31,11 @@ void check_mutant_files(const fs::path& root, const std::vector<ExerciseManifest
   if (!problems.empty()) throw ManifestError(problems);
 }
 
+// `single_exercise`: one exercise was asked for, so a submission may hold its files at its top
+// (not merely one exercise was started among several).
 GradeReport grade_once(const fs::path& root, const std::vector<ExerciseManifest>& manifests,
                        const std::string& impl, const std::vector<std::string>& tests,
-                       bool sanitizers, int jobs, Progress& progress) {
+                       bool sanitizers, int jobs, Progress& progress, bool single_exercise) {
   const auto start = Clock::now();
   GradeContext context;
   context.root = root;
@@ -50,6 +52,7 @@ GradeReport grade_once(const fs::path& root, const std::vector<ExerciseManifest>
   // made before any test runs.
   const bool contained = sandbox_support().cgroups != CgroupKind::none;
   auto requests = make_requests(root, manifests, impl, sanitizers && !contained);
+  for (auto& request : requests) request.single_exercise = single_exercise;
   if (!tests.empty()) {
     for (auto& request : requests) {
       auto plan = RunPlan::normal_build(request.manifest, tests);
@@ -124,7 +127,15 @@ Split split_started(const fs::path& root, const std::vector<ExerciseManifest>& m
   const bool named = !args.exercises.empty() || !args.tests.empty();
   if (!student_work || named) return {manifests, {}};
   std::optional<fs::path> submission;
-  if (!chosen) submission = fs::weakly_canonical(fs::absolute(args.impl));
+  if (!chosen) {
+    std::error_code ec;
+    if (!fs::is_directory(args.impl, ec)) {
+      throw GraderError("--impl: '" + args.impl +
+                        "' is neither exercises, solutions, mutant-<name>, going-further-<name> "
+                        "nor a directory");
+    }
+    submission = fs::weakly_canonical(fs::absolute(args.impl));
+  }
   const SkeletonPrints prints = load_skeleton_prints(root);
   Split split;
   for (const auto& manifest : manifests) {
@@ -158,7 +169,7 @@ int cmd_grade(const fs::path& root, const GradeArgs& args) {
   GradeReport graded;
   if (!split.started.empty()) {
     graded = grade_once(root, split.started, args.impl, args.tests, !args.no_sanitizers, args.jobs,
-                        progress);
+                        progress, manifests.size() == 1);
   } else {
     graded.sandbox = sandbox_support().describe();
   }
@@ -197,7 +208,7 @@ int cmd_watch(const fs::path& root, const std::string& exercise, int jobs) {
       watched.push_back(manifests.front().dir / "exercise.toml");
       if (tty) std::cout << "\033[2J\033[H" << std::flush;
       auto progress = Progress::for_terminal();
-      const auto report = grade_once(root, manifests, "exercises", {}, false, jobs, progress);
+      const auto report = grade_once(root, manifests, "exercises", {}, false, jobs, progress, true);
       if (interrupted()) return 0;
       GradeArgs args;
       args.no_sanitizers = true;

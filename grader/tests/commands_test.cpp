@@ -347,6 +347,33 @@ TEST(CheckPrepared, MissingTestsAreErrorsAndExtraTestsWarningsUnlessStrict) {
   }
 }
 
+// With nothing started, grade builds nothing (the course here has no CMake at all: a build would
+// fail), lists each exercise as not started with its points, and says where to begin.
+TEST(Grade, NothingStartedBuildsNothingAndSaysHowToStart) {
+  TempDir root;
+  make_exercise(root.path(), "00-warmup", {"A.One", "A.Two"}, 0);
+  make_exercise(root.path(), "01-next", {"B.One"}, 1);
+  write_file(root.path() / kSkeletonPrintsFile,
+             render_skeleton_prints(root.path(), load_all_manifests(root.path())));
+  GradeArgs args;
+  args.formats = {"text", "json"};
+  args.outputs = {"", (root.path() / "r.json").string()};
+  int code = -1;
+  const auto printed = captured([&] { code = cmd_grade(root.path(), args); });
+  EXPECT_EQ(code, 0) << printed;
+  EXPECT_TRUE(contains_text(printed, "Not started (2 tests, nothing built)")) << printed;
+  EXPECT_TRUE(contains_text(printed, "Start with 00-warmup")) << printed;
+  EXPECT_FALSE(std::filesystem::exists(root.path() / "build" / "default" / "build.ninja"));
+  const auto json = nlohmann::json::parse(read_file(root.path() / "r.json"));
+  EXPECT_EQ(json["max_score"], 3.0);
+  EXPECT_EQ(json["exercises"][0]["not_started"], true);
+  EXPECT_EQ(json["exercises"][0]["tests"][0]["outcome"], "not_run");
+
+  args.impl = (root.path() / "no-such-submission").string();
+  EXPECT_THROW(cmd_grade(root.path(), args), GraderError)
+      << "a submission directory that does not exist is an error, not nine exercises not started";
+}
+
 TEST(Reports, WritesEachFormatToItsOutputAndAlwaysTheLastReport) {
   TempDir root;
   make_exercise(root.path(), "00-warmup", {"A.One"});
