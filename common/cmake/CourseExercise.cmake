@@ -62,11 +62,14 @@
 # its objects (empty for a header-only exercise) and the targets whose compile errors are its own.
 # The grader reads it (grader/src/build_contract.hpp) instead of spelling target names itself.
 function(_course_contract_add key impl owners)
-  set(exe "${key}_tests_${impl}")
   set(archive "")
   if(NOT EXERCISE_HEADER_ONLY)
     set(archive "$<TARGET_FILE:${key}_impl_${impl}>")
   endif()
+  _course_contract_add_binary(${key} ${impl} "${key}_tests_${impl}" "${archive}" "${owners}")
+endfunction()
+
+function(_course_contract_add_binary key impl exe archive owners)
   set(quoted "")
   foreach(owner IN LISTS owners)
     list(APPEND quoted "\"${owner}\"")
@@ -242,22 +245,88 @@ endfunction()
 
 function(_course_add_header_only_impl key impl src_dir fallback_dir exclude)
   set(lib "${key}_impl_${impl}")
-  set(exe "${key}_tests_${impl}")
   add_library(${lib} INTERFACE)
   # The implementation's own directory comes first, so that its headers win over the fallback's.
   target_include_directories(${lib} INTERFACE "${src_dir}" ${fallback_dir})
   target_link_libraries(${lib} INTERFACE ${key}_api ${EXERCISE_LIBS})
   file(GLOB test_sources CONFIGURE_DEPENDS "${EXERCISE_DIR}/tests/*.cpp")
-  add_executable(${exe} ${exclude} ${test_sources})
+  _course_header_only_tests(${key} ${impl} "${key}_tests_${impl}" "${impl}" "${exclude}"
+                            "${test_sources}")
+endfunction()
+
+# The test binary <exe> of a header-only implementation, compiled from <sources> against its
+# headers, written to <build>/tests/NN-name/<output>.
+function(_course_header_only_tests key impl exe output exclude sources)
+  add_executable(${exe} ${exclude} ${sources})
   # The student's header is compiled into these test sources.
   _course_student_compiler(${exe} ${impl})
   _course_link_map(${exe})
-  target_link_libraries(${exe} PRIVATE ${lib} course::kit ${EXERCISE_TEST_LIBS} GTest::gtest
-                                       GTest::gmock course::test_main)
+  target_link_libraries(${exe} PRIVATE ${key}_impl_${impl} course::kit ${EXERCISE_TEST_LIBS}
+                                       GTest::gtest GTest::gmock course::test_main)
   _course_test_data_dir(${exe})
   set_target_properties(${exe} PROPERTIES
-    OUTPUT_NAME "${impl}"
+    OUTPUT_NAME "${output}"
     RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests/${key}")
+endfunction()
+
+# The test sources a header-only mutant's must_fail tests need: each file that names the suite of
+# one of them (TEST(Suite, ...), a macro called with Suite, INSTANTIATE_..._P(Prefix, Suite, ...)),
+# and every file that defines no test (helpers). A header-only exercise compiles its tests once per
+# implementation, so selfcheck, which runs only a mutant's must_fail tests, builds the mutant from
+# these alone: for most mutants one test file of two or three. A test whose suite is spelled only by
+# token pasting is not found here; selfcheck then says the binary lacks it. When the names cannot
+# be read, every source is returned.
+function(_course_must_fail_sources out_var toml sources)
+  file(READ "${toml}" text)
+  string(REGEX MATCH "must_fail[ \t]*=[ \t]*\\[[^]]*\\]" list_text "${text}")
+  string(REGEX MATCHALL "\"[^\"]+\"" names "${list_text}")
+  set(suites "")
+  foreach(name IN LISTS names)
+    # "Prefix/Suite.Test/param" -> Suite
+    string(REGEX REPLACE "^\"([^.\"]*)\\..*$" "\\1" suite "${name}")
+    string(REGEX REPLACE "^.*/" "" suite "${suite}")
+    if(suite MATCHES "^[A-Za-z_][A-Za-z0-9_]*$")
+      list(APPEND suites "${suite}")
+    endif()
+  endforeach()
+  set(chosen "")
+  set(any_test_file OFF)
+  foreach(source IN LISTS sources)
+    file(READ "${source}" code)
+    if(NOT code MATCHES "(^|[^A-Za-z0-9_])(TEST|TEST_F|TEST_P|TYPED_TEST|TYPED_TEST_P)[ \t]*\\(")
+      list(APPEND chosen "${source}")  # a helper: no test of its own
+      continue()
+    endif()
+    foreach(suite IN LISTS suites)
+      if(code MATCHES "(^|[^A-Za-z0-9_])${suite}([^A-Za-z0-9_]|$)")
+        list(APPEND chosen "${source}")
+        set(any_test_file ON)
+        break()
+      endif()
+    endforeach()
+  endforeach()
+  if(NOT any_test_file)
+    set(chosen ${sources})
+  endif()
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${toml}")
+  set(${out_var} "${chosen}" PARENT_SCOPE)
+endfunction()
+
+# selfcheck's build of a header-only mutant: the test files its must_fail tests need, in
+# <build>/tests/NN-name/mutant-<m>.must-fail. The contract lists it as "mutant-<m>:must-fail".
+function(_course_add_must_fail_tests key mutant toml)
+  set(impl "mutant-${mutant}")
+  file(GLOB test_sources CONFIGURE_DEPENDS "${EXERCISE_DIR}/tests/*.cpp")
+  _course_must_fail_sources(sources "${toml}" "${test_sources}")
+  list(LENGTH sources chosen)
+  list(LENGTH test_sources all)
+  if(chosen EQUAL all)
+    return()  # nothing to leave out: selfcheck builds the mutant's full binary
+  endif()
+  set(exe "${key}_tests_${impl}_must-fail")
+  _course_header_only_tests(${key} ${impl} ${exe} "${impl}.must-fail" EXCLUDE_FROM_ALL
+                            "${sources}")
+  _course_contract_add_binary(${key} "${impl}:must-fail" ${exe} "" "${exe}")
 endfunction()
 
 function(course_add_impl key impl src_dir)
@@ -387,6 +456,9 @@ function(course_add_exercise exercise_dir)
       endif()
       course_add_impl(${key} "mutant-${mutant}" "${mutant_src}" REUSE_REFERENCE
                       FALLBACK "${solution_dir}/src")
+      if(EXERCISE_HEADER_ONLY AND EXISTS "${mutant_dir}/mutant.toml")
+        _course_add_must_fail_tests(${key} ${mutant} "${mutant_dir}/mutant.toml")
+      endif()
     endforeach()
     # Going further: tuning the statement does not teach, kept apart from the reference (see
     # grader/README.md, "Going further"). It has tools, so that the benchmark can run it beside the reference.

@@ -32,6 +32,9 @@ class BuildContract {
 
   // Throws GraderError when CMake defined no such implementation.
   [[nodiscard]] const ImplTargets& of(const std::string& exercise, const std::string& impl) const;
+  [[nodiscard]] bool has(const std::string& exercise, const std::string& impl) const {
+    return impls_.contains({exercise, impl});
+  }
   // What marks a line of the Ninja log as a step of one of the implementation's targets:
   // "<owner>.dir/" for compiling, the binary's path in the build directory for linking.
   [[nodiscard]] std::vector<std::string> step_markers(const ImplTargets& targets) const;

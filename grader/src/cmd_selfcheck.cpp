@@ -2,7 +2,11 @@
 // full marks in every build, skeletons must compile and score 0 without a
 // hang, and every mutant must be caught by the tests it declares.
 #include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 
 #include "build.hpp"
 #include "commands.hpp"
@@ -61,6 +65,28 @@ class Checks {
 struct ExerciseUnderCheck {
   ExerciseManifest manifest;
   std::vector<MutantSpec> mutants;
+};
+
+// Where selfcheck's wall time went, printed with its last line: what to make cheaper first.
+class PhaseClock {
+ public:
+  // Ends the phase that was running and names it.
+  void lap(const std::string& phase) {
+    const auto now = std::chrono::steady_clock::now();
+    const double seconds = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    if (seconds >= 0.5)
+      phases_.push_back(phase + " " + std::to_string(std::lround(seconds)) + " s");
+  }
+  [[nodiscard]] std::string summary() const {
+    const double total = std::chrono::duration<double>(last_ - start_).count();
+    return "selfcheck took " + std::to_string(std::lround(total)) + " s: " + join(phases_, ", ");
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_ = start_;
+  std::vector<std::string> phases_;
 };
 
 std::string run_reason(const RunResult& run) {
@@ -231,7 +257,9 @@ std::vector<ImplRequest> selfcheck_requests(const fs::path& root,
       request.impl.kind = Impl::Kind::mutant;
       request.impl.name = mutant.name;
       request.plan = RunPlan::normal_build(exercise.manifest, mutant.must_fail);
-      if (mutant.sanitizer_runs) request.plan.add_tagged_sanitizer_runs(exercise.manifest);
+      request.must_fail_only = true;
+      // Its sanitizer runs, when it has them, come after the normal build's (see
+      // with_sanitizers_for_survivors).
       requests.push_back(request);
     }
     for (const auto& name : going_further_names(root, id)) {
@@ -247,6 +275,55 @@ std::vector<ImplRequest> selfcheck_requests(const fs::path& root,
     }
   }
   return requests;
+}
+
+// A mutant is caught when each must_fail test fails in the normal build, or in a sanitizer build
+// the test is tagged for. So a mutant runs its tests in the normal build first, and only those that
+// pass there run again in their sanitizer builds (grade's second step, add_sanitizer_runs): most
+// mutants are caught at once and never cost a sanitizer build, while a race that only
+// ThreadSanitizer sees still gets its run. `sanitizer_runs = false` in mutant.toml says the
+// assertions alone must catch it.
+bool has_sanitizer_runs(const std::vector<ExerciseUnderCheck>& exercises,
+                        const ImplRequest& request) {
+  if (request.impl.kind != Impl::Kind::mutant) return false;
+  for (const auto& exercise : exercises) {
+    if (exercise.manifest.id != request.manifest.id) continue;
+    for (const auto& mutant : exercise.mutants) {
+      if (mutant.name == request.impl.name) return mutant.sanitizer_runs;
+    }
+  }
+  return false;
+}
+
+// build/reports/selfcheck/runs.tsv: every test run with its wall time, slowest first, so that an
+// instructor sees which tests make selfcheck long (a mutant's hang waits for its whole timeout).
+void write_run_times(const fs::path& file, const std::vector<ExerciseResult>& results) {
+  struct Row {
+    double seconds;
+    std::string line;
+  };
+  std::vector<Row> rows;
+  for (const auto& result : results) {
+    for (const auto& test : result.tests) {
+      for (const auto& run : test.runs) {
+        for (const auto& attempt : run.attempts) {
+          std::ostringstream seconds;
+          seconds << std::fixed << std::setprecision(1) << attempt.seconds;
+          rows.push_back({attempt.seconds, seconds.str() + "\t" + result.manifest.id + "\t" +
+                                               result.implementation + "\t" + test.spec.name +
+                                               "\t" + std::string(to_string(run.config)) + "\t" +
+                                               std::string(to_string(attempt.outcome))});
+        }
+      }
+    }
+  }
+  std::sort(rows.begin(), rows.end(),
+            [](const Row& a, const Row& b) { return a.seconds > b.seconds; });
+  std::string text = "seconds\texercise\timplementation\ttest\tbuild\toutcome\n";
+  for (const auto& row : rows) text += row.line + "\n";
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  write_file(file, text);
 }
 
 void check_binary_lists(const std::vector<PreparedImpl>& prepared, Checks& checks) {
@@ -348,10 +425,29 @@ std::vector<std::string> names_of(const std::vector<TestSpec>& tests) {
   return names;
 }
 
-void check_mutant(const ExerciseResult& result, const ImplRequest& request, Checks& checks) {
+void check_mutant(const ExerciseResult& result, const PreparedImpl& prepared, Checks& checks) {
+  const auto& request = prepared.request;
   const auto name = result.manifest.id + ": mutant " + request.impl.name;
   if (result.build_error) {
     checks.fail(name + " builds", *result.build_error);
+    return;
+  }
+  // Its binary may hold only the test files that name its must_fail tests' suites (CMake picks
+  // them, CourseExercise.cmake): a test left out would not run, and "not run" must not count as
+  // caught.
+  std::vector<std::string> left_out;
+  for (const auto& test : request.plan.tests(request.manifest)) {
+    if (std::find(prepared.binary_tests.begin(), prepared.binary_tests.end(), test.name) ==
+        prepared.binary_tests.end()) {
+      left_out.push_back(test.name);
+    }
+  }
+  if (!left_out.empty()) {
+    checks.fail(name + "'s test binary holds its must_fail tests",
+                join(left_out, ", ") +
+                    " not in it: CMake builds a header-only mutant from the test files that "
+                    "name each must_fail test's suite; write the suite's name in the file that "
+                    "defines its tests, and configure again");
     return;
   }
   std::vector<std::string> survivors;
@@ -438,7 +534,9 @@ int cmd_selfcheck(const fs::path& root, const SelfcheckArgs& args) {
   checks.section("Tests run in: " + sandbox_support().describe());
   for (const auto& note : sandbox_support().notes) checks.section("  " + note);
 
+  PhaseClock clock;
   if (!args.skip_unit && !args.static_only) check_unit_tests(root, progress, checks);
+  clock.lap("unit tests");
   if (interrupted()) return 130;
   const auto exercises = check_manifests(root, args.exercises, checks);
   if (args.static_only) {  // manifests, mutants' patches and requirements tables: no build
@@ -458,10 +556,19 @@ int cmd_selfcheck(const fs::path& root, const SelfcheckArgs& args) {
 
   auto requests = selfcheck_requests(root, exercises, checks);
   if (!requests.empty()) {
-    const auto prepared = prepare(context, requests);
+    clock.lap("manifests");
+    auto prepared = prepare(context, requests);
+    clock.lap("builds");
     check_binary_lists(prepared, checks);
-    const auto results = run_prepared(context, prepared);
+    auto results = run_prepared(context, prepared);
+    clock.lap("test runs");
     if (interrupted()) return 130;
+    add_sanitizer_runs(context, prepared, results, [&](const PreparedImpl& p) {
+      return has_sanitizer_runs(exercises, p.request);
+    });
+    clock.lap("mutants' sanitizer runs");
+    if (interrupted()) return 130;
+    write_run_times(root / "build" / "reports" / "selfcheck" / "runs.tsv", results);
     checks.section("Solutions, their going-further variants, skeletons and mutants");
     for (std::size_t i = 0; i < results.size(); ++i) {
       const auto& impl = prepared[i].request.impl;
@@ -475,7 +582,7 @@ int cmd_selfcheck(const fs::path& root, const SelfcheckArgs& args) {
           break;
         case Impl::Kind::mutant:
         case Impl::Kind::submission:
-          check_mutant(results[i], prepared[i].request, checks);
+          check_mutant(results[i], prepared[i], checks);
           break;
       }
     }
@@ -498,11 +605,14 @@ int cmd_selfcheck(const fs::path& root, const SelfcheckArgs& args) {
     progress.step("grading the hostile submissions...");
     for (const auto& check : run_hostile_corpus(context, exercise.manifest))
       checks.check(check.ok, check.what, check.details);
+    clock.lap("hostile submissions");
   }
   if (interrupted()) return 130;
   check_fuzzers(root, exercises, progress, checks);
+  clock.lap("fuzzing");
   if (interrupted()) return 130;
   progress.clear();
+  std::cout << clock.summary() << "\n";
   std::cout << "selfcheck: " << checks.passed() << " passed, " << checks.failed() << " failed\n";
   return checks.failed() == 0 ? 0 : 1;
 }

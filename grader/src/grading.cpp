@@ -242,7 +242,11 @@ void build_planned(const GradeContext& context, const std::vector<PreparedImpl*>
     std::map<std::string, std::vector<std::string>> markers;
     for (auto* p : users) {
       p->built.push_back(config);
-      const auto& own = contract.of(p->request.manifest.id, p->request.impl.target());
+      const auto& id = p->request.manifest.id;
+      const auto must_fail_key = p->request.impl.target() + ":must-fail";
+      const auto& own = p->request.must_fail_only && contract.has(id, must_fail_key)
+                            ? contract.of(id, must_fail_key)
+                            : contract.of(id, p->request.impl.target());
       p->targets[config] = own;
       stage_into(context, *p, config);
       if (config == BuildConfig::normal) check_student_sources(context, *p);
@@ -384,10 +388,12 @@ std::vector<ExerciseResult> run_prepared(const GradeContext& context,
 }
 
 void add_sanitizer_runs(const GradeContext& context, std::vector<PreparedImpl>& prepared,
-                        std::vector<ExerciseResult>& results) {
+                        std::vector<ExerciseResult>& results,
+                        const std::function<bool(const PreparedImpl&)>& which) {
   std::vector<std::vector<Cell>> added(prepared.size());
   std::vector<PreparedImpl*> users;
   for (std::size_t i = 0; i < prepared.size(); ++i) {
+    if (!which(prepared[i])) continue;
     for (const auto& test : results[i].tests) {
       if (!test.passed()) continue;
       for (const auto build : sanitizer_builds_of(test.spec)) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -65,6 +66,9 @@ struct ImplRequest {
   Impl impl;
   RunPlan plan;
   bool single_exercise = false;  // lets a submission hold files at its top
+  // selfcheck's run of a mutant, which runs its must_fail tests alone: build the binary CMake
+  // made of only the test files they are in ("mutant-<m>:must-fail"), where it made one.
+  bool must_fail_only = false;
 };
 
 struct PreparedImpl {
@@ -93,7 +97,13 @@ std::vector<ExerciseResult> run_prepared(const GradeContext& context,
 // build and are tagged for them (a test that already failed cannot earn its points, so building
 // and running it under TSan would only cost the student time). The cells join each plan, the
 // builds they need are made, and their runs are added to the same results.
-void add_sanitizer_runs(const GradeContext& context, std::vector<PreparedImpl>& prepared,
-                        std::vector<ExerciseResult>& results);
+// `which` picks the implementations that get them (selfcheck: the mutants, whose must_fail tests
+// then run under a sanitizer only when the normal build did not catch them).
+void add_sanitizer_runs(
+    const GradeContext& context, std::vector<PreparedImpl>& prepared,
+    std::vector<ExerciseResult>& results,
+    const std::function<bool(const PreparedImpl&)>& which = [](const PreparedImpl&) {
+      return true;
+    });
 
 }  // namespace grader
