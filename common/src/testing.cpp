@@ -36,7 +36,9 @@ bool save_trace_for_report(const Trace& trace) {
 ::testing::AssertionResult parallelism_at_least(const Trace& trace, double expected,
                                                 std::string_view what) {
   save_trace_for_report(trace);
-  return verdict(trace.parallelism() >= expected, explain_parallelism(trace, expected, what));
+  const bool reached = trace.parallelism() >= expected;
+  return verdict(reached, std::string(reached ? "" : kTimingMark) +
+                              explain_parallelism(trace, expected, what));
 }
 
 ::testing::AssertionResult probe_formed(const OverlapProbe& probe) {

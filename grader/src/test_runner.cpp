@@ -206,7 +206,17 @@ struct AttemptRecord {
   Attempt attempt;
   std::string output;
   std::vector<fs::path> traces;
+  bool every_failure_timing = false;  // each failed assertion carries course::kTimingMark
 };
+
+// The kit's mark of an assertion that depends on the schedule (common/include/course/testing.hpp).
+constexpr std::string_view kTimingMark = "[timing]";
+
+bool every_failure_marked_timing(const std::vector<std::string>& failures) {
+  return !failures.empty() && std::all_of(failures.begin(), failures.end(), [](const auto& f) {
+    return f.find(kTimingMark) != std::string::npos;
+  });
+}
 
 AttemptRecord run_attempt(const TestRunRequest& request) {
   const double scale = request.base_time_scale * config_time_factor(request.config);
@@ -267,6 +277,7 @@ AttemptRecord run_attempt(const TestRunRequest& request) {
   record.attempt.seconds = observation.process.seconds;
   record.output = verdict.output;
   record.traces = keep_traces(trace_dir, request);
+  record.every_failure_timing = every_failure_marked_timing(observation.channel.failures);
   return record;
 }
 
@@ -290,15 +301,14 @@ const std::vector<std::string>& tsan_launcher_prefix() {
 
 double config_time_factor(BuildConfig config) { return build_info(config).time_factor; }
 
-// Whether a failed attempt is worth running again: an assertion of a timing test may fail by bad
-// luck on a loaded machine. A crash, a race or a hang is a real defect, and an exception (a
-// skeleton's "not implemented yet", which GoogleTest reports as "C++ exception ... thrown in the
-// test body") fails the same way every time.
+// Whether a failed attempt is worth running again: an assertion of a timing test that depends on
+// the schedule (an upper bound on elapsed time, an overlap a loaded machine may not give) may fail
+// by bad luck, and the kit marks each such assertion with kTimingMark. Any other failure fails the
+// same way every time: a wrong result, a lower bound only the code can break, an exception (a
+// skeleton's "not implemented yet"), a crash, a race or a hang. So an attempt is retried only when
+// it failed and every one of its failed assertions carries the mark.
 bool worth_retrying(const AttemptRecord& record) {
-  if (record.attempt.outcome != Outcome::failed) return false;
-  const bool threw = record.output.find("C++ exception") != std::string::npos &&
-                     record.output.find(" thrown in ") != std::string::npos;
-  return !threw;
+  return record.attempt.outcome == Outcome::failed && record.every_failure_timing;
 }
 
 RunResult run_test(const TestRunRequest& request) {

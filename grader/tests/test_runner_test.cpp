@@ -29,6 +29,15 @@ std::string fake_gtest(const std::filesystem::path& state, const std::string& fi
               "failure unknown file:-1\\nC++ exception with description \\\"not "
               "implemented yet: level 1\\\" thrown in the test body.\" >&$report_fd\n";
     report += say + "end " + test + " failed\" >&$report_fd\n";
+  } else if (fixture == "timing.json") {  // every failure carries the kit's timing mark
+    report += say + "failure t.cpp:4\\\\n[timing] took 900 ms, more than 600\" >&$report_fd\n";
+    report +=
+        say + "failure t.cpp:5\\\\nValue of: overlap\\\\n[timing] 1 in flight\" >&$report_fd\n";
+    report += say + "end " + test + " failed\" >&$report_fd\n";
+  } else if (fixture == "mixed.json") {  // a timing failure and a wrong result
+    report += say + "failure t.cpp:4\\\\n[timing] took 900 ms, more than 600\" >&$report_fd\n";
+    report += say + "failure t.cpp:5\\\\ncounted 3 increments, expected 4\" >&$report_fd\n";
+    report += say + "end " + test + " failed\" >&$report_fd\n";
   } else if (fixture == "fails.json") {
     report += say + "failure t.cpp:4\\\\ncounted 3 increments, expected 4\" >&$report_fd\n";
     report += say + "failure t.cpp:5\\\\nExpected: true\" >&$report_fd\n";
@@ -157,7 +166,7 @@ TEST_F(TestRunner, AFailingTimingTestIsRetriedAndEveryAttemptIsKept) {
                       state.path().string() +
                       "/count'\n"
                       "if [ $n -lt 3 ]; then\n" +
-                      fake_gtest(state.path(), "fails.json", "Flaky", 1) + "fi\n" +
+                      fake_gtest(state.path(), "timing.json", "Flaky", 1) + "fi\n" +
                       fake_gtest(state.path(), "passes.json", "Flaky", 0);
   TestRunRequest request = script_request();
   request.binary = make_script(bin.path(), "tests", script);
@@ -175,12 +184,22 @@ TEST_F(TestRunner, RetriesStopAtTwoAndOnlyTimingAssertionsAreRetried) {
   TempDir bin;
   TestRunRequest request = script_request();
   request.binary =
-      make_script(bin.path(), "tests", fake_gtest(state.path(), "fails.json", "Case", 1));
+      make_script(bin.path(), "tests", fake_gtest(state.path(), "timing.json", "Case", 1));
   request.spec = spec_named("Suite.Case", {"timing"});
-  EXPECT_EQ(run_test(request).attempts.size(), 3U);
+  EXPECT_EQ(run_test(request).attempts.size(), 3U) << "every failure carries [timing]";
 
   request.spec = spec_named("Suite.Case");
   EXPECT_EQ(run_test(request).attempts.size(), 1U) << "not tagged timing";
+
+  request.spec = spec_named("Suite.Case", {"timing"});
+  request.binary =
+      make_script(bin.path(), "plain", fake_gtest(state.path(), "fails.json", "Case", 1));
+  EXPECT_EQ(run_test(request).attempts.size(), 1U)
+      << "a plain assertion (a wrong result) fails the same way every time";
+  request.binary =
+      make_script(bin.path(), "mixed", fake_gtest(state.path(), "mixed.json", "Case", 1));
+  EXPECT_EQ(run_test(request).attempts.size(), 1U)
+      << "a wrong result beside a timing failure is not bad luck";
 
   request.binary =
       make_script(bin.path(), "throws", fake_gtest(state.path(), "throws.json", "Case", 1));
@@ -191,7 +210,6 @@ TEST_F(TestRunner, RetriesStopAtTwoAndOnlyTimingAssertionsAreRetried) {
   EXPECT_NE(threw.output.find("not implemented yet"), std::string::npos) << threw.output;
 
   request.binary = make_script(bin.path(), "crashes", "kill -SEGV $$\n");
-  request.spec = spec_named("Suite.Case", {"timing"});
   const auto crash = run_test(request);
   ASSERT_EQ(crash.attempts.size(), 1U) << "a crash is a defect, not bad luck";
   EXPECT_EQ(crash.final_attempt().outcome, Outcome::crashed);

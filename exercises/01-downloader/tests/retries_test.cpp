@@ -261,7 +261,7 @@ TEST(Retries, StopInterruptsTheBackoff) {
   const auto took = std::chrono::steady_clock::now() - stop_time;
   const Outcome run = background.finish(20s);
   ASSERT_TRUE(completed(run, 1));
-  EXPECT_TRUE(stopped) << "a stop request during a 10 s back-off took "
+  EXPECT_TRUE(stopped) << course::kTimingMark << "a stop request during a 10 s back-off took "
                        << course::format_duration(took)
                        << " to end the download: wait in a way a stop request interrupts (for "
                           "example condition_variable_any::wait_for with the stop_token)";

@@ -226,8 +226,8 @@ void expect_rounds(Strategy strategy, std::size_t n, std::size_t limit, millisec
       << rounds << " rounds of at most " << at_once << " downloads need: more than " << at_once
       << " were in flight at once.\n"
       << world.server.trace().timeline();
-  EXPECT_LE(took_ms, upper_ms) << setting << " took " << took_ms << " ms. With " << at_once
-                               << " in flight at once they "
+  EXPECT_LE(took_ms, upper_ms) << course::kTimingMark << setting << " took " << took_ms
+                               << " ms. With " << at_once << " in flight at once they "
                                << "need ceil(" << n << "/" << at_once << ") = " << rounds
                                << " rounds, about " << ideal_ms
                                << " ms (allowed up to 1.5x + slack = " << upper_ms
@@ -249,8 +249,9 @@ void expect_queue_time_not_counted(Strategy strategy) {
   ASSERT_TRUE(completed(run, urls.size()));
   for (std::size_t i = 0; i < kUrls; ++i) {
     EXPECT_TRUE(run.results[i].ok())
-        << "Each request takes about 300 ms and may take " << options.total_timeout.count()
-        << " ms, but with L=" << kLimit << " URL " << i << " waits for a free slot first. That "
+        << course::kTimingMark << "Each request takes about 300 ms and may take "
+        << options.total_timeout.count() << " ms, but with L=" << kLimit << " URL " << i
+        << " waits for a free slot first. That "
         << "wait must not count: start a transfer's clock (add its easy handle, or call "
            "curl_easy_perform) only when a slot is free.\n"
         << describe(run.results[i]);
@@ -281,9 +282,10 @@ void expect_prompt_stop(Strategy strategy) {
   const Outcome run = background.finish(1s);
 
   ASSERT_TRUE(run.exception.empty()) << "download() threw " << run.exception;
-  EXPECT_TRUE(started) << "only " << world.server.in_flight() << " of the " << expected
-                       << " expected requests were in flight";
-  EXPECT_TRUE(stopped) << "download() had not returned " << course::scaled(1000ms).count()
+  EXPECT_TRUE(started) << course::kTimingMark << "only " << world.server.in_flight() << " of the "
+                       << expected << " expected requests were in flight";
+  EXPECT_TRUE(stopped) << course::kTimingMark << "download() had not returned "
+                       << course::scaled(1000ms).count()
                        << " ms after the stop request; it returned "
                        << course::format_duration(took) << " after it (or not at all). Every "
                        << "worker must notice options.stop promptly, even in the middle of a "
@@ -567,7 +569,7 @@ void expect_stop_during_backoff(Strategy strategy) {
   const auto took = std::chrono::steady_clock::now() - stop_time;
   const Outcome run = background.finish(20s);
   ASSERT_TRUE(completed(run, urls.size()));
-  EXPECT_TRUE(stopped) << "a stop request during a 10 s back-off took "
+  EXPECT_TRUE(stopped) << course::kTimingMark << "a stop request during a 10 s back-off took "
                        << course::format_duration(took) << " to end the " << strategy_name(options)
                        << " strategy's download: wait in a way a stop request interrupts "
                           "(condition_variable_any::wait_for with the stop_token, or a due time "

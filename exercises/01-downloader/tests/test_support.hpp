@@ -250,9 +250,9 @@ inline ::testing::AssertionResult completed(const Outcome& run, std::size_t expe
   }
   if (!run.finished_in_time) {
     return ::testing::AssertionFailure()
-           << "download() was still running after " << run.deadline.count() << " ms (scaled by "
-           << course::time_scale() << "), so the test requested a stop and stopped the server. "
-           << describe(run.results);
+           << course::kTimingMark << "download() was still running after " << run.deadline.count()
+           << " ms (scaled by " << course::time_scale()
+           << "), so the test requested a stop and stopped the server. " << describe(run.results);
   }
   if (run.results.size() != expected_results) {
     return ::testing::AssertionFailure()

@@ -451,7 +451,7 @@ TEST(Tiles, ExecuteInParallelOnTwoCores) {
   const double demanded = std::chrono::duration<double>(recorder.demanded()).count() /
                           std::chrono::duration<double>(trace.span()).count();
   EXPECT_GE(demanded, 1.5)
-      << "The bands of one image did not execute in parallel: parallelism "
+      << course::kTimingMark << "The bands of one image did not execute in parallel: parallelism "
       << two_decimals(trace.parallelism())
       << " (CPU time over span; two bands on two cores give about 2). Nor were they ready to run "
          "at the same time: their time running or waiting for a core, over the span, is "

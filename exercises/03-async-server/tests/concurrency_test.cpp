@@ -49,8 +49,9 @@ TEST(EventLoop, ServesTwoHundredSlowRequestsAtOnce) {
   // All 200 wait at the same time, so together they take about one slow operation; one at a
   // time they would take 200 of them.
   const auto bound = 3 * one_slow + course::scaled(milliseconds(500));
-  EXPECT_LE(took, bound) << "200 concurrent /slow requests (each at most " << describe(one_slow)
-                         << ") took " << describe(took) << "; concurrently they take about one "
+  EXPECT_LE(took, bound) << course::kTimingMark << "200 concurrent /slow requests (each at most "
+                         << describe(one_slow) << ") took " << describe(took)
+                         << "; concurrently they take about one "
                          << "slow duration (bound " << describe(bound)
                          << "). Their lifetimes should overlap: wait on timers, not in a sleep.";
 }
@@ -102,10 +103,10 @@ TEST(EventLoop, FastAnswersWhileSlowRequestsWait) {
   // up after a few slow durations.
   const auto fast = get(running.port(), "/fast", 3 * one_slow + 1s);
   const auto latency = fast.complete() ? fast.latency : 3 * one_slow + 1s;
-  EXPECT_EQ(fast.status, 200) << "/fast got no answer: " << fast.error;
+  EXPECT_EQ(fast.status, 200) << course::kTimingMark << "/fast got no answer: " << fast.error;
   EXPECT_LE(latency, bound)
-      << "/fast took " << (fast.complete() ? "" : "more than ") << describe(latency)
-      << " while 50 /slow requests were pending; "
+      << course::kTimingMark << "/fast took " << (fast.complete() ? "" : "more than ")
+      << describe(latency) << " while 50 /slow requests were pending; "
       << "on its own it takes at most " << fast_max << " ms (bound " << describe(bound) << "). "
       << "The event loop was blocked: this is the notes' pitfall of calling time.sleep inside "
          "an async def. A blocking std::this_thread::sleep_for (or any blocking call) in a "
@@ -133,8 +134,9 @@ TEST(Timing, MixedTakesAboutTheLongest) {
   const double total = ms(response.latency);
   EXPECT_GE(total, longest * 0.99) << "/mixed answered before its slowest operation ended";
   EXPECT_LT(total, 0.75 * sum)
-      << "/mixed took " << total << " ms for operations of " << operations[0].second << ", "
-      << operations[1].second << " and " << operations[2].second << " ms (sum " << sum
+      << course::kTimingMark << "/mixed took " << total << " ms for operations of "
+      << operations[0].second << ", " << operations[1].second << " and " << operations[2].second
+      << " ms (sum " << sum
       << " ms): it ran them one after the other. Run them concurrently (like asyncio.gather: a "
          "parallel group or the && awaitable operator) so that it takes about the longest one ("
       << longest << " ms).";
@@ -156,7 +158,8 @@ TEST(Timing, SequentialTakesAboutTheSum) {
                                   "cannot take less than their sum ("
                                << sum << " ms); it took " << total << " ms";
   EXPECT_LE(total, 1.5 * sum + ms(course::scaled(milliseconds(200))))
-      << "/sequential took " << total << " ms for operations summing " << sum << " ms";
+      << course::kTimingMark << "/sequential took " << total << " ms for operations summing " << sum
+      << " ms";
 }
 
 // The threads of this process (their ids in /proc/self/task).
@@ -215,7 +218,8 @@ TEST(Timing, MixedOverlapsEveryOperation) {
   }
   const double total = ms(response.latency);
   EXPECT_LT(total, 1.9 * one)
-      << "/mixed took " << total << " ms for three operations of " << one << " ms each: at "
+      << course::kTimingMark << "/mixed took " << total << " ms for three operations of " << one
+      << " ms each: at "
       << "least two of them ran one after the other. Start all three before awaiting any (a "
          "parallel group, or a && b && c).";
   const auto reported = json_field(response.body, "total_ms");
@@ -252,7 +256,8 @@ TEST(Timing, OperationsLastWhatTheirRangeSays) {
   ASSERT_EQ(response.status, 200) << response.error;
   for (const auto& [name, took] : json_operations(response.body)) {
     EXPECT_LT(took, ms(course::scaled(milliseconds(50))))
-        << "with time_scale 0 every operation is instant; " << name << " took " << took << " ms";
+        << course::kTimingMark << "with time_scale 0 every operation is instant; " << name
+        << " took " << took << " ms";
   }
 }
 

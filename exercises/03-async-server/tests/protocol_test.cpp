@@ -67,8 +67,8 @@ TEST(Protocol, PipelinedQuickAnswerIsNotHeldBehindASlowRequest) {
   const auto second = connection.read_response(Clock::now() + 3 * slow + kTimeout);
   ASSERT_EQ(second.status, 200) << "no answer to /slow: " << second.error;
   EXPECT_LT(first_arrived, slow / 2)
-      << "the index was ready at once, but its answer arrived after " << describe(first_arrived)
-      << ", with the /slow answer (" << describe(slow)
+      << course::kTimingMark << "the index was ready at once, but its answer arrived after "
+      << describe(first_arrived) << ", with the /slow answer (" << describe(slow)
       << ") pipelined behind it: the server held a finished answer back while the event loop "
          "waited on a later request. If you gather pipelined answers into one write, send "
          "them before you await a request that takes time.";

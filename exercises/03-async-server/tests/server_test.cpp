@@ -113,6 +113,7 @@ TEST(Server, IdleKeepAliveConnectionIsClosedAfterTheTimeout) {
          "it open for idle_timeout ("
       << config.idle_timeout.count() << " ms), the client may send another request";
   EXPECT_TRUE(connection.wait_closed(Clock::now() + 5 * config.idle_timeout + 2s))
+      << course::kTimingMark
       << "a keep-alive connection that sent nothing after its answer was still open long after "
          "the idle timeout: the wait for the next request needs the timeout too";
 }

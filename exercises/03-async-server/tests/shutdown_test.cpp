@@ -119,7 +119,8 @@ TEST(Shutdown, StopEndsEveryWaitWithinItsDeadline) {
   const bool returned =
       stopped.wait_for(course::scaled(milliseconds(5000))) == std::future_status::ready;
   const auto took = Clock::now() - asked;
-  EXPECT_TRUE(returned) << "stop() had not returned 5 s after it was called, with a connection "
+  EXPECT_TRUE(returned) << course::kTimingMark
+                        << "stop() had not returned 5 s after it was called, with a connection "
                            "idle before its first request, one idle between keep-alive requests, "
                            "one half way through a request and one whose handler takes 20 s: "
                            "each of those waits must end on stop(), the handler's after "
@@ -130,10 +131,14 @@ TEST(Shutdown, StopEndsEveryWaitWithinItsDeadline) {
                               "shutdown_deadline (500 ms) first";
   }
   const auto closed_by = Clock::now() + kTimeout;
-  EXPECT_TRUE(before_first.wait_closed(closed_by)) << "a connection waiting for its first request";
-  EXPECT_TRUE(kept.wait_closed(closed_by)) << "a keep-alive connection waiting for its next one";
-  EXPECT_TRUE(half.wait_closed(closed_by)) << "a connection with a request half sent";
-  EXPECT_TRUE(busy.wait_closed(closed_by)) << "a connection whose handler outlasted the deadline";
+  EXPECT_TRUE(before_first.wait_closed(closed_by))
+      << course::kTimingMark << "a connection waiting for its first request";
+  EXPECT_TRUE(kept.wait_closed(closed_by))
+      << course::kTimingMark << "a keep-alive connection waiting for its next one";
+  EXPECT_TRUE(half.wait_closed(closed_by))
+      << course::kTimingMark << "a connection with a request half sent";
+  EXPECT_TRUE(busy.wait_closed(closed_by))
+      << course::kTimingMark << "a connection whose handler outlasted the deadline";
   if (!returned) stopped.wait();  // the server must stop before the test ends
 }
 

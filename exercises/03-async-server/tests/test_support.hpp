@@ -17,6 +17,7 @@
 
 #include "async_server/server.hpp"
 #include "course/net.hpp"
+#include "course/testing.hpp"
 #include "course/time_scale.hpp"
 
 namespace async_server::testing {

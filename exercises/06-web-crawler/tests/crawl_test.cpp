@@ -478,19 +478,22 @@ void expect_waits_for_the_slowest_page(Strategy strategy) {
   const CrawlRun run = run_crawl(web, {web.url(0, "/")}, options);
   ASSERT_TRUE(completed(run));
   EXPECT_TRUE(crawled_exactly(web, run, web.reachable({web.url(0, "/")}, 10, {web.host(0)})))
+      << course::kTimingMark
       << "the crawl ended before /slow answered, or before what it links to was done: an empty "
          "queue is not the end while a page is still in flight";
   for (int i = 0; i < 4; ++i) {
     const PageRecord* page = run.find(web.url(0, "/after/" + std::to_string(i)));
     if (page != nullptr) {
       EXPECT_TRUE(page->ok())
-          << describe(*page) << ": the 4 pages /slow links to answer only when all 4 are in "
+          << course::kTimingMark << describe(*page)
+          << ": the 4 pages /slow links to answer only when all 4 are in "
           << "flight together. Fewer were: did the idle workers quit while /slow was in flight? "
           << "The crawl is over only when nothing is queued and nothing is in flight.\n"
           << web.server(0).trace().timeline();
     }
   }
   EXPECT_LT(run.wall, course::scaled(milliseconds(600 + 3000)))
+      << course::kTimingMark
       << "and it should end soon after the last page, not wait for a timeout";
 }
 
@@ -508,7 +511,8 @@ void expect_starts_apart(Web& web, std::size_t host, milliseconds delay, std::si
   std::sort(starts.begin(), starts.end());
   for (std::size_t i = first + 1; i < starts.size(); ++i) {
     EXPECT_GE(starts[i] - starts[i - 1], delay / 2)
-        << "requests " << i << " and " << i + 1 << " to " << web.host(host) << " arrived "
+        << course::kTimingMark << "requests " << i << " and " << i + 1 << " to " << web.host(host)
+        << " arrived "
         << std::chrono::duration_cast<milliseconds>(starts[i] - starts[i - 1]).count()
         << " ms apart; the politeness delay is " << delay.count() << " ms" << why << "\n"
         << web.server(host).trace().timeline();
@@ -517,10 +521,10 @@ void expect_starts_apart(Web& web, std::size_t host, milliseconds delay, std::si
     const auto span = starts.back() - starts[first];
     const auto gaps = static_cast<long>(starts.size() - first - 1);
     EXPECT_GE(span, delay * gaps - 20ms)
-        << gaps << " requests to " << web.host(host) << " after the first took "
-        << std::chrono::duration_cast<milliseconds>(span).count() << " ms; with a delay of "
-        << delay.count() << " ms between starts they take at least " << (delay * gaps).count()
-        << " ms" << why << "\n"
+        << course::kTimingMark << gaps << " requests to " << web.host(host)
+        << " after the first took " << std::chrono::duration_cast<milliseconds>(span).count()
+        << " ms; with a delay of " << delay.count() << " ms between starts they take at least "
+        << (delay * gaps).count() << " ms" << why << "\n"
         << web.server(host).trace().timeline();
   }
 }
@@ -734,7 +738,8 @@ void expect_hung_host_times_out(Strategy strategy) {
   }
   // 6 hung pages on 8 slots run side by side: about 2 timeouts (and a back-off) in all.
   const auto bound = timeout * 2 * 3 + course::scaled(milliseconds(1500));
-  EXPECT_LT(run.wall, bound) << "hung pages should time out side by side: the crawl took "
+  EXPECT_LT(run.wall, bound) << course::kTimingMark
+                             << "hung pages should time out side by side: the crawl took "
                              << std::chrono::duration_cast<milliseconds>(run.wall).count()
                              << " ms for a timeout of " << timeout.count() << " ms";
 }
@@ -760,18 +765,22 @@ void expect_retries(Strategy strategy) {
   EXPECT_EQ(flaky->status, 200);
   const auto arrivals = web.server(0).arrivals("/flaky");
   ASSERT_EQ(arrivals.size(), 3U);
-  EXPECT_GE(arrivals[1] - arrivals[0], 50ms - 5ms) << "retry 1 waits initial_backoff";
-  EXPECT_GE(arrivals[2] - arrivals[1], 100ms - 5ms) << "retry 2 waits twice as long";
+  EXPECT_GE(arrivals[1] - arrivals[0], 50ms - 5ms)
+      << course::kTimingMark << "retry 1 waits initial_backoff";
+  EXPECT_GE(arrivals[2] - arrivals[1], 100ms - 5ms)
+      << course::kTimingMark << "retry 2 waits twice as long";
   EXPECT_GE(flaky->elapsed, 150ms - 10ms) << "elapsed includes the back-off";
   const auto busy = web.server(0).arrivals("/busy");
   ASSERT_EQ(busy.size(), 2U);
   EXPECT_GE(busy[1] - busy[0], 1000ms - 5ms)
+      << course::kTimingMark
       << "a 429 with Retry-After: 1 waits one second, not the 50 ms back-off";
   const auto after = web.server(0).arrivals("/after");
   ASSERT_EQ(after.size(), 3U);
-  EXPECT_GE(after[1] - after[0], 1000ms - 5ms) << "retry 1 waits the Retry-After of 1 s";
+  EXPECT_GE(after[1] - after[0], 1000ms - 5ms)
+      << course::kTimingMark << "retry 1 waits the Retry-After of 1 s";
   EXPECT_LT(after[2] - after[1], course::scaled(milliseconds(1000)))
-      << "retry 2 of /after waited "
+      << course::kTimingMark << "retry 2 of /after waited "
       << std::chrono::duration_cast<milliseconds>(after[2] - after[1]).count()
       << " ms: after a Retry-After of 1 s, a 503 without one waits initial_backoff x 2^(r-1) = "
          "100 ms (the formula of the retry's number), not the previous delay doubled (2 s)";
@@ -789,7 +798,8 @@ void expect_stop_ends_the_crawls_other_waits(Strategy strategy) {
     const bool returned = background.wait_for(2s);
     const auto took = std::chrono::steady_clock::now() - asked;
     const CrawlRun run = background.finish(30s);
-    EXPECT_TRUE(returned) << "crawl() did not return within 2 s of a stop request made during "
+    EXPECT_TRUE(returned) << course::kTimingMark
+                          << "crawl() did not return within 2 s of a stop request made during "
                           << wait << " of 20 s (it took "
                           << std::chrono::duration_cast<milliseconds>(took).count()
                           << " ms): wait with the stop token, as the fetches do\n"
@@ -805,9 +815,10 @@ void expect_stop_ends_the_crawls_other_waits(Strategy strategy) {
     options.retry.initial_backoff = 20'000ms;
     options.retry.max_backoff = 60'000ms;
     BackgroundCrawl background(web, {web.url(0, "/")}, options);
-    ASSERT_TRUE(wait_until(background, 10s, [&] {
-      return web.server(0).hits("/failing") >= 1 && web.server(0).in_flight() == 0;
-    })) << "the crawl never fetched /failing";
+    ASSERT_TRUE(wait_until(
+        background, 10s,
+        [&] { return web.server(0).hits("/failing") >= 1 && web.server(0).in_flight() == 0; }))
+        << course::kTimingMark << "the crawl never fetched /failing";
     stopped_within_two_seconds(background, "a back-off");
   }
   {
@@ -818,9 +829,10 @@ void expect_stop_ends_the_crawls_other_waits(Strategy strategy) {
     options.obey_robots = false;
     options.host_delay = 20'000ms;
     BackgroundCrawl background(web, {web.url(0, "/")}, options);
-    ASSERT_TRUE(wait_until(background, 10s, [&] {
-      return web.server(0).hits("/") >= 1 && web.server(0).in_flight() == 0;
-    })) << "the crawl never fetched its seed";
+    ASSERT_TRUE(
+        wait_until(background, 10s,
+                   [&] { return web.server(0).hits("/") >= 1 && web.server(0).in_flight() == 0; }))
+        << course::kTimingMark << "the crawl never fetched its seed";
     stopped_within_two_seconds(background, "the politeness wait (host_delay) before /next");
   }
 }
@@ -944,6 +956,7 @@ void expect_slow_host_isolated(Strategy strategy, bool must_be_fair) {
   ASSERT_TRUE(run.exception.empty()) << run.exception;
   if (must_be_fair) {
     EXPECT_TRUE(quick_done)
+        << course::kTimingMark
         << "host 1's 21 pages should all be fetched while host 0's slow pages are in flight: "
         << web.server(1).total_hits() << " were. Host 0 can use only 2 of the 4 workers; the "
         << "other 2 must go on with host 1 instead of waiting for host 0's slots\n"

@@ -221,8 +221,8 @@ std::string describe(const std::vector<PageRecord>& pages) {
     return ::testing::AssertionFailure() << "crawl() threw " << run.exception;
   if (!run.finished_in_time) {
     return ::testing::AssertionFailure()
-           << "crawl() was still running after " << run.deadline.count() << " ms (scaled by "
-           << course::time_scale()
+           << course::kTimingMark << "crawl() was still running after " << run.deadline.count()
+           << " ms (scaled by " << course::time_scale()
            << "), so the test requested a stop. A crawl is over when no page is queued and none "
               "is in flight: check that the workers notice that moment. So far: "
            << describe(run.result.pages);

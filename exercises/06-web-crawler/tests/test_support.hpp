@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "course/http_test_server.hpp"
+#include "course/testing.hpp"
 #include "course/time_scale.hpp"
 #include "crawler/crawler.hpp"
 

@@ -330,6 +330,7 @@ TEST(Level2Linear, BlockedTimeIsTheWaitForItems) {
           .sink("waiter", {}, Consume([](std::uint64_t) {}));
   const RunResult result = plan.run({});
   EXPECT_GE(stage(result, "waiter").blocked, 250ms)
+      << course::kTimingMark
       << "the sink waited about 300 ms for its first item: that is blocked (wait) time";
   EXPECT_GE(stage(result, "slow start").busy, 300ms)
       << "the source spent 300 ms inside its function: that is busy (exec) time";
@@ -621,13 +622,15 @@ TEST(Level4Ordered, AStopEndsTheSourcesWaitForTheReorderWindow) {
   while ((produced.load() < 2 || !asleep()) && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(1ms);
   }
-  ASSERT_EQ(produced.load(), 2U) << "with item 0 held and a reorder window of 2, the source "
+  ASSERT_EQ(produced.load(), 2U) << course::kTimingMark
+                                 << "with item 0 held and a reorder window of 2, the source "
                                     "should produce items 0 and 1 and wait";
   stop_sent = true;
   run.request_stop();
   std::this_thread::sleep_for(course::scaled(1000ms));  // a window for the source to act on it
   item0.open();
-  ASSERT_TRUE(run.finished_within(10000ms)) << "the run did not end after the stop";
+  ASSERT_TRUE(run.finished_within(10000ms))
+      << course::kTimingMark << "the run did not end after the stop";
   EXPECT_EQ(produced_after_stop.load(), 0U)
       << "the source was waiting for the reorder window when the stop came, and produced "
       << produced_after_stop.load()

@@ -20,6 +20,7 @@
 #include <thread>
 #include <utility>
 
+#include "course/testing.hpp"
 #include "course/time_scale.hpp"
 
 namespace logpipe::testing {
