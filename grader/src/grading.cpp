@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "build.hpp"
 #include "job_pool.hpp"
@@ -225,9 +227,10 @@ namespace {
 // Makes every build the implementations' plans need and they do not have yet: one build call per
 // configuration, in build order, for every implementation that needs it.
 void build_planned(const GradeContext& context, const std::vector<PreparedImpl*>& impls,
-                   const std::string& label) {
+                   const std::string& label,
+                   const std::vector<BuildConfig>& configs = test_builds()) {
   Builder builder(context.root, *context.progress);
-  for (const auto config : test_builds()) {
+  for (const auto config : configs) {
     std::vector<PreparedImpl*> users;
     for (auto* p : impls) {
       const auto needed = p->request.plan.builds();
@@ -385,6 +388,90 @@ std::vector<ExerciseResult> run_prepared(const GradeContext& context,
   }
   run_cells(context, prepared, cells, results);
   return results;
+}
+
+PreparedRun prepare_and_run_overlapped(const GradeContext& context,
+                                      std::vector<ImplRequest> requests) {
+  PreparedRun run;
+  auto& prepared = run.prepared;
+  for (auto& r : requests) {
+    PreparedImpl p;
+    p.request = std::move(r);
+    prepared.push_back(std::move(p));
+  }
+  const auto label = build_label(prepared);
+  std::vector<PreparedImpl*> all;
+  for (auto& p : prepared) all.push_back(&p);
+  using Clock = std::chrono::steady_clock;
+  const auto seconds_since = [](Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  auto start = Clock::now();
+  build_planned(context, all, label, {BuildConfig::normal});
+  run.stages.emplace_back("normal build", seconds_since(start));
+  const auto runs_first_in_normal = [](const PreparedImpl& p) {
+    const auto builds = p.request.plan.builds();
+    return builds.empty() || builds.front() == BuildConfig::normal;
+  };
+  for (auto& p : prepared) {
+    if (runs_first_in_normal(p)) list_binary_tests(context, p);
+  }
+
+  // The sanitizer builds are made on a copy, so that the runs below read `prepared` while the
+  // other thread writes its builds' targets and errors; the copy then replaces it.
+  std::vector<PreparedImpl> building = prepared;
+  std::vector<BuildConfig> sanitizer_builds;
+  for (const auto config : test_builds()) {
+    if (config != BuildConfig::normal) sanitizer_builds.push_back(config);
+  }
+  double sanitizer_build_seconds = 0.0;
+  start = Clock::now();
+  std::jthread sanitizer_builder(
+      [&context, &building, &label, &sanitizer_builds, &sanitizer_build_seconds, &seconds_since] {
+        const auto began = Clock::now();
+        std::vector<PreparedImpl*> impls;
+        for (auto& p : building) impls.push_back(&p);
+        build_planned(context, impls, label, sanitizer_builds);
+        sanitizer_build_seconds = seconds_since(began);
+      });
+
+  std::vector<std::vector<Cell>> now(prepared.size());
+  std::vector<std::vector<Cell>> later(prepared.size());
+  for (std::size_t i = 0; i < prepared.size(); ++i) {
+    const auto& p = prepared[i];
+    ExerciseResult result;
+    result.manifest = p.request.manifest;
+    result.implementation = p.request.impl.label();
+    result.build_error = build_error_of(p);
+    for (const auto& spec : p.request.plan.tests(p.request.manifest)) {
+      TestResult test;
+      test.spec = spec;
+      result.tests.push_back(std::move(test));
+    }
+    run.results.push_back(std::move(result));
+    for (const auto& cell : p.request.plan.cells()) {
+      const auto spec = std::find_if(
+          p.request.manifest.tests.begin(), p.request.manifest.tests.end(),
+          [&](const TestSpec& test) { return test.name == cell.test; });
+      const bool alone = spec != p.request.manifest.tests.end() && is_exclusive(*spec);
+      (cell.build == BuildConfig::normal && !alone ? now : later)[i].push_back(cell);
+    }
+  }
+  run_cells(context, prepared, now, run.results);
+  run.stages.emplace_back("normal runs", seconds_since(start));
+  sanitizer_builder.join();
+  run.stages.emplace_back("sanitizer builds", sanitizer_build_seconds);
+  prepared = std::move(building);
+  for (std::size_t i = 0; i < prepared.size(); ++i) {
+    if (!runs_first_in_normal(prepared[i])) list_binary_tests(context, prepared[i]);
+    if (!run.results[i].build_error) run.results[i].build_error = build_error_of(prepared[i]);
+  }
+  // The sanitizer builds' cells share the machine; the exclusive cells of every build then run
+  // one at a time with nothing else running (run_jobs), the builds all done.
+  start = Clock::now();
+  run_cells(context, prepared, later, run.results);
+  run.stages.emplace_back("the other runs", seconds_since(start));
+  return run;
 }
 
 void add_sanitizer_runs(const GradeContext& context, std::vector<PreparedImpl>& prepared,

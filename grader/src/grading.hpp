@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "build_contract.hpp"
@@ -92,6 +93,21 @@ std::vector<PreparedImpl> prepare(const GradeContext& context, std::vector<ImplR
 // prepared implementation, in the same order, with a TestResult per planned test.
 std::vector<ExerciseResult> run_prepared(const GradeContext& context,
                                          const std::vector<PreparedImpl>& prepared);
+
+// selfcheck's pipeline, for many implementations at once: makes the normal build, then runs its
+// cells that share the machine while another thread makes the sanitizer builds (a test waits far
+// more than it computes, so compilers and test runs share two cores well), then the sanitizer
+// builds' cells, and the exclusive cells last, alone, with every build done. The same results as
+// prepare() then run_prepared(), in about the time of the builds alone.
+struct PreparedRun {
+  std::vector<PreparedImpl> prepared;
+  std::vector<ExerciseResult> results;  // one per prepared implementation, in the same order
+  // Wall seconds of each stage: "normal build", "sanitizer builds" and, beside them, "normal
+  // runs", then "the other runs".
+  std::vector<std::pair<std::string, double>> stages;
+};
+PreparedRun prepare_and_run_overlapped(const GradeContext& context,
+                                      std::vector<ImplRequest> requests);
 
 // grade's second step: cells in the sanitizer builds for the tests that passed in the normal
 // build and are tagged for them (a test that already failed cannot earn its points, so building
