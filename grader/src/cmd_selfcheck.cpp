@@ -113,8 +113,9 @@ void check_unit_tests(const fs::path& root, Progress& progress, Checks& checks) 
     const bool everything = config == BuildConfig::normal;
     const auto built = builder.build(config, {everything ? "all" : "course_kit_tests"},
                                      everything ? "the course" : "the kit's tests");
-    const std::string what = std::string(everything ? "everything builds" : "the kit's tests build") +
-                             " (" + preset_name(config) + ")";
+    const std::string what =
+        std::string(everything ? "everything builds" : "the kit's tests build") + " (" +
+        preset_name(config) + ")";
     if (!built.ok) {
       checks.fail(what, built.errors.empty() ? "" : built.errors.begin()->second);
       continue;

@@ -391,7 +391,7 @@ std::vector<ExerciseResult> run_prepared(const GradeContext& context,
 }
 
 PreparedRun prepare_and_run_overlapped(const GradeContext& context,
-                                      std::vector<ImplRequest> requests) {
+                                       std::vector<ImplRequest> requests) {
   PreparedRun run;
   auto& prepared = run.prepared;
   for (auto& r : requests) {
@@ -450,9 +450,9 @@ PreparedRun prepare_and_run_overlapped(const GradeContext& context,
     }
     run.results.push_back(std::move(result));
     for (const auto& cell : p.request.plan.cells()) {
-      const auto spec = std::find_if(
-          p.request.manifest.tests.begin(), p.request.manifest.tests.end(),
-          [&](const TestSpec& test) { return test.name == cell.test; });
+      const auto spec =
+          std::find_if(p.request.manifest.tests.begin(), p.request.manifest.tests.end(),
+                       [&](const TestSpec& test) { return test.name == cell.test; });
       const bool alone = spec != p.request.manifest.tests.end() && is_exclusive(*spec);
       (cell.build == BuildConfig::normal && !alone ? now : later)[i].push_back(cell);
     }

@@ -107,7 +107,7 @@ struct PreparedRun {
   std::vector<std::pair<std::string, double>> stages;
 };
 PreparedRun prepare_and_run_overlapped(const GradeContext& context,
-                                      std::vector<ImplRequest> requests);
+                                       std::vector<ImplRequest> requests);
 
 // grade's second step: cells in the sanitizer builds for the tests that passed in the normal
 // build and are tagged for them (a test that already failed cannot earn its points, so building
