@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
+#include <string>
 
 #include "commands.hpp"
 #include "reporters.hpp"
@@ -14,8 +15,9 @@ namespace {
 using grader::GradeArgs;
 using grader::SelfcheckArgs;
 
-void add_jobs_option(CLI::App* command, int& jobs) {
-  command->add_option("--jobs,-j", jobs, "Tests run at once (default: min(2, cores))")
+void add_jobs_option(CLI::App* command, int& jobs,
+                     const std::string& by_default = "min(2, cores)") {
+  command->add_option("--jobs,-j", jobs, "Tests run at once (default: " + by_default + ")")
       ->check(CLI::Range(1, 64));
 }
 
@@ -112,7 +114,7 @@ int main(int argc, char** argv) {
   auto* selfcheck = app.add_subcommand(
       "selfcheck", "Instructors: solutions score full marks, skeletons 0, every mutant is caught");
   selfcheck->add_option("exercises", selfcheck_args.exercises, "Exercises (default: all)");
-  add_jobs_option(selfcheck, selfcheck_args.jobs);
+  add_jobs_option(selfcheck, selfcheck_args.jobs, "2 x min(2, cores)");
   selfcheck->add_flag("--skip-unit", selfcheck_args.skip_unit,
                       "Skip the unit tests of the test kit and the grader");
   selfcheck->add_flag("--static", selfcheck_args.static_only,

@@ -209,6 +209,8 @@ struct AttemptRecord {
   bool every_failure_timing = false;  // each failed assertion carries course::kTimingMark
 };
 
+constexpr double kListingSeconds = 20.0;
+
 // The kit's mark of an assertion that depends on the schedule (common/include/course/testing.hpp).
 constexpr std::string_view kTimingMark = "[timing]";
 
@@ -341,8 +343,11 @@ TestListing list_tests(const fs::path& binary, const fs::path& root, const Sandb
   spec.argv.push_back(absolute.string());
   spec.argv.push_back("--gtest_list_tests");
   spec.env = environment_with(env);
-  spec.limits.wall_timeout_s = 60.0 * base_time_scale() * config_time_factor(config);
-  spec.limits.cpu_seconds = 60;
+  // Listing takes well under a second; 20 s (scaled) leaves room for a slow start under a sanitizer
+  // on a loaded machine, and bounds what a static initialiser that never returns (a submission's
+  // fork bomb that then waits, say) costs before the exercise is marked as not listing.
+  spec.limits.wall_timeout_s = kListingSeconds * base_time_scale() * config_time_factor(config);
+  spec.limits.cpu_seconds = static_cast<std::uint64_t>(kListingSeconds);
   // A sanitizer reserves terabytes of address space up front, as in a test's run.
   if (config == BuildConfig::normal) spec.limits.address_space_bytes = policy.address_space_bytes;
   spec.limits.file_size_bytes = policy.file_size_bytes;
