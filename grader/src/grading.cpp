@@ -353,6 +353,20 @@ void run_cells(const GradeContext& context, const std::vector<PreparedImpl>& pre
   }
 }
 
+// An implementation's result with a TestResult per planned test and no run yet.
+ExerciseResult result_before_runs(const PreparedImpl& p) {
+  ExerciseResult result;
+  result.manifest = p.request.manifest;
+  result.implementation = p.request.impl.label();
+  result.build_error = build_error_of(p);
+  for (const auto& spec : p.request.plan.tests(p.request.manifest)) {
+    TestResult test;
+    test.spec = spec;
+    result.tests.push_back(std::move(test));
+  }
+  return result;
+}
+
 }  // namespace
 
 std::vector<PreparedImpl> prepare(const GradeContext& context, std::vector<ImplRequest> requests) {
@@ -374,16 +388,7 @@ std::vector<ExerciseResult> run_prepared(const GradeContext& context,
   std::vector<ExerciseResult> results;
   std::vector<std::vector<Cell>> cells;
   for (const auto& p : prepared) {
-    ExerciseResult result;
-    result.manifest = p.request.manifest;
-    result.implementation = p.request.impl.label();
-    result.build_error = build_error_of(p);
-    for (const auto& spec : p.request.plan.tests(p.request.manifest)) {
-      TestResult test;
-      test.spec = spec;
-      result.tests.push_back(std::move(test));
-    }
-    results.push_back(std::move(result));
+    results.push_back(result_before_runs(p));
     cells.push_back(p.request.plan.cells());
   }
   run_cells(context, prepared, cells, results);
@@ -439,16 +444,7 @@ PreparedRun prepare_and_run_overlapped(const GradeContext& context,
   std::vector<std::vector<Cell>> later(prepared.size());
   for (std::size_t i = 0; i < prepared.size(); ++i) {
     const auto& p = prepared[i];
-    ExerciseResult result;
-    result.manifest = p.request.manifest;
-    result.implementation = p.request.impl.label();
-    result.build_error = build_error_of(p);
-    for (const auto& spec : p.request.plan.tests(p.request.manifest)) {
-      TestResult test;
-      test.spec = spec;
-      result.tests.push_back(std::move(test));
-    }
-    run.results.push_back(std::move(result));
+    run.results.push_back(result_before_runs(p));
     for (const auto& cell : p.request.plan.cells()) {
       const auto spec =
           std::find_if(p.request.manifest.tests.begin(), p.request.manifest.tests.end(),
