@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "build.hpp"
 #include "commands.hpp"
@@ -51,8 +53,25 @@ class Checks {
   [[nodiscard]] int passed() const { return passed_; }
   [[nodiscard]] int failed() const { return failed_; }
 
+  // Checks decided on another thread keep their lines until replay_into, so that the report
+  // keeps each section whole.
+  static Checks buffered(Progress& progress) {
+    Checks checks(progress);
+    checks.buffered_ = true;
+    return checks;
+  }
+  void replay_into(Checks& other) const {
+    for (const auto& line : lines_) other.print(line);
+    other.passed_ += passed_;
+    other.failed_ += failed_;
+  }
+
  private:
   void print(const std::string& text) {
+    if (buffered_) {
+      lines_.push_back(text);
+      return;
+    }
     progress_.clear();
     std::cout << text << std::endl;
   }
@@ -60,6 +79,8 @@ class Checks {
   Progress& progress_;
   int passed_ = 0;
   int failed_ = 0;
+  bool buffered_ = false;
+  std::vector<std::string> lines_;
 };
 
 struct ExerciseUnderCheck {
@@ -476,6 +497,30 @@ void check_mutant(const ExerciseResult& result, const PreparedImpl& prepared, Ch
                join(survivors, "\n"));
 }
 
+// Step 4: the hostile corpus (grader/tests/hostile), each attack graded as a submission of 00.
+void check_hostile_submissions(const GradeContext& context,
+                               const std::vector<ExerciseUnderCheck>& exercises, Progress& progress,
+                               Checks& checks) {
+  for (const auto& exercise : exercises) {
+    if (exercise.manifest.id != "00-warmup") continue;
+    checks.section("Hostile submissions (grader/tests/hostile), graded as 00-warmup");
+    const auto& support = sandbox_support();
+    if (!support.root || support.cgroups == CgroupKind::none) {
+      checks.warn(
+          "the attacks with the link check off are skipped: they test the layers that "
+          "need root and a cgroup");
+    }
+    if (!support.root && !support.user_namespaces) {
+      checks.warn(
+          "the attacks marked 'needs: sandbox' are skipped: neither root nor user "
+          "namespaces are here to contain them");
+    }
+    progress.step("grading the hostile submissions...");
+    for (const auto& check : run_hostile_corpus(context, exercise.manifest))
+      checks.check(check.ok, check.what, check.details);
+  }
+}
+
 // Step 5: the exercises' libFuzzer targets (exercises/<id>/fuzz/*.cpp), built against the
 // reference with clang in build/fuzz and run for COURSE_FUZZ_SECONDS each. Skipped, with a line
 // that says so, when clang++ is not installed.
@@ -600,28 +645,25 @@ int cmd_selfcheck(const fs::path& root, const SelfcheckArgs& args) {
     }
   }
   if (interrupted()) return 130;
-  for (const auto& exercise : exercises) {
-    if (exercise.manifest.id != "00-warmup") continue;
-    checks.section("Hostile submissions (grader/tests/hostile), graded as 00-warmup");
-    const auto& support = sandbox_support();
-    if (!support.root || support.cgroups == CgroupKind::none) {
-      checks.warn(
-          "the attacks with the link check off are skipped: they test the layers that "
-          "need root and a cgroup");
-    }
-    if (!support.root && !support.user_namespaces) {
-      checks.warn(
-          "the attacks marked 'needs: sandbox' are skipped: neither root nor user "
-          "namespaces are here to contain them");
-    }
-    progress.step("grading the hostile submissions...");
-    for (const auto& check : run_hostile_corpus(context, exercise.manifest))
-      checks.check(check.ok, check.what, check.details);
-    clock.lap("hostile submissions");
+  // The fuzzers (a clang build, then one run on one core at a time) go beside the hostile
+  // submissions, which are mostly waits (each attack gives an escaped daemon 1.5 s to act). They
+  // share nothing the hostile checks look at: the fuzz build is in build/fuzz, its corpora in
+  // temporary folders, and it leaves no hostile-* file, IPC object or process of the submission.
+  Checks fuzz_checks = Checks::buffered(progress);
+  std::exception_ptr fuzz_error;
+  {
+    const std::jthread fuzzing([&] {
+      try {
+        check_fuzzers(root, exercises, progress, fuzz_checks);
+      } catch (...) {
+        fuzz_error = std::current_exception();
+      }
+    });
+    check_hostile_submissions(context, exercises, progress, checks);
   }
-  if (interrupted()) return 130;
-  check_fuzzers(root, exercises, progress, checks);
-  clock.lap("fuzzing");
+  clock.lap("hostile submissions beside fuzzing");
+  if (fuzz_error) std::rethrow_exception(fuzz_error);
+  fuzz_checks.replay_into(checks);
   if (interrupted()) return 130;
   progress.clear();
   std::cout << clock.summary() << "\n";

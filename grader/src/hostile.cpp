@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -309,6 +310,16 @@ void make_submission(const fs::path& root, const Attack& attack, const fs::path&
   }
 }
 
+// True when every build the attack needed was refused by the course's checks: no binary was
+// listed or run, so none of the attack's code executed.
+bool refused_every_build(const PreparedImpl& prepared) {
+  if (prepared.built.empty()) return false;
+  return std::ranges::all_of(prepared.built, [&](BuildConfig config) {
+    const auto error = prepared.build_errors.find(config);
+    return error != prepared.build_errors.end() && error->second.starts_with("The course refuses");
+  });
+}
+
 HostileCheck run_attack(const GradeContext& base_context, const ExerciseManifest& warmup,
                         const Attack& attack, bool link_check, double expected) {
   const auto& root = base_context.root;
@@ -336,10 +347,12 @@ HostileCheck run_attack(const GradeContext& base_context, const ExerciseManifest
   std::vector<std::string> problems;
   double score = -1;
   std::string observed;  // what a student would read: the refusal or the first test's reason
+  bool code_ran = true;  // false when the course refused every build before running anything
   const mode_t saved_umask = ::umask(attack.umask.value_or(0022));
   if (!attack.umask) ::umask(saved_umask);
   try {
     const auto prepared = prepare(context, {request});
+    code_ran = !prepared.empty() && !refused_every_build(prepared.front());
     const auto results = run_prepared(context, prepared);
     score = results.empty() ? -1 : results.front().score();
     if (!results.empty()) {
@@ -350,8 +363,10 @@ HostileCheck run_attack(const GradeContext& base_context, const ExerciseManifest
   }
   ::umask(saved_umask);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  // A daemon that escaped would act about a second after the test: give it the chance.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // A daemon that escaped would act about a second after the test: give it the chance. Code the
+  // course refused to build never ran (not even its static initialisers), so nothing can have
+  // escaped.
+  if (code_ran) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
 
   // A refusal must come from the course's checks: an attack that does not compile tests nothing.
   if (observed.rfind("not built: ", 0) == 0 && !contains(observed, "The course refuses") &&
