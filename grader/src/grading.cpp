@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -273,6 +275,17 @@ void build_planned(const GradeContext& context, const std::vector<PreparedImpl*>
   }
 }
 
+// Takes what the build thread added to an implementation (its builds, their targets and errors,
+// the staging notes); what this thread found by listing its tests stays.
+void take_builds(PreparedImpl& into, PreparedImpl&& from) {
+  into.built = std::move(from.built);
+  into.targets = std::move(from.targets);
+  for (auto& [config, error] : from.build_errors)
+    into.build_errors.try_emplace(config, std::move(error));
+  into.warnings = std::move(from.warnings);
+  into.path_rewrites = std::move(from.path_rewrites);
+}
+
 // What a report says about an implementation's builds: the normal build's errors, or else the
 // first other build's.
 std::optional<std::string> build_error_of(const PreparedImpl& p) {
@@ -422,51 +435,79 @@ PreparedRun prepare_and_run_overlapped(const GradeContext& context,
     if (runs_first_in_normal(p)) list_binary_tests(context, p);
   }
 
-  // The sanitizer builds are made on a copy, so that the runs below read `prepared` while the
-  // other thread writes its builds' targets and errors; the copy then replaces it.
-  std::vector<PreparedImpl> building = prepared;
+  // The sanitizer builds are made one configuration at a time, on the builder thread's own copy
+  // of the implementations; after each, a copy of that copy is handed to this thread (one promise
+  // per configuration), so the two threads never share an implementation, and a configuration's
+  // cells start while the next one compiles.
   std::vector<BuildConfig> sanitizer_builds;
   for (const auto config : test_builds()) {
     if (config != BuildConfig::normal) sanitizer_builds.push_back(config);
   }
+  std::vector<std::promise<std::vector<PreparedImpl>>> handing_over(sanitizer_builds.size());
+  std::vector<std::future<std::vector<PreparedImpl>>> handed_over;
+  for (auto& promise : handing_over) handed_over.push_back(promise.get_future());
   double sanitizer_build_seconds = 0.0;
   start = Clock::now();
-  std::jthread sanitizer_builder(
-      [&context, &building, &label, &sanitizer_builds, &sanitizer_build_seconds, &seconds_since] {
-        const auto began = Clock::now();
-        std::vector<PreparedImpl*> impls;
-        for (auto& p : building) impls.push_back(&p);
-        build_planned(context, impls, label, sanitizer_builds);
-        sanitizer_build_seconds = seconds_since(began);
-      });
-
-  std::vector<std::vector<Cell>> now(prepared.size());
-  std::vector<std::vector<Cell>> later(prepared.size());
-  for (std::size_t i = 0; i < prepared.size(); ++i) {
-    const auto& p = prepared[i];
-    run.results.push_back(result_before_runs(p));
-    for (const auto& cell : p.request.plan.cells()) {
-      const auto spec =
-          std::find_if(p.request.manifest.tests.begin(), p.request.manifest.tests.end(),
-                       [&](const TestSpec& test) { return test.name == cell.test; });
-      const bool alone = spec != p.request.manifest.tests.end() && is_exclusive(*spec);
-      (cell.build == BuildConfig::normal && !alone ? now : later)[i].push_back(cell);
+  std::jthread sanitizer_builder([&, building = prepared]() mutable {
+    const auto began = Clock::now();
+    std::vector<PreparedImpl*> impls;
+    for (auto& p : building) impls.push_back(&p);
+    std::size_t next = 0;
+    try {
+      for (; next < sanitizer_builds.size(); ++next) {
+        build_planned(context, impls, label, {sanitizer_builds[next]});
+        handing_over[next].set_value(building);
+      }
+    } catch (...) {
+      for (; next < sanitizer_builds.size(); ++next)
+        handing_over[next].set_exception(std::current_exception());
     }
-  }
-  run_cells(context, prepared, now, run.results);
+    sanitizer_build_seconds = seconds_since(began);
+  });
+
+  // Each cell goes to the step that runs it: its build's shared cells, or the exclusive ones.
+  const auto cells_where = [&](const std::function<bool(const Cell&, bool alone)>& wanted) {
+    std::vector<std::vector<Cell>> cells(prepared.size());
+    for (std::size_t i = 0; i < prepared.size(); ++i) {
+      const auto& tests = prepared[i].request.manifest.tests;
+      for (const auto& cell : prepared[i].request.plan.cells()) {
+        const auto spec = std::find_if(tests.begin(), tests.end(), [&](const TestSpec& test) {
+          return test.name == cell.test;
+        });
+        if (wanted(cell, spec != tests.end() && is_exclusive(*spec))) cells[i].push_back(cell);
+      }
+    }
+    return cells;
+  };
+  const auto shared_cells_of = [&](BuildConfig config) {
+    return cells_where(
+        [config](const Cell& cell, bool alone) { return cell.build == config && !alone; });
+  };
+
+  for (const auto& p : prepared) run.results.push_back(result_before_runs(p));
+  run_cells(context, prepared, shared_cells_of(BuildConfig::normal), run.results);
   run.stages.emplace_back("normal runs", seconds_since(start));
+  for (std::size_t k = 0; k < sanitizer_builds.size(); ++k) {
+    const auto config = sanitizer_builds[k];
+    auto built = handed_over[k].get();  // waits for that build
+    for (std::size_t i = 0; i < prepared.size(); ++i) take_builds(prepared[i], std::move(built[i]));
+    start = Clock::now();
+    for (std::size_t i = 0; i < prepared.size(); ++i) {
+      const auto builds = prepared[i].request.plan.builds();
+      if (!builds.empty() && builds.front() == config) list_binary_tests(context, prepared[i]);
+      if (!run.results[i].build_error) run.results[i].build_error = build_error_of(prepared[i]);
+    }
+    run_cells(context, prepared, shared_cells_of(config), run.results);
+    run.stages.emplace_back(std::string(to_string(config)) + " runs", seconds_since(start));
+  }
   sanitizer_builder.join();
   run.stages.emplace_back("sanitizer builds", sanitizer_build_seconds);
-  prepared = std::move(building);
-  for (std::size_t i = 0; i < prepared.size(); ++i) {
-    if (!runs_first_in_normal(prepared[i])) list_binary_tests(context, prepared[i]);
-    if (!run.results[i].build_error) run.results[i].build_error = build_error_of(prepared[i]);
-  }
-  // The sanitizer builds' cells share the machine; the exclusive cells of every build then run
-  // one at a time with nothing else running (run_jobs), the builds all done.
+  // The exclusive cells of every build run one at a time with nothing else running (run_jobs),
+  // the builds all done.
   start = Clock::now();
-  run_cells(context, prepared, later, run.results);
-  run.stages.emplace_back("the other runs", seconds_since(start));
+  run_cells(context, prepared, cells_where([](const Cell&, bool alone) { return alone; }),
+            run.results);
+  run.stages.emplace_back("exclusive runs", seconds_since(start));
   return run;
 }
 

@@ -95,15 +95,17 @@ std::vector<ExerciseResult> run_prepared(const GradeContext& context,
                                          const std::vector<PreparedImpl>& prepared);
 
 // selfcheck's pipeline, for many implementations at once: makes the normal build, then runs its
-// cells that share the machine while another thread makes the sanitizer builds (a test waits far
-// more than it computes, so compilers and test runs share two cores well), then the sanitizer
-// builds' cells, and the exclusive cells last, alone, with every build done. The same results as
+// cells that share the machine while another thread makes the sanitizer builds one after the
+// other (a test waits far more than it computes, so compilers and test runs share two cores
+// well); each sanitizer build's shared cells start as soon as it is made, and the exclusive cells
+// run last, alone, with every build done. The same results as
 // prepare() then run_prepared(), in about the time of the builds alone.
 struct PreparedRun {
   std::vector<PreparedImpl> prepared;
   std::vector<ExerciseResult> results;  // one per prepared implementation, in the same order
-  // Wall seconds of each stage: "normal build", "sanitizer builds" and, beside them, "normal
-  // runs", then "the other runs".
+  // Wall seconds of each stage: "normal build"; "sanitizer builds" and, beside them, "normal
+  // runs" and each sanitizer build's runs ("asan runs", ...) as soon as it is made; then
+  // "exclusive runs".
   std::vector<std::pair<std::string, double>> stages;
 };
 PreparedRun prepare_and_run_overlapped(const GradeContext& context,
