@@ -35,12 +35,7 @@ double default_time_scale() {
 }
 
 double parse_time_scale(const char* text) {
-  if (text == nullptr || *text == '\0') return default_time_scale();
-  char* end = nullptr;
-  const double value = std::strtod(text, &end);
-  const bool whole_text_parsed = end != nullptr && *end == '\0';
-  if (!whole_text_parsed || !std::isfinite(value) || value <= 0.0) return default_time_scale();
-  return value;
+  return time_scale_value(text).value_or(default_time_scale());
 }
 
 }  // namespace detail

@@ -27,6 +27,8 @@ TEST(TimeScale, ParsesPositiveNumbersAndFallsBackToTheDefault) {
   EXPECT_EQ(detail::parse_time_scale("2x"), fallback);
   EXPECT_EQ(detail::parse_time_scale("inf"), fallback);
   EXPECT_EQ(detail::parse_time_scale("nan"), fallback);
+  EXPECT_EQ(detail::parse_time_scale("1000"), 1000.0);
+  EXPECT_EQ(detail::parse_time_scale("1001"), fallback) << "the grader's cap is the kit's";
 }
 
 TEST(TimeScale, ScaledMultipliesAndKeepsTheDurationType) {
