@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "course/background.hpp"
 #include "course/fake_clock.hpp"
 #include "course/http_test_server.hpp"
 #include "course/net.hpp"
@@ -99,30 +100,26 @@ struct Outcome {
   std::chrono::milliseconds deadline{0};
 };
 
-// Runs download() on its own thread, so that a test can watch the server meanwhile and never
-// hangs: if download() is still running at the deadline, the test requests a stop and stops the
-// server (which releases every request it holds), then reports what it saw.
+// Runs download() on its own thread (course::Background), so that a test can watch the server
+// meanwhile and never hangs: if download() is still running at the deadline, the test requests a
+// stop and stops the server (which releases every request it holds), then reports what it saw.
 class BackgroundDownload {
  public:
   BackgroundDownload(course::HttpTestServer& server, std::vector<std::string> urls, fs::path dest,
                      Options options)
       : server_(server),
-        urls_(std::move(urls)),
-        dest_(std::move(dest)),
-        options_(std::move(options)) {
-    options_.stop = stop_.get_token();
-    done_ = finished_.get_future();
-    runner_ = std::jthread([this] { work(); });
-  }
+        call_([urls = std::move(urls), dest = std::move(dest),
+               options = std::move(options)](std::stop_token stop) mutable {
+          options.stop = std::move(stop);
+          return download(urls, dest, options);
+        }) {}
   BackgroundDownload(const BackgroundDownload&) = delete;
   BackgroundDownload& operator=(const BackgroundDownload&) = delete;
   ~BackgroundDownload() { finish(10s); }
 
-  void request_stop() { stop_.request_stop(); }
+  void request_stop() { call_.request_stop(); }
   // Whether download() returned within `timeout` (scaled).
-  bool wait_for(std::chrono::milliseconds timeout) {
-    return done_.wait_for(course::scaled(timeout)) == std::future_status::ready;
-  }
+  bool wait_for(std::chrono::milliseconds timeout) { return call_.finished_within(timeout); }
 
   // Waits until download() returns, at most `deadline` (scaled); past it, stops everything.
   Outcome finish(std::chrono::milliseconds deadline) {
@@ -131,34 +128,18 @@ class BackgroundDownload {
     run.deadline = deadline;
     if (!wait_for(deadline)) {
       run.finished_in_time = false;
-      stop_.request_stop();
+      call_.request_stop();
       server_.stop();
       if (!wait_for(10s)) give_up();
     }
-    runner_.join();
-    run.results = std::move(results_);
-    run.exception = std::move(exception_);
-    run.wall = wall_;
+    run.exception = call_.error();
+    if (run.exception.empty()) run.results = call_.get();
+    run.wall = call_.wall();
     finished_run_ = run;
     return run;
   }
 
  private:
-  void work() {
-    const auto start = std::chrono::steady_clock::now();
-    try {
-      results_ = download(urls_, dest_, options_);
-    } catch (const std::logic_error& error) {
-      exception_ = std::string("std::logic_error: ") + error.what();
-    } catch (const std::exception& error) {
-      exception_ = std::string("exception: ") + error.what();
-    } catch (...) {
-      exception_ = "an exception that is not a std::exception";
-    }
-    wall_ = std::chrono::steady_clock::now() - start;
-    finished_.set_value();
-  }
-
   [[noreturn]] static void give_up() {
     std::fprintf(stderr,
                  "download() did not return even after a stop request and after the test server "
@@ -169,17 +150,8 @@ class BackgroundDownload {
   }
 
   course::HttpTestServer& server_;
-  std::vector<std::string> urls_;
-  fs::path dest_;
-  Options options_;
-  std::stop_source stop_;
-  std::promise<void> finished_;
-  std::future<void> done_;
-  std::vector<Result> results_;
-  std::string exception_;
-  std::chrono::nanoseconds wall_{0};
   std::optional<Outcome> finished_run_;
-  std::jthread runner_;  // last: it starts after, and joins before, everything it uses
+  course::Background<std::vector<Result>> call_;  // last: it starts after the rest exists
 };
 
 // Waits until the server has at least n requests in flight, at most `timeout` (scaled), and

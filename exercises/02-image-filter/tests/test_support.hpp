@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "course/background.hpp"
 #include "course/image.hpp"
 #include "course/probes.hpp"
 #include "course/temp_dir.hpp"
@@ -220,15 +221,13 @@ inline std::vector<Image> sequential_reference(const std::vector<Image>& images,
 
 // ---- running with a deadline ----
 
-// Runs `work` on a thread and waits at most `deadline` (scaled). A submission that deadlocks
-// would hang the test, so past the deadline the test process ends with a message instead.
+// Runs `work` on its own thread (course::Background) and waits at most `deadline` (scaled). A
+// submission that deadlocks would hang the test, so past the deadline the test process ends with
+// a message instead.
 template <class Work>
 auto run_with_deadline(Work work, std::chrono::milliseconds deadline, const std::string& what) {
-  using Result = decltype(work());
-  std::packaged_task<Result()> task(std::move(work));
-  auto future = task.get_future();
-  std::jthread runner(std::move(task));
-  if (future.wait_for(course::scaled(deadline)) != std::future_status::ready) {
+  course::Background<decltype(work())> call(std::move(work));
+  if (!call.finished_within(deadline)) {
     std::fprintf(stderr,
                  "%s did not return within %lld ms. A worker waits for something that never "
                  "happens (a lost wake-up, a deadlock, a thread that is never joined?).\n",
@@ -236,7 +235,7 @@ auto run_with_deadline(Work work, std::chrono::milliseconds deadline, const std:
     std::fflush(stderr);
     std::_Exit(1);
   }
-  return future.get();  // rethrows what `work` threw
+  return call.get();  // throws what `work` threw
 }
 
 // ---- observing the work ----

@@ -19,22 +19,6 @@ namespace async_server::testing {
 
 namespace {
 
-int connect_loopback(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("socket(): out of file descriptors?");
-  const int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 std::string lower(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -82,6 +66,7 @@ std::optional<HttpResponse> parse_response(std::string& buffer, bool head) {
   return response;
 }
 
+// poll()'s timeout until the deadline, in milliseconds (at most a minute).
 int remaining_ms(Clock::time_point deadline) {
   const auto left = std::chrono::ceil<milliseconds>(deadline - Clock::now()).count();
   return static_cast<int>(std::clamp<long long>(left, 0, 60'000));
@@ -95,78 +80,25 @@ std::optional<std::string> HttpResponse::header(std::string_view name) const {
   return it->second;
 }
 
-Connection::Connection(std::uint16_t port) : fd_(connect_loopback(port)) {
-  if (fd_ < 0) {
-    throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port) +
-                             " (connection refused)");
-  }
-}
-
 std::optional<Connection> Connection::try_open(std::uint16_t port) {
-  const int fd = connect_loopback(port);
-  if (fd < 0) return std::nullopt;
-  Connection connection;
-  connection.fd_ = fd;
-  return connection;
-}
-
-Connection::Connection(Connection&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), buffer_(std::move(other.buffer_)) {}
-
-Connection::~Connection() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-bool Connection::send(std::string_view bytes) {
-  while (!bytes.empty()) {
-    const auto sent = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (sent < 0 && errno == EINTR) continue;
-    if (sent <= 0) return false;
-    bytes.remove_prefix(static_cast<std::size_t>(sent));
-  }
-  return true;
-}
-
-bool Connection::fill(Clock::time_point deadline) {
-  pollfd waiting{.fd = fd_, .events = POLLIN, .revents = 0};
-  for (;;) {
-    const int ready = ::poll(&waiting, 1, remaining_ms(deadline));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) {
-      error_ = "timed out";
-      return false;
-    }
-    std::array<char, 16384> chunk{};
-    const auto n = ::recv(fd_, chunk.data(), chunk.size(), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      error_ = n == 0 ? "closed by the server" : "connection reset";
-      return false;
-    }
-    buffer_.append(chunk.data(), static_cast<std::size_t>(n));
-    return true;
-  }
+  auto opened = course::LoopbackConnection::try_open(port);
+  if (!opened) return std::nullopt;
+  return Connection(std::move(*opened));
 }
 
 HttpResponse Connection::read_response(Clock::time_point deadline, bool head) {
   const auto start = Clock::now();
   for (;;) {
-    if (auto response = parse_response(buffer_, head)) {
+    if (auto response = parse_response(buffer(), head)) {
       response->latency = Clock::now() - start;
       return *response;
     }
-    if (!fill(deadline)) {
+    if (!receive(deadline)) {
       HttpResponse failed;
-      failed.error = error_;
+      failed.error = error();
       return failed;
     }
   }
-}
-
-bool Connection::wait_closed(Clock::time_point deadline) {
-  while (fill(deadline)) {
-  }
-  return error_ != "timed out";
 }
 
 std::string request_text(std::string_view path, std::string_view method, bool close) {

@@ -41,35 +41,23 @@ struct HttpResponse {
   std::optional<std::string> header(std::string_view name) const;
 };
 
-// A TCP connection to 127.0.0.1. Closed on destruction.
-class Connection {
+// A TCP connection to 127.0.0.1 (the kit's course::LoopbackConnection) that reads HTTP
+// responses. Closed on destruction.
+class Connection : public course::LoopbackConnection {
  public:
   // Connects; throws std::runtime_error when the connection is refused.
-  explicit Connection(std::uint16_t port);
+  explicit Connection(std::uint16_t port) : course::LoopbackConnection(port) {}
   // Connects, or nullopt when the connection is refused (e.g. the server has stopped).
   static std::optional<Connection> try_open(std::uint16_t port);
-  Connection(Connection&& other) noexcept;
-  Connection& operator=(Connection&&) = delete;
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-  ~Connection();
 
-  int fd() const { return fd_; }
-  // Sends every byte (false when the peer has closed or reset the connection).
-  bool send(std::string_view bytes);
   // Reads one response (HEAD: no body), waiting at most until the deadline.
   HttpResponse read_response(Clock::time_point deadline, bool head = false);
-  // Waits until the server closes the connection (EOF or reset); false at the deadline.
-  bool wait_closed(Clock::time_point deadline);
   // Bytes received but not yet consumed by read_response.
-  const std::string& pending() const { return buffer_; }
+  const std::string& pending() const { return buffer(); }
 
  private:
-  Connection() = default;
-  bool fill(Clock::time_point deadline);  // reads more bytes; false on EOF, error or deadline
-  int fd_ = -1;
-  std::string buffer_;
-  std::string error_;
+  explicit Connection(course::LoopbackConnection&& opened)
+      : course::LoopbackConnection(std::move(opened)) {}
 };
 
 // "GET <path> HTTP/1.1" with a Host header (and "Connection: close" when asked).

@@ -26,7 +26,7 @@ namespace {
 template <class C>
 void expect_readers_overlap_inside_get() {
   constexpr std::size_t kReaders = 4;
-  Gate gate;
+  CopyGate gate;
   course::FakeClock clock;
   C cache(options_on(clock, 16));
   // Two keys, neither at the front of the LRU list (the filler was put last): readers of both
@@ -65,7 +65,7 @@ void expect_readers_overlap_inside_get() {
 
 template <class C>
 void expect_writers_wait_for_readers() {
-  Gate gate;
+  CopyGate gate;
   course::FakeClock clock;
   C cache(options_on(clock, 16));
   cache.put("k", Gated(gate, 1));
@@ -571,7 +571,7 @@ void expect_exact_expiry_under_contention() {
 template <class C>
 void expect_readers_overlap_inside_get_or_load() {
   constexpr std::size_t kReaders = 4;
-  Gate gate;
+  CopyGate gate;
   course::FakeClock clock;
   C cache(options_on(clock, 16));
   cache.put("k0", Gated(gate, 7));
@@ -600,7 +600,7 @@ void expect_readers_overlap_inside_get_or_load() {
 template <class C>
 void expect_other_stripes_free() {
   constexpr std::size_t kWriters = 32;
-  Gate gate;
+  CopyGate gate;
   course::FakeClock clock;
   C cache(options_on(clock, 1024, 16));
   cache.put("held", Gated(gate, 1));
@@ -642,15 +642,17 @@ void expect_loader_may_use_other_keys() {
   course::FakeClock clock;
   // One stripe at level 3, so that the other keys need the very lock that "page" would hold.
   auto cache = std::make_shared<C>(options_on(clock, 16, /*shards=*/1));
-  Deadlined<std::string> call([cache] {
-    return cache->get_or_load("page", [cache](const std::string&) {
-      cache->put("visited", "yes");
-      const std::string header =
-          cache->get_or_load("header", [](const std::string&) { return std::string("<h1>"); });
-      return header + "body" + cache->get("visited").value_or("?");
-    });
-  });
-  if (!call.finished(2000ms)) {
+  course::Background<std::string> call(
+      [cache] {
+        return cache->get_or_load("page", [cache](const std::string&) {
+          cache->put("visited", "yes");
+          const std::string header =
+              cache->get_or_load("header", [](const std::string&) { return std::string("<h1>"); });
+          return header + "body" + cache->get("visited").value_or("?");
+        });
+      },
+      kNoStopGrace);
+  if (!call.finished_within(2000ms)) {
     FAIL() << "get_or_load(\"page\") did not return within 2 s: its loader calls put and "
               "get_or_load(\"header\") on the same cache, and they wait forever for a lock that "
               "the outer get_or_load still holds on this very thread (a deadlock). Release the "
@@ -672,18 +674,20 @@ void expect_own_key_reported() {
   course::FakeClock clock;
   auto cache = std::make_shared<C>(options_on(clock, 16));
   auto inner = std::make_shared<std::string>("the inner call returned");
-  Deadlined<std::string> call([cache, inner] {
-    return cache->get_or_load("self", [cache, inner](const std::string& key) {
-      try {
-        *inner +=
-            " " + cache->get_or_load(key, [](const std::string&) { return std::string("x"); });
-      } catch (const RecursiveLoadError&) {
-        *inner = "RecursiveLoadError";
-      }
-      return std::string("outer");
-    });
-  });
-  if (!call.finished(2000ms)) {
+  course::Background<std::string> call(
+      [cache, inner] {
+        return cache->get_or_load("self", [cache, inner](const std::string& key) {
+          try {
+            *inner +=
+                " " + cache->get_or_load(key, [](const std::string&) { return std::string("x"); });
+          } catch (const RecursiveLoadError&) {
+            *inner = "RecursiveLoadError";
+          }
+          return std::string("outer");
+        });
+      },
+      kNoStopGrace);
+  if (!call.finished_within(2000ms)) {
     FAIL() << "get_or_load(\"self\") did not return within 2 s: its loader asks the cache for "
               "\"self\" again, and waits for the load in progress: its own, which can only end "
               "once it returns. Remember which thread runs each load, and throw "
@@ -699,19 +703,21 @@ void expect_own_key_reported() {
 
   // Through another load on the same thread: a's loader loads b, whose loader asks for a.
   auto through = std::make_shared<std::string>("the innermost call returned");
-  Deadlined<std::string> cycle([cache, through] {
-    return cache->get_or_load("a", [cache, through](const std::string&) {
-      return cache->get_or_load("b", [cache, through](const std::string&) {
-        try {
-          (void)cache->get_or_load("a", [](const std::string&) { return std::string("x"); });
-        } catch (const RecursiveLoadError&) {
-          *through = "RecursiveLoadError";
-        }
-        return std::string("b");
-      });
-    });
-  });
-  if (!cycle.finished(2000ms)) {
+  course::Background<std::string> cycle(
+      [cache, through] {
+        return cache->get_or_load("a", [cache, through](const std::string&) {
+          return cache->get_or_load("b", [cache, through](const std::string&) {
+            try {
+              (void)cache->get_or_load("a", [](const std::string&) { return std::string("x"); });
+            } catch (const RecursiveLoadError&) {
+              *through = "RecursiveLoadError";
+            }
+            return std::string("b");
+          });
+        });
+      },
+      kNoStopGrace);
+  if (!cycle.finished_within(2000ms)) {
     FAIL() << "get_or_load(\"a\") did not return within 2 s: a's loader loads b, and b's "
               "loader asks for a, whose load this same thread is running. That wait never ends: "
               "throw cache::RecursiveLoadError when a thread asks for a key it is loading, "

@@ -1,5 +1,5 @@
 // Helpers shared by the cache's tests: the three levels, a fake clock, a value whose copy can be
-// held inside the cache, and a call run on its own thread with a deadline.
+// held inside the cache, and the kit's call on its own thread with a deadline.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "cache.hpp"
+#include "course/background.hpp"
 #include "course/fake_clock.hpp"
 #include "course/probes.hpp"
 #include "course/time_scale.hpp"
@@ -37,7 +38,9 @@ inline Options options_on(course::FakeClock& clock, std::size_t capacity, std::s
 // Holds copies of a Gated value: while armed, a thread that copies one (inside the cache's get,
 // where the copy happens under the cache's lock) either enters an overlap probe or waits at the
 // gate until the test opens it. Every wait has a deadline, so a test never hangs on the gate.
-class Gate {
+// Unlike the kit's course::Gate, it decides under one lock whether a copy waits and waits there,
+// so a test can hold, open and hold again without a copy slipping between the two.
+class CopyGate {
  public:
   void hold_copies() { set_mode(Mode::hold); }
   void probe_copies(course::OverlapProbe& probe) {
@@ -86,12 +89,12 @@ class Gate {
   course::OverlapProbe* probe_ = nullptr;
 };
 
-// A cached value whose copies go through a Gate. Moves do not, so putting one costs nothing.
+// A cached value whose copies go through a CopyGate. Moves do not, so putting one costs nothing.
 struct Gated {
-  Gate* gate = nullptr;
+  CopyGate* gate = nullptr;
   int payload = 0;
 
-  Gated(Gate& g, int p) : gate(&g), payload(p) {}
+  Gated(CopyGate& g, int p) : gate(&g), payload(p) {}
   Gated(const Gated& other) : gate(other.gate), payload(other.payload) { gate->on_copy(); }
   Gated(Gated&&) noexcept = default;
   Gated& operator=(const Gated& other) {
@@ -105,36 +108,8 @@ struct Gated {
   ~Gated() = default;
 };
 
-// Runs a call on its own std::jthread, so that the test can wait for it with a deadline. A call
-// that never returns (a deadlock) cannot be joined: on destruction it is parked in a heap object
-// that is never freed, so the test still ends and reports; the process exits with it. Whatever
-// the call uses must therefore be captured by value (shared_ptr), never by reference.
-template <class R>
-class Deadlined {
- public:
-  template <class F>
-  explicit Deadlined(F call) {
-    auto task = std::make_shared<std::packaged_task<R()>>(std::move(call));
-    result_ = task->get_future();
-    thread_ = std::jthread([task] { (*task)(); });
-  }
-  Deadlined(const Deadlined&) = delete;
-  Deadlined& operator=(const Deadlined&) = delete;
-  ~Deadlined() {
-    // After get() the result is gone, so the call has returned: the jthread joins at once.
-    if (!result_.valid() || finished(0ms)) return;
-    new std::jthread(std::move(thread_));  // NOLINT: deliberately leaked, see the class comment
-  }
-
-  // Whether the call returned (or threw) within `timeout`, scaled.
-  bool finished(milliseconds timeout) {
-    return result_.wait_for(course::scaled(timeout)) == std::future_status::ready;
-  }
-  R get() { return result_.get(); }
-
- private:
-  std::future<R> result_;
-  std::jthread thread_;
-};
+// The stop grace of a course::Background that runs a cache call: the calls take no stop token,
+// so one that deadlocked never returns; the test parks it at once and ends with its own message.
+inline constexpr milliseconds kNoStopGrace{0};
 
 }  // namespace cache::testing

@@ -4,6 +4,7 @@
 #include <barrier>
 #include <thread>
 
+#include "course/waits.hpp"
 #include "test_support.hpp"
 
 namespace chat::testing {
@@ -210,8 +211,9 @@ CONFORMANCE_TEST(Registration, UserErrors) {
 // one may win each time. Two loop threads, so that both NICKs can be handled at the same instant.
 TEST(Registration, NickRaceHasExactlyOneWinner) {
   RunningServer running(test_config(2));
-  constexpr int kRounds = 60;
-  for (int round = 0; round < kRounds; ++round) {
+  // Rounds for two seconds (scaled), at least 20: a faster machine tries more interleavings.
+  course::TimeBudget budget(2000ms, 20);
+  for (int round = 0; budget.more(); ++round) {
     const std::string nick = "racer" + std::to_string(round);
     IrcClient a(running.port());
     IrcClient b(running.port());

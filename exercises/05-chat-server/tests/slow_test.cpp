@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "course/waits.hpp"
 #include "test_support.hpp"
 
 namespace chat::testing {
@@ -168,23 +169,14 @@ TEST(SlowConsumer, ManySendersAtOnceCannotTakeAQueuePastItsCaps) {
       << "a client's queue held " << stats.peak_queued_bytes << " bytes; the cap is " << kCapBytes;
 }
 
+// The server offers no event to wait on for its Stats: the tests poll them.
+using course::eventually;
+
 // The caps' edge: a queue may hold exactly its cap of lines from others, and the line that would
 // pass it cuts the client. Flow control holds a sender back once its line takes the queue over
 // the mark, so the queue is filled from the mark to the cap by fresh senders, one line each (a
 // fresh sender's first line is always read). Every sender's nick has 3 characters, so every
 // relayed line has the same size and the byte cap can be set to exactly 64 of them.
-// Polls `done` until it holds or `timeout` (scaled) has passed: the server offers no event to
-// wait on for its Stats.
-bool eventually(const std::function<bool()>& done,
-                std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
-  const auto deadline = Clock::now() + course::scaled(timeout);
-  while (!done()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
-
 enum class Cap { lines, bytes };
 
 void expect_a_queue_holds_exactly_its_cap(Cap cap) {

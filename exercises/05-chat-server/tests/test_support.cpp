@@ -64,74 +64,19 @@ LinePredicate is_command_with(std::string command, std::string param0) {
 
 Clock::duration reply_timeout() { return course::scaled(milliseconds(5000)); }
 
-IrcClient::IrcClient(std::uint16_t port, int receive_buffer)
-    : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-  if (fd_ < 0) throw std::runtime_error("socket() failed");
-  if (receive_buffer > 0) {
-    // Before connect(), so that the window the client offers stays this small.
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
-  }
-  const int one = 1;
-  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  ::inet_pton(AF_INET, course::kLoopback, &address.sin_addr);
-  if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd_);
-    throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
-  }
-}
-
-IrcClient::IrcClient(IrcClient&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)),
-      buffer_(std::move(other.buffer_)),
-      closed_(other.closed_),
-      recent_(std::move(other.recent_)),
-      next_token_(other.next_token_) {}
-
-IrcClient::~IrcClient() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-bool IrcClient::send_raw(std::string_view bytes) {
-  while (!bytes.empty()) {
-    const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
-bool IrcClient::fill(Clock::time_point deadline) {
-  if (closed_) return false;
-  pollfd waiting{.fd = fd_, .events = POLLIN, .revents = 0};
-  const auto left = std::chrono::ceil<milliseconds>(deadline - Clock::now()).count();
-  if (left <= 0 || ::poll(&waiting, 1, static_cast<int>(left)) <= 0) return false;
-  char chunk[16384];
-  const auto n = ::recv(fd_, chunk, sizeof chunk, 0);
-  if (n <= 0) {
-    if (n < 0 && errno == EINTR) return true;
-    closed_ = true;
-    return false;
-  }
-  buffer_.append(chunk, static_cast<std::size_t>(n));
-  return true;
-}
-
 std::optional<Line> IrcClient::read_line(Clock::time_point deadline) {
   for (;;) {
-    const auto end = buffer_.find('\n');
+    auto& received = buffer();
+    const auto end = received.find('\n');
     if (end != std::string::npos) {
-      std::string raw = buffer_.substr(0, end);
-      buffer_.erase(0, end + 1);
+      std::string raw = received.substr(0, end);
+      received.erase(0, end + 1);
       if (!raw.empty() && raw.back() == '\r') raw.pop_back();
       recent_.push_back(raw);
       if (recent_.size() > 30) recent_.erase(recent_.begin());
       return parse_line(std::move(raw));
     }
-    if (!fill(deadline)) return std::nullopt;
+    if (!receive(deadline)) return std::nullopt;
   }
 }
 
@@ -164,15 +109,6 @@ std::optional<std::vector<Line>> IrcClient::sync(Clock::duration timeout) {
   return lines;
 }
 
-bool IrcClient::wait_closed(Clock::duration timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (!closed_) {
-    buffer_.clear();
-    if (!fill(deadline) && !closed_) return false;
-  }
-  return true;
-}
-
 bool IrcClient::register_as(std::string_view nick) {
   send("NICK " + std::string(nick));
   send("USER " + std::string(nick) + " 0 * :Test user " + std::string(nick));
@@ -188,7 +124,7 @@ bool IrcClient::join(std::string_view room) {
 std::string IrcClient::transcript() const {
   std::string text = "last lines received (" + std::to_string(recent_.size()) + "):";
   for (const auto& line : recent_) text += "\n  << " + line;
-  if (closed_) text += "\n  (the server closed the connection)";
+  if (closed()) text += "\n  (the server closed the connection)";
   return text;
 }
 

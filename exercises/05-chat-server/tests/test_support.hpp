@@ -48,20 +48,16 @@ LinePredicate is_command_with(std::string command, std::string param0);
 // How long a test waits for one expected line: generous, scaled for sanitizers.
 Clock::duration reply_timeout();
 
-// A connection to 127.0.0.1 that speaks IRC line by line. Closed on destruction.
-class IrcClient {
+// A connection to 127.0.0.1 (the kit's course::LoopbackConnection) that speaks IRC line by
+// line. Closed on destruction.
+class IrcClient : public course::LoopbackConnection {
  public:
   // Connects; throws std::runtime_error when the connection is refused.
-  explicit IrcClient(std::uint16_t port, int receive_buffer = 0);
-  IrcClient(IrcClient&& other) noexcept;
-  IrcClient& operator=(IrcClient&&) = delete;
-  IrcClient(const IrcClient&) = delete;
-  IrcClient& operator=(const IrcClient&) = delete;
-  ~IrcClient();
+  explicit IrcClient(std::uint16_t port, int receive_buffer = 0)
+      : course::LoopbackConnection(port, {.receive_buffer = receive_buffer}) {}
 
-  int fd() const { return fd_; }
   // Sends the bytes as they are (false when the peer has closed or reset the connection).
-  bool send_raw(std::string_view bytes);
+  bool send_raw(std::string_view bytes) { return course::LoopbackConnection::send(bytes); }
   // Sends one line with its CRLF.
   bool send(std::string_view line) { return send_raw(std::string(line) + "\r\n"); }
 
@@ -79,8 +75,9 @@ class IrcClient {
   // PING was handled is in there. nullopt when no PONG came.
   std::optional<std::vector<Line>> sync(Clock::duration timeout = reply_timeout());
   // Waits until the server closes the connection (EOF or reset); false at the deadline.
-  bool wait_closed(Clock::duration timeout = reply_timeout());
-  bool closed() const { return closed_; }
+  bool wait_closed(Clock::duration timeout = reply_timeout()) {
+    return course::LoopbackConnection::wait_closed(Clock::now() + timeout);
+  }
 
   // NICK and USER, then waits for the end of the welcome (422 or 376). False when it did not come.
   bool register_as(std::string_view nick);
@@ -91,11 +88,6 @@ class IrcClient {
   std::string transcript() const;
 
  private:
-  IrcClient() = default;
-  bool fill(Clock::time_point deadline);
-  int fd_ = -1;
-  std::string buffer_;
-  bool closed_ = false;
   std::vector<std::string> recent_;
   int next_token_ = 0;
 };

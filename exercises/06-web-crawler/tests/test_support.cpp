@@ -121,47 +121,31 @@ const PageRecord* CrawlRun::find(const std::string& url) const {
 }
 
 BackgroundCrawl::BackgroundCrawl(Web& web, std::vector<std::string> seeds, Options options)
-    : web_(web), seeds_(std::move(seeds)), options_(std::move(options)) {
-  options_.stop = stop_.get_token();
-  done_ = finished_.get_future();
-  runner_ = std::jthread([this] { work(); });
-}
+    : web_(web),
+      call_([seeds = std::move(seeds), options = std::move(options)](std::stop_token stop) mutable {
+        options.stop = std::move(stop);
+        return crawl(seeds, options);
+      }) {}
 
 BackgroundCrawl::~BackgroundCrawl() { finish(20s); }
 
-bool BackgroundCrawl::wait_for(milliseconds timeout) {
-  return done_.wait_for(course::scaled(timeout)) == std::future_status::ready;
-}
-
 CrawlRun BackgroundCrawl::finish(milliseconds deadline) {
-  if (joined_) return run_;
-  run_.deadline = deadline;
+  if (run_) return *run_;
+  CrawlRun run;
+  run.deadline = deadline;
   if (!wait_for(deadline)) {
-    run_.finished_in_time = false;
-    stop_.request_stop();
+    run.finished_in_time = false;
+    call_.request_stop();
     if (!wait_for(5s)) {
       for (std::size_t i = 0; i < web_.hosts(); ++i) web_.server(i).stop();
       if (!wait_for(10s)) give_up();
     }
   }
-  runner_.join();
-  joined_ = true;
-  return run_;
-}
-
-void BackgroundCrawl::work() {
-  const auto start = std::chrono::steady_clock::now();
-  try {
-    run_.result = crawl(seeds_, options_);
-  } catch (const std::logic_error& error) {
-    run_.exception = std::string("std::logic_error: ") + error.what();
-  } catch (const std::exception& error) {
-    run_.exception = std::string("exception: ") + error.what();
-  } catch (...) {
-    run_.exception = "an exception that is not a std::exception";
-  }
-  run_.wall = std::chrono::steady_clock::now() - start;
-  finished_.set_value();
+  run.exception = call_.error();
+  if (run.exception.empty()) run.result = call_.get();
+  run.wall = call_.wall();
+  run_ = run;
+  return run;
 }
 
 void BackgroundCrawl::give_up() {

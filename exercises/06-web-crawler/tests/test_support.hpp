@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "course/background.hpp"
 #include "course/http_test_server.hpp"
 #include "course/testing.hpp"
 #include "course/time_scale.hpp"
@@ -91,9 +92,9 @@ struct CrawlRun {
   const PageRecord* find(const std::string& url) const;
 };
 
-// Runs crawl() on its own thread, so that a test can watch the servers meanwhile and never hangs:
-// if crawl() is still running at the deadline, the test requests a stop, then stops the servers
-// (which releases every request they hold), and reports what it saw.
+// Runs crawl() on its own thread (course::Background), so that a test can watch the servers
+// meanwhile and never hangs: if crawl() is still running at the deadline, the test requests a
+// stop, then stops the servers (which releases every request they hold), and reports what it saw.
 class BackgroundCrawl {
  public:
   BackgroundCrawl(Web& web, std::vector<std::string> seeds, Options options);
@@ -101,25 +102,18 @@ class BackgroundCrawl {
   BackgroundCrawl& operator=(const BackgroundCrawl&) = delete;
   ~BackgroundCrawl();
 
-  void request_stop() { stop_.request_stop(); }
+  void request_stop() { call_.request_stop(); }
   // Whether crawl() returned within `timeout` (scaled).
-  bool wait_for(milliseconds timeout);
+  bool wait_for(milliseconds timeout) { return call_.finished_within(timeout); }
   // Waits until crawl() returns, at most `deadline` (scaled); past it, stops everything.
   CrawlRun finish(milliseconds deadline);
 
  private:
-  void work();
   [[noreturn]] static void give_up();
 
   Web& web_;
-  std::vector<std::string> seeds_;
-  Options options_;
-  std::stop_source stop_;
-  std::promise<void> finished_;
-  std::future<void> done_;
-  CrawlRun run_;
-  bool joined_ = false;
-  std::jthread runner_;  // last: it starts after, and joins before, everything it uses
+  std::optional<CrawlRun> run_;
+  course::Background<CrawlResult> call_;  // last: it starts after the rest exists
 };
 
 CrawlRun run_crawl(Web& web, const std::vector<std::string>& seeds, const Options& options,

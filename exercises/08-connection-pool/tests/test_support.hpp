@@ -1,6 +1,6 @@
-// Helpers shared by the pool's tests: a scriptable fake database, calls run on their own thread
-// with a deadline, and waits for a condition with a deadline. Every wait here ends, so a test
-// ends even against a pool that deadlocks.
+// Helpers shared by the pool's tests: a scriptable fake database, and calls into the pool run on
+// their own thread with a deadline (on the kit's course::Background). Every wait here ends, so a
+// test ends even against a pool that deadlocks.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -22,8 +22,10 @@
 #include <vector>
 
 #include "connpool/api.hpp"
+#include "course/background.hpp"
 #include "course/fake_clock.hpp"
 #include "course/time_scale.hpp"
+#include "course/waits.hpp"
 #include "pool.hpp"
 
 namespace connpool::testing {
@@ -204,89 +206,72 @@ inline PoolOptions options(std::size_t max_size, course::FakeClock* clock = null
   return o;
 }
 
-// True once `condition` holds; false after `limit` (scaled by COURSE_TIME_SCALE).
-template <class F>
-bool eventually(F condition, std::chrono::milliseconds limit = 5000ms) {
-  const auto end = std::chrono::steady_clock::now() + course::scaled(limit);
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using course::eventually;
 
-// A call on its own thread, whose outcome the test reads: finished() waits for it with a
-// deadline, so a test that calls into a deadlocked pool still ends (the destructor joins the
-// thread, after the test has unblocked it). What the call threw is kept as text and fields, not
-// as an exception_ptr: ThreadSanitizer cannot see the reference count of an exception shared
-// between threads, and would report a race that is not there.
+// What a call into the pool did: "returned" with its value, or "PoolTimeout: <what>",
+// "PoolClosed: <what>", "another exception: <what>", with a PoolTimeout's reason and counts.
+template <class R>
+struct CallOutcome {
+  std::optional<R> value;
+  std::string outcome = "returned";
+  std::optional<TimeoutReason> reason;
+  PoolStats at;
+};
+
+// A call on its own thread (course::Background), whose outcome the test reads: finished() waits
+// for it with a deadline, so a test that calls into a deadlocked pool still ends. The body runs
+// inside a try that keeps the pool's exceptions as fields. The destructor waits up to 20 s
+// (scaled) for a call the test has not unblocked: the pool's own waits end within its
+// connection_timeout (10 s in these tests).
 template <class R>
 class Call {
  public:
-  explicit Call(std::function<R()> body) {
-    thread_ = std::jthread([this, body = std::move(body)] { run(body); });
-  }
-  Call(const Call&) = delete;
-  Call& operator=(const Call&) = delete;
+  explicit Call(std::function<R()> body)
+      : background_([body = std::move(body)] { return run(body); }, 20s) {}
 
   // True if the call returned or threw within `limit` (scaled by COURSE_TIME_SCALE).
   bool finished(std::chrono::milliseconds limit = 5000ms) {
-    std::unique_lock lock(mutex_);
-    return done_cv_.wait_for(lock, course::scaled(limit), [this] { return done_; });
+    return background_.finished_within(limit);
   }
-  // Call finished() first. "returned", or "PoolTimeout: <what>", "PoolClosed: <what>"...
-  std::string outcome() {
-    const std::scoped_lock lock(mutex_);
-    return outcome_;
-  }
-  std::optional<R> value() {
-    const std::scoped_lock lock(mutex_);
-    return value_;
-  }
+  // Call finished() first; "still running" otherwise.
+  std::string outcome() { return result().outcome; }
+  std::optional<R> value() { return result().value; }
   // The reason and counts of a PoolTimeout the call threw.
-  std::optional<TimeoutReason> timeout_reason() {
-    const std::scoped_lock lock(mutex_);
-    return reason_;
-  }
-  PoolStats timeout_at() {
-    const std::scoped_lock lock(mutex_);
-    return at_;
-  }
+  std::optional<TimeoutReason> timeout_reason() { return result().reason; }
+  PoolStats timeout_at() { return result().at; }
 
  private:
-  void run(const std::function<R()>& body) {
-    std::optional<R> value;
-    std::string outcome = "returned";
-    std::optional<TimeoutReason> reason;
-    PoolStats at;
+  static CallOutcome<R> run(const std::function<R()>& body) {
+    CallOutcome<R> done;
     try {
-      value.emplace(body());
+      done.value.emplace(body());
     } catch (const PoolTimeout& e) {
-      outcome = std::string("PoolTimeout: ") + e.what();
-      reason = e.reason();
-      at = e.at();
+      done.outcome = std::string("PoolTimeout: ") + e.what();
+      done.reason = e.reason();
+      done.at = e.at();
     } catch (const PoolClosed& e) {
-      outcome = std::string("PoolClosed: ") + e.what();
+      done.outcome = std::string("PoolClosed: ") + e.what();
     } catch (const std::exception& e) {
-      outcome = std::string("another exception: ") + e.what();
+      done.outcome = std::string("another exception: ") + e.what();
     }
-    const std::scoped_lock lock(mutex_);
-    value_ = std::move(value);
-    outcome_ = std::move(outcome);
-    reason_ = reason;
-    at_ = at;
-    done_ = true;
-    done_cv_.notify_all();
+    return done;
+  }
+  const CallOutcome<R>& result() {
+    if (!done_ && background_.finished_within(std::chrono::milliseconds(0)))
+      done_ = background_.get();
+    if (!done_) {
+      static const CallOutcome<R> running = [] {
+        CallOutcome<R> outcome;
+        outcome.outcome = "still running";
+        return outcome;
+      }();
+      return running;
+    }
+    return *done_;
   }
 
-  std::mutex mutex_;
-  std::condition_variable done_cv_;
-  bool done_ = false;
-  std::optional<R> value_;
-  std::string outcome_;
-  std::optional<TimeoutReason> reason_;
-  PoolStats at_;
-  std::jthread thread_;  // last: it runs while everything above exists
+  course::Background<CallOutcome<R>> background_;
+  std::optional<CallOutcome<R>> done_;
 };
 
 // Waits until `n` acquire() calls wait in the pool.
