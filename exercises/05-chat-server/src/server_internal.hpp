@@ -61,6 +61,42 @@ bool valid_nick(std::string_view nick);
 // '#' then 1-49 characters, none of them a space, a comma, a colon, BEL or a control character.
 bool valid_room(std::string_view room);
 
+// The numeric replies the server sends, by their names in RFC 2812 (section 5), so that a reader
+// can look each one up (ERR_INVALIDCAPCMD is IRCv3's, RPL_ISUPPORT the modern 005).
+namespace numeric {
+inline constexpr std::string_view RPL_WELCOME = "001";
+inline constexpr std::string_view RPL_YOURHOST = "002";
+inline constexpr std::string_view RPL_CREATED = "003";
+inline constexpr std::string_view RPL_MYINFO = "004";
+inline constexpr std::string_view RPL_ISUPPORT = "005";
+inline constexpr std::string_view RPL_UMODEIS = "221";
+inline constexpr std::string_view RPL_ENDOFWHO = "315";
+inline constexpr std::string_view RPL_CHANNELMODEIS = "324";
+inline constexpr std::string_view RPL_NOTOPIC = "331";
+inline constexpr std::string_view RPL_TOPIC = "332";
+inline constexpr std::string_view RPL_WHOREPLY = "352";
+inline constexpr std::string_view RPL_NAMREPLY = "353";
+inline constexpr std::string_view RPL_ENDOFNAMES = "366";
+inline constexpr std::string_view RPL_ENDOFBANLIST = "368";
+inline constexpr std::string_view ERR_NOSUCHNICK = "401";
+inline constexpr std::string_view ERR_NOSUCHCHANNEL = "403";
+inline constexpr std::string_view ERR_CANNOTSENDTOCHAN = "404";
+inline constexpr std::string_view ERR_NOORIGIN = "409";
+inline constexpr std::string_view ERR_INVALIDCAPCMD = "410";
+inline constexpr std::string_view ERR_NORECIPIENT = "411";
+inline constexpr std::string_view ERR_NOTEXTTOSEND = "412";
+inline constexpr std::string_view ERR_UNKNOWNCOMMAND = "421";
+inline constexpr std::string_view ERR_NOMOTD = "422";
+inline constexpr std::string_view ERR_NONICKNAMEGIVEN = "431";
+inline constexpr std::string_view ERR_ERRONEUSNICKNAME = "432";
+inline constexpr std::string_view ERR_NICKNAMEINUSE = "433";
+inline constexpr std::string_view ERR_NOTONCHANNEL = "442";
+inline constexpr std::string_view ERR_NOTREGISTERED = "451";
+inline constexpr std::string_view ERR_NEEDMOREPARAMS = "461";
+inline constexpr std::string_view ERR_ALREADYREGISTRED = "462";
+inline constexpr std::string_view ERR_USERSDONTMATCH = "502";
+}  // namespace numeric
+
 // ---- hub.cpp: one connection's outbound side, and the state every connection shares ----
 
 // What Stats counts, shared by every client. Thread-safe.

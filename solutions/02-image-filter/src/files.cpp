@@ -36,6 +36,59 @@ FileResult process_one(const std::filesystem::path& input, const std::filesystem
   return result;
 }
 
+// Every input fails with the same reason (nothing can be written).
+std::vector<FileResult> every_input_failed(const std::vector<std::filesystem::path>& inputs,
+                                           const std::string& reason) {
+  std::vector<FileResult> results;
+  for (const auto& input : inputs) results.push_back(FileResult{input, {}, reason});
+  return results;
+}
+
+// Two inputs with one output name (cat.png and cat.jpg) would overwrite each other: the first
+// one keeps the name and the later ones fail, before any work starts. Returns which failed.
+std::vector<bool> refuse_shared_output_names(const std::vector<std::filesystem::path>& inputs,
+                                             const std::vector<Filter>& chain,
+                                             std::vector<FileResult>& results) {
+  std::vector<bool> duplicate(inputs.size(), false);
+  std::map<std::string, std::size_t> first_with_name;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::string name = output_name(chain, inputs[i]);
+    const auto [it, inserted] = first_with_name.emplace(name, i);
+    if (inserted) continue;
+    duplicate[i] = true;
+    results[i] = FileResult{inputs[i],
+                            {},
+                            "'" + inputs[i].string() + "' would be written to " + name +
+                                ", like '" + inputs[it->second].string() + "': skipped"};
+  }
+  return duplicate;
+}
+
+// The caller's options, with a progress callback that carries each image's error, so that a
+// caller can report a failure as it happens. The result of image i is final before its progress
+// is reported, by the same thread.
+Options reporting_errors(const Options& options, const std::vector<FileResult>& results) {
+  Options reporting = options;
+  if (options.on_progress) {
+    reporting.on_progress = [&options, &results](const Progress& progress) {
+      Progress with_error = progress;
+      with_error.error = results[progress.index].error;
+      options.on_progress(with_error);
+    };
+  }
+  return reporting;
+}
+
+// An input that a stop request kept from starting has no result yet: say so.
+void mark_not_started(const std::vector<std::filesystem::path>& inputs,
+                      std::vector<FileResult>& results) {
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (results[i].input.empty() && results[i].error.empty()) {
+      results[i] = FileResult{inputs[i], {}, "cancelled before it started"};
+    }
+  }
+}
+
 }  // namespace
 
 std::string output_name(const std::vector<Filter>& chain, const std::filesystem::path& input) {
@@ -51,51 +104,19 @@ std::vector<FileResult> process_files(const std::vector<std::filesystem::path>& 
                                       const std::vector<Filter>& chain, const Options& options) {
   detail::check(options);
   for (const Filter& filter : chain) detail::check(filter);
-  std::vector<FileResult> results(inputs.size());
   std::error_code error;
   std::filesystem::create_directories(out_dir, error);
   if (error) {
     // Nothing can be written: every file fails with the reason, none is filtered for nothing.
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      results[i] = FileResult{
-          inputs[i],
-          {},
-          "cannot create the output directory '" + out_dir.string() + "': " + error.message()};
-    }
-    return results;
+    return every_input_failed(inputs, "cannot create the output directory '" + out_dir.string() +
+                                          "': " + error.message());
   }
-  // Two inputs with one output name (cat.png and cat.jpg) would overwrite each other: the first
-  // one keeps the name and the later ones fail, before any work starts.
-  std::vector<bool> duplicate(inputs.size(), false);
-  std::map<std::string, std::size_t> first_with_name;
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    const std::string name = output_name(chain, inputs[i]);
-    const auto [it, inserted] = first_with_name.emplace(name, i);
-    if (inserted) continue;
-    duplicate[i] = true;
-    results[i] = FileResult{inputs[i],
-                            {},
-                            "'" + inputs[i].string() + "' would be written to " + name +
-                                ", like '" + inputs[it->second].string() + "': skipped"};
-  }
-  // Progress carries each image's error, so that a caller can report a failure as it happens. The
-  // result of image i is final before its progress is reported, by the same thread.
-  Options reporting = options;
-  if (options.on_progress) {
-    reporting.on_progress = [&](const Progress& progress) {
-      Progress with_error = progress;
-      with_error.error = results[progress.index].error;
-      options.on_progress(with_error);
-    };
-  }
-  detail::for_each_image(inputs.size(), reporting, [&](std::size_t i) {
+  std::vector<FileResult> results(inputs.size());
+  const std::vector<bool> duplicate = refuse_shared_output_names(inputs, chain, results);
+  detail::for_each_image(inputs.size(), reporting_errors(options, results), [&](std::size_t i) {
     if (!duplicate[i]) results[i] = process_one(inputs[i], out_dir, chain, options, i);
   });
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    if (results[i].input.empty() && results[i].error.empty()) {
-      results[i] = FileResult{inputs[i], {}, "cancelled before it started"};
-    }
-  }
+  mark_not_started(inputs, results);
   return results;
 }
 

@@ -1,7 +1,11 @@
 // What one line from a client does. Registration is this connection's own business; everything
 // other connections can see (nicknames, rooms, messages) goes through the Hub.
 #include <algorithm>
+#include <array>
+#include <functional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "server_internal.hpp"
 
@@ -20,6 +24,101 @@ std::vector<std::string_view> split_list(std::string_view list) {
   return items;
 }
 
+// ---- the commands of a registered client ----
+
+using Replier = std::function<void(std::string_view numeric, std::string_view rest)>;
+
+// What a command works with: the shared state, the client that sent it, and its reply channel.
+struct Caller {
+  Hub& hub;
+  const std::shared_ptr<Client>& client;
+  const Replier& reply;
+};
+using Params = std::vector<std::string>;
+
+void change_nick(const Caller& caller, const Params& params) {
+  if (params.empty() || params.front().empty()) {
+    return caller.reply(numeric::ERR_NONICKNAMEGIVEN, ":No nickname given");
+  }
+  if (!valid_nick(params.front())) {
+    return caller.reply(numeric::ERR_ERRONEUSNICKNAME, params.front() + " :Erroneous nickname");
+  }
+  caller.hub.nick(caller.client, params.front());
+}
+
+void refuse_user_again(const Caller& caller, const Params& /*params*/) {
+  caller.reply(numeric::ERR_ALREADYREGISTRED, ":You may not reregister");
+}
+
+void join(const Caller& caller, const Params& params) {
+  for (const auto room : split_list(params[0])) {
+    if (!valid_room(room)) {
+      caller.reply(numeric::ERR_NOSUCHCHANNEL, std::string(room) + " :No such channel");
+    } else {
+      caller.hub.join(caller.client, room);
+    }
+  }
+}
+
+void part(const Caller& caller, const Params& params) {
+  const std::string reason = params.size() > 1 ? params[1] : "";
+  for (const auto room : split_list(params[0])) caller.hub.part(caller.client, room, reason);
+}
+
+// PRIVMSG and NOTICE: the same delivery, but a NOTICE is never answered with an error (RFC 2812
+// 3.3.2), so that two programs cannot answer each other's notices forever.
+void send_text(const Caller& caller, const Params& params, std::string_view command) {
+  const bool notice = command == "NOTICE";
+  if (params.empty() || params[0].empty()) {
+    if (!notice) {
+      caller.reply(numeric::ERR_NORECIPIENT, ":No recipient given (" + std::string(command) + ")");
+    }
+    return;
+  }
+  if (params.size() < 2 || params[1].empty()) {
+    if (!notice) caller.reply(numeric::ERR_NOTEXTTOSEND, ":No text to send");
+    return;
+  }
+  caller.hub.message(caller.client, command, params[0], params[1]);
+}
+
+void privmsg(const Caller& caller, const Params& params) { send_text(caller, params, "PRIVMSG"); }
+void notice(const Caller& caller, const Params& params) { send_text(caller, params, "NOTICE"); }
+
+void topic(const Caller& caller, const Params& params) {
+  caller.hub.topic(caller.client, params[0], params.size() > 1 ? &params[1] : nullptr);
+}
+
+void names(const Caller& caller, const Params& params) {
+  if (params.empty()) return caller.reply(numeric::RPL_ENDOFNAMES, "* :End of /NAMES list");
+  for (const auto room : split_list(params[0])) caller.hub.names(caller.client, room);
+}
+
+void who(const Caller& caller, const Params& params) {
+  caller.hub.who(caller.client, params.empty() ? "*" : params[0]);
+}
+
+void mode(const Caller& caller, const Params& params) {
+  const bool ban_list = params.size() > 1 && (params[1] == "b" || params[1] == "+b");
+  caller.hub.mode(caller.client, params[0], ban_list);
+}
+
+struct Command {
+  std::string_view name;
+  std::size_t min_params;  // fewer: ERR_NEEDMOREPARAMS, and the command does not run
+  void (*run)(const Caller&, const Params&);
+};
+
+// What a registered client may send. NICK, PRIVMSG and NOTICE check their own parameters: each
+// has its own reply for a missing one.
+constexpr std::array kRegisteredCommands{
+    Command{"NICK", 0, change_nick}, Command{"USER", 0, refuse_user_again},
+    Command{"JOIN", 1, join},        Command{"PART", 1, part},
+    Command{"PRIVMSG", 0, privmsg},  Command{"NOTICE", 0, notice},
+    Command{"TOPIC", 1, topic},      Command{"NAMES", 0, names},
+    Command{"WHO", 0, who},          Command{"MODE", 1, mode},
+};
+
 }  // namespace
 
 CommandHandler::CommandHandler(Hub& hub, std::shared_ptr<Client> client)
@@ -31,7 +130,7 @@ void CommandHandler::send_reply(std::string_view numeric, std::string_view rest)
 
 bool CommandHandler::enough_params(const Message& message, std::size_t needed) {
   if (message.params.size() >= needed) return true;
-  send_reply("461", message.command + " :Not enough parameters");
+  send_reply(numeric::ERR_NEEDMOREPARAMS, message.command + " :Not enough parameters");
   return false;
 }
 
@@ -40,7 +139,7 @@ void CommandHandler::handle(std::string_view line) {
   if (!message) return;  // an empty line is not an error
   const auto& command = message->command;
   if (command == "PING") {
-    if (message->params.empty()) return send_reply("409", ":No origin specified");
+    if (message->params.empty()) return send_reply(numeric::ERR_NOORIGIN, ":No origin specified");
     return client_->answer(":" + hub_.server_name() + " PONG " + hub_.server_name() + " :" +
                            message->params.front());
   }
@@ -62,8 +161,9 @@ void CommandHandler::handle(std::string_view line) {
     } else if (sub == "req") {
       client_->answer(head + " NAK :" + (message->params.size() > 1 ? message->params[1] : ""));
     } else if (sub != "end") {
-      send_reply("410", (message->params.empty() ? std::string("*") : message->params.front()) +
-                            " :Invalid CAP command");
+      send_reply(numeric::ERR_INVALIDCAPCMD,
+                 (message->params.empty() ? std::string("*") : message->params.front()) +
+                     " :Invalid CAP command");
     }
     return;
   }
@@ -77,75 +177,37 @@ void CommandHandler::handle(std::string_view line) {
 void CommandHandler::handle_unregistered(const Message& message) {
   if (message.command == "NICK") {
     if (message.params.empty() || message.params.front().empty()) {
-      return send_reply("431", ":No nickname given");
+      return send_reply(numeric::ERR_NONICKNAMEGIVEN, ":No nickname given");
     }
     const auto& nick = message.params.front();
-    if (!valid_nick(nick)) return send_reply("432", nick + " :Erroneous nickname");
+    if (!valid_nick(nick))
+      return send_reply(numeric::ERR_ERRONEUSNICKNAME, nick + " :Erroneous nickname");
     hub_.nick(client_, nick);
     has_nick_ = !client_->nick.empty();
   } else if (message.command == "USER") {
-    if (has_user_) return send_reply("462", ":You may not reregister");
+    if (has_user_) return send_reply(numeric::ERR_ALREADYREGISTRED, ":You may not reregister");
     if (!enough_params(message, 4)) return;
     client_->user = message.params[0];
     client_->realname = message.params[3];
     has_user_ = true;
   } else {
-    return send_reply("451", ":You have not registered");
+    return send_reply(numeric::ERR_NOTREGISTERED, ":You have not registered");
   }
   // NICK and USER in either order: registration completes when both have been accepted.
   if (has_nick_ && has_user_) hub_.register_user(client_, client_->user, client_->realname);
 }
 
 void CommandHandler::handle_registered(const Message& message) {
-  const auto& command = message.command;
-  const auto& params = message.params;
-  if (command == "NICK") {
-    if (params.empty() || params.front().empty()) return send_reply("431", ":No nickname given");
-    if (!valid_nick(params.front())) {
-      return send_reply("432", params.front() + " :Erroneous nickname");
-    }
-    hub_.nick(client_, params.front());
-  } else if (command == "USER") {
-    send_reply("462", ":You may not reregister");
-  } else if (command == "JOIN") {
-    if (!enough_params(message, 1)) return;
-    for (const auto room : split_list(params[0])) {
-      if (!valid_room(room)) {
-        send_reply("403", std::string(room) + " :No such channel");
-      } else {
-        hub_.join(client_, room);
-      }
-    }
-  } else if (command == "PART") {
-    if (!enough_params(message, 1)) return;
-    const std::string reason = params.size() > 1 ? params[1] : "";
-    for (const auto room : split_list(params[0])) hub_.part(client_, room, reason);
-  } else if (command == "PRIVMSG" || command == "NOTICE") {
-    const bool notice = command == "NOTICE";
-    if (params.empty() || params[0].empty()) {
-      if (!notice) send_reply("411", ":No recipient given (" + command + ")");
-      return;
-    }
-    if (params.size() < 2 || params[1].empty()) {
-      if (!notice) send_reply("412", ":No text to send");
-      return;
-    }
-    hub_.message(client_, command, params[0], params[1]);
-  } else if (command == "TOPIC") {
-    if (!enough_params(message, 1)) return;
-    hub_.topic(client_, params[0], params.size() > 1 ? &params[1] : nullptr);
-  } else if (command == "NAMES") {
-    if (params.empty()) return send_reply("366", "* :End of /NAMES list");
-    for (const auto room : split_list(params[0])) hub_.names(client_, room);
-  } else if (command == "WHO") {
-    hub_.who(client_, params.empty() ? "*" : params[0]);
-  } else if (command == "MODE") {
-    if (!enough_params(message, 1)) return;
-    const bool ban_list = params.size() > 1 && (params[1] == "b" || params[1] == "+b");
-    hub_.mode(client_, params[0], ban_list);
-  } else {
-    send_reply("421", command + " :Unknown command");
+  const auto command = std::find_if(kRegisteredCommands.begin(), kRegisteredCommands.end(),
+                                    [&](const Command& c) { return c.name == message.command; });
+  if (command == kRegisteredCommands.end()) {
+    return send_reply(numeric::ERR_UNKNOWNCOMMAND, message.command + " :Unknown command");
   }
+  if (!enough_params(message, command->min_params)) return;
+  const Replier reply = [this](std::string_view numeric, std::string_view rest) {
+    send_reply(numeric, rest);
+  };
+  command->run(Caller{hub_, client_, reply}, message.params);
 }
 
 }  // namespace chat::detail

@@ -246,7 +246,8 @@ void Hub::nick(const std::shared_ptr<Client>& client, std::string_view nick) {
   const auto [it, inserted] = nicks_.try_emplace(key, client);
   if (!inserted && it->second != client) {
     // Looked up and taken under one lock: two clients racing for a nickname cannot both win.
-    client->answer(reply(*client, "433", std::string(nick) + " :Nickname is already in use"));
+    client->answer(reply(*client, numeric::ERR_NICKNAMEINUSE,
+                         std::string(nick) + " :Nickname is already in use"));
     return;
   }
   const std::string old_prefix = client->prefix();
@@ -268,14 +269,15 @@ void Hub::register_user(const std::shared_ptr<Client>& client, std::string_view 
   client->registered = true;
   ++users_;
   const auto& me = *client;
-  client->answer(reply(me, "001", ":Welcome to the chat, " + me.prefix()));
-  client->answer(reply(me, "002", ":Your host is " + server_name_ + ", running chat-course-1.0"));
-  client->answer(reply(me, "003", ":This server was created for the course"));
-  client->answer(reply(me, "004", server_name_ + " chat-course-1.0 i t"));
-  client->answer(reply(me, "005",
+  client->answer(reply(me, numeric::RPL_WELCOME, ":Welcome to the chat, " + me.prefix()));
+  client->answer(reply(me, numeric::RPL_YOURHOST,
+                       ":Your host is " + server_name_ + ", running chat-course-1.0"));
+  client->answer(reply(me, numeric::RPL_CREATED, ":This server was created for the course"));
+  client->answer(reply(me, numeric::RPL_MYINFO, server_name_ + " chat-course-1.0 i t"));
+  client->answer(reply(me, numeric::RPL_ISUPPORT,
                        "CASEMAPPING=ascii CHANTYPES=# NICKLEN=16 CHANNELLEN=50 PREFIX=() "
                        ":are supported by this server"));
-  client->answer(reply(me, "422", ":MOTD File is missing"));
+  client->answer(reply(me, numeric::ERR_NOMOTD, ":MOTD File is missing"));
   log("register " + me.nick);
 }
 
@@ -310,7 +312,7 @@ void Hub::names_locked(Client& client, const Room& room) {
   // One 353 line per batch of names, short enough for any client's 512-byte lines.
   std::string names;
   const auto flush = [&] {
-    client.answer(reply(client, "353", "= " + room.name + " :" + names));
+    client.answer(reply(client, numeric::RPL_NAMREPLY, "= " + room.name + " :" + names));
     names.clear();
   };
   for (const auto& member : room.members) {
@@ -319,7 +321,7 @@ void Hub::names_locked(Client& client, const Room& room) {
     names += member->nick;
   }
   if (!names.empty()) flush();
-  client.answer(reply(client, "366", room.name + " :End of /NAMES list"));
+  client.answer(reply(client, numeric::RPL_ENDOFNAMES, room.name + " :End of /NAMES list"));
 }
 
 void Hub::join(const std::shared_ptr<Client>& client, std::string_view name) {
@@ -332,7 +334,8 @@ void Hub::join(const std::shared_ptr<Client>& client, std::string_view name) {
   room.members.push_back(client);
   client->rooms.insert(key);
   broadcast_locked(*client, room, ":" + client->prefix() + " JOIN " + room.name, true);
-  if (!room.topic.empty()) client->answer(reply(*client, "332", room.name + " :" + room.topic));
+  if (!room.topic.empty())
+    client->answer(reply(*client, numeric::RPL_TOPIC, room.name + " :" + room.topic));
   names_locked(*client, room);
   log("join " + client->nick + " " + room.name);
 }
@@ -350,11 +353,13 @@ void Hub::part(const std::shared_ptr<Client>& client, std::string_view name,
   const auto key = fold(name);
   const auto it = rooms_.find(key);
   if (it == rooms_.end()) {
-    client->answer(reply(*client, "403", std::string(name) + " :No such channel"));
+    client->answer(
+        reply(*client, numeric::ERR_NOSUCHCHANNEL, std::string(name) + " :No such channel"));
     return;
   }
   if (!client->rooms.contains(key)) {
-    client->answer(reply(*client, "442", it->second.name + " :You're not on that channel"));
+    client->answer(reply(*client, numeric::ERR_NOTONCHANNEL,
+                         it->second.name + " :You're not on that channel"));
     return;
   }
   std::string line = ":" + client->prefix() + " PART " + it->second.name;
@@ -376,16 +381,17 @@ void Hub::message(const std::shared_ptr<Client>& client, std::string_view comman
   const auto key = fold(target);
   if (target.starts_with('#')) {
     const auto it = rooms_.find(key);
-    if (it == rooms_.end()) return fail("403", std::string(target) + " :No such channel");
+    if (it == rooms_.end())
+      return fail(numeric::ERR_NOSUCHCHANNEL, std::string(target) + " :No such channel");
     if (!client->rooms.contains(key)) {
-      return fail("404", it->second.name + " :Cannot send to channel");
+      return fail(numeric::ERR_CANNOTSENDTOCHAN, it->second.name + " :Cannot send to channel");
     }
     broadcast_locked(*client, it->second, line, false);
     return;
   }
   const auto it = nicks_.find(key);
   if (it == nicks_.end() || !it->second->registered) {
-    return fail("401", std::string(target) + " :No such nick/channel");
+    return fail(numeric::ERR_NOSUCHNICK, std::string(target) + " :No such nick/channel");
   }
   deliver_locked(*client, it->second, make_line(line));
 }
@@ -396,17 +402,20 @@ void Hub::topic(const std::shared_ptr<Client>& client, std::string_view name,
   const auto key = fold(name);
   const auto it = rooms_.find(key);
   if (it == rooms_.end()) {
-    client->answer(reply(*client, "403", std::string(name) + " :No such channel"));
+    client->answer(
+        reply(*client, numeric::ERR_NOSUCHCHANNEL, std::string(name) + " :No such channel"));
     return;
   }
   Room& room = it->second;
   if (!client->rooms.contains(key)) {
-    client->answer(reply(*client, "442", room.name + " :You're not on that channel"));
+    client->answer(
+        reply(*client, numeric::ERR_NOTONCHANNEL, room.name + " :You're not on that channel"));
     return;
   }
   if (new_topic == nullptr) {
-    client->answer(room.topic.empty() ? reply(*client, "331", room.name + " :No topic is set")
-                                      : reply(*client, "332", room.name + " :" + room.topic));
+    client->answer(room.topic.empty()
+                       ? reply(*client, numeric::RPL_NOTOPIC, room.name + " :No topic is set")
+                       : reply(*client, numeric::RPL_TOPIC, room.name + " :" + room.topic));
     return;
   }
   room.topic = *new_topic;
@@ -418,7 +427,8 @@ void Hub::names(const std::shared_ptr<Client>& client, std::string_view name) {
   const std::scoped_lock lock(mutex_);
   const auto it = rooms_.find(fold(name));
   if (it == rooms_.end()) {
-    client->answer(reply(*client, "366", std::string(name) + " :End of /NAMES list"));
+    client->answer(
+        reply(*client, numeric::RPL_ENDOFNAMES, std::string(name) + " :End of /NAMES list"));
     return;
   }
   names_locked(*client, it->second);
@@ -427,7 +437,7 @@ void Hub::names(const std::shared_ptr<Client>& client, std::string_view name) {
 void Hub::who(const std::shared_ptr<Client>& client, std::string_view mask) {
   const std::scoped_lock lock(mutex_);
   const auto who_line = [&](const Client& user, std::string_view room) {
-    client->answer(reply(*client, "352",
+    client->answer(reply(*client, numeric::RPL_WHOREPLY,
                          std::string(room) + " " + user.user + " " + user.host() + " " +
                              server_name_ + " " + user.nick + " H :0 " + user.realname));
   };
@@ -437,7 +447,7 @@ void Hub::who(const std::shared_ptr<Client>& client, std::string_view mask) {
   } else if (const auto user = nicks_.find(key); user != nicks_.end() && user->second->registered) {
     who_line(*user->second, "*");
   }
-  client->answer(reply(*client, "315", std::string(mask) + " :End of WHO list"));
+  client->answer(reply(*client, numeric::RPL_ENDOFWHO, std::string(mask) + " :End of WHO list"));
 }
 
 void Hub::mode(const std::shared_ptr<Client>& client, std::string_view target, bool ban_list) {
@@ -445,19 +455,22 @@ void Hub::mode(const std::shared_ptr<Client>& client, std::string_view target, b
   const auto key = fold(target);
   if (!target.starts_with('#')) {
     if (key == fold(client->nick)) {
-      client->answer(reply(*client, "221", "+"));
+      client->answer(reply(*client, numeric::RPL_UMODEIS, "+"));
     } else {
-      client->answer(reply(*client, "502", ":Cannot change mode for other users"));
+      client->answer(
+          reply(*client, numeric::ERR_USERSDONTMATCH, ":Cannot change mode for other users"));
     }
     return;
   }
   const auto it = rooms_.find(key);
   if (it == rooms_.end()) {
-    client->answer(reply(*client, "403", std::string(target) + " :No such channel"));
+    client->answer(
+        reply(*client, numeric::ERR_NOSUCHCHANNEL, std::string(target) + " :No such channel"));
   } else if (ban_list) {
-    client->answer(reply(*client, "368", it->second.name + " :End of Channel Ban List"));
+    client->answer(
+        reply(*client, numeric::RPL_ENDOFBANLIST, it->second.name + " :End of Channel Ban List"));
   } else {
-    client->answer(reply(*client, "324", it->second.name + " +"));
+    client->answer(reply(*client, numeric::RPL_CHANNELMODEIS, it->second.name + " +"));
   }
 }
 
