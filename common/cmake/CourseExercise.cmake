@@ -59,8 +59,11 @@
 # The grader's contract with this file: every build directory gets course-targets.json (written by
 # course_write_contract at the end of the top-level CMakeLists.txt), one entry per implementation
 # of each exercise: the target that builds its tests, the binary it makes, the static library of
-# its objects (empty for a header-only exercise) and the targets whose compile errors are its own.
-# The grader reads it (grader/src/build_contract.hpp) instead of spelling target names itself.
+# its objects (empty for a header-only exercise), whether the exercise is header-only, where the
+# grader stages a submission's files (the submission only), and the targets whose compile errors
+# are its own; and, in the fuzz build, the reference's fuzz targets and their binaries. The
+# grader reads it (grader/src/building/build_contract.hpp) instead of spelling target names and
+# paths.
 function(_course_contract_add key impl owners)
   set(archive "")
   if(NOT EXERCISE_HEADER_ONLY)
@@ -75,8 +78,16 @@ function(_course_contract_add_binary key impl exe archive owners)
     list(APPEND quoted "\"${owner}\"")
   endforeach()
   list(JOIN quoted ", " owner_list)
+  set(header_only false)
+  if(EXERCISE_HEADER_ONLY)
+    set(header_only true)
+  endif()
+  set(staging "")
+  if(impl STREQUAL "submission")
+    set(staging "${CMAKE_BINARY_DIR}/submission/${key}")
+  endif()
   set_property(GLOBAL APPEND PROPERTY COURSE_CONTRACT
-    "{\"exercise\": \"${key}\", \"impl\": \"${impl}\", \"tests_target\": \"${exe}\", \"tests_binary\": \"$<TARGET_FILE:${exe}>\", \"archive\": \"${archive}\", \"link_map\": \"$<TARGET_FILE:${exe}>.map\", \"owners\": [${owner_list}]}")
+    "{\"exercise\": \"${key}\", \"impl\": \"${impl}\", \"tests_target\": \"${exe}\", \"tests_binary\": \"$<TARGET_FILE:${exe}>\", \"archive\": \"${archive}\", \"link_map\": \"$<TARGET_FILE:${exe}>.map\", \"header_only\": ${header_only}, \"staging_dir\": \"${staging}\", \"owners\": [${owner_list}]}")
 endfunction()
 
 # The linker writes a map of every file it loaded beside the tests binary: the grader's link check
@@ -104,8 +115,10 @@ endfunction()
 function(course_write_contract)
   get_property(entries GLOBAL PROPERTY COURSE_CONTRACT)
   list(JOIN entries ",\n  " body)
+  get_property(fuzzers GLOBAL PROPERTY COURSE_CONTRACT_FUZZ)
+  list(JOIN fuzzers ",\n  " fuzz_body)
   file(GENERATE OUTPUT "${CMAKE_BINARY_DIR}/course-targets.json"
-       CONTENT "{\"version\": 1, \"implementations\": [\n  ${body}\n]}\n")
+       CONTENT "{\"version\": 2, \"implementations\": [\n  ${body}\n],\n\"fuzz_targets\": [\n  ${fuzz_body}\n]}\n")
 endfunction()
 
 # Splits an implementation into the sources it compiles itself and the reference files it
@@ -195,6 +208,10 @@ function(_course_add_fuzzers key impl lib)
     set_target_properties(${target} PROPERTIES
       OUTPUT_NAME "${name}"
       RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/fuzz/${key}/${impl}")
+    if(impl STREQUAL "solutions")
+      set_property(GLOBAL APPEND PROPERTY COURSE_CONTRACT_FUZZ
+        "{\"exercise\": \"${key}\", \"name\": \"${name}\", \"target\": \"${target}\", \"binary\": \"$<TARGET_FILE:${target}>\"}")
+    endif()
   endforeach()
 endfunction()
 

@@ -5,10 +5,10 @@
 #include <iostream>
 #include <string>
 
-#include "commands.hpp"
-#include "reporters.hpp"
-#include "sandbox.hpp"
-#include "util.hpp"
+#include "commands/commands.hpp"
+#include "course/util.hpp"
+#include "reports/reporters.hpp"
+#include "running/sandbox.hpp"
 
 namespace {
 
@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
                "yourself anyway (your own laptop only; the report says so)");
 
   std::optional<std::string> list_impl;
-  auto* list = app.add_subcommand("list", "List the exercises, their points and your files");
+  auto* list =
+      app.add_subcommand("list", "List the exercises: each one's state and your last grade of it");
   list->add_option("--impl", list_impl, "With a submission directory: where each file comes from");
 
   GradeArgs grade_args;

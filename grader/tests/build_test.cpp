@@ -1,6 +1,6 @@
 // Build driving: configuring a preset on first use, building several targets
 // in one call, and telling which target failed with which compiler errors.
-#include "build.hpp"
+#include "building/build.hpp"
 
 #include <gtest/gtest.h>
 
@@ -86,13 +86,16 @@ TEST(Build, ExtractsTheErrorsOfOneTargetFromANinjaLog) {
       "p.cpp:1:1: error: unrelated\n"
       "ninja: build stopped: subcommand failed.\n";
   const auto contract = BuildContract::parse(
-      R"({"version": 1, "implementations": [
+      R"({"version": 2, "implementations": [
         {"exercise": "00-warmup", "impl": "submission", "tests_target": "00-warmup_tests_submission",
          "tests_binary": "/build/tests/00-warmup/submission", "archive": "",
+         "header_only": false, "staging_dir": "/build/submission/00-warmup",
          "owners": ["00-warmup_impl_submission", "00-warmup_tests_submission"]},
         {"exercise": "00-warmup", "impl": "solutions", "tests_target": "00-warmup_tests_solutions",
          "tests_binary": "/build/tests/00-warmup/solutions", "archive": "",
-         "owners": ["00-warmup_impl_solutions", "00-warmup_tests_solutions"]}]})",
+         "header_only": false, "staging_dir": "",
+         "owners": ["00-warmup_impl_solutions", "00-warmup_tests_solutions"]}],
+       "fuzz_targets": []})",
       "/build");
   const auto submission = contract.step_markers(contract.of("00-warmup", "submission"));
   const auto errors = extract_build_errors(log, submission);
@@ -116,14 +119,33 @@ TEST(Build, ALinkStepIsClaimedByItsOwnBinaryOnly) {
 
 TEST(BuildContract, ReadsWhatCMakeWroteAndNamesWhatItLacks) {
   const auto contract = BuildContract::parse(
-      R"({"version": 1, "implementations": [
+      R"({"version": 2, "implementations": [
         {"exercise": "00-warmup", "impl": "solutions", "tests_target": "00-warmup_tests_solutions",
          "tests_binary": "/c/build/tsan/tests/00-warmup/solutions",
          "archive": "/c/build/tsan/lib00-warmup_impl_solutions.a",
-         "owners": ["00-warmup_impl_solutions", "00-warmup_reference_counter_cpp"]}]})",
+         "header_only": false, "staging_dir": "",
+         "owners": ["00-warmup_impl_solutions", "00-warmup_reference_counter_cpp"]},
+        {"exercise": "04-cache", "impl": "submission", "tests_target": "04-cache_tests_submission",
+         "tests_binary": "/c/build/tsan/tests/04-cache/submission", "archive": "",
+         "header_only": true, "staging_dir": "/c/build/tsan/submission/04-cache",
+         "owners": ["04-cache_tests_submission"]}],
+       "fuzz_targets": [
+        {"exercise": "07-b", "name": "zeta", "target": "07-b_fuzz_zeta_solutions",
+         "binary": "/c/build/fuzz/fuzz/07-b/solutions/zeta"},
+        {"exercise": "03-a", "name": "alpha", "target": "03-a_fuzz_alpha_solutions",
+         "binary": "/c/build/fuzz/fuzz/03-a/solutions/alpha"}]})",
       "/c/build/tsan");
   const auto& targets = contract.of("00-warmup", "solutions");
   EXPECT_EQ(targets.tests_binary, std::filesystem::path("/c/build/tsan/tests/00-warmup/solutions"));
+  EXPECT_FALSE(targets.header_only);
+  EXPECT_TRUE(targets.staging_dir.empty());
+  const auto& cache = contract.of("04-cache", "submission");
+  EXPECT_TRUE(cache.header_only) << "header-only is CMake's word, not guessed from file names";
+  EXPECT_EQ(cache.staging_dir, std::filesystem::path("/c/build/tsan/submission/04-cache"));
+  ASSERT_EQ(contract.fuzz_targets().size(), 2U);
+  EXPECT_EQ(contract.fuzz_targets()[0].name, "alpha") << "by exercise, then name";
+  EXPECT_EQ(contract.fuzz_targets()[1].binary,
+            std::filesystem::path("/c/build/fuzz/fuzz/07-b/solutions/zeta"));
   EXPECT_EQ(contract.step_markers(targets),
             (std::vector<std::string>{"/00-warmup_impl_solutions.dir/",
                                       "/00-warmup_reference_counter_cpp.dir/",

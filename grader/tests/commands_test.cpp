@@ -1,21 +1,21 @@
 // Commands that need no build: hint, new, export-student, and the helpers
 // grade shares (implementation requests, manifest/binary checks, reports).
-#include "commands.hpp"
+#include "commands/commands.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
-#include "build.hpp"
+#include "building/build.hpp"
+#include "course/manifest.hpp"
+#include "course/requirements.hpp"
+#include "course/run_plan.hpp"
+#include "course/skeletons.hpp"
 #include "course/time_scale.hpp"
-#include "manifest.hpp"
-#include "process.hpp"
-#include "reporters.hpp"
-#include "requirements.hpp"
-#include "run_plan.hpp"
-#include "skeletons.hpp"
-#include "test_runner.hpp"
+#include "reports/reporters.hpp"
+#include "running/process.hpp"
+#include "running/test_runner.hpp"
 #include "test_support.hpp"
 
 namespace grader {
@@ -175,20 +175,23 @@ TEST(Requests, NamedImplementationsAndSubmissionDirectories) {
   make_exercise(root.path(), "01-pool", {"B.One"}, 1);
   const auto manifests = load_all_manifests(root.path());
 
-  const auto own = make_requests(root.path(), manifests, "exercises", true);
+  const auto own = make_requests(
+      root.path(), manifests, Impl::parse("exercises"),
+      PlanOptions{.tests = {}, .build = BuildConfig::normal, .sanitizer_builds_first = true});
   ASSERT_EQ(own.size(), 2U);
   EXPECT_EQ(own[0].impl.kind, Impl::Kind::student);
   EXPECT_EQ(own[0].impl.target(), "exercises");
   EXPECT_EQ(own[0].plan.cells(), (std::vector<Cell>{{"A.One", BuildConfig::normal}}));
 
-  EXPECT_THROW(make_requests(root.path(), manifests, "solutions", true), GraderError)
+  EXPECT_THROW(make_requests(root.path(), manifests, Impl::parse("solutions")), GraderError)
       << "no solutions/ in this course";
-  EXPECT_THROW(make_requests(root.path(), manifests, "mutant-x", true), GraderError);
-  EXPECT_THROW(make_requests(root.path(), manifests, "going-further-x", true), GraderError);
-  EXPECT_THROW(make_requests(root.path(), manifests, "/nonexistent/dir", true), GraderError);
+  EXPECT_THROW(make_requests(root.path(), manifests, Impl::parse("mutant-x")), GraderError);
+  EXPECT_THROW(make_requests(root.path(), manifests, Impl::parse("going-further-x")), GraderError);
+  EXPECT_THROW(Impl::parse("/nonexistent/dir"), GraderError) << "--impl is parsed once, here";
 
   TempDir submission;
-  const auto one = make_requests(root.path(), {manifests[1]}, submission.path().string(), false);
+  const auto one =
+      make_requests(root.path(), {manifests[1]}, Impl::parse(submission.path().string()));
   ASSERT_EQ(one.size(), 1U);
   EXPECT_EQ(one[0].impl.kind, Impl::Kind::submission);
   EXPECT_EQ(one[0].impl.target(), "submission");
@@ -221,7 +224,7 @@ TEST(Requests, EachKindOfImplementationHasItsCMakeNameAndOnlyThose) {
   make_exercise(root.path(), "00-warmup", {"A.One"});
   put(root.path(), "solutions/00-warmup/going-further/faster/variant.patch", "");
   const auto manifests = load_all_manifests(root.path());
-  const auto requests = make_requests(root.path(), manifests, "going-further-faster", true);
+  const auto requests = make_requests(root.path(), manifests, Impl::parse("going-further-faster"));
   ASSERT_EQ(requests.size(), 1U);
   EXPECT_EQ(requests[0].impl.target(), "going-further-faster");
 }
@@ -276,13 +279,36 @@ TEST(Requests, SanitizerBuildsAreMadeFirstOnlyForTaggedTests) {
   TempDir root;
   make_raced_exercise(root.path(), "[\"sanitizer:tsan\"]");
   const auto manifests = load_all_manifests(root.path());
-  const auto first = make_requests(root.path(), manifests, "exercises", true).front().plan;
+  const auto first =
+      make_requests(
+          root.path(), manifests, Impl::parse("exercises"),
+          PlanOptions{.tests = {}, .build = BuildConfig::normal, .sanitizer_builds_first = true})
+          .front()
+          .plan;
   EXPECT_EQ(first.builds(), (std::vector<BuildConfig>{BuildConfig::normal, BuildConfig::tsan}));
   EXPECT_EQ(first.cells(),
             (std::vector<Cell>{{"A.Plain", BuildConfig::normal}, {"A.Raced", BuildConfig::normal}}))
       << "the sanitizer builds are made first, but their cells come after the normal run";
-  const auto later = make_requests(root.path(), manifests, "exercises", false).front().plan;
+  const auto later = make_requests(root.path(), manifests, Impl::parse("exercises")).front().plan;
   EXPECT_EQ(later.builds(), std::vector<BuildConfig>{BuildConfig::normal});
+}
+
+TEST(Requests, OnePlanHoldsTheNamedTestsInTheNamedBuild) {
+  TempDir root;
+  make_raced_exercise(root.path(), "[\"sanitizer:tsan\"]");
+  const auto manifests = load_all_manifests(root.path());
+  const auto named = make_requests(
+      root.path(), manifests, Impl::parse("exercises"),
+      PlanOptions{
+          .tests = {"A.Raced"}, .build = BuildConfig::normal, .sanitizer_builds_first = false});
+  EXPECT_EQ(named.front().plan.cells(), (std::vector<Cell>{{"A.Raced", BuildConfig::normal}}))
+      << "--test: the plan has the named tests only, so the score is out of them";
+  const auto stress = make_requests(
+      root.path(), manifests, Impl::parse("exercises"),
+      PlanOptions{.tests = {}, .build = BuildConfig::asan, .sanitizer_builds_first = false});
+  EXPECT_EQ(stress.front().plan.cells(),
+            (std::vector<Cell>{{"A.Plain", BuildConfig::asan}, {"A.Raced", BuildConfig::asan}}));
+  EXPECT_EQ(stress.front().plan.builds(), std::vector<BuildConfig>{BuildConfig::asan});
 }
 
 TEST(RunPlan, CellsAreUniqueAndBuildsComeInTheTablesOrder) {

@@ -1,34 +1,44 @@
 // The selfcheck's fuzzing step: which targets it finds, how it runs them, what it reports.
-#include "fuzz.hpp"
+#include "running/fuzz.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <string>
 
+#include "course/util.hpp"
 #include "test_support.hpp"
-#include "util.hpp"
 
 namespace grader {
 namespace {
 
 using testing_support::put;
 
-TEST(Fuzz, FindsEveryFuzzSourceOfTheChosenExercises) {
+TEST(Fuzz, FindsTheChosenExercisesSourcesAndTheirTargetsInTheContract) {
   const TempDir root;
   put(root.path(), "exercises/01-a/fuzz/zeta.cpp", "");
-  put(root.path(), "exercises/01-a/fuzz/alpha.cpp", "");
-  put(root.path(), "exercises/01-a/fuzz/notes.md", "");
   put(root.path(), "exercises/02-b/src/main.cpp", "");
-  put(root.path(), "exercises/03-c/fuzz/other.cpp", "");
-  const auto targets = fuzz_targets(root.path(), {"01-a", "02-b"});
+  put(root.path(), "exercises/02-b/fuzz/notes.md", "");
+  EXPECT_TRUE(has_fuzz_sources(root.path(), {"01-a", "02-b"}));
+  EXPECT_FALSE(has_fuzz_sources(root.path(), {"02-b"})) << "only .cpp files are fuzz targets";
+
+  const auto contract = BuildContract::parse(
+      R"({"version": 2, "implementations": [], "fuzz_targets": [
+        {"exercise": "01-a", "name": "zeta", "target": "01-a_fuzz_zeta_solutions",
+         "binary": "/b/fuzz/01-a/solutions/zeta"},
+        {"exercise": "01-a", "name": "alpha", "target": "01-a_fuzz_alpha_solutions",
+         "binary": "/b/fuzz/01-a/solutions/alpha"},
+        {"exercise": "03-c", "name": "other", "target": "03-c_fuzz_other_solutions",
+         "binary": "/b/fuzz/03-c/solutions/other"}]})",
+      "/b");
+  const auto targets = fuzz_targets(contract, {"01-a", "02-b"});
   ASSERT_EQ(targets.size(), 2u);
   EXPECT_EQ(targets[0].name, "alpha");
   EXPECT_EQ(targets[1].name, "zeta");
   EXPECT_EQ(targets[0].exercise_id, "01-a");
   EXPECT_EQ(targets[0].target, "01-a_fuzz_alpha_solutions");
-  EXPECT_EQ(targets[0].binary, root.path() / "build/fuzz/fuzz/01-a/solutions/alpha");
-  EXPECT_TRUE(fuzz_targets(root.path(), {"02-b"}).empty());
+  EXPECT_EQ(targets[0].binary, std::filesystem::path("/b/fuzz/01-a/solutions/alpha"));
+  EXPECT_TRUE(fuzz_targets(contract, {"02-b"}).empty());
 }
 
 TEST(Fuzz, SecondsComeFromTheSettingOrDefaultTo20) {

@@ -1,6 +1,6 @@
 // The result channel a test binary reports on (common/src/test_main.cpp), and classifying
 // finished runs from it.
-#include "gtest.hpp"
+#include "running/gtest.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The job pool: shared jobs run in parallel up to the limit; exclusive jobs
 // run with nothing else running.
-#include "job_pool.hpp"
+#include "running/job_pool.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Manifest and mutant loading, every validation error, and how students name
 // exercises.
-#include "manifest.hpp"
+#include "course/manifest.hpp"
 
 #include <gtest/gtest.h>
 

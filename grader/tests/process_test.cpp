@@ -1,6 +1,6 @@
 // The sandboxed runner: exit codes, output, timeouts that kill whole process
 // groups, crashes, output floods, fork bombs and resource limits.
-#include "process.hpp"
+#include "running/process.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "report_fixture.hpp"
-#include "reporters.hpp"
+#include "reports/reporters.hpp"
 
 namespace grader::testing {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "model.hpp"
+#include "course/model.hpp"
 
 namespace grader::testing {
 

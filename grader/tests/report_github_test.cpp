@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "report_fixture.hpp"
-#include "reporters.hpp"
+#include "reports/reporters.hpp"
 
 namespace grader::testing {
 namespace {

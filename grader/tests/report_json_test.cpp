@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "report_fixture.hpp"
-#include "reporters.hpp"
+#include "reports/reporters.hpp"
 
 namespace grader::testing {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "report_fixture.hpp"
 #include "report_xml_reader.hpp"
-#include "reporters.hpp"
+#include "reports/reporters.hpp"
 
 namespace grader::testing {
 namespace {

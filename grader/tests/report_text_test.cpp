@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "report_fixture.hpp"
-#include "report_util.hpp"
-#include "reporters.hpp"
+#include "reports/report_util.hpp"
+#include "reports/reporters.hpp"
 
 namespace grader::testing {
 namespace {

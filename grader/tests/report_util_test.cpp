@@ -1,4 +1,4 @@
-#include "report_util.hpp"
+#include "reports/report_util.hpp"
 
 #include <gtest/gtest.h>
 

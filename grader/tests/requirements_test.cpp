@@ -1,11 +1,11 @@
 // Requirements tables: parsing, and every problem selfcheck refuses.
-#include "requirements.hpp"
+#include "course/requirements.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
-#include "util.hpp"
+#include "course/util.hpp"
 
 namespace grader {
 namespace {

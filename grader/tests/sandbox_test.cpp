@@ -2,7 +2,7 @@
 // whose processes leave their group, a test that signals the grader, writes outside the run's
 // own /tmp, a memory hog. These need root (a cgroup, a separate user, mount namespaces); as
 // another user they are skipped with the reason.
-#include "sandbox.hpp"
+#include "running/sandbox.hpp"
 
 #include <dirent.h>
 #include <gtest/gtest.h>
@@ -13,8 +13,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "commands.hpp"
-#include "process.hpp"
+#include "commands/commands.hpp"
+#include "running/process.hpp"
 #include "test_support.hpp"
 
 namespace grader {

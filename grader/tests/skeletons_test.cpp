@@ -1,10 +1,10 @@
 // Which exercises a student started: grader/skeletons.sha256 against the student's files, in the
 // course tree and in a submission directory.
-#include "skeletons.hpp"
+#include "course/skeletons.hpp"
 
 #include <gtest/gtest.h>
 
-#include "manifest.hpp"
+#include "course/manifest.hpp"
 #include "test_support.hpp"
 
 namespace grader {

@@ -1,10 +1,10 @@
 // Staging a submission: only the manifest's student files are used, unchanged
 // files keep their mtime, and edits to anything else change nothing.
-#include "staging.hpp"
+#include "building/staging.hpp"
 
 #include <gtest/gtest.h>
 
-#include "manifest.hpp"
+#include "course/manifest.hpp"
 #include "test_support.hpp"
 
 namespace grader {
@@ -36,8 +36,10 @@ struct Course {
     put(build, "submission/04-pool/src/stale.cpp", "left by an old course version\n");
   }
 
+  // Where the build contract says a submission of 04-pool is staged.
+  [[nodiscard]] std::filesystem::path staging() const { return build / "submission" / "04-pool"; }
   [[nodiscard]] std::filesystem::path staged(const std::string& file) const {
-    return build / "submission" / "04-pool" / file;
+    return staging() / file;
   }
 };
 
@@ -72,7 +74,7 @@ TEST(Staging, CopiesOnlyTheStudentFilesAndIgnoresEditsToTests) {
       "TEST(Pool, Works) {}  // always passes\n");
   put(sub.path(), "exercises/04-pool/src/sneaky.cpp", "extra source\n");
 
-  const auto result = stage_submission(sub.path(), course.manifest, course.build, false);
+  const auto result = stage_submission(sub.path(), course.manifest, course.staging(), false, false);
   EXPECT_TRUE(result.warnings.empty());
   ASSERT_EQ(result.files.size(), 2U);
   EXPECT_EQ(read_file(course.staged("src/pool.cpp")), "student pool\n");
@@ -95,7 +97,7 @@ TEST(Staging, LeavesFilesWithEqualBytesUntouched) {
   std::filesystem::last_write_time(course.staged("src/pool.cpp"), old_time);
   std::filesystem::last_write_time(course.staged("src/extra.cpp"), old_time);
 
-  const auto result = stage_submission(sub.path(), course.manifest, course.build, true);
+  const auto result = stage_submission(sub.path(), course.manifest, course.staging(), false, true);
   ASSERT_EQ(result.files.size(), 2U);
   EXPECT_FALSE(result.files[0].copied);
   EXPECT_TRUE(result.files[1].copied);
@@ -109,7 +111,7 @@ TEST(Staging, AMissingFileFallsBackToTheSkeletonWithAWarning) {
   put(course.build, "submission/04-pool/src/extra.cpp", "an earlier submission\n");
   TempDir sub;
   put(sub.path(), "src/pool.cpp", "student pool\n");
-  const auto result = stage_submission(sub.path(), course.manifest, course.build, true);
+  const auto result = stage_submission(sub.path(), course.manifest, course.staging(), false, true);
   ASSERT_EQ(result.warnings.size(), 1U);
   EXPECT_NE(result.warnings[0].find("no src/extra.cpp for 04-pool; using the skeleton's"),
             std::string::npos);

@@ -1,13 +1,13 @@
 // The checks on student code before and after it is compiled (submission_check.hpp): includes
 // that leave the exercise, symlinks, words a header-only exercise may not use, and the symbols,
 // sections and instructions of compiled objects.
-#include "submission_check.hpp"
+#include "building/submission_check.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
-#include "process.hpp"
+#include "running/process.hpp"
 #include "test_support.hpp"
 
 namespace grader {

@@ -2,13 +2,13 @@
 // fresh working directory, retries of timing tests, and trace collection.
 // Shell scripts stand in for GoogleTest binaries and copy captured JSON
 // results to the --gtest_output path they are given.
-#include "test_runner.hpp"
+#include "running/test_runner.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
-#include "sandbox.hpp"
+#include "running/sandbox.hpp"
 #include "test_support.hpp"
 
 namespace grader {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "util.hpp"
+#include "course/util.hpp"
 
 namespace grader::testing_support {
 

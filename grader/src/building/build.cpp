@@ -1,11 +1,11 @@
-#include "build.hpp"
+#include "building/build.hpp"
 
 #include <optional>
 #include <regex>
 
-#include "process.hpp"
-#include "sandbox.hpp"
-#include "util.hpp"
+#include "course/util.hpp"
+#include "running/process.hpp"
+#include "running/sandbox.hpp"
 
 namespace grader {
 

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "build_contract.hpp"
-#include "model.hpp"
-#include "progress.hpp"
+#include "building/build_contract.hpp"
+#include "course/model.hpp"
+#include "reports/progress.hpp"
 
 namespace grader {
 

@@ -1,8 +1,10 @@
-#include "build_contract.hpp"
+#include "building/build_contract.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
-#include "util.hpp"
+#include "course/util.hpp"
 
 namespace grader {
 
@@ -35,10 +37,21 @@ BuildContract BuildContract::parse(std::string_view json, const std::filesystem:
       targets.archive = entry.at("archive").get<std::string>();
       targets.link_map = entry.value("link_map", std::string());
       targets.owners = entry.at("owners").get<std::vector<std::string>>();
+      targets.header_only = entry.at("header_only").get<bool>();
+      targets.staging_dir = entry.at("staging_dir").get<std::string>();
       contract
           .impls_[{entry.at("exercise").get<std::string>(), entry.at("impl").get<std::string>()}] =
           std::move(targets);
     }
+    for (const auto& entry : document.at("fuzz_targets")) {
+      contract.fuzz_targets_.push_back(
+          {entry.at("exercise").get<std::string>(), entry.at("name").get<std::string>(),
+           entry.at("target").get<std::string>(), entry.at("binary").get<std::string>()});
+    }
+    std::sort(contract.fuzz_targets_.begin(), contract.fuzz_targets_.end(),
+              [](const FuzzTarget& a, const FuzzTarget& b) {
+                return std::tie(a.exercise_id, a.name) < std::tie(b.exercise_id, b.name);
+              });
   } catch (const nlohmann::json::exception& e) {
     throw GraderError((build_dir / kContractFile).string() + " is not what CMake writes (" +
                       e.what() + "); delete " + build_dir.string() + " and grade again");

@@ -1,10 +1,10 @@
-#include "staging.hpp"
+#include "building/staging.hpp"
 
 #include <algorithm>
 #include <set>
 
-#include "submission_check.hpp"
-#include "util.hpp"
+#include "building/submission_check.hpp"
+#include "course/util.hpp"
 
 namespace grader {
 
@@ -67,9 +67,9 @@ void sync_course_files(const ExerciseManifest& manifest, const fs::path& staging
 }  // namespace
 
 StagingResult stage_submission(const fs::path& submission, const ExerciseManifest& manifest,
-                               const fs::path& build_dir, bool single_exercise) {
+                               const fs::path& staging_dir, bool header_only,
+                               bool single_exercise) {
   StagingResult result;
-  const auto staging_dir = build_dir / "submission" / manifest.id;
   const std::set<std::string> student_files(manifest.student_files.begin(),
                                             manifest.student_files.end());
   for (const auto& file : manifest.student_files) {
@@ -86,7 +86,7 @@ StagingResult stage_submission(const fs::path& submission, const ExerciseManifes
     }
     if (!staged.from_skeleton) {
       const auto problems = check_sources({{staged.source, submission, staged.source.string()}},
-                                          is_header_only(manifest), manifest.allowed_calls);
+                                          header_only, manifest.allowed_calls);
       if (!problems.empty()) {
         result.errors.insert(result.errors.end(), problems.begin(), problems.end());
         result.files.push_back(staged);

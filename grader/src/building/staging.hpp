@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "model.hpp"
+#include "course/model.hpp"
 
 namespace grader {
 
@@ -36,13 +36,15 @@ std::optional<std::filesystem::path> find_submission_file(const std::filesystem:
                                                           const std::string& file,
                                                           bool single_exercise);
 
-// Copies each student file into build_dir/submission/<id>/ when its bytes
-// differ from the staged copy (an unchanged file keeps its mtime, so the
-// rebuild stays incremental). Other files in the staging directory are kept
-// equal to the course's skeleton, or removed when the course has none.
+// Copies each student file into `staging_dir` (the build contract's, build/<preset>/submission/
+// <id>/) when its bytes differ from the staged copy (an unchanged file keeps its mtime, so the
+// rebuild stays incremental), after the source checks (`header_only`: the build contract's).
+// Other files in the staging directory are kept equal to the course's skeleton, or removed when
+// the course has none.
 StagingResult stage_submission(const std::filesystem::path& submission,
                                const ExerciseManifest& manifest,
-                               const std::filesystem::path& build_dir, bool single_exercise);
+                               const std::filesystem::path& staging_dir, bool header_only,
+                               bool single_exercise);
 
 // Makes `target` hold the bytes of `source`; returns true when it had to copy.
 bool sync_file(const std::filesystem::path& source, const std::filesystem::path& target);

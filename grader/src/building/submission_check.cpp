@@ -1,4 +1,4 @@
-#include "submission_check.hpp"
+#include "building/submission_check.hpp"
 
 #include <cxxabi.h>
 #include <sys/stat.h>
@@ -11,8 +11,8 @@
 #include <set>
 #include <sstream>
 
-#include "process.hpp"
-#include "util.hpp"
+#include "course/util.hpp"
+#include "running/process.hpp"
 
 namespace grader {
 
@@ -353,14 +353,6 @@ bool parse_nm_line(const std::string& line, std::string& member, std::string& na
 }
 
 }  // namespace
-
-bool is_header_only(const ExerciseManifest& manifest) {
-  return std::all_of(manifest.student_files.begin(), manifest.student_files.end(),
-                     [](const std::string& file) {
-                       const auto ext = fs::path(file).extension();
-                       return ext == ".hpp" || ext == ".h";
-                     });
-}
 
 const std::vector<std::string>& refused_calls() {
   static const std::vector<std::string> all = [] {

@@ -31,12 +31,9 @@
 #include <string>
 #include <vector>
 
-#include "model.hpp"
+#include "course/model.hpp"
 
 namespace grader {
-
-// An exercise whose student files are all headers (a class template): its tests compile them.
-bool is_header_only(const ExerciseManifest& manifest);
 
 struct SourceFile {
   std::filesystem::path path;  // the file to read

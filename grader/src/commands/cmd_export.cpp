@@ -2,9 +2,9 @@
 // solutions/ and mutants.
 #include <iostream>
 
-#include "commands.hpp"
-#include "process.hpp"
-#include "util.hpp"
+#include "commands/commands.hpp"
+#include "course/util.hpp"
+#include "running/process.hpp"
 
 namespace grader {
 

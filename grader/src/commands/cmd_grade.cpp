@@ -3,12 +3,12 @@
 #include <chrono>
 #include <iostream>
 
-#include "commands.hpp"
-#include "job_pool.hpp"
-#include "manifest.hpp"
-#include "sandbox.hpp"
-#include "skeletons.hpp"
-#include "util.hpp"
+#include "commands/commands.hpp"
+#include "course/manifest.hpp"
+#include "course/skeletons.hpp"
+#include "course/util.hpp"
+#include "running/job_pool.hpp"
+#include "running/sandbox.hpp"
 
 namespace grader {
 
@@ -20,9 +20,8 @@ using Clock = std::chrono::steady_clock;
 // exercise's mutants first, as selfcheck would: a broken one stops grading like a broken manifest.
 // A student's grade never reads them (a student repository has none).
 void check_mutant_files(const fs::path& root, const std::vector<ExerciseManifest>& manifests,
-                        const std::string& impl) {
-  const auto chosen = Impl::named(impl);
-  if (!chosen || chosen->kind != Impl::Kind::mutant) return;
+                        const Impl& impl) {
+  if (impl.kind != Impl::Kind::mutant) return;
   std::vector<std::string> problems;
   for (const auto& manifest : manifests) {
     const auto loaded = load_mutants(root, manifest);
@@ -34,8 +33,8 @@ void check_mutant_files(const fs::path& root, const std::vector<ExerciseManifest
 // `single_exercise`: one exercise was asked for, so a submission may hold its files at its top
 // (not merely one exercise was started among several).
 GradeReport grade_once(const fs::path& root, const std::vector<ExerciseManifest>& manifests,
-                       const std::string& impl, const std::vector<std::string>& tests,
-                       bool sanitizers, int jobs, Progress& progress, bool single_exercise) {
+                       const Impl& impl, const std::vector<std::string>& tests, bool sanitizers,
+                       int jobs, Progress& progress, bool single_exercise) {
   const auto start = Clock::now();
   GradeContext context;
   context.root = root;
@@ -51,15 +50,11 @@ GradeReport grade_once(const fs::path& root, const std::vector<ExerciseManifest>
   // a test's process could outlive it and tamper with a later build, so there every build is
   // made before any test runs.
   const bool contained = sandbox_support().cgroups != CgroupKind::none;
-  auto requests = make_requests(root, manifests, impl, sanitizers && !contained);
+  PlanOptions plan;
+  plan.tests = tests;
+  plan.sanitizer_builds_first = sanitizers && !contained;
+  auto requests = make_requests(root, manifests, impl, plan);
   for (auto& request : requests) request.single_exercise = single_exercise;
-  if (!tests.empty()) {
-    for (auto& request : requests) {
-      auto plan = RunPlan::normal_build(request.manifest, tests);
-      for (const auto build : request.plan.builds()) plan.also_build(build);
-      request.plan = std::move(plan);
-    }
-  }
   auto prepared = prepare(context, std::move(requests));
   for (const auto& p : prepared) {
     for (const auto& warning : p.warnings) progress.message("warning: " + warning);
@@ -68,15 +63,7 @@ GradeReport grade_once(const fs::path& root, const std::vector<ExerciseManifest>
     progress.message("warning: " + warning);
   }
   GradeReport report;
-  report.exercises = run_prepared(context, prepared);
-  if (!tests.empty()) {
-    // The scores are out of the tests that ran, not of the whole exercise.
-    for (auto& exercise : report.exercises) {
-      std::erase_if(exercise.manifest.tests, [&](const TestSpec& test) {
-        return std::find(tests.begin(), tests.end(), test.name) == tests.end();
-      });
-    }
-  }
+  report.exercises = run_prepared(context, prepared);  // scored out of the planned tests
   if (sanitizers && !interrupted()) add_sanitizer_runs(context, prepared, report.exercises);
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   report.sandbox = sandbox_support().describe();
@@ -121,21 +108,11 @@ struct Split {
 };
 
 Split split_started(const fs::path& root, const std::vector<ExerciseManifest>& manifests,
-                    const GradeArgs& args) {
-  const auto chosen = Impl::named(args.impl);
-  const bool student_work = !chosen || chosen->kind == Impl::Kind::student;
+                    const GradeArgs& args, const Impl& impl) {
+  const bool student_work = impl.kind == Impl::Kind::student || impl.kind == Impl::Kind::submission;
   const bool named = !args.exercises.empty() || !args.tests.empty();
   if (!student_work || named) return {manifests, {}};
-  std::optional<fs::path> submission;
-  if (!chosen) {
-    std::error_code ec;
-    if (!fs::is_directory(args.impl, ec)) {
-      throw GraderError("--impl: '" + args.impl +
-                        "' is neither exercises, solutions, mutant-<name>, going-further-<name> "
-                        "nor a directory");
-    }
-    submission = fs::weakly_canonical(fs::absolute(args.impl));
-  }
+  const std::optional<fs::path> submission = impl.submission;
   const SkeletonPrints prints = load_skeleton_prints(root);
   Split split;
   for (const auto& manifest : manifests) {
@@ -163,20 +140,18 @@ int cmd_grade(const fs::path& root, const GradeArgs& args) {
   install_interrupt_handlers();
   const auto manifests =
       select_tests(select_exercises(load_all_manifests(root), args.exercises), args.tests);
-  check_mutant_files(root, manifests, args.impl);
+  const Impl impl = Impl::parse(args.impl);  // --impl, parsed once
+  check_mutant_files(root, manifests, impl);
   auto progress = Progress::for_terminal();
-  const Split split = split_started(root, manifests, args);
+  const Split split = split_started(root, manifests, args, impl);
   GradeReport graded;
   if (!split.started.empty()) {
-    graded = grade_once(root, split.started, args.impl, args.tests, !args.no_sanitizers, args.jobs,
+    graded = grade_once(root, split.started, impl, args.tests, !args.no_sanitizers, args.jobs,
                         progress, manifests.size() == 1);
   } else {
     graded.sandbox = sandbox_support().describe();
   }
-  // As Impl::label() names the graded ones: "exercises", or the submission's directory.
-  const std::string label =
-      Impl::named(args.impl) ? args.impl : fs::weakly_canonical(fs::absolute(args.impl)).string();
-  const auto report = merge(std::move(graded), split, label);
+  const auto report = merge(std::move(graded), split, impl.label());
   if (interrupted()) {
     std::cerr << "interrupted\n";
     return 130;
@@ -208,7 +183,8 @@ int cmd_watch(const fs::path& root, const std::string& exercise, int jobs) {
       watched.push_back(manifests.front().dir / "exercise.toml");
       if (tty) std::cout << "\033[2J\033[H" << std::flush;
       auto progress = Progress::for_terminal();
-      const auto report = grade_once(root, manifests, "exercises", {}, false, jobs, progress, true);
+      const auto report =
+          grade_once(root, manifests, Impl::parse("exercises"), {}, false, jobs, progress, true);
       if (interrupted()) return 0;
       GradeArgs args;
       args.no_sanitizers = true;

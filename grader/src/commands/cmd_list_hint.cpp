@@ -1,12 +1,16 @@
-// `list` and `hint`.
+// `list` (each exercise's state and last grade) and `hint`.
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "commands.hpp"
-#include "manifest.hpp"
-#include "staging.hpp"
-#include "util.hpp"
+#include "building/staging.hpp"
+#include "commands/commands.hpp"
+#include "commands/standing.hpp"
+#include "course/manifest.hpp"
+#include "course/skeletons.hpp"
+#include "course/util.hpp"
 
 namespace grader {
 
@@ -44,35 +48,81 @@ nlohmann::json read_hints_seen(const fs::path& root) {
   return doc.is_object() ? doc : nlohmann::json::object();
 }
 
+// "2 h ago", for the last grade's column.
+std::string time_ago(std::int64_t then) {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const auto seconds = std::max<std::int64_t>(0, now - then);
+  if (seconds < 60) return "just now";
+  if (seconds < 3600) return std::to_string(seconds / 60) + " min ago";
+  if (seconds < 86400) return std::to_string(seconds / 3600) + " h ago";
+  const auto days = seconds / 86400;
+  return days == 1 ? "yesterday" : std::to_string(days) + " days ago";
+}
+
+std::string last_grade(const std::optional<Standing>& standing) {
+  if (!standing) return "-";
+  std::string text = format_number(standing->score) + "/" + format_number(standing->max_score) +
+                     " (" + std::to_string(standing->passed) + "/" +
+                     std::to_string(standing->tests) + " tests), " + time_ago(standing->graded_at);
+  if (!standing->sanitizers) text += ", without sanitizers";
+  return text;
+}
+
+// With --impl DIR: the exercises and where each student file would be taken from.
+int list_submission(const fs::path& root, const std::vector<ExerciseManifest>& manifests,
+                    const fs::path& submission) {
+  std::size_t id_width = 8;
+  for (const auto& m : manifests) id_width = std::max(id_width, m.id.size());
+  std::cout << pad("exercise", id_width) << "  points  student files\n";
+  for (const auto& m : manifests) {
+    std::cout << pad(m.id, id_width) << "  " << pad(format_number(total_points(m)), 6) << "  "
+              << file_sources(root, m, submission, manifests.size() == 1) << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 int cmd_list(const fs::path& root, const std::optional<std::string>& impl) {
   const auto manifests = load_all_manifests(root);
-  std::optional<fs::path> submission;
-  if (impl && !Impl::named(*impl)) {
-    if (!fs::is_directory(*impl)) throw GraderError("--impl: '" + *impl + "' is not a directory");
-    submission = fs::weakly_canonical(fs::absolute(*impl));
+  if (impl) {
+    const auto chosen = Impl::parse(*impl);
+    if (chosen.submission) return list_submission(root, manifests, *chosen.submission);
   }
+  const auto prints = load_skeleton_prints(root);
+  const auto standings = load_standings(root);
   std::size_t id_width = 8;
-  std::size_t title_width = 5;
-  for (const auto& m : manifests) {
-    id_width = std::max(id_width, m.id.size());
-    title_width = std::max(title_width, m.title.size());
-  }
-  std::cout << pad("exercise", id_width) << "  " << pad("title", title_width) << "  "
-            << "points  student files\n";
+  for (const auto& m : manifests) id_width = std::max(id_width, m.id.size());
+  constexpr std::size_t kStateWidth = 19;
+  std::cout << pad("exercise", id_width) << "  points  " << pad("state", kStateWidth)
+            << "  last grade\n";
   double total = 0;
+  double earned = 0;
+  std::optional<std::string> next;
   for (const auto& m : manifests) {
-    const auto points = total_points(m);
-    total += points;
-    const auto files = submission ? file_sources(root, m, *submission, manifests.size() == 1)
-                                  : join(m.student_files, ", ");
-    std::cout << pad(m.id, id_width) << "  " << pad(m.title, title_width) << "  "
-              << pad(format_number(points), 6) << "  " << files << "\n";
+    total += total_points(m);
+    const auto found = standings.find(m.id);
+    const auto standing =
+        found == standings.end() ? std::nullopt : std::optional<Standing>(found->second);
+    const auto state = state_of(m, prints, standing);
+    if (standing && state != ExerciseState::edited) earned += standing->score;
+    if (!next && state != ExerciseState::done) next = m.id;
+    std::cout << pad(m.id, id_width) << "  " << pad(format_number(total_points(m)), 6) << "  "
+              << pad(std::string(describe(state)), kStateWidth) << "  " << last_grade(standing)
+              << "\n";
   }
   std::cout << manifests.size() << " exercise" << (manifests.size() == 1 ? "" : "s") << ", "
-            << format_number(total)
-            << " points. Grade one with `grader/grader grade <exercise>`.\n";
+            << format_number(earned) << " of " << format_number(total)
+            << " points as last graded (an exercise edited since counts when graded again).\n";
+  if (next) {
+    std::cout << "Next: `grader/grader grade " << *next
+              << "` (statement: " << display_path(root / "exercises" / *next / "README.md", root)
+              << ").\n";
+  } else {
+    std::cout << "Every exercise is done, with sanitizers. Well done.\n";
+  }
   return 0;
 }
 

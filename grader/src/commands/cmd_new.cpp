@@ -11,10 +11,10 @@
 #include <iostream>
 #include <regex>
 
-#include "commands.hpp"
-#include "manifest.hpp"
-#include "skeletons.hpp"
-#include "util.hpp"
+#include "commands/commands.hpp"
+#include "course/manifest.hpp"
+#include "course/skeletons.hpp"
+#include "course/util.hpp"
 
 namespace grader {
 

@@ -10,10 +10,10 @@
 #include <cstring>
 #include <iostream>
 
-#include "commands.hpp"
-#include "process.hpp"
-#include "sandbox.hpp"
-#include "util.hpp"
+#include "commands/commands.hpp"
+#include "course/util.hpp"
+#include "running/process.hpp"
+#include "running/sandbox.hpp"
 
 namespace grader {
 

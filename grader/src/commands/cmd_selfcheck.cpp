@@ -10,17 +10,17 @@
 #include <sstream>
 #include <thread>
 
-#include "build.hpp"
-#include "commands.hpp"
-#include "fuzz.hpp"
-#include "hostile.hpp"
-#include "job_pool.hpp"
-#include "manifest.hpp"
-#include "process.hpp"
-#include "requirements.hpp"
-#include "sandbox.hpp"
-#include "skeletons.hpp"
-#include "util.hpp"
+#include "building/build.hpp"
+#include "commands/commands.hpp"
+#include "course/manifest.hpp"
+#include "course/requirements.hpp"
+#include "course/skeletons.hpp"
+#include "course/util.hpp"
+#include "running/fuzz.hpp"
+#include "running/hostile.hpp"
+#include "running/job_pool.hpp"
+#include "running/process.hpp"
+#include "running/sandbox.hpp"
 
 namespace grader {
 
@@ -500,9 +500,14 @@ void check_mutant(const ExerciseResult& result, const PreparedImpl& prepared, Ch
 // Step 4: the hostile corpus (grader/tests/hostile), each attack graded as a submission of 00.
 void check_hostile_submissions(const GradeContext& context,
                                const std::vector<ExerciseUnderCheck>& exercises, Progress& progress,
-                               Checks& checks) {
+                               Checks& checks, HostilePart part) {
   for (const auto& exercise : exercises) {
     if (exercise.manifest.id != "00-warmup") continue;
+    if (part == HostilePart::alone) {
+      for (const auto& check : run_hostile_corpus(context, exercise.manifest, part))
+        checks.check(check.ok, check.what, check.details);
+      continue;
+    }
     checks.section("Hostile submissions (grader/tests/hostile), graded as 00-warmup");
     const auto& support = sandbox_support();
     if (!support.root || support.cgroups == CgroupKind::none) {
@@ -516,7 +521,7 @@ void check_hostile_submissions(const GradeContext& context,
           "namespaces are here to contain them");
     }
     progress.step("grading the hostile submissions...");
-    for (const auto& check : run_hostile_corpus(context, exercise.manifest))
+    for (const auto& check : run_hostile_corpus(context, exercise.manifest, part))
       checks.check(check.ok, check.what, check.details);
   }
 }
@@ -528,8 +533,7 @@ void check_fuzzers(const fs::path& root, const std::vector<ExerciseUnderCheck>& 
                    Progress& progress, Checks& checks) {
   std::vector<std::string> ids;
   for (const auto& exercise : exercises) ids.push_back(exercise.manifest.id);
-  const auto targets = fuzz_targets(root, ids);
-  if (targets.empty()) return;
+  if (!has_fuzz_sources(root, ids)) return;
   checks.section("Fuzzers");
   if (!fuzz_compiler()) {
     checks.warn("fuzzers skipped: clang++ is not installed (grader/install-deps --extras adds it)");
@@ -537,10 +541,12 @@ void check_fuzzers(const fs::path& root, const std::vector<ExerciseUnderCheck>& 
   }
   const auto logs = root / "build" / "logs";
   Builder builder(root, progress);
+  std::vector<FuzzTarget> targets;
   std::vector<std::string> names;
-  for (const auto& target : targets) names.push_back(target.target);
   BuildResult built;
   try {
+    targets = fuzz_targets(builder.contract(BuildConfig::fuzz), ids);
+    for (const auto& target : targets) names.push_back(target.target);
     built = builder.build(BuildConfig::fuzz, names,
                           std::to_string(targets.size()) + " fuzz target(s) with clang");
   } catch (const GraderError& e) {
@@ -609,13 +615,30 @@ int cmd_selfcheck(const fs::path& root, const SelfcheckArgs& args) {
   std::error_code ec;
   fs::remove_all(context.trace_root, ec);
 
+  // The hostile corpus and the fuzzers run beside the test runs and the sanitizer builds: they
+  // share the machine, not what those runs look at (the fuzz build is build/fuzz; an attack's
+  // checks look at the course tree outside build/, at files named hostile-*, at IPC objects
+  // outside the tests' namespaces and at processes of the submission's binary). Their lines are
+  // kept and printed after the implementations'.
+  Checks hostile_checks = Checks::buffered(progress);
+  Checks fuzz_checks = Checks::buffered(progress);
+  const auto hostile_and_fuzzers = [&] {
+    check_hostile_submissions(context, exercises, progress, hostile_checks,
+                              HostilePart::beside_other_work);
+    check_fuzzers(root, exercises, progress, fuzz_checks);
+  };
   auto requests = selfcheck_requests(root, exercises, checks);
-  if (!requests.empty()) {
+  if (requests.empty()) {
+    hostile_and_fuzzers();
+    clock.lap("hostile submissions and fuzzers");
+  } else {
     clock.lap("manifests");
-    auto [prepared, results, stages] = prepare_and_run_overlapped(context, requests);
+    auto [prepared, results, stages] =
+        prepare_and_run_overlapped(context, requests, hostile_and_fuzzers);
     std::vector<std::string> parts;
     for (const auto& [stage, seconds] : stages) {
-      parts.push_back(stage + " " + std::to_string(std::lround(seconds)));
+      const std::string name = stage == "beside" ? "hostile submissions and fuzzers" : stage;
+      parts.push_back(name + " " + std::to_string(std::lround(seconds)));
     }
     clock.lap("builds and test runs (" + join(parts, ", ") + ")");
     if (interrupted()) return 130;
@@ -645,24 +668,11 @@ int cmd_selfcheck(const fs::path& root, const SelfcheckArgs& args) {
     }
   }
   if (interrupted()) return 130;
-  // The fuzzers (a clang build, then one run on one core at a time) go beside the hostile
-  // submissions, which are mostly waits (each attack gives an escaped daemon 1.5 s to act). They
-  // share nothing the hostile checks look at: the fuzz build is in build/fuzz, its corpora in
-  // temporary folders, and it leaves no hostile-* file, IPC object or process of the submission.
-  Checks fuzz_checks = Checks::buffered(progress);
-  std::exception_ptr fuzz_error;
-  {
-    const std::jthread fuzzing([&] {
-      try {
-        check_fuzzers(root, exercises, progress, fuzz_checks);
-      } catch (...) {
-        fuzz_error = std::current_exception();
-      }
-    });
-    check_hostile_submissions(context, exercises, progress, checks);
-  }
-  clock.lap("hostile submissions beside fuzzing");
-  if (fuzz_error) std::rethrow_exception(fuzz_error);
+  // The attacks graded under a umask of their own change what every thread of the grader shares:
+  // they run now, alone.
+  check_hostile_submissions(context, exercises, progress, hostile_checks, HostilePart::alone);
+  clock.lap("hostile submissions that run alone");
+  hostile_checks.replay_into(checks);
   fuzz_checks.replay_into(checks);
   if (interrupted()) return 130;
   progress.clear();

@@ -1,10 +1,10 @@
 // `skeletons`: grader/skeletons.sha256, how `grade` tells a started exercise from a skeleton.
 #include <iostream>
 
-#include "commands.hpp"
-#include "manifest.hpp"
-#include "skeletons.hpp"
-#include "util.hpp"
+#include "commands/commands.hpp"
+#include "course/manifest.hpp"
+#include "course/skeletons.hpp"
+#include "course/util.hpp"
 
 namespace grader {
 

@@ -8,9 +8,9 @@
 #include <stop_token>
 #include <thread>
 
-#include "commands.hpp"
-#include "job_pool.hpp"
-#include "util.hpp"
+#include "commands/commands.hpp"
+#include "course/util.hpp"
+#include "running/job_pool.hpp"
 
 namespace grader {
 
@@ -80,9 +80,11 @@ int cmd_stress(const fs::path& root, const StressArgs& args) {
   install_interrupt_handlers();
   if (args.runs < 1) throw GraderError("--runs must be at least 1");
   const auto manifests = select_exercises(load_all_manifests(root), args.exercises);
-  auto requests = make_requests(root, manifests, "solutions", false);
   const auto config = config_named(args.config);
-  for (auto& request : requests) request.plan = RunPlan::only_in(request.manifest, config);
+  PlanOptions every_test_in_one_build;
+  every_test_in_one_build.build = config;
+  const auto requests =
+      make_requests(root, manifests, Impl::parse("solutions"), every_test_in_one_build);
   auto progress = Progress::for_terminal();
   GradeContext context;
   context.root = root;

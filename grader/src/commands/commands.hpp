@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "grading.hpp"
-#include "model.hpp"
+#include "course/model.hpp"
+#include "running/grading.hpp"
 
 namespace grader {
 
@@ -57,13 +57,20 @@ int cmd_sandbox_compile(const std::filesystem::path& root, const std::vector<std
 
 // ---- shared by the commands (and tested) ----
 
-// The ImplRequests for `--impl exercises|solutions|mutant-<m>|going-further-<g>|DIR`, each planned
-// to run every test in the normal build. With `sanitizer_builds_first`, the sanitizer builds that
-// tagged tests will need are made before any test runs too. Throws GraderError for a missing
-// solution, mutant, going-further variant or directory.
+// What each exercise's plan runs.
+struct PlanOptions {
+  std::vector<std::string> tests;           // only these (full names); empty: every test
+  BuildConfig build = BuildConfig::normal;  // the one build they run in (stress: any)
+  // The sanitizer builds that tagged tests will need are made before any test runs too (grading
+  // without a cgroup); their cells are added later, by add_sanitizer_runs.
+  bool sanitizer_builds_first = false;
+};
+
+// The one ImplRequest per exercise of a command that grades `impl` (Impl::parse of --impl), with
+// its plan. Throws GraderError for a missing solution, mutant or going-further variant.
 std::vector<ImplRequest> make_requests(const std::filesystem::path& root,
                                        const std::vector<ExerciseManifest>& manifests,
-                                       const std::string& impl, bool sanitizer_builds_first);
+                                       const Impl& impl, const PlanOptions& options = {});
 
 // Manifest problems found by building: tests declared but not compiled in
 // (thrown as ManifestError), tests compiled in but not declared (warnings,

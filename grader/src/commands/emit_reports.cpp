@@ -3,9 +3,10 @@
 #include <cstdio>
 #include <iostream>
 
-#include "commands.hpp"
-#include "reporters.hpp"
-#include "util.hpp"
+#include "commands/commands.hpp"
+#include "commands/standing.hpp"
+#include "course/util.hpp"
+#include "reports/reporters.hpp"
 
 namespace grader {
 
@@ -31,6 +32,9 @@ void emit_reports(const fs::path& root, const GradeReport& report, const GradeAr
   const auto last = root / "build" / "reports" / "last";
   write_file(last / "report.json", render_json(report));
   write_file(last / "report.html", render_html(report));
+  // `list` shows the last grade of every test of the student's own exercises.
+  if (args.tests.empty() && args.impl == "exercises")
+    record_standings(root, report, !args.no_sanitizers);
 
   std::vector<std::string> formats = args.formats;
   if (formats.empty()) formats.push_back("text");

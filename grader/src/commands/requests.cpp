@@ -1,28 +1,17 @@
 // What `grade` grades: the implementation requests of --impl, and the manifest problems that
 // building them revealed.
-#include "commands.hpp"
-#include "util.hpp"
+#include "commands/commands.hpp"
+#include "course/util.hpp"
 
 namespace grader {
 
 std::vector<ImplRequest> make_requests(const fs::path& root,
                                        const std::vector<ExerciseManifest>& manifests,
-                                       const std::string& impl, bool sanitizer_builds_first) {
-  std::optional<Impl> chosen = Impl::named(impl);
-  if (!chosen) {
-    std::error_code ec;
-    if (!fs::is_directory(impl, ec)) {
-      throw GraderError("--impl: '" + impl +
-                        "' is neither exercises, solutions, mutant-<name>, going-further-<name> "
-                        "nor a directory");
-    }
-    const auto dir = fs::weakly_canonical(fs::absolute(impl));
-    chosen = Impl::of_submission(dir, dir.string());
-  }
+                                       const Impl& impl, const PlanOptions& options) {
   std::vector<ImplRequest> requests;
   for (const auto& manifest : manifests) {
     const auto solution = root / "solutions" / manifest.id;
-    switch (chosen->kind) {
+    switch (impl.kind) {
       case Impl::Kind::reference:
         if (!fs::is_directory(solution / "src")) {
           throw GraderError("no reference solution for " + manifest.id + " (solutions/" +
@@ -30,13 +19,13 @@ std::vector<ImplRequest> make_requests(const fs::path& root,
         }
         break;
       case Impl::Kind::mutant:
-        if (!is_mutant_dir(solution / "mutants" / chosen->name)) {
-          throw GraderError(manifest.id + " has no mutant '" + chosen->name + "'");
+        if (!is_mutant_dir(solution / "mutants" / impl.name)) {
+          throw GraderError(manifest.id + " has no mutant '" + impl.name + "'");
         }
         break;
       case Impl::Kind::going_further:
-        if (!fs::is_directory(solution / "going-further" / chosen->name)) {
-          throw GraderError(manifest.id + " has no going-further variant '" + chosen->name +
+        if (!fs::is_directory(solution / "going-further" / impl.name)) {
+          throw GraderError(manifest.id + " has no going-further variant '" + impl.name +
                             "' (solutions/" + manifest.id + "/going-further/)");
         }
         break;
@@ -46,9 +35,11 @@ std::vector<ImplRequest> make_requests(const fs::path& root,
     }
     ImplRequest request;
     request.manifest = manifest;
-    request.impl = *chosen;
-    request.plan = RunPlan::normal_build(manifest);
-    if (sanitizer_builds_first) {
+    request.impl = impl;
+    request.plan = options.tests.empty() ? RunPlan::only_in(manifest, options.build)
+                                         : RunPlan::only_in(manifest, options.build, options.tests);
+    request.plan.also_build(options.build);
+    if (options.sanitizer_builds_first) {
       for (const auto& test : manifest.tests) {
         for (const auto build : sanitizer_builds_of(test)) request.plan.also_build(build);
       }

@@ -1,6 +1,6 @@
 // find_root: where the course is, for every command.
-#include "commands.hpp"
-#include "util.hpp"
+#include "commands/commands.hpp"
+#include "course/util.hpp"
 
 namespace grader {
 

@@ -1,5 +1,5 @@
 // The only translation unit that includes toml++ (it is slow to compile).
-#include "manifest.hpp"
+#include "course/manifest.hpp"
 
 #include <toml++/toml.h>
 #include <algorithm>
@@ -7,7 +7,7 @@
 #include <set>
 #include <sstream>
 
-#include "submission_check.hpp"
+#include "building/submission_check.hpp"
 
 namespace grader {
 
@@ -150,9 +150,14 @@ struct TestDefaults {
 void check_tags(Checker& check, const toml::table& table, const std::string& key,
                 const std::vector<std::string>& tags) {
   for (const auto& tag : tags) {
-    if (tag.rfind("sanitizer:", 0) == 0 && tag != kTagTsan && tag != kTagAsan) {
+    if (tag.rfind("sanitizer:", 0) != 0) continue;
+    std::vector<std::string> known;
+    for (const auto& build : kBuilds) {
+      if (!build.sanitizer_tag.empty()) known.emplace_back(build.sanitizer_tag);
+    }
+    if (std::find(known.begin(), known.end(), tag) == known.end()) {
       check.problem(table.get("tags"), key,
-                    "unknown sanitizer tag '" + tag + "' (use sanitizer:tsan or sanitizer:asan)");
+                    "unknown sanitizer tag '" + tag + "' (use " + join(known, " or ") + ")");
     }
   }
 }

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "model.hpp"
-#include "util.hpp"
+#include "course/model.hpp"
+#include "course/util.hpp"
 
 namespace grader {
 
@@ -28,8 +28,6 @@ class ManifestError : public GraderError {
 // Tags with a meaning for the grader (others are allowed and only reported).
 inline constexpr std::string_view kTagTiming = "timing";
 inline constexpr std::string_view kTagExclusive = "exclusive";
-inline constexpr std::string_view kTagTsan = "sanitizer:tsan";
-inline constexpr std::string_view kTagAsan = "sanitizer:asan";
 // A test of the course's own test client against a real peer (ngircd, say), not of the student's
 // code alone: worth 0 points, it may pass on the skeleton, and a reference run where it skipped
 // (the peer is not installed) is a warning in selfcheck, not a failure.

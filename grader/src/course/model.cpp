@@ -1,4 +1,4 @@
-#include "model.hpp"
+#include "course/model.hpp"
 
 #include "course/time_scale.hpp"
 
@@ -43,10 +43,11 @@ std::string_view to_string(Outcome o) {
 }
 
 const std::array<BuildInfo, 4> kBuilds = {{
-    {BuildConfig::normal, "default", "", 1.0, true},
-    {BuildConfig::tsan, "tsan", "sanitizer:tsan", course::kTsanTimeFactor, true},
-    {BuildConfig::asan, "asan", "sanitizer:asan", course::kAsanTimeFactor, true},
-    {BuildConfig::fuzz, "fuzz", "", 1.0, false},
+    // config, preset, tag, time factor, runs tests, sanitized, leak tracer, fixed layout
+    {BuildConfig::normal, "default", "", 1.0, true, false, false, false},
+    {BuildConfig::tsan, "tsan", "sanitizer:tsan", course::kTsanTimeFactor, true, true, false, true},
+    {BuildConfig::asan, "asan", "sanitizer:asan", course::kAsanTimeFactor, true, true, true, false},
+    {BuildConfig::fuzz, "fuzz", "", 1.0, false, true, false, false},
 }};
 
 const BuildInfo& build_info(BuildConfig config) {

@@ -88,6 +88,11 @@ struct BuildInfo {
   std::string_view sanitizer_tag;  // a test tagged so also runs in this build; empty: none
   double time_factor;              // how much slower code runs (the kit's k*TimeFactor)
   bool runs_tests;                 // false: the fuzz build (clang, libFuzzer targets only)
+  // How a test of this build is launched (test_runner.cpp):
+  bool sanitized;     // reserves terabytes of address space: no address-space limit, and the
+                      // sanitizers' memory limit instead of the normal one
+  bool leak_tracer;   // LeakSanitizer stops the threads with ptrace: the syscall filter lets it
+  bool fixed_layout;  // ThreadSanitizer's shadow memory wants address randomisation off
 };
 extern const std::array<BuildInfo, 4> kBuilds;
 const BuildInfo& build_info(BuildConfig config);
@@ -148,9 +153,10 @@ struct ExerciseResult {
     for (const auto& t : tests) s += t.score;
     return s;
   }
+  // Out of the tests that were planned (every test, or those --test named).
   [[nodiscard]] double max_score() const {
     double s = 0;
-    for (const auto& t : manifest.tests) s += t.points;
+    for (const auto& t : tests) s += t.spec.points;
     return s;
   }
 };

@@ -1,9 +1,9 @@
-#include "requirements.hpp"
+#include "course/requirements.hpp"
 
 #include <algorithm>
 #include <set>
 
-#include "util.hpp"
+#include "course/util.hpp"
 
 namespace grader {
 

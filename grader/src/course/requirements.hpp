@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "model.hpp"
+#include "course/model.hpp"
 
 namespace grader {
 

@@ -1,4 +1,4 @@
-#include "run_plan.hpp"
+#include "course/run_plan.hpp"
 
 #include <algorithm>
 
@@ -35,12 +35,7 @@ RunPlan RunPlan::normal_build(const ExerciseManifest& manifest) {
 
 RunPlan RunPlan::normal_build(const ExerciseManifest& manifest,
                               const std::vector<std::string>& only) {
-  RunPlan plan;
-  for (const auto& test : manifest.tests) {
-    if (std::find(only.begin(), only.end(), test.name) != only.end()) {
-      plan.add(test.name, BuildConfig::normal);
-    }
-  }
+  RunPlan plan = only_in(manifest, BuildConfig::normal, only);
   plan.also_build(BuildConfig::normal);
   return plan;
 }
@@ -51,16 +46,34 @@ RunPlan RunPlan::only_in(const ExerciseManifest& manifest, BuildConfig build) {
   return plan;
 }
 
+RunPlan RunPlan::only_in(const ExerciseManifest& manifest, BuildConfig build,
+                         const std::vector<std::string>& only) {
+  RunPlan plan;
+  for (const auto& test : manifest.tests) {
+    if (std::find(only.begin(), only.end(), test.name) != only.end()) plan.add(test.name, build);
+  }
+  return plan;
+}
+
 void RunPlan::add(const std::string& test, BuildConfig build) {
   const Cell cell{test, build};
   if (std::find(cells_.begin(), cells_.end(), cell) == cells_.end()) cells_.push_back(cell);
 }
 
-void RunPlan::add_tagged_sanitizer_runs(const ExerciseManifest& manifest) {
+std::vector<Cell> RunPlan::add_tagged_sanitizer_runs(
+    const ExerciseManifest& manifest, const std::function<bool(const TestSpec&)>& which) {
+  std::vector<Cell> added;
   for (const auto& test : manifest.tests) {
     if (!std::count(cells_.begin(), cells_.end(), Cell{test.name, BuildConfig::normal})) continue;
-    for (const auto build : sanitizer_builds_of(test)) add(test.name, build);
+    if (!which(test)) continue;
+    for (const auto build : sanitizer_builds_of(test)) {
+      const Cell cell{test.name, build};
+      if (std::find(cells_.begin(), cells_.end(), cell) != cells_.end()) continue;
+      cells_.push_back(cell);
+      added.push_back(cell);
+    }
   }
+  return added;
 }
 
 void RunPlan::add_every_test_in(BuildConfig build) {

@@ -5,11 +5,12 @@
 // grading pipeline builds what the plans name and runs each cell once.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
-#include "manifest.hpp"
-#include "model.hpp"
+#include "course/manifest.hpp"
+#include "course/model.hpp"
 
 namespace grader {
 
@@ -30,13 +31,18 @@ class RunPlan {
   static RunPlan normal_build(const ExerciseManifest& manifest);
   static RunPlan normal_build(const ExerciseManifest& manifest,
                               const std::vector<std::string>& only);
-  // Every test of the manifest in `build` alone.
+  // Every test of the manifest in `build` alone, or only those named in `only`.
   static RunPlan only_in(const ExerciseManifest& manifest, BuildConfig build);
+  static RunPlan only_in(const ExerciseManifest& manifest, BuildConfig build,
+                         const std::vector<std::string>& only);
 
   // A cell, unless the plan has it already.
   void add(const std::string& test, BuildConfig build);
-  // For every test with a cell in the normal build: a cell in each build its sanitizer tags name.
-  void add_tagged_sanitizer_runs(const ExerciseManifest& manifest);
+  // For every test with a cell in the normal build (and, when given, for which `which` is true):
+  // a cell in each build its sanitizer tags name. Returns the cells it added.
+  std::vector<Cell> add_tagged_sanitizer_runs(
+      const ExerciseManifest& manifest,
+      const std::function<bool(const TestSpec&)>& which = [](const TestSpec&) { return true; });
   // For every test in the plan: a cell in `build`.
   void add_every_test_in(BuildConfig build);
   // A build the implementation needs even with no cell in it: made before any test runs (grade

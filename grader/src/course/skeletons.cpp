@@ -1,4 +1,4 @@
-#include "skeletons.hpp"
+#include "course/skeletons.hpp"
 
 #include <openssl/evp.h>
 
@@ -7,8 +7,8 @@
 #include <memory>
 #include <sstream>
 
-#include "staging.hpp"
-#include "util.hpp"
+#include "building/staging.hpp"
+#include "course/util.hpp"
 
 namespace grader {
 

@@ -1,11 +1,11 @@
-#include "progress.hpp"
+#include "reports/progress.hpp"
 
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cstdio>
 
-#include "util.hpp"
+#include "course/util.hpp"
 
 namespace grader {
 

@@ -3,8 +3,8 @@
 // which the workflow base64-encodes into the step output `result`.
 #include <nlohmann/json.hpp>
 
-#include "report_util.hpp"
-#include "reporters.hpp"
+#include "reports/report_util.hpp"
+#include "reports/reporters.hpp"
 
 namespace grader {
 

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "course/trace_file.hpp"
-#include "report_util.hpp"
-#include "reporters.hpp"
+#include "reports/report_util.hpp"
+#include "reports/reporters.hpp"
 
 namespace grader {
 namespace {

@@ -11,8 +11,8 @@
 //                                      "output", "traces": [path, ...]}]}]}]}
 #include <nlohmann/json.hpp>
 
-#include "report_util.hpp"
-#include "reporters.hpp"
+#include "reports/report_util.hpp"
+#include "reports/reporters.hpp"
 
 namespace grader {
 namespace {

@@ -2,8 +2,8 @@
 #include <cstdio>
 #include <string>
 
-#include "report_util.hpp"
-#include "reporters.hpp"
+#include "reports/report_util.hpp"
+#include "reports/reporters.hpp"
 
 namespace grader {
 namespace {

@@ -6,9 +6,9 @@
 #include <string_view>
 #include <vector>
 
-#include "report_util.hpp"
-#include "reporters.hpp"
-#include "util.hpp"
+#include "course/util.hpp"
+#include "reports/report_util.hpp"
+#include "reports/reporters.hpp"
 
 namespace grader {
 namespace {

@@ -1,4 +1,4 @@
-#include "reporters.hpp"
+#include "reports/reporters.hpp"
 
 #include <algorithm>
 

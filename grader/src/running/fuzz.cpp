@@ -1,33 +1,34 @@
-#include "fuzz.hpp"
+#include "running/fuzz.hpp"
 
 #include <algorithm>
 #include <cstdlib>
 #include <string_view>
 
-#include "process.hpp"
-#include "util.hpp"
+#include "course/util.hpp"
+#include "running/process.hpp"
 
 namespace grader {
 
 namespace fs = std::filesystem;
 
-std::vector<FuzzTarget> fuzz_targets(const fs::path& root,
+bool has_fuzz_sources(const fs::path& root, const std::vector<std::string>& exercise_ids) {
+  return std::any_of(exercise_ids.begin(), exercise_ids.end(), [&](const std::string& id) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(root / "exercises" / id / "fuzz", ec)) {
+      if (entry.is_regular_file() && entry.path().extension() == ".cpp") return true;
+    }
+    return false;
+  });
+}
+
+std::vector<FuzzTarget> fuzz_targets(const BuildContract& contract,
                                      const std::vector<std::string>& exercise_ids) {
   std::vector<FuzzTarget> targets;
-  for (const auto& id : exercise_ids) {
-    const auto dir = root / "exercises" / id / "fuzz";
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) continue;
-    std::vector<FuzzTarget> found;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      if (!entry.is_regular_file() || entry.path().extension() != ".cpp") continue;
-      const auto name = entry.path().stem().string();
-      found.push_back({id, name, id + "_fuzz_" + name + "_solutions",
-                       root / "build" / "fuzz" / "fuzz" / id / "solutions" / name});
+  for (const auto& target : contract.fuzz_targets()) {
+    if (std::find(exercise_ids.begin(), exercise_ids.end(), target.exercise_id) !=
+        exercise_ids.end()) {
+      targets.push_back(target);
     }
-    std::sort(found.begin(), found.end(),
-              [](const FuzzTarget& a, const FuzzTarget& b) { return a.name < b.name; });
-    targets.insert(targets.end(), found.begin(), found.end());
   }
   return targets;
 }

@@ -8,17 +8,17 @@
 #include <string>
 #include <vector>
 
+#include "building/build_contract.hpp"
+
 namespace grader {
 
-struct FuzzTarget {
-  std::string exercise_id;
-  std::string name;              // the source's stem: fuzz/request_fuzzer.cpp -> request_fuzzer
-  std::string target;            // <id>_fuzz_<name>_solutions (common/cmake/CourseExercise.cmake)
-  std::filesystem::path binary;  // <root>/build/fuzz/fuzz/<id>/solutions/<name>
-};
+// Whether any of the exercises has fuzz sources (exercises/<id>/fuzz/*.cpp): only then is the
+// fuzz build configured.
+bool has_fuzz_sources(const std::filesystem::path& root,
+                      const std::vector<std::string>& exercise_ids);
 
-// The fuzz targets of the given exercises, sorted by exercise and name.
-std::vector<FuzzTarget> fuzz_targets(const std::filesystem::path& root,
+// The fuzz targets of the given exercises, from the fuzz build's contract, by exercise and name.
+std::vector<FuzzTarget> fuzz_targets(const BuildContract& contract,
                                      const std::vector<std::string>& exercise_ids);
 
 // How long each target runs: COURSE_FUZZ_SECONDS when it is a positive integer, else 20.

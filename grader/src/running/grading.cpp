@@ -1,17 +1,18 @@
-#include "grading.hpp"
+#include "running/grading.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <future>
 #include <set>
 #include <thread>
 
-#include "build.hpp"
-#include "job_pool.hpp"
-#include "staging.hpp"
-#include "submission_check.hpp"
+#include "building/build.hpp"
+#include "building/staging.hpp"
+#include "building/submission_check.hpp"
+#include "running/job_pool.hpp"
 
 namespace grader {
 
@@ -73,13 +74,14 @@ SandboxPolicy policy_for(const SandboxPolicy& course, const ExerciseManifest& ma
   return policy;
 }
 
-// Stages a submission into one build directory; the staged paths in compiler
+// Stages a submission where the build contract says; the staged paths in compiler
 // errors are rewritten to the submission's own paths.
-void stage_into(const GradeContext& context, PreparedImpl& impl, BuildConfig config) {
+void stage_into(PreparedImpl& impl, BuildConfig config) {
   const auto& request = impl.request;
   if (request.impl.kind != Impl::Kind::submission || !request.impl.submission) return;
-  auto staged = stage_submission(*request.impl.submission, request.manifest,
-                                 build_dir(context.root, config), request.single_exercise);
+  const auto& targets = impl.targets.at(config);
+  auto staged = stage_submission(*request.impl.submission, request.manifest, targets.staging_dir,
+                                 targets.header_only, request.single_exercise);
   if (config == BuildConfig::normal) impl.warnings = staged.warnings;
   if (!staged.errors.empty()) impl.build_errors[config] = refusal(staged.errors);
   for (const auto& file : staged.files) {
@@ -99,7 +101,8 @@ void check_student_sources(const GradeContext& context, PreparedImpl& impl) {
     const auto path = base / manifest.id / file;
     files.push_back({path, base, display_path(path, context.root)});
   }
-  const auto problems = check_sources(files, is_header_only(manifest), manifest.allowed_calls);
+  const bool header_only = impl.targets.at(BuildConfig::normal).header_only;
+  const auto problems = check_sources(files, header_only, manifest.allowed_calls);
   if (!problems.empty()) impl.build_errors[BuildConfig::normal] = refusal(problems);
 }
 
@@ -117,7 +120,7 @@ void check_student_objects(const GradeContext& context, PreparedImpl& impl, Buil
   if (!context.link_check || kind == Impl::Kind::mutant) return;
   const auto found = impl.targets.find(config);
   if (found == impl.targets.end()) return;
-  if (is_header_only(manifest)) {
+  if (found->second.header_only) {
     // Its header is compiled into the tests' objects: no symbol of theirs may interpose either.
     const auto problems = check_header_only_interposition(
         found->second.tests_target, join(manifest.student_files, ", "), found->second.link_map,
@@ -208,6 +211,19 @@ std::optional<Impl> Impl::named(std::string_view text) {
   return impl;
 }
 
+Impl Impl::parse(std::string_view text) {
+  if (auto named_impl = named(text)) return *named_impl;
+  std::error_code ec;
+  const fs::path dir(text);
+  if (!fs::is_directory(dir, ec)) {
+    throw GraderError("--impl: '" + std::string(text) +
+                      "' is neither exercises, solutions, mutant-<name>, going-further-<name> "
+                      "nor a directory");
+  }
+  const auto canonical = fs::weakly_canonical(fs::absolute(dir));
+  return of_submission(canonical, canonical.string());
+}
+
 std::string Impl::target() const {
   switch (kind) {
     case Kind::student:
@@ -253,7 +269,7 @@ void build_planned(const GradeContext& context, const std::vector<PreparedImpl*>
                             ? contract.of(id, must_fail_key)
                             : contract.of(id, p->request.impl.target());
       p->targets[config] = own;
-      stage_into(context, *p, config);
+      stage_into(*p, config);
       if (config == BuildConfig::normal) check_student_sources(context, *p);
       if (p->build_errors.contains(config)) continue;  // refused: not compiled
       if (!markers.contains(own.tests_target)) {
@@ -409,7 +425,8 @@ std::vector<ExerciseResult> run_prepared(const GradeContext& context,
 }
 
 PreparedRun prepare_and_run_overlapped(const GradeContext& context,
-                                       std::vector<ImplRequest> requests) {
+                                       std::vector<ImplRequest> requests,
+                                       const std::function<void()>& beside) {
   PreparedRun run;
   auto& prepared = run.prepared;
   for (auto& r : requests) {
@@ -433,6 +450,21 @@ PreparedRun prepare_and_run_overlapped(const GradeContext& context,
   };
   for (auto& p : prepared) {
     if (runs_first_in_normal(p)) list_binary_tests(context, p);
+  }
+
+  double beside_seconds = 0.0;
+  std::exception_ptr beside_error;  // rethrown here once the thread is joined
+  std::jthread beside_thread;
+  if (beside) {
+    beside_thread = std::jthread([&beside, &beside_seconds, &beside_error, &seconds_since] {
+      const auto began = Clock::now();
+      try {
+        beside();
+      } catch (...) {
+        beside_error = std::current_exception();
+      }
+      beside_seconds = seconds_since(began);
+    });
   }
 
   // The sanitizer builds are made one configuration at a time, on the builder thread's own copy
@@ -502,6 +534,11 @@ PreparedRun prepare_and_run_overlapped(const GradeContext& context,
   }
   sanitizer_builder.join();
   run.stages.emplace_back("sanitizer builds", sanitizer_build_seconds);
+  if (beside_thread.joinable()) {
+    beside_thread.join();
+    run.stages.emplace_back("beside", beside_seconds);
+    if (beside_error) std::rethrow_exception(beside_error);
+  }
   // The exclusive cells of every build run one at a time with nothing else running (run_jobs),
   // the builds all done.
   start = Clock::now();
@@ -518,13 +555,13 @@ void add_sanitizer_runs(const GradeContext& context, std::vector<PreparedImpl>& 
   std::vector<PreparedImpl*> users;
   for (std::size_t i = 0; i < prepared.size(); ++i) {
     if (!which(prepared[i])) continue;
-    for (const auto& test : results[i].tests) {
-      if (!test.passed()) continue;
-      for (const auto build : sanitizer_builds_of(test.spec)) {
-        prepared[i].request.plan.add(test.spec.name, build);
-        added[i].push_back({test.spec.name, build});
-      }
-    }
+    const auto& tests = results[i].tests;
+    added[i] = prepared[i].request.plan.add_tagged_sanitizer_runs(
+        prepared[i].request.manifest, [&](const TestSpec& spec) {
+          return std::any_of(tests.begin(), tests.end(), [&](const TestResult& test) {
+            return test.spec.name == spec.name && test.passed();
+          });
+        });
     if (!added[i].empty()) users.push_back(&prepared[i]);
   }
   if (users.empty()) return;

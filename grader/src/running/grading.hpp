@@ -13,12 +13,12 @@
 #include <utility>
 #include <vector>
 
-#include "build_contract.hpp"
-#include "manifest.hpp"
-#include "model.hpp"
-#include "progress.hpp"
-#include "run_plan.hpp"
-#include "test_runner.hpp"
+#include "building/build_contract.hpp"
+#include "course/manifest.hpp"
+#include "course/model.hpp"
+#include "course/run_plan.hpp"
+#include "reports/progress.hpp"
+#include "running/test_runner.hpp"
 
 namespace grader {
 
@@ -52,6 +52,9 @@ struct Impl {
   static Impl of_submission(const std::filesystem::path& dir, std::string shown);
   // "exercises", "solutions", "mutant-<m>", "going-further-<g>"; nullopt for anything else.
   static std::optional<Impl> named(std::string_view text);
+  // What --impl says, parsed once for every command: a name above, or else a directory (a
+  // submission, named by its canonical path). Throws GraderError for anything else.
+  static Impl parse(std::string_view text);
 
   [[nodiscard]] std::string target() const;
   [[nodiscard]] std::string label() const { return shown.empty() ? target() : shown; }
@@ -98,18 +101,21 @@ std::vector<ExerciseResult> run_prepared(const GradeContext& context,
 // cells that share the machine while another thread makes the sanitizer builds one after the
 // other (a test waits far more than it computes, so compilers and test runs share two cores
 // well); each sanitizer build's shared cells start as soon as it is made, and the exclusive cells
-// run last, alone, with every build done. The same results as
-// prepare() then run_prepared(), in about the time of the builds alone.
+// run last, alone, with every build done. The same results as prepare() then run_prepared(), in
+// about the time of the builds alone. `beside`, when given, runs on its own thread from the end
+// of the normal build until before the exclusive cells (selfcheck's hostile corpus and fuzzers:
+// work that shares the machine and never touches build/default while it runs).
 struct PreparedRun {
   std::vector<PreparedImpl> prepared;
   std::vector<ExerciseResult> results;  // one per prepared implementation, in the same order
   // Wall seconds of each stage: "normal build"; "sanitizer builds" and, beside them, "normal
-  // runs" and each sanitizer build's runs ("asan runs", ...) as soon as it is made; then
-  // "exclusive runs".
+  // runs", each sanitizer build's runs ("asan runs", ...) as soon as it is made, and "beside";
+  // then "exclusive runs".
   std::vector<std::pair<std::string, double>> stages;
 };
 PreparedRun prepare_and_run_overlapped(const GradeContext& context,
-                                       std::vector<ImplRequest> requests);
+                                       std::vector<ImplRequest> requests,
+                                       const std::function<void()>& beside = {});
 
 // grade's second step: cells in the sanitizer builds for the tests that passed in the normal
 // build and are tagged for them (a test that already failed cannot earn its points, so building

@@ -1,10 +1,10 @@
-#include "gtest.hpp"
+#include "running/gtest.hpp"
 
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
 
-#include "util.hpp"
+#include "course/util.hpp"
 
 namespace grader {
 

@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "model.hpp"
-#include "process.hpp"
+#include "course/model.hpp"
+#include "running/process.hpp"
 
 namespace grader {
 

@@ -1,4 +1,4 @@
-#include "hostile.hpp"
+#include "running/hostile.hpp"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -21,11 +21,11 @@
 #include <sstream>
 #include <thread>
 
-#include "build.hpp"
-#include "manifest.hpp"
-#include "process.hpp"
-#include "sandbox.hpp"
-#include "util.hpp"
+#include "building/build.hpp"
+#include "course/manifest.hpp"
+#include "course/util.hpp"
+#include "running/process.hpp"
+#include "running/sandbox.hpp"
 
 namespace grader {
 
@@ -236,9 +236,7 @@ std::vector<fs::path> leftover_files(const fs::path& root) {
 // Processes still running the attack's binary, or any process of a sandbox user.
 std::vector<std::string> leftover_processes(const fs::path& binary) {
   std::vector<std::string> found;
-  const auto base_text = get_env("COURSE_SANDBOX_UID_BASE");
-  const unsigned long base =
-      base_text ? std::strtoul(base_text->c_str(), nullptr, 10) : 1'999'990'000UL;
+  const uid_t base = sandbox_uid_base();
   DIR* proc = ::opendir("/proc");
   if (proc == nullptr) return found;
   while (const dirent* entry = ::readdir(proc)) {
@@ -248,7 +246,9 @@ std::vector<std::string> leftover_processes(const fs::path& binary) {
     if (::stat(dir.c_str(), &st) != 0) continue;
     std::error_code ec;
     const auto exe = fs::read_symlink(dir / "exe", ec);
-    const bool sandbox_user = st.st_uid >= base && st.st_uid < base + 256;
+    // The attacks' runs lease their users from kHostileUids alone: other tests may run beside.
+    const bool sandbox_user =
+        st.st_uid >= base + kHostileUids.first && st.st_uid < base + kHostileUids.last;
     // A zombie has ended; one whose parent is init may outlive everything on a machine whose
     // init does not reap, whoever left it.
     if ((sandbox_user || (!ec && exe == binary)) &&
@@ -331,6 +331,7 @@ HostileCheck run_attack(const GradeContext& base_context, const ExerciseManifest
 
   GradeContext context = base_context;
   context.link_check = link_check;
+  context.policy.uids = kHostileUids;
   context.trace_root = traces.path();
   ImplRequest request;
   request.manifest = warmup;
@@ -348,11 +349,15 @@ HostileCheck run_attack(const GradeContext& base_context, const ExerciseManifest
   double score = -1;
   std::string observed;  // what a student would read: the refusal or the first test's reason
   bool code_ran = true;  // false when the course refused every build before running anything
-  const mode_t saved_umask = ::umask(attack.umask.value_or(0022));
-  if (!attack.umask) ::umask(saved_umask);
+  fs::path binary;       // the submission's tests binary, as the build contract names it
+  // The umask is the process's: only an attack that names one changes it (and runs alone).
+  std::optional<mode_t> saved_umask;
+  if (attack.umask) saved_umask = ::umask(*attack.umask);
   try {
     const auto prepared = prepare(context, {request});
     code_ran = !prepared.empty() && !refused_every_build(prepared.front());
+    if (!prepared.empty() && prepared.front().targets.contains(BuildConfig::normal))
+      binary = prepared.front().targets.at(BuildConfig::normal).tests_binary;
     const auto results = run_prepared(context, prepared);
     score = results.empty() ? -1 : results.front().score();
     if (!results.empty()) {
@@ -361,7 +366,7 @@ HostileCheck run_attack(const GradeContext& base_context, const ExerciseManifest
   } catch (const std::exception& e) {
     problems.push_back(std::string("the grader stopped: ") + e.what());
   }
-  ::umask(saved_umask);
+  if (saved_umask) ::umask(*saved_umask);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   // A daemon that escaped would act about a second after the test: give it the chance. Code the
   // course refused to build never ran (not even its static initialisers), so nothing can have
@@ -379,8 +384,6 @@ HostileCheck run_attack(const GradeContext& base_context, const ExerciseManifest
   // Every test has a 15 s limit; the attack's tests run two at a time, so a contained attack
   // ends well within this.
   if (seconds > 150) problems.push_back("grading took " + format_number(seconds) + " s");
-  const auto binary =
-      fs::absolute(build_dir(root, BuildConfig::normal) / "tests" / "00-warmup" / "submission");
   if (const auto procs = leftover_processes(binary); !procs.empty())
     problems.push_back("processes left running: " + join(procs, ", "));
   if (const auto changes = tree_changes(root, before, tree_state(root)); !changes.empty())
@@ -455,7 +458,7 @@ HostileCheck check_unsandboxed_refusal(const fs::path& root) {
 }  // namespace
 
 std::vector<HostileCheck> run_hostile_corpus(const GradeContext& context,
-                                             const ExerciseManifest& warmup) {
+                                             const ExerciseManifest& warmup, HostilePart part) {
   std::vector<HostileCheck> checks;
   const auto dir = context.root / "grader" / "tests" / "hostile";
   if (!fs::is_directory(dir) || !fs::is_directory(context.root / "solutions" / "00-warmup"))
@@ -468,10 +471,14 @@ std::vector<HostileCheck> run_hostile_corpus(const GradeContext& context,
   // Some attacks call nothing the link check refuses (writing files with ofstream): a read-only
   // course tree contains them, which takes root or user namespaces.
   const bool any_sandbox = root_layers || support.user_namespaces;
-  checks.push_back(check_unsandboxed_refusal(context.root));
+  if (part == HostilePart::beside_other_work)
+    checks.push_back(check_unsandboxed_refusal(context.root));
   for (const auto& attack : load_attacks(dir)) {
     if (interrupted()) break;
     if (attack.needs_sandbox && !any_sandbox) continue;
+    // An attack graded under a umask of its own changes the grader's, which every thread shares.
+    const bool process_wide = attack.umask.has_value();
+    if (process_wide != (part == HostilePart::alone)) continue;
     if (attack.expect_link)
       checks.push_back(run_attack(context, warmup, attack, true, *attack.expect_link));
     if (attack.expect_runtime && root_layers)

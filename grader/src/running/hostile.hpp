@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "grading.hpp"
+#include "running/grading.hpp"
 
 namespace grader {
 
@@ -16,8 +16,13 @@ struct HostileCheck {
   std::string details;
 };
 
-// One check per attack and mode; empty when the corpus or 00-warmup is missing.
+// Which attacks to grade: those that may run beside other work of the grader (selfcheck's test
+// runs and builds), or those that change what the grader's threads share (its umask), which must
+// run alone.
+enum class HostilePart { beside_other_work, alone };
+
+// One check per attack and mode of that part; empty when the corpus or 00-warmup is missing.
 std::vector<HostileCheck> run_hostile_corpus(const GradeContext& context,
-                                             const ExerciseManifest& warmup);
+                                             const ExerciseManifest& warmup, HostilePart part);
 
 }  // namespace grader

@@ -1,10 +1,10 @@
-#include "job_pool.hpp"
+#include "running/job_pool.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <thread>
 
-#include "util.hpp"
+#include "course/util.hpp"
 
 namespace grader {
 

@@ -1,4 +1,4 @@
-#include "process.hpp"
+#include "running/process.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -26,9 +26,9 @@
 #include <cstring>
 #include <mutex>
 
-#include "sandbox.hpp"
-#include "syscall_filter.hpp"
-#include "util.hpp"
+#include "course/util.hpp"
+#include "running/sandbox.hpp"
+#include "running/syscall_filter.hpp"
 
 namespace grader {
 

@@ -1,4 +1,4 @@
-#include "sandbox.hpp"
+#include "running/sandbox.hpp"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -18,8 +18,8 @@
 #include <sstream>
 #include <thread>
 
-#include "process.hpp"
-#include "util.hpp"
+#include "course/util.hpp"
+#include "running/process.hpp"
 
 namespace grader {
 
@@ -421,15 +421,19 @@ void end_all_processes_of(uid_t uid) {
 
 }  // namespace
 
-std::optional<UidLease> UidLease::take() {
-  if (!sandbox_support().separate_users) return std::nullopt;
+uid_t sandbox_uid_base() {
   constexpr uid_t kDefaultBase = 1'999'990'000U;
   const auto base_text = get_env("COURSE_SANDBOX_UID_BASE");
-  const uid_t base =
-      base_text ? static_cast<uid_t>(std::strtoul(base_text->c_str(), nullptr, 10)) : kDefaultBase;
+  return base_text ? static_cast<uid_t>(std::strtoul(base_text->c_str(), nullptr, 10))
+                   : kDefaultBase;
+}
+
+std::optional<UidLease> UidLease::take(UidSlots slots) {
+  if (!sandbox_support().separate_users) return std::nullopt;
+  const uid_t base = sandbox_uid_base();
   const auto dir = fs::temp_directory_path() / "course-grader-uids";
   ::mkdir(dir.c_str(), 0700);
-  for (uid_t uid = base; uid < base + 256; ++uid) {
+  for (uid_t uid = base + slots.first; uid < base + slots.last; ++uid) {
     const auto lock = dir / (std::to_string(uid) + ".lock");
     const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) continue;

@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "util.hpp"
+#include "course/util.hpp"
 
 namespace grader {
 
@@ -108,9 +108,22 @@ void reap_orphans(std::vector<pid_t> pids);
 // A user id reserved machine-wide for one running test (a lock file per id), so that two
 // tests running at once, even from two graders, never share one. Every process of that user is
 // ended when the lease is taken and when it is given back.
+// Which of the 256 sandbox user ids (from COURSE_SANDBOX_UID_BASE, 1999990000 by default) a
+// lease may take: [first, last). Grading leases from the first 224. selfcheck's hostile corpus,
+// which checks that an attack left no process of its users behind while other tests run beside
+// it, leases from the last 32 alone, so that those tests cannot be mistaken for what it left.
+struct UidSlots {
+  unsigned first = 0;
+  unsigned last = 224;
+};
+inline constexpr UidSlots kGradingUids{0, 224};
+inline constexpr UidSlots kHostileUids{224, 256};
+// The first sandbox user id.
+uid_t sandbox_uid_base();
+
 class UidLease {
  public:
-  static std::optional<UidLease> take();
+  static std::optional<UidLease> take(UidSlots slots = kGradingUids);
   ~UidLease();
   UidLease(UidLease&& other) noexcept;
   UidLease& operator=(UidLease&&) = delete;

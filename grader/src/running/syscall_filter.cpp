@@ -1,4 +1,4 @@
-#include "syscall_filter.hpp"
+#include "running/syscall_filter.hpp"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -10,7 +10,7 @@
 #include <cstring>
 #include <memory>
 
-#include "util.hpp"
+#include "course/util.hpp"
 
 namespace grader {
 

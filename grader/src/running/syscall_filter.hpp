@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "process.hpp"
+#include "running/process.hpp"
 
 namespace grader {
 

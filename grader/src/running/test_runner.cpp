@@ -1,4 +1,4 @@
-#include "test_runner.hpp"
+#include "running/test_runner.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,9 +9,9 @@
 #include <memory>
 
 #include "course/time_scale.hpp"
-#include "gtest.hpp"
-#include "sandbox.hpp"
-#include "util.hpp"
+#include "course/util.hpp"
+#include "running/gtest.hpp"
+#include "running/sandbox.hpp"
 
 namespace grader {
 
@@ -153,7 +153,7 @@ std::unique_ptr<Sandbox> make_sandbox(const SandboxPolicy& policy, BuildConfig c
       throw SandboxRefused("the test binary " + binary.string() +
                            " cannot be made readable by the sandbox's user");
     }
-    auto lease = UidLease::take();
+    auto lease = UidLease::take(policy.uids);
     if (!lease) throw SandboxRefused("no free sandbox user id (256 are in use)");
     box->user.emplace(std::move(*lease));
   }
@@ -171,7 +171,7 @@ std::unique_ptr<Sandbox> make_sandbox(const SandboxPolicy& policy, BuildConfig c
   CgroupLimits limits;
   limits.max_tasks = policy.max_tasks;
   limits.max_memory_bytes =
-      config == BuildConfig::normal ? policy.memory_bytes : policy.sanitizer_memory_bytes;
+      build_info(config).sanitized ? policy.sanitizer_memory_bytes : policy.memory_bytes;
   box->cgroup = RunCgroup::create(limits);
   const bool private_tmp = box->dir->bounded();
   box->child_dir = private_tmp ? fs::path("/tmp") : box->dir->path();
@@ -179,8 +179,8 @@ std::unique_ptr<Sandbox> make_sandbox(const SandboxPolicy& policy, BuildConfig c
   spec.cwd = box->child_dir;
   spec.isolation.cgroup = box->cgroup.get();
   spec.isolation.syscalls = policy.syscalls;
-  if (config == BuildConfig::asan) spec.isolation.syscalls->tracer = true;
-  spec.isolation.no_aslr = config == BuildConfig::tsan;
+  if (build_info(config).leak_tracer) spec.isolation.syscalls->tracer = true;
+  spec.isolation.no_aslr = build_info(config).fixed_layout;
   spec.isolation.uid = uid;
   if (private_tmp) {
     spec.isolation.private_tmp = box->dir->path();
@@ -250,7 +250,7 @@ AttemptRecord run_attempt(const TestRunRequest& request) {
   spec.env = without_gtest_variables(environment_with(env), request);
   spec.limits.wall_timeout_s = timeout;
   spec.limits.cpu_seconds = cpu_limit;
-  if (request.config == BuildConfig::normal) {
+  if (!build_info(request.config).sanitized) {
     spec.limits.address_space_bytes = policy.address_space_bytes;
   }
   spec.limits.file_size_bytes = policy.file_size_bytes;
@@ -269,7 +269,7 @@ AttemptRecord run_attempt(const TestRunRequest& request) {
   observation.file_size_limit = static_cast<double>(policy.file_size_bytes);
   observation.process_limit = policy.max_group_processes;
   observation.memory_limit = static_cast<double>(
-      request.config == BuildConfig::normal ? policy.memory_bytes : policy.sanitizer_memory_bytes);
+      build_info(request.config).sanitized ? policy.sanitizer_memory_bytes : policy.memory_bytes);
   observation.output_cap = policy.output_cap_bytes;
 
   const auto verdict = classify(observation);
@@ -349,7 +349,7 @@ TestListing list_tests(const fs::path& binary, const fs::path& root, const Sandb
   spec.limits.wall_timeout_s = kListingSeconds * base_time_scale() * config_time_factor(config);
   spec.limits.cpu_seconds = static_cast<std::uint64_t>(kListingSeconds);
   // A sanitizer reserves terabytes of address space up front, as in a test's run.
-  if (config == BuildConfig::normal) spec.limits.address_space_bytes = policy.address_space_bytes;
+  if (!build_info(config).sanitized) spec.limits.address_space_bytes = policy.address_space_bytes;
   spec.limits.file_size_bytes = policy.file_size_bytes;
   spec.limits.process_headroom = policy.process_headroom;
   spec.limits.output_cap_bytes = 8 << 20;

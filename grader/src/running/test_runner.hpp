@@ -9,8 +9,9 @@
 #include <utility>
 #include <vector>
 
-#include "model.hpp"
-#include "process.hpp"
+#include "course/model.hpp"
+#include "running/process.hpp"
+#include "running/sandbox.hpp"
 
 namespace grader {
 
@@ -41,6 +42,8 @@ struct SandboxPolicy {
   // What the test's process may start (the exercise's `processes`); its seccomp filter denies
   // the rest. The ASan build adds LeakSanitizer's tracer.
   SyscallPolicy syscalls;
+  // The sandbox user ids its runs lease (sandbox.hpp).
+  UidSlots uids = kGradingUids;
 };
 
 // COURSE_TIME_SCALE factor of a build: 1 normal, then the kit's factors for ASan and TSan
