@@ -425,8 +425,7 @@ std::vector<ExerciseResult> run_prepared(const GradeContext& context,
 }
 
 PreparedRun prepare_and_run_overlapped(const GradeContext& context,
-                                       std::vector<ImplRequest> requests,
-                                       const std::function<void()>& beside) {
+                                       std::vector<ImplRequest> requests) {
   PreparedRun run;
   auto& prepared = run.prepared;
   for (auto& r : requests) {
@@ -450,21 +449,6 @@ PreparedRun prepare_and_run_overlapped(const GradeContext& context,
   };
   for (auto& p : prepared) {
     if (runs_first_in_normal(p)) list_binary_tests(context, p);
-  }
-
-  double beside_seconds = 0.0;
-  std::exception_ptr beside_error;  // rethrown here once the thread is joined
-  std::jthread beside_thread;
-  if (beside) {
-    beside_thread = std::jthread([&beside, &beside_seconds, &beside_error, &seconds_since] {
-      const auto began = Clock::now();
-      try {
-        beside();
-      } catch (...) {
-        beside_error = std::current_exception();
-      }
-      beside_seconds = seconds_since(began);
-    });
   }
 
   // The sanitizer builds are made one configuration at a time, on the builder thread's own copy
@@ -534,11 +518,6 @@ PreparedRun prepare_and_run_overlapped(const GradeContext& context,
   }
   sanitizer_builder.join();
   run.stages.emplace_back("sanitizer builds", sanitizer_build_seconds);
-  if (beside_thread.joinable()) {
-    beside_thread.join();
-    run.stages.emplace_back("beside", beside_seconds);
-    if (beside_error) std::rethrow_exception(beside_error);
-  }
   // The exclusive cells of every build run one at a time with nothing else running (run_jobs),
   // the builds all done.
   start = Clock::now();

@@ -102,20 +102,17 @@ std::vector<ExerciseResult> run_prepared(const GradeContext& context,
 // other (a test waits far more than it computes, so compilers and test runs share two cores
 // well); each sanitizer build's shared cells start as soon as it is made, and the exclusive cells
 // run last, alone, with every build done. The same results as prepare() then run_prepared(), in
-// about the time of the builds alone. `beside`, when given, runs on its own thread from the end
-// of the normal build until before the exclusive cells (selfcheck's hostile corpus and fuzzers:
-// work that shares the machine and never touches build/default while it runs).
+// about the time of the builds alone.
 struct PreparedRun {
   std::vector<PreparedImpl> prepared;
   std::vector<ExerciseResult> results;  // one per prepared implementation, in the same order
   // Wall seconds of each stage: "normal build"; "sanitizer builds" and, beside them, "normal
-  // runs", each sanitizer build's runs ("asan runs", ...) as soon as it is made, and "beside";
-  // then "exclusive runs".
+  // runs" and each sanitizer build's runs ("asan runs", ...) as soon as it is made; then
+  // "exclusive runs".
   std::vector<std::pair<std::string, double>> stages;
 };
 PreparedRun prepare_and_run_overlapped(const GradeContext& context,
-                                       std::vector<ImplRequest> requests,
-                                       const std::function<void()>& beside = {});
+                                       std::vector<ImplRequest> requests);
 
 // grade's second step: cells in the sanitizer builds for the tests that passed in the normal
 // build and are tagged for them (a test that already failed cannot earn its points, so building
