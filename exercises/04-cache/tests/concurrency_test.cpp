@@ -519,7 +519,7 @@ void expect_exact_expiry_under_contention() {
   constexpr std::uint64_t kThreads = 4;
   constexpr std::uint64_t kKeys = 500;  // per thread with a TTL, and as many without
   course::FakeClock clock;
-  C cache(options_on(clock, 4 * 2 * kThreads * kKeys, 8));  // room to spare in every stripe
+  C cache(options_on(clock, std::size_t{8} * kThreads * kKeys, 8));  // room to spare per stripe
   ASSERT_EQ(cache.size(), 0U);  // on this thread first, so that a missing level fails cleanly
   std::latch all_put(kThreads + 1);
   std::latch clock_moved(1);
