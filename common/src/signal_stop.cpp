@@ -13,14 +13,14 @@
 
 namespace course {
 
-SignalStop::SignalStop(std::string message) : message_(std::move(message)) {
+SignalStop::SignalStop(std::string message)
+    : message_(std::move(message)), wake_fd_(::eventfd(0, EFD_CLOEXEC)) {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal_fd_ = ::signalfd(-1, &signals, SFD_CLOEXEC);
-  wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
   watcher_ = std::jthread([this](const std::stop_token& token) { watch(token); });
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstddef>
 
 #include "test_support.hpp"
 
@@ -45,7 +46,7 @@ RunObservation exited(int code, std::string output, const std::string& channel,
   run.file_size_limit = 256.0 * 1024 * 1024;
   run.process_limit = 128;
   run.memory_limit = 2048.0 * 1024 * 1024;
-  run.output_cap = 64 * 1024;
+  run.output_cap = std::size_t{64} * 1024;
   return run;
 }
 

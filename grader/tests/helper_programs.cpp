@@ -20,6 +20,7 @@ namespace {
   // A sanitizer build of this binary would catch the signal and exit instead.
   std::signal(SIGSEGV, SIG_DFL);
   // Not a null pointer, so that UBSan does not stop first: an unmapped page.
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): the point is an address that is not mapped
   volatile int* invalid = reinterpret_cast<volatile int*>(std::uintptr_t{16});
   *invalid = 1;
   std::raise(SIGSEGV);  // not reached
@@ -95,6 +96,7 @@ int write_everywhere() {
 // Touches 1 GiB, 64 MiB at a time.
 int hog_memory() {
   for (int i = 0; i < 16; ++i) {
+    // NOLINTNEXTLINE(cppcoreguidelines-no-malloc): kept on purpose, for the limit to count it
     void* block = std::malloc(64U << 20);
     if (block == nullptr) return 3;
     std::memset(block, 1, 64U << 20);

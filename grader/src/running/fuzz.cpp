@@ -38,7 +38,7 @@ int fuzz_seconds(const char* setting) {
   if (setting == nullptr || *setting == '\0') return kDefault;
   char* end = nullptr;
   const long value = std::strtol(setting, &end, 10);
-  if (*end != '\0' || value <= 0 || value > 24 * 3600) return kDefault;
+  if (*end != '\0' || value <= 0 || value > 24L * 3600) return kDefault;
   return static_cast<int>(value);
 }
 

@@ -68,14 +68,15 @@ std::vector<sock_filter> build_syscall_filter(const SyscallPolicy& policy,
     // A clone without CLONE_THREAD makes a process. LeakSanitizer's tracer is one, made with
     // CLONE_UNTRACED, which nothing else in a test uses.
     const scmp_datum_t mask = policy.tracer ? (CLONE_THREAD | CLONE_UNTRACED) : CLONE_THREAD;
-    check(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
-                           SCMP_A0(SCMP_CMP_MASKED_EQ, mask, 0)),
-          "clone");
+    // The comparison SCMP_A0 would make, spelled out: the macro is a C compound literal, an
+    // extension in C++.
+    const scmp_arg_cmp no_thread{.arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = mask, .datum_b = 0};
+    check(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, no_thread), "clone");
   }
   if (!policy.exec) {
-    check(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execve), 1,
-                           SCMP_A0(SCMP_CMP_NE, exec_path_pointer)),
-          "execve");
+    const scmp_arg_cmp other_path{
+        .arg = 0, .op = SCMP_CMP_NE, .datum_a = exec_path_pointer, .datum_b = 0};
+    check(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execve), 1, other_path), "execve");
     deny(ctx, "execveat");
   }
 
