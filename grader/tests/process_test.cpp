@@ -9,6 +9,7 @@
 #include <csignal>
 #include <filesystem>
 
+#include "running/proc.hpp"
 #include "test_support.hpp"
 
 namespace grader {
@@ -68,7 +69,7 @@ TEST(Process, TimeoutKillsTheChildAndItsGrandchild) {
   const auto grandchild = std::stoi(read_file(dir.path() / "grandchild.pid"));
   EXPECT_FALSE(process_exists(child));
   EXPECT_FALSE(process_exists(grandchild)) << "the background sleep must die with its group";
-  EXPECT_EQ(count_group_processes(result.pgid), 0);
+  EXPECT_EQ(proc::count_in_group(result.pgid), 0);
 }
 
 TEST(Process, AGrandchildLeftBehindByAFinishedChildIsKilled) {
@@ -107,7 +108,7 @@ TEST(Process, AForkBombIsContainedQuickly) {
   const auto result = run_process(spec);
   EXPECT_EQ(result.ending, Ending::process_limit);
   EXPECT_LT(result.seconds, 5.0) << "the process count is watched, not left to the timeout";
-  EXPECT_EQ(count_group_processes(result.pgid), 0) << "every process of the group is gone";
+  EXPECT_EQ(proc::count_in_group(result.pgid), 0) << "every process of the group is gone";
 }
 
 TEST(Process, TheResultChannelIsReadAndCapped) {
@@ -186,7 +187,7 @@ TEST(Process, StreamsOutputToACallback) {
 TEST(Process, FindsExecutablesInPathAndBuildsEnvironments) {
   EXPECT_TRUE(find_executable("sh").has_value());
   EXPECT_FALSE(find_executable("no-such-program-for-sure").has_value());
-  EXPECT_GT(count_user_threads(), 0U);
+  EXPECT_GT(proc::threads_of(::getuid()), 0U);
 
   const auto env = environment_with({{"PATH", "/only/this"}, {"NEW_VARIABLE", "1"}});
   EXPECT_EQ(std::count(env.begin(), env.end(), "PATH=/only/this"), 1);

@@ -4,7 +4,6 @@
 // another user they are skipped with the reason.
 #include "running/sandbox.hpp"
 
-#include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include <thread>
 
 #include "commands/commands.hpp"
+#include "running/proc.hpp"
 #include "running/process.hpp"
 #include "test_support.hpp"
 
@@ -23,29 +23,13 @@ namespace {
 namespace fs = std::filesystem;
 
 // Every process on the machine.
-int machine_processes() {
-  int count = 0;
-  DIR* dir = ::opendir("/proc");
-  while (const dirent* entry = dir != nullptr ? ::readdir(dir) : nullptr) {
-    if (entry->d_name[0] >= '0' && entry->d_name[0] <= '9') ++count;
-  }
-  if (dir != nullptr) ::closedir(dir);
-  return count;
-}
+int machine_processes() { return static_cast<int>(proc::processes().size()); }
 
 int processes_of_user(uid_t uid) {
-  int count = 0;
-  DIR* dir = ::opendir("/proc");
-  while (const dirent* entry = dir != nullptr ? ::readdir(dir) : nullptr) {
-    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-    struct stat st {};
-    if (::stat((std::string("/proc/") + entry->d_name).c_str(), &st) == 0 && st.st_uid == uid &&
-        !is_zombie(static_cast<pid_t>(std::strtol(entry->d_name, nullptr, 10)))) {
-      ++count;
-    }
-  }
-  if (dir != nullptr) ::closedir(dir);
-  return count;
+  const auto all = proc::processes();
+  return static_cast<int>(std::count_if(all.begin(), all.end(), [uid](const proc::Process& p) {
+    return p.owner == uid && !p.zombie();
+  }));
 }
 
 // One sandboxed run of a helper, with every layer the machine allows.

@@ -70,13 +70,18 @@ int cmd_sandbox_compile(const fs::path& root, const std::vector<std::string>& co
   const auto& support = sandbox_support();
   if (!support.separate_users || !support.mount_namespaces) run_unsandboxed(command);
 
-  auto lease = UidLease::take();
-  if (!lease) throw GraderError("sandbox-compile: no free sandbox user id (256 are in use)");
-  const OwnedOutputs outputs(outputs_of(command), lease->uid());
-  RunDir dir(512ULL << 20, lease->uid());
-  CgroupLimits limits;
-  limits.max_memory_bytes = 6ULL << 30;  // an Asio and Beast file under ASan needs about 2 GiB
-  const auto cgroup = RunCgroup::create(limits);
+  SandboxRequest request;
+  request.root = root;
+  request.cgroup.max_memory_bytes = 6ULL << 30;  // an Asio and Beast file under ASan needs ~2 GiB
+  request.syscalls = SyscallPolicy{.fork = true, .exec = true};
+  request.writable = outputs_of(command);
+  std::optional<RunSandbox> sandbox;
+  try {
+    sandbox.emplace(request);
+  } catch (const SandboxRefused& refused) {
+    throw GraderError(std::string("sandbox-compile: ") + refused.what());
+  }
+  const OwnedOutputs outputs(request.writable, *sandbox->uid());
 
   ProcessSpec spec;
   spec.argv = command;
@@ -85,13 +90,7 @@ int cmd_sandbox_compile(const fs::path& root, const std::vector<std::string>& co
   spec.limits.wall_timeout_s = 900.0;
   spec.limits.output_cap_bytes = 16U << 20;
   spec.limits.max_group_processes = 64;
-  spec.isolation.cgroup = cgroup.get();
-  spec.isolation.uid = lease->uid();
-  spec.isolation.private_tmp = dir.path();
-  spec.isolation.read_only.push_back(root);
-  if (const auto cover = blocking_ancestor(root, lease->uid())) spec.isolation.cover = cover;
-  spec.isolation.writable = outputs.files();
-  spec.isolation.syscalls = SyscallPolicy{.fork = true, .exec = true};
+  spec.isolation = sandbox->isolation();
   const auto result = run_process(spec);
   std::cerr << result.output;
   const bool compiled = result.ending == Ending::exited && result.exit_code == 0;

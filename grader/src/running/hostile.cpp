@@ -1,7 +1,6 @@
 #include "running/hostile.hpp"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
@@ -24,6 +23,7 @@
 #include "building/build.hpp"
 #include "course/manifest.hpp"
 #include "course/util.hpp"
+#include "running/proc.hpp"
 #include "running/process.hpp"
 #include "running/sandbox.hpp"
 
@@ -237,26 +237,15 @@ std::vector<fs::path> leftover_files(const fs::path& root) {
 std::vector<std::string> leftover_processes(const fs::path& binary) {
   std::vector<std::string> found;
   const uid_t base = sandbox_uid_base();
-  DIR* proc = ::opendir("/proc");
-  if (proc == nullptr) return found;
-  while (const dirent* entry = ::readdir(proc)) {
-    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-    const auto dir = fs::path("/proc") / entry->d_name;
-    struct stat st {};
-    if (::stat(dir.c_str(), &st) != 0) continue;
-    std::error_code ec;
-    const auto exe = fs::read_symlink(dir / "exe", ec);
+  for (const auto& process : proc::processes()) {
     // The attacks' runs lease their users from kHostileUids alone: other tests may run beside.
     const bool sandbox_user =
-        st.st_uid >= base + kHostileUids.first && st.st_uid < base + kHostileUids.last;
+        process.owner >= base + kHostileUids.first && process.owner < base + kHostileUids.last;
     // A zombie has ended; one whose parent is init may outlive everything on a machine whose
     // init does not reap, whoever left it.
-    if ((sandbox_user || (!ec && exe == binary)) &&
-        !is_zombie(static_cast<pid_t>(std::strtol(entry->d_name, nullptr, 10)))) {
-      found.push_back(std::string(entry->d_name) + " (uid " + std::to_string(st.st_uid) + ")");
-    }
+    if (process.zombie() || !(sandbox_user || proc::executable(process.pid) == binary)) continue;
+    found.push_back(std::to_string(process.pid) + " (uid " + std::to_string(process.owner) + ")");
   }
-  ::closedir(proc);
   return found;
 }
 

@@ -29,9 +29,9 @@
 #include <string_view>
 #include <vector>
 
-namespace grader {
+#include "running/isolation.hpp"
 
-class RunCgroup;
+namespace grader {
 
 struct ProcessLimits {
   std::optional<double> wall_timeout_s;
@@ -44,49 +44,6 @@ struct ProcessLimits {
   std::optional<int> max_group_processes;  // watched by the parent every 100 ms
   std::optional<std::size_t> output_cap_bytes;
   bool core_dumps = false;  // RLIMIT_CORE = 0 unless true
-};
-
-// What the test's process may do beyond ordinary work, for its seccomp filter (see sandbox.hpp).
-// Denied always: ptrace, process_vm_readv/writev, mount and the other mount calls, unshare,
-// setns, chroot, pivot_root, bpf, kexec, modules, keyrings, pidfd_getfd, perf_event_open,
-// userfaultfd, io_uring, and clone3 (answered ENOSYS, so the C library falls back to clone,
-// whose flags the filter can read).
-struct SyscallPolicy {
-  bool fork = false;    // processes of its own (fork, vfork, posix_spawn); threads always
-  bool exec = false;    // execve beyond the test binary's own
-  bool tracer = false;  // LeakSanitizer's tracer: an untraced clone, and ptrace of its threads
-};
-
-// Isolation applied in the child between fork and exec (see sandbox.hpp). Everything here is
-// optional; an empty Isolation runs the child as the grader's own user.
-struct Isolation {
-  RunCgroup* cgroup = nullptr;  // joined first, watched while it runs, emptied at the end
-  std::optional<uid_t> uid;     // run as this user and group (the grader must be root)
-  // A new mount namespace in which this directory is /tmp, /var/tmp and /dev/shm.
-  std::filesystem::path private_tmp;
-  // Mounted read-only in that namespace (the course tree).
-  std::vector<std::filesystem::path> read_only;
-  // An ancestor of read_only[0] that `uid` cannot search: an empty tmpfs is mounted on it and
-  // read_only[0] bound back into it, so the run can reach the course tree and nothing else there.
-  // Without root, $HOME is covered the same way.
-  std::optional<std::filesystem::path> cover;
-  // Without root: the mount namespace sits in a user namespace of its own (mapping the grader's
-  // user to itself).
-  bool user_namespace = false;
-  // With a private /tmp (as root or in a user namespace), the run also gets:
-  //  - a PID namespace whose init runs the test, with its own /proc: nothing outside is visible
-  //    or can be signalled, and everything in it ends with the test;
-  //  - an IPC namespace (System V and POSIX IPC objects die with the run) and a UTS namespace;
-  //  - every other mount of the machine read-only (listed at start, not by hand), so the only
-  //    places it can write are its own /tmp, /var/tmp and /dev/shm.
-  bool read_only_root = true;
-  // A system-call filter (seccomp) installed as the last step before the exec; nullopt: none.
-  std::optional<SyscallPolicy> syscalls;
-  // Address-space randomisation off (what `setarch -R` does), for ThreadSanitizer.
-  bool no_aslr = false;
-  // Existing files inside the read-only course tree that the run may write (a sandboxed compile's
-  // object and dependency file): each is bound onto itself read-write.
-  std::vector<std::filesystem::path> writable;
 };
 
 struct ProcessSpec {
@@ -139,15 +96,6 @@ std::optional<std::filesystem::path> find_executable(std::string_view name);
 // Reaps the zombies among the processes the grader adopted as a child subreaper (orphans of its
 // runs), leaving the direct children of runs in progress to their run_process.
 void reap_adopted_zombies();
-
-// Has this process ended, leaving only its exit status to be collected?
-bool is_zombie(pid_t pid);
-
-// Number of processes whose process group is pgid (zombies included).
-int count_group_processes(pid_t pgid);
-
-// Threads the current real user runs (what RLIMIT_NPROC counts).
-std::uint64_t count_user_threads();
 
 // The current environment as "NAME=value" strings, with `overrides` replacing
 // or adding variables.

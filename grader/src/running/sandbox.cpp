@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "course/util.hpp"
+#include "running/proc.hpp"
 #include "running/process.hpp"
 
 namespace grader {
@@ -361,7 +362,7 @@ void reap_orphans(std::vector<pid_t> pids) {
       int status = 0;
       if (::waitpid(pid, &status, WNOHANG) > 0) return true;
       // Not our child (yet): done once it has gone, or was reaped by someone else.
-      return !fs::exists(fs::path("/proc") / std::to_string(pid));
+      return !proc::exists(pid);
     });
     if (!pids.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -382,17 +383,10 @@ namespace {
 
 // A live process of `uid` (zombies are over: they can do nothing).
 bool user_has_processes(uid_t uid) {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    const auto name = entry.path().filename().string();
-    struct stat st {};
-    if (!name.empty() && name[0] >= '1' && name[0] <= '9' &&
-        ::stat(entry.path().c_str(), &st) == 0 && st.st_uid == uid &&
-        !is_zombie(static_cast<pid_t>(std::stol(name)))) {
-      return true;
-    }
-  }
-  return false;
+  const auto all = proc::processes();
+  return std::any_of(all.begin(), all.end(), [uid](const proc::Process& process) {
+    return process.owner == uid && !process.zombie();
+  });
 }
 
 // Ends every process of `uid`: a child that becomes that user sends SIGKILL to all it may signal,
@@ -603,6 +597,96 @@ std::optional<fs::path> blocking_ancestor(const fs::path& path, uid_t uid) {
     if (!searchable) return current;
   }
   return std::nullopt;
+}
+
+namespace {
+
+// Can another user run this binary? (A checkout made with umask 077 says no.)
+bool others_can_run(const fs::path& binary) {
+  struct stat st {};
+  return ::stat(binary.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) != 0 &&
+         (st.st_mode & S_IROTH) != 0;
+}
+
+bool is_within_dir(const fs::path& path, const fs::path& top) {
+  const auto relative = path.lexically_normal().lexically_relative(top.lexically_normal());
+  return !relative.empty() && *relative.begin() != "..";
+}
+
+// Lets the run's user read and run the binary that the build made (under a umask of 077 or 027
+// it cannot): o+rx on the binary and o+x on its folders, from the build tree down. Nothing becomes
+// writable; folders above the course tree are the cover's business (blocking_ancestor).
+void let_others_run(const fs::path& binary, const fs::path& root) {
+  std::error_code ec;
+  fs::permissions(binary, fs::perms::others_read | fs::perms::others_exec, fs::perm_options::add,
+                  ec);
+  const auto top = root.empty() ? binary.parent_path() : fs::absolute(root) / "build";
+  for (auto dir = binary.parent_path(); !dir.empty() && is_within_dir(dir, top);
+       dir = dir.parent_path()) {
+    fs::permissions(dir, fs::perms::others_exec, fs::perm_options::add, ec);
+    if (dir == top || dir == dir.parent_path()) break;
+  }
+}
+
+}  // namespace
+
+RunSandbox::RunSandbox(const SandboxRequest& request) {
+  const auto& support = sandbox_support();
+  const auto& root = request.root;
+  std::optional<fs::path> cover;
+  if (support.separate_users) {
+    const auto& binary = request.binary;
+    if (!binary.empty() && !others_can_run(binary)) let_others_run(binary, root);
+    if (!binary.empty() && !others_can_run(binary)) {
+      throw SandboxRefused("the test binary " + binary.string() +
+                           " cannot be made readable by the sandbox's user");
+    }
+    auto lease = UidLease::take(request.uids);
+    if (!lease) throw SandboxRefused("no free sandbox user id (256 are in use)");
+    user_.emplace(std::move(*lease));
+  }
+  if (user_ && !root.empty()) {
+    cover = blocking_ancestor(root, user_->uid());
+    // Without a mount namespace nothing can open the way to a tree the user cannot reach.
+    if (cover && (!support.mount_namespaces || *cover == fs::absolute(root).lexically_normal())) {
+      throw SandboxRefused("the sandbox's user cannot reach the course tree (" + cover->string() +
+                           " is closed to other users) and no mount namespace can open it");
+    }
+  }
+  dir_ = std::make_unique<RunDir>(request.tmp_bytes, uid());
+  cgroup_ = RunCgroup::create(request.cgroup);
+  run_dir_ = dir_->path();
+
+  isolation_.cgroup = cgroup_.get();
+  isolation_.uid = uid();
+  isolation_.syscalls = request.syscalls;
+  isolation_.no_aslr = request.no_aslr;
+  isolation_.writable = request.writable;
+  if (dir_->bounded()) {
+    // As root: the run's tmpfs is its /tmp, in a mount namespace of its own.
+    isolation_.private_tmp = dir_->path();
+    if (user_) isolation_.cover = cover;
+  } else if (support.user_namespaces) {
+    // Not root: the same private mounts inside a user namespace (the run's directory is then
+    // not size-bounded), $HOME hidden, and a PID namespace.
+    isolation_.user_namespace = true;
+    isolation_.private_tmp = dir_->path();
+    if (const auto home = get_env("HOME"); home && fs::is_directory(*home) && *home != "/")
+      isolation_.cover = fs::path(*home);
+  }
+  if (!isolation_.private_tmp.empty()) {
+    if (!root.empty()) isolation_.read_only.push_back(root);
+    run_dir_ = "/tmp";
+  }
+}
+
+std::optional<uid_t> RunSandbox::uid() const {
+  if (user_) return user_->uid();
+  return std::nullopt;
+}
+
+std::vector<std::pair<std::string, std::string>> RunSandbox::environment() const {
+  return {{"HOME", run_dir_.string()}, {"TMPDIR", run_dir_.string()}};
 }
 
 }  // namespace grader

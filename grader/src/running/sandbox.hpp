@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "course/util.hpp"
+#include "running/isolation.hpp"
 
 namespace grader {
 
@@ -155,6 +156,56 @@ class RunDir {
   std::filesystem::path path_;
   bool mounted_ = false;
   std::optional<uid_t> owner_;
+};
+
+// What one run asks of its sandbox.
+struct SandboxRequest {
+  // The course tree: read-only in the run, and reachable even when an ancestor is closed to the
+  // run's user. Empty: no tree.
+  std::filesystem::path root;
+  // The executable the run starts: made readable and runnable by the run's user, or the sandbox
+  // is refused. Empty: a program of the machine's (a compiler), nothing to check.
+  std::filesystem::path binary;
+  std::uint64_t tmp_bytes = 512ULL << 20;  // as root: the size of the run's own tmpfs
+  CgroupLimits cgroup;
+  std::optional<SyscallPolicy> syscalls;  // nullopt: no filter
+  bool no_aslr = false;                   // for ThreadSanitizer
+  UidSlots uids = kGradingUids;
+  // Files in the read-only tree the run may write (a sandboxed compile's outputs).
+  std::vector<std::filesystem::path> writable;
+};
+
+// One run's sandbox: the layers this machine allows, chosen here and nowhere else, and the
+// resources that must outlive the exec (the user id, the run's directory, its cgroup).
+// isolation() is the finished plan run_process applies between fork and exec. As root a run
+// never runs as root: with no user of its own the constructor throws SandboxRefused.
+class RunSandbox {
+ public:
+  explicit RunSandbox(const SandboxRequest& request);
+  RunSandbox(const RunSandbox&) = delete;
+  RunSandbox& operator=(const RunSandbox&) = delete;
+
+  [[nodiscard]] const Isolation& isolation() const { return isolation_; }
+  // The run's directory as the run sees it ("/tmp" with a private /tmp): its working directory,
+  // $HOME and $TMPDIR.
+  [[nodiscard]] const std::filesystem::path& run_dir() const { return run_dir_; }
+  // The same directory as the grader sees it, for what the run leaves there (traces).
+  [[nodiscard]] const std::filesystem::path& host_dir() const { return dir_->path(); }
+  [[nodiscard]] std::filesystem::path make_subdir(const std::string& name) const {
+    return dir_->make_subdir(name);
+  }
+  // HOME and TMPDIR, pointing at run_dir().
+  [[nodiscard]] std::vector<std::pair<std::string, std::string>> environment() const;
+  [[nodiscard]] std::optional<uid_t> uid() const;
+
+ private:
+  // Destroyed in reverse order: the cgroup is emptied before the directory is unmounted and
+  // before the user id is given back.
+  std::optional<UidLease> user_;
+  std::unique_ptr<RunDir> dir_;
+  std::unique_ptr<RunCgroup> cgroup_;
+  Isolation isolation_;
+  std::filesystem::path run_dir_;
 };
 
 // A mount of the machine, as the grader's mount namespace has it: its path and the flags a

@@ -1,4 +1,4 @@
-// The seccomp filter of a test's process (see SyscallPolicy in process.hpp), built with libseccomp
+// The seccomp filter of a test's process (see SyscallPolicy in isolation.hpp), built with libseccomp
 // in the grader and installed by the child as its last step before exec.
 //
 // The test binary's own exec must pass the filter, and no later one may unless the policy allows
@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "running/process.hpp"
+#include "running/isolation.hpp"
 
 namespace grader {
 

@@ -102,104 +102,23 @@ std::string random_secret() {
   return out;
 }
 
-// Can another user run this binary? (A checkout made with umask 077 says no.)
-bool others_can_run(const fs::path& binary) {
-  struct stat st {};
-  return ::stat(binary.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) != 0 &&
-         (st.st_mode & S_IROTH) != 0;
-}
-
-bool is_within_dir(const fs::path& path, const fs::path& top) {
-  const auto relative = path.lexically_normal().lexically_relative(top.lexically_normal());
-  return !relative.empty() && *relative.begin() != "..";
-}
-
-// Lets the run's user read and run the binary that the build made (under a umask of 077 or 027
-// it cannot): o+rx on the binary and o+x on its folders, from the build tree down. Nothing becomes
-// writable; folders above the course tree are the cover's business (blocking_ancestor).
-void let_others_run(const fs::path& binary, const fs::path& root) {
-  std::error_code ec;
-  fs::permissions(binary, fs::perms::others_read | fs::perms::others_exec, fs::perm_options::add,
-                  ec);
-  const auto top = root.empty() ? binary.parent_path() : fs::absolute(root) / "build";
-  for (auto dir = binary.parent_path(); !dir.empty() && is_within_dir(dir, top);
-       dir = dir.parent_path()) {
-    fs::permissions(dir, fs::perms::others_exec, fs::perm_options::add, ec);
-    if (dir == top || dir == dir.parent_path()) break;
-  }
-}
-
-// One sandboxed run: what must outlive the exec. Members are destroyed in reverse order: the
-// cgroup is emptied before the directory is unmounted and before the user id is given back.
-struct Sandbox {
-  std::optional<UidLease> user;
-  std::unique_ptr<RunDir> dir;
-  std::unique_ptr<RunCgroup> cgroup;
-  fs::path child_dir;  // the working directory as the run sees it ("/tmp" in a private /tmp)
-};
-
-// Fills spec.isolation and spec.cwd, and the environment's directory variables.
-std::unique_ptr<Sandbox> make_sandbox(const SandboxPolicy& policy, BuildConfig config,
-                                      const fs::path& root, const fs::path& binary,
-                                      ProcessSpec& spec,
-                                      std::vector<std::pair<std::string, std::string>>& env) {
-  auto box = std::make_unique<Sandbox>();
-  const auto& support = sandbox_support();
-  std::optional<fs::path> cover;
-  // As root, a test never runs as root: with no user of its own it does not run at all.
-  if (support.separate_users) {
-    if (!others_can_run(binary)) let_others_run(binary, root);
-    if (!others_can_run(binary)) {
-      throw SandboxRefused("the test binary " + binary.string() +
-                           " cannot be made readable by the sandbox's user");
-    }
-    auto lease = UidLease::take(policy.uids);
-    if (!lease) throw SandboxRefused("no free sandbox user id (256 are in use)");
-    box->user.emplace(std::move(*lease));
-  }
-  if (box->user && !root.empty()) {
-    cover = blocking_ancestor(root, box->user->uid());
-    // Without a mount namespace nothing can open the way to a tree the user cannot reach.
-    if (cover && (!support.mount_namespaces || *cover == fs::absolute(root).lexically_normal())) {
-      throw SandboxRefused("the sandbox's user cannot reach the course tree (" + cover->string() +
-                           " is closed to other users) and no mount namespace can open it");
-    }
-  }
-  std::optional<uid_t> uid;
-  if (box->user) uid = box->user->uid();
-  box->dir = std::make_unique<RunDir>(policy.tmp_bytes, uid);
-  CgroupLimits limits;
-  limits.max_tasks = policy.max_tasks;
-  limits.max_memory_bytes =
-      build_info(config).sanitized ? policy.sanitizer_memory_bytes : policy.memory_bytes;
-  box->cgroup = RunCgroup::create(limits);
-  const bool private_tmp = box->dir->bounded();
-  box->child_dir = private_tmp ? fs::path("/tmp") : box->dir->path();
-
-  spec.cwd = box->child_dir;
-  spec.isolation.cgroup = box->cgroup.get();
-  spec.isolation.syscalls = policy.syscalls;
-  if (build_info(config).leak_tracer) spec.isolation.syscalls->tracer = true;
-  spec.isolation.no_aslr = build_info(config).fixed_layout;
-  spec.isolation.uid = uid;
-  if (private_tmp) {
-    spec.isolation.private_tmp = box->dir->path();
-    if (!root.empty()) spec.isolation.read_only.push_back(root);
-    if (box->user) spec.isolation.cover = cover;
-  } else if (support.user_namespaces) {
-    // Not root: the same private mounts inside a user namespace (the run's directory is then
-    // not size-bounded), $HOME hidden, and a PID namespace.
-    spec.isolation.user_namespace = true;
-    spec.isolation.private_tmp = box->dir->path();
-    if (!root.empty()) spec.isolation.read_only.push_back(root);
-    if (const auto home = get_env("HOME"); home && fs::is_directory(*home) && *home != "/")
-      spec.isolation.cover = fs::path(*home);
-    box->child_dir = "/tmp";
-    spec.cwd = box->child_dir;
-  }
-  env.emplace_back("HOME", box->child_dir.string());
-  env.emplace_back("TMPDIR", box->child_dir.string());
-  return box;
+// The sandbox of one run of `binary` under `policy`, in build `config`: the build's launch
+// settings (kBuilds) become the sandbox's request.
+std::unique_ptr<RunSandbox> open_sandbox(const SandboxPolicy& policy, BuildConfig config,
+                                         const fs::path& root, const fs::path& binary) {
+  const auto& build = build_info(config);
+  SandboxRequest request;
+  request.root = root;
+  request.binary = binary;
+  request.tmp_bytes = policy.tmp_bytes;
+  request.cgroup.max_tasks = policy.max_tasks;
+  request.cgroup.max_memory_bytes =
+      build.sanitized ? policy.sanitizer_memory_bytes : policy.memory_bytes;
+  request.syscalls = policy.syscalls;
+  if (build.leak_tracer) request.syscalls->tracer = true;
+  request.no_aslr = build.fixed_layout;
+  request.uids = policy.uids;
+  return std::make_unique<RunSandbox>(request);
 }
 
 struct AttemptRecord {
@@ -227,11 +146,9 @@ AttemptRecord run_attempt(const TestRunRequest& request) {
   const auto& policy = request.policy;
   const auto binary = fs::absolute(request.binary);
 
-  ProcessSpec spec;
-  std::vector<std::pair<std::string, std::string>> dirs;
-  std::unique_ptr<Sandbox> box;
+  std::unique_ptr<RunSandbox> box;
   try {
-    box = make_sandbox(policy, request.config, request.root, binary, spec, dirs);
+    box = open_sandbox(policy, request.config, request.root, binary);
   } catch (const SandboxRefused& refused) {
     AttemptRecord record;
     record.attempt.outcome = Outcome::not_run;
@@ -240,9 +157,14 @@ AttemptRecord run_attempt(const TestRunRequest& request) {
                             "grader/README.md).";
     return record;
   }
-  const auto trace_dir = box->dir->make_subdir("traces");
-  auto env = test_environment(request, box->child_dir / "traces", scale);
+  const auto trace_dir = box->make_subdir("traces");
+  auto env = test_environment(request, box->run_dir() / "traces", scale);
+  const auto dirs = box->environment();
   env.insert(env.end(), dirs.begin(), dirs.end());
+
+  ProcessSpec spec;
+  spec.isolation = box->isolation();
+  spec.cwd = box->run_dir();
 
   spec.argv.push_back(binary.string());
   spec.argv.push_back("--gtest_filter=" + request.spec.name);
@@ -330,16 +252,18 @@ RunResult run_test(const TestRunRequest& request) {
 TestListing list_tests(const fs::path& binary, const fs::path& root, const SandboxPolicy& policy,
                        BuildConfig config) {
   TestListing listing;
-  ProcessSpec spec;
-  std::vector<std::pair<std::string, std::string>> env;
   const auto absolute = fs::absolute(binary);
-  std::unique_ptr<Sandbox> box;
+  std::unique_ptr<RunSandbox> box;
   try {
-    box = make_sandbox(policy, config, root, absolute, spec, env);
+    box = open_sandbox(policy, config, root, absolute);
   } catch (const SandboxRefused& refused) {
     listing.error = refused.what();
     return listing;
   }
+  ProcessSpec spec;
+  spec.isolation = box->isolation();
+  spec.cwd = box->run_dir();
+  const auto env = box->environment();
   spec.argv.push_back(absolute.string());
   spec.argv.push_back("--gtest_list_tests");
   spec.env = environment_with(env);
