@@ -22,7 +22,15 @@
 # (include/) or other given headers: a quoted include looks next to the file first, so it would
 # find the skeleton's private header, not the reference's.
 # An exercise may add an `exercise.cmake` that sets EXERCISE_LIBS (libraries the
-# implementation links) and EXERCISE_TEST_LIBS (libraries only the tests link).
+# implementation links) and EXERCISE_TEST_LIBS (libraries only the tests link). An exercise
+# that uses Asio links course::asio (common/CMakeLists.txt), not Boost::headers.
+#
+# The given library: exercises/NN-name/lib/*.cpp is code the exercise hands the student and the
+# student does not write (an HTTP client, a log reader, database connections, image files). It
+# compiles once per configuration into NN-name_lib, which sees the exercise's include/ and links
+# EXERCISE_LIB_LIBS, and every implementation, test and tool links it. Its own unit tests,
+# exercises/NN-name/lib/tests/*.cpp, make NN-name_lib_tests and run with the course's unit tests
+# (ctest label "library", in `grader/grader selfcheck`); they are no part of any grade.
 #
 # Programs built against an implementation (a command-line tool, a benchmark) are listed in
 # EXERCISE_TOOLS. For each tool T, EXERCISE_TOOL_T_SOURCES names its sources (relative to the
@@ -30,7 +38,7 @@
 # implementation, e.g.
 #
 #   set(EXERCISE_TOOLS downloader bench)
-#   set(EXERCISE_TOOL_downloader_SOURCES tools/downloader_cli.cpp)
+#   set(EXERCISE_TOOL_downloader_SOURCES tools/downloader_main.cpp)
 #   set(EXERCISE_TOOL_bench_SOURCES bench/bench.cpp)
 #   set(EXERCISE_TOOL_bench_LIBS course::kit)
 #
@@ -426,6 +434,25 @@ function(course_add_impl key impl src_dir)
   _course_contract_add(${key} ${impl} "${owners}")
 endfunction()
 
+# The given library (lib/*.cpp) and its unit tests (lib/tests/*.cpp), when the exercise has one;
+# it joins EXERCISE_LIBS in the caller's scope.
+function(_course_add_given_library key exercise_dir)
+  file(GLOB lib_sources CONFIGURE_DEPENDS "${exercise_dir}/lib/*.cpp")
+  if(NOT lib_sources)
+    return()
+  endif()
+  add_library(${key}_lib STATIC EXCLUDE_FROM_ALL ${lib_sources})
+  target_link_libraries(${key}_lib PUBLIC ${key}_api ${EXERCISE_LIB_LIBS})
+  set(EXERCISE_LIBS ${key}_lib ${EXERCISE_LIBS} PARENT_SCOPE)
+  file(GLOB lib_tests CONFIGURE_DEPENDS "${exercise_dir}/lib/tests/*.cpp")
+  if(lib_tests)
+    add_executable(${key}_lib_tests ${lib_tests})
+    target_link_libraries(${key}_lib_tests PRIVATE ${key}_lib course::kit GTest::gtest_main)
+    gtest_discover_tests(${key}_lib_tests DISCOVERY_MODE PRE_TEST TEST_PREFIX "${key}/lib/"
+                         PROPERTIES LABELS library TIMEOUT 120)
+  endif()
+endfunction()
+
 function(course_add_exercise exercise_dir)
   get_filename_component(key "${exercise_dir}" NAME)
   set(solution_dir "${CMAKE_SOURCE_DIR}/solutions/${key}")
@@ -436,6 +463,7 @@ function(course_add_exercise exercise_dir)
   set(EXERCISE_TOOLS "")
   set(EXERCISE_HEADER_ONLY OFF)
   set(EXERCISE_FUZZ_LIBS "")
+  set(EXERCISE_LIB_LIBS "")
   if(EXISTS "${exercise_dir}/exercise.cmake")
     include("${exercise_dir}/exercise.cmake")
   endif()
@@ -444,6 +472,7 @@ function(course_add_exercise exercise_dir)
   add_library(${key}_api INTERFACE)
   target_include_directories(${key}_api INTERFACE "${exercise_dir}/include")
   target_link_libraries(${key}_api INTERFACE Threads::Threads)
+  _course_add_given_library(${key} "${exercise_dir}")
 
   if(NOT EXERCISE_HEADER_ONLY)  # header-only: each implementation compiles the tests itself
     file(GLOB test_sources CONFIGURE_DEPENDS "${exercise_dir}/tests/*.cpp")

@@ -3,7 +3,7 @@
 # which both parse their command line with CLI11.
 set(EXERCISE_LIBS CURL::libcurl course::output_file)
 set(EXERCISE_TOOLS downloader bench)
-set(EXERCISE_TOOL_downloader_SOURCES tools/downloader_cli.cpp)
+set(EXERCISE_TOOL_downloader_SOURCES tools/downloader_main.cpp)
 set(EXERCISE_TOOL_bench_SOURCES bench/downloader_bench.cpp)
 set(EXERCISE_TOOL_downloader_LIBS CLI11::CLI11 course::signal_stop)
 set(EXERCISE_TOOL_bench_LIBS course::kit CLI11::CLI11)

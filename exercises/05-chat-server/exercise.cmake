@@ -1,13 +1,8 @@
-# Exercise 05 builds on Boost.Asio (C++20 coroutines), header-only: link Boost::headers. Only
-# src/session.cpp and src/server.cpp include Asio; the protocol, the hub and the commands are
+# Exercise 05 builds on Boost.Asio (C++20 coroutines), header-only: link course::asio
+# (common/CMakeLists.txt). Only src/session.cpp and src/server.cpp include Asio; the protocol, the hub and the commands are
 # plain C++, and the tests talk to the server through raw sockets.
-# g++ 12 reports -Wmismatched-new-delete on every Asio coroutine frame: a false positive (GCC
-# bug 109224), silenced for this exercise's code only.
-add_library(05-chat-server_warnings INTERFACE)
-target_compile_options(05-chat-server_warnings INTERFACE
-                       $<$<CXX_COMPILER_ID:GNU>:-Wno-mismatched-new-delete>)
 # The command line is parsed with CLI11.
-set(EXERCISE_LIBS Boost::headers CLI11::CLI11 05-chat-server_warnings)
+set(EXERCISE_LIBS course::asio CLI11::CLI11)
 # `chat_server`: the server as a program (the reference's, or yours). `chat_load`: the
 # benchmark's load generator.
 set(EXERCISE_TOOLS chat_server chat_load)

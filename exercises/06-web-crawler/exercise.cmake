@@ -1,25 +1,16 @@
-# Exercise 06 parses HTML with libxml2 (its HTML parser) and URLs with Boost.URL, and fetches pages with the course's
-# HTTP client (lib/http_client.cpp, on Boost.Beast). The client is course code, compiled once per
-# configuration into its own library: a Beast translation unit is the most expensive file of the
-# course to compile, and the skeleton, the reference and every mutant link the same one.
+# Exercise 06 parses HTML with libxml2 (its HTML parser) and URLs with Boost.URL, and fetches
+# pages with the course's HTTP client (lib/http_client.cpp, on Boost.Beast): the exercise's given
+# library (common/cmake/CourseExercise.cmake), compiled once per configuration, since a Beast
+# translation unit is the most expensive file of the course to compile and the skeleton, the
+# reference and every mutant link the same one.
 find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS url)
 pkg_check_modules(LIBXML2 REQUIRED IMPORTED_TARGET libxml-2.0)
 find_package(nlohmann_json 3.10 CONFIG REQUIRED)
-
-# g++ 12 reports -Wmismatched-new-delete on every Asio coroutine frame: a false positive (GCC
-# bug 109224), silenced for this exercise's code only.
-add_library(06-web-crawler_warnings INTERFACE)
-target_compile_options(06-web-crawler_warnings INTERFACE
-                       $<$<CXX_COMPILER_ID:GNU>:-Wno-mismatched-new-delete>)
-
-add_library(06-web-crawler_http STATIC EXCLUDE_FROM_ALL "${EXERCISE_DIR}/lib/http_client.cpp")
-target_include_directories(06-web-crawler_http PUBLIC "${EXERCISE_DIR}/include")
-target_link_libraries(06-web-crawler_http PUBLIC Boost::headers Boost::url Threads::Threads
-                                                 06-web-crawler_warnings)
+set(EXERCISE_LIB_LIBS course::asio Boost::url)
 
 # The command line is parsed with CLI11 and writes JSON with nlohmann-json; Ctrl-C is the kit's
 # SignalStop.
-set(EXERCISE_LIBS 06-web-crawler_http PkgConfig::LIBXML2 CLI11::CLI11 nlohmann_json::nlohmann_json
+set(EXERCISE_LIBS PkgConfig::LIBXML2 CLI11::CLI11 nlohmann_json::nlohmann_json
                   course::output_file)
 # The tests run the command with Ctrl-C in a child process.
 set(EXERCISE_TEST_LIBS course::signal_stop)

@@ -1,6 +1,6 @@
-// course::Image loading and saving with stb. This is the one translation unit that compiles
+// imgfilter::Image loading and saving with stb. This is the one translation unit that compiles
 // stb_image and stb_image_write (PNG, JPEG and BMP only, to keep it small).
-#include "course/image.hpp"
+#include "imgfilter/image.hpp"
 
 #include "course/output_file.hpp"
 
@@ -31,7 +31,7 @@
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb/stb_image_write.h>
 
-namespace course {
+namespace imgfilter {
 namespace {
 
 std::string quoted(const std::filesystem::path& path) { return "'" + path.string() + "'"; }
@@ -148,13 +148,13 @@ struct StbFree {
 
 Image::Image(int width_, int height_, int channels_, std::uint8_t fill)
     : width(width_), height(height_), channels(channels_) {
-  check_shape(width_, height_, channels_, "course::Image");
+  check_shape(width_, height_, channels_, "imgfilter::Image");
   pixels.assign(row_bytes() * static_cast<std::size_t>(height_), fill);
 }
 
 Image::Image(int width_, int height_, int channels_, Uninitialized /*tag*/)
     : width(width_), height(height_), channels(channels_) {
-  check_shape(width_, height_, channels_, "course::Image");
+  check_shape(width_, height_, channels_, "imgfilter::Image");
   pixels.resize(row_bytes() * static_cast<std::size_t>(height_));
 }
 
@@ -251,11 +251,11 @@ void save_png(const Image& image, const std::filesystem::path& path) {
   // The rule of every course command (course/output_file.hpp): a regular file or a new path is
   // replaced atomically, a link followed, a device or a FIFO written in place.
   try {
-    write_output_file(path,
-                      std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
-  } catch (const OutputError& e) {
+    course::write_output_file(
+        path, std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
+  } catch (const course::OutputError& e) {
     throw ImageError(e.what());
   }
 }
 
-}  // namespace course
+}  // namespace imgfilter

@@ -11,7 +11,7 @@ std::string output_name(const std::vector<Filter>& /*chain*/,
   throw std::logic_error("output_name is not implemented yet (level 1 of 02-image-filter)");
 }
 
-// Load with course::load_image, filter with detail::filter_chain, save with course::save_png
+// Load with imgfilter::load_image, filter with detail::filter_chain, save with imgfilter::save_png
 // (atomic), each image through detail::for_each_image; catch each file's error into its result.
 std::vector<FileResult> process_files(const std::vector<std::filesystem::path>& /*inputs*/,
                                       const std::filesystem::path& /*out_dir*/,

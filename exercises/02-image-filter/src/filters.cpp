@@ -14,7 +14,7 @@ namespace imgfilter::detail {
 // Given.
 void check(const Image& image) {
   if (image.channels < 1 || image.channels > 4 || image.width <= 0 || image.height <= 0 ||
-      image.pixel_count() > course::kMaxPixels ||
+      image.pixel_count() > imgfilter::kMaxPixels ||
       image.pixels.size() != image.row_bytes() * static_cast<std::size_t>(image.height)) {
     throw std::invalid_argument("invalid image: " + std::to_string(image.width) + " x " +
                                 std::to_string(image.height) + " x " +

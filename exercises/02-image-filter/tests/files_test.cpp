@@ -1,5 +1,5 @@
 // Level 1 (files): the notes' output names, made safe; one bad file never stops the others; an
-// output appears only complete (course::save_png writes a temporary file, then renames it).
+// output appears only complete (imgfilter::save_png writes a temporary file, then renames it).
 #include <sys/resource.h>
 
 #include "test_support.hpp"
@@ -118,9 +118,9 @@ TEST(Files, EachFileIsFilteredAndSavedAsPillowDoes) {
       EXPECT_EQ(results[i].input, inputs[i]) << "results come in input order";
       EXPECT_EQ(results[i].output,
                 out / ("blur_contrast_grayscale_" + inputs[i].stem().string() + ".png"));
-      const Image want = course::load_image(
+      const Image want = imgfilter::load_image(
           golden_output(inputs[i].filename().string(), "blur,contrast,grayscale"));
-      const Image got = course::load_image(results[i].output);
+      const Image got = imgfilter::load_image(results[i].output);
       EXPECT_TRUE(got == want) << to_string(mode) << ", " << inputs[i].filename() << ": "
                                << first_difference(got, want);
     }
@@ -293,8 +293,8 @@ TEST(Files, TwoInputsWithOneOutputNameDoNotOverwriteEachOther) {
         << describe(results);
     EXPECT_NE(results[i].error.find("cat"), std::string::npos) << describe(results);
   }
-  EXPECT_EQ(course::load_image(out / "blur_cat.png"),
-            apply(course::load_image(inputs[0]), parse_chain("blur").front()));
+  EXPECT_EQ(imgfilter::load_image(out / "blur_cat.png"),
+            apply(imgfilter::load_image(inputs[0]), parse_chain("blur").front()));
   EXPECT_EQ(files_below(out), std::vector<std::string>{"blur_cat.png"});
 }
 

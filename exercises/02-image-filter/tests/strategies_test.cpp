@@ -67,7 +67,7 @@ void expect_mode_matches_pillow(Mode mode) {
   for (const auto& [chain, chain_cases] : by_chain) {
     std::vector<Image> inputs;
     for (const GoldenCase& c : chain_cases) {
-      inputs.push_back(course::load_image(golden_dir() / "inputs" / c.input));
+      inputs.push_back(imgfilter::load_image(golden_dir() / "inputs" / c.input));
     }
     for (const int band_rows : {0, 1, 7}) {
       Options options = options_for(mode, 3);
@@ -75,7 +75,7 @@ void expect_mode_matches_pillow(Mode mode) {
       const auto got = run_filter_images(inputs, chain_from(chain), options);
       ASSERT_EQ(got.size(), inputs.size());
       for (std::size_t i = 0; i < inputs.size(); ++i) {
-        const Image want = course::load_image(golden_dir() / "outputs" / chain_cases[i].output);
+        const Image want = imgfilter::load_image(golden_dir() / "outputs" / chain_cases[i].output);
         EXPECT_TRUE(got[i] == want)
             << to_string(mode) << " mode, N = 3, band_rows = " << band_rows << ": " << chain
             << " on " << chain_cases[i].input << ": " << first_difference(got[i], want);

@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "course/background.hpp"
-#include "course/image.hpp"
+#include "imgfilter/image.hpp"
 #include "course/probes.hpp"
 #include "course/temp_dir.hpp"
 #include "course/testing.hpp"
@@ -156,8 +156,8 @@ inline std::string first_difference(const Image& got, const Image& want) {
 
 // Applies a golden case's chain filter by filter with apply() and compares with Pillow.
 inline ::testing::AssertionResult matches_pillow(const GoldenCase& c) {
-  const Image input = course::load_image(golden_dir() / "inputs" / c.input);
-  const Image want = course::load_image(golden_dir() / "outputs" / c.output);
+  const Image input = imgfilter::load_image(golden_dir() / "inputs" / c.input);
+  const Image want = imgfilter::load_image(golden_dir() / "outputs" / c.output);
   Image got = input;
   try {
     for (const Filter& filter : chain_from(c.chain)) got = apply(got, filter);

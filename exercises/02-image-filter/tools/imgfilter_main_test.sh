@@ -2,7 +2,7 @@
 # The imgfilter command on bad input (ctest label "tools", run by `grader/grader selfcheck`):
 #   a FIFO, a device and a file larger than any image are refused at once, each with an error that
 #   names it; the output folder is not left behind when every input failed; -o "" is a usage
-#   error. Usage: imgfilter_cli_test.sh path/to/imgfilter
+#   error. Usage: imgfilter_main_test.sh path/to/imgfilter
 set -u
 tool=$1
 dir=$(mktemp -d)

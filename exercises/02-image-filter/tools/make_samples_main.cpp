@@ -14,12 +14,12 @@
 
 #include <CLI/CLI.hpp>
 
-#include "course/image.hpp"
+#include "imgfilter/image.hpp"
 
 namespace {
 
-course::Image sample(int width, int height, int channels, unsigned seed) {
-  course::Image image(width, height, channels);
+imgfilter::Image sample(int width, int height, int channels, unsigned seed) {
+  imgfilter::Image image(width, height, channels);
   std::uint32_t state = seed * 2654435761U + 12345U;
   const double sun_x = width * (0.2 + 0.6 * ((seed * 37) % 100) / 100.0);
   const double sun_y = height * 0.25;
@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
       const int channels = i % 5 == 0 ? 1 : i % 4 == 0 ? 4 : 3;
       char name[32];
       std::snprintf(name, sizeof name, "photo_%02d.png", i);
-      course::save_png(sample(width, height, channels, static_cast<unsigned>(i)),
+      imgfilter::save_png(sample(width, height, channels, static_cast<unsigned>(i)),
                        std::filesystem::path(out_dir) / name);
     }
   } catch (const std::exception& e) {

@@ -10,7 +10,7 @@ namespace async_server {
 // created before the server starts, then stop() it and return 0.
 int run_command_line(std::span<const std::string_view> /*args*/, std::ostream& /*out*/,
                      std::ostream& /*err*/) {
-  throw std::logic_error("not implemented: run_command_line (level 4 of 03-async-server)");
+  throw std::logic_error("run_command_line is not implemented yet (level 4 of 03-async-server)");
 }
 
 }  // namespace async_server

@@ -10,21 +10,21 @@ namespace async_server::detail {
 // wait on an asio::steady_timer, never in a blocking sleep; /mixed runs its three at once),
 // then the middleware: an exception becomes a JSON 500, X-Response-Time, the log line.
 asio::awaitable<Response> App::route(const Request& /*request*/) {
-  throw std::logic_error("not implemented: App::route (level 3 of 03-async-server)");
+  throw std::logic_error("App::route is not implemented yet (level 3 of 03-async-server)");
 }
 
 asio::awaitable<Response> App::respond(Request /*request*/, Clock::time_point /*started*/) {
-  throw std::logic_error("not implemented: App::respond (level 3 of 03-async-server)");
+  throw std::logic_error("App::respond is not implemented yet (level 3 of 03-async-server)");
 }
 
 Response App::reject(ReadError /*error*/, std::string_view /*method*/, std::string_view /*target*/,
                      Clock::time_point /*started*/) {
-  throw std::logic_error("not implemented: App::reject (level 3 of 03-async-server)");
+  throw std::logic_error("App::reject is not implemented yet (level 3 of 03-async-server)");
 }
 
 void App::finish(Response& /*response*/, std::string_view /*method*/, std::string_view /*target*/,
                  Clock::time_point /*started*/) {
-  throw std::logic_error("not implemented: App::finish (level 3 of 03-async-server)");
+  throw std::logic_error("App::finish is not implemented yet (level 3 of 03-async-server)");
 }
 
 }  // namespace async_server::detail

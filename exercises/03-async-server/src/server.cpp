@@ -10,7 +10,8 @@ namespace detail {
 
 namespace {
 [[noreturn]] void not_implemented(const char* what) {
-  throw std::logic_error(std::string("not implemented: ") + what + " (level 1 of 03-async-server)");
+  throw std::logic_error(std::string(what) +
+                         " is not implemented yet (level 1 of 03-async-server)");
 }
 }  // namespace
 

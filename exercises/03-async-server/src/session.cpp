@@ -12,7 +12,7 @@ namespace async_server::detail {
 // beast::tcp_stream (expires_after for the idle and read timeouts), answer each with
 // app.respond() or app.reject(), write the answer, and loop while the connection is kept alive.
 asio::awaitable<void> serve_connection(asio::ip::tcp::socket /*socket*/, App& /*app*/) {
-  throw std::logic_error("not implemented: serve_connection (level 2 of 03-async-server)");
+  throw std::logic_error("serve_connection is not implemented yet (level 2 of 03-async-server)");
 }
 
 }  // namespace async_server::detail

@@ -46,8 +46,8 @@ class MutexCache {
 
  private:
   [[noreturn]] static void not_implemented(const char* what) {
-    throw std::logic_error(std::string("not implemented: MutexCache::") + what +
-                           " (level 1 of 04-cache)");
+    throw std::logic_error(std::string("MutexCache::") + what +
+                           " is not implemented yet (level 1 of 04-cache)");
   }
 };
 
@@ -75,8 +75,8 @@ class SharedCache {
 
  private:
   [[noreturn]] static void not_implemented(const char* what) {
-    throw std::logic_error(std::string("not implemented: SharedCache::") + what +
-                           " (level 2 of 04-cache)");
+    throw std::logic_error(std::string("SharedCache::") + what +
+                           " is not implemented yet (level 2 of 04-cache)");
   }
 };
 
@@ -104,8 +104,8 @@ class ShardedCache {
 
  private:
   [[noreturn]] static void not_implemented(const char* what) {
-    throw std::logic_error(std::string("not implemented: ShardedCache::") + what +
-                           " (level 3 of 04-cache)");
+    throw std::logic_error(std::string("ShardedCache::") + what +
+                           " is not implemented yet (level 3 of 04-cache)");
   }
 };
 

@@ -9,7 +9,7 @@ namespace chat {
 // "listening on 127.0.0.1:<port>", wait for SIGINT or SIGTERM (asio::signal_set), stop().
 int run_command_line(std::span<const std::string_view> /*args*/, std::ostream& /*out*/,
                      std::ostream& err) {
-  err << "chat_server: not implemented yet (level 5 of 05-chat-server)\n";
+  err << "chat_server: run_command_line is not implemented yet (level 5 of 05-chat-server)\n";
   return 3;
 }
 

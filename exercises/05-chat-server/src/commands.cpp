@@ -7,7 +7,7 @@ namespace chat::detail {
 
 namespace {
 [[noreturn]] void not_implemented(const char* what) {
-  throw std::logic_error(std::string("not implemented: ") + what + " (05-chat-server)");
+  throw std::logic_error(std::string(what) + " is not implemented yet (level 2 of 05-chat-server)");
 }
 }  // namespace
 

@@ -9,7 +9,8 @@ namespace chat::detail {
 
 namespace {
 [[noreturn]] void not_implemented(const char* what) {
-  throw std::logic_error(std::string("not implemented: ") + what + " (05-chat-server)");
+  throw std::logic_error(std::string(what) +
+                         " is not implemented yet (levels 2-4 of 05-chat-server)");
 }
 }  // namespace
 

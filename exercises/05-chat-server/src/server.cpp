@@ -8,7 +8,7 @@ namespace chat {
 
 namespace {
 [[noreturn]] void not_implemented(const char* what) {
-  throw std::logic_error(std::string("not implemented: ") + what + " (level 1 of 05-chat-server)");
+  throw std::logic_error(std::string(what) + " is not implemented yet (level 1 of 05-chat-server)");
 }
 }  // namespace
 

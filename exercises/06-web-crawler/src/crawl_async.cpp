@@ -6,7 +6,7 @@
 namespace crawler::detail {
 
 void crawl_async(Frontier& /*frontier*/) {
-  throw std::logic_error("not implemented yet: level 5 (src/crawl_async.cpp)");
+  throw std::logic_error("the async strategy is not implemented yet (level 5 of 06-web-crawler)");
 }
 
 }  // namespace crawler::detail

@@ -6,7 +6,7 @@
 namespace crawler::detail {
 
 void crawl_fair(Frontier& /*frontier*/) {
-  throw std::logic_error("not implemented yet: level 6 (src/crawl_fair.cpp)");
+  throw std::logic_error("the fair strategy is not implemented yet (level 6 of 06-web-crawler)");
 }
 
 }  // namespace crawler::detail

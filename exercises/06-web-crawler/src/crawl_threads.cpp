@@ -6,7 +6,7 @@
 namespace crawler::detail {
 
 void crawl_threads(Frontier& /*frontier*/) {
-  throw std::logic_error("not implemented yet: level 4 (src/crawl_threads.cpp)");
+  throw std::logic_error("the threads strategy is not implemented yet (level 4 of 06-web-crawler)");
 }
 
 }  // namespace crawler::detail

@@ -122,8 +122,7 @@ void find_links(const Job& job, Outcome& outcome) {
 
 namespace {
 [[noreturn]] void not_implemented(const char* what) {
-  throw std::logic_error(std::string("not implemented yet: level 3 (src/frontier.cpp: ") + what +
-                         ")");
+  throw std::logic_error(std::string(what) + " is not implemented yet (level 3 of 06-web-crawler)");
 }
 }  // namespace
 

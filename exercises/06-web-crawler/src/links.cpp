@@ -11,7 +11,7 @@
 namespace crawler {
 
 bool is_html(std::string_view /*content_type*/) {
-  throw std::logic_error("not implemented yet: level 2 (src/links.cpp: is_html)");
+  throw std::logic_error("is_html is not implemented yet (level 2 of 06-web-crawler)");
 }
 
 // xmlInitParser() once (a function-local static) before the first parse: libxml2's global state
@@ -22,7 +22,7 @@ bool is_html(std::string_view /*content_type*/) {
 // nesting limit, a little past kMaxHtmlDepth; an element deeper than kMaxHtmlDepth (keep each
 // element's depth on your stack) or that error throws HtmlError.
 std::vector<std::string> extract_links(std::string_view /*html*/, std::string_view /*page_url*/) {
-  throw std::logic_error("not implemented yet: level 2 (src/links.cpp: extract_links)");
+  throw std::logic_error("extract_links is not implemented yet (level 2 of 06-web-crawler)");
 }
 
 }  // namespace crawler

@@ -7,11 +7,11 @@
 namespace crawler {
 
 RobotsRules RobotsRules::parse(std::string_view /*body*/, std::string_view /*user_agent*/) {
-  throw std::logic_error("not implemented yet: level 2 (src/robots.cpp: RobotsRules::parse)");
+  throw std::logic_error("RobotsRules::parse is not implemented yet (level 2 of 06-web-crawler)");
 }
 
 bool RobotsRules::allows(std::string_view /*path*/) const {
-  throw std::logic_error("not implemented yet: level 2 (src/robots.cpp: RobotsRules::allows)");
+  throw std::logic_error("RobotsRules::allows is not implemented yet (level 2 of 06-web-crawler)");
 }
 
 }  // namespace crawler

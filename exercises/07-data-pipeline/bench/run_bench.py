@@ -14,10 +14,10 @@ Peers:
                                         1024 lines (level 4b, the default)
   logpipe --workers 2 --batch 1         one line per item (levels 2 to 4), to show what batches buy
   logpipe --async                       level 6, one thread
-  logpipe_batched --workers 1, 2        tuned beyond the statement: the reference's pipeline with
-                                        chunks of about 256 KiB as items, split by the parse
-                                        workers into partial reports
-                                        (solutions/07-data-pipeline/tuned/, which says why)
+  logpipe_chunked --workers 1, 2        tuned beyond the statement: the same pipeline (built
+                                        against the same implementation) with chunks of about
+                                        256 KiB as items, split by the parse workers into partial
+                                        reports (bench/logpipe_chunked.cpp, which says why)
   tbb_pipeline --threads 1, 2           oneTBB parallel_pipeline, serial read, parallel parse,
                                         serial aggregate, the same parse_line and Report::add on
                                         the same items (batches of 1024 lines), and with one line
@@ -28,7 +28,7 @@ A peer that is not built or installed is skipped with a note.
 
     cmake --preset release && cmake --build build/release --target \\
         07-data-pipeline_logpipe_solutions 07-data-pipeline_loggen_solutions \\
-        07-data-pipeline_tbb_pipeline 07-data-pipeline_logpipe_batched
+        07-data-pipeline_logpipe_chunked_solutions 07-data-pipeline_tbb_pipeline
     python3 exercises/07-data-pipeline/bench/run_bench.py [--impl exercises|solutions]
 
 No timing thresholds: read the ratios. On 2 cores, run it on a quiet machine.
@@ -95,7 +95,7 @@ def main():
     logpipe = os.path.join(tools, "logpipe")
     loggen = os.path.join(tools, "loggen")
     tbb = os.path.join(args.build, "tools", "07-data-pipeline", "tbb_pipeline")
-    batched = os.path.join(args.build, "tools", "07-data-pipeline", "logpipe_batched")
+    chunked = os.path.join(tools, "logpipe_chunked")
     for binary in (logpipe, loggen):
         if not os.path.exists(binary):
             sys.exit("missing %s: build it in the release preset (see --help)" % binary)
@@ -127,11 +127,11 @@ def main():
             ("logpipe --async", [logpipe, log, "--async", "--workers", "2", "--quiet", "--out",
                                  os.path.join(workdir, "ra.json")], log),
         ]
-        if os.path.exists(batched):
-            peers += [("tuned: chunks of 256 KiB, 1 worker", [batched, log, "--workers", "1"], log),
-                      ("tuned: chunks of 256 KiB, 2 workers", [batched, log, "--workers", "2"], log)]
+        if os.path.exists(chunked):
+            peers += [("tuned: chunks of 256 KiB, 1 worker", [chunked, log, "--workers", "1"], log),
+                      ("tuned: chunks of 256 KiB, 2 workers", [chunked, log, "--workers", "2"], log)]
         else:
-            print("note: %s is not built: the tuned variant is skipped" % batched)
+            print("note: %s is not built: the tuned peer is skipped" % chunked)
         if os.path.exists(tbb):
             peers += [("oneTBB parallel_pipeline, 1 thread", [tbb, log, "--threads", "1"], log),
                       ("oneTBB parallel_pipeline, 2 threads", [tbb, log, "--threads", "2"], log),

@@ -23,7 +23,7 @@ namespace logpipe {
 // is thrown under either policy. A stop returns with Outcome::stopped.
 inline Analysis analyse(const std::vector<std::filesystem::path>& /*logs*/,
                         const AnalyseOptions& /*options*/, const std::stop_token& /*stop*/ = {}) {
-  throw std::logic_error("not implemented yet: analyse (level 2, src/analyse.hpp)");
+  throw std::logic_error("analyse is not implemented yet (level 2 of 07-data-pipeline)");
 }
 
 }  // namespace logpipe

@@ -17,7 +17,7 @@ namespace logpipe {
 inline Analysis analyse_async(const std::vector<std::filesystem::path>& /*logs*/,
                               const AnalyseOptions& /*options*/,
                               const std::stop_token& /*stop*/ = {}) {
-  throw std::logic_error("not implemented yet: analyse_async (level 6, src/analyse_async.hpp)");
+  throw std::logic_error("analyse_async is not implemented yet (level 6 of 07-data-pipeline)");
 }
 
 }  // namespace logpipe

@@ -42,8 +42,8 @@ class BoundedQueue {
 
  private:
   [[noreturn]] static void not_implemented(const char* what) {
-    throw std::logic_error(std::string("not implemented yet: BoundedQueue::") + what +
-                           " (level 1, src/bounded_queue.hpp)");
+    throw std::logic_error(std::string("BoundedQueue::") + what +
+                           " is not implemented yet (level 1 of 07-data-pipeline)");
   }
 };
 

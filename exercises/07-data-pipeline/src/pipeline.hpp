@@ -25,8 +25,8 @@ namespace logpipe {
 
 namespace detail {
 [[noreturn]] inline void not_implemented(const char* what) {
-  throw std::logic_error(std::string("not implemented yet: ") + what +
-                         " (levels 2-5, src/pipeline.hpp)");
+  throw std::logic_error(std::string(what) +
+                         " is not implemented yet (levels 2-5 of 07-data-pipeline)");
 }
 }  // namespace detail
 

@@ -22,7 +22,7 @@ class AsyncPool {
   // `blocking_threads` threads run the work that blocks (Factory::validate and close) off the
   // event loop, as the notes' run_in_executor does.
   explicit AsyncPool(Pool<C>& /*pool*/, std::size_t /*blocking_threads*/ = 1) {
-    throw std::logic_error("not implemented yet: AsyncPool (level 5, src/async_pool.hpp)");
+    throw std::logic_error("AsyncPool is not implemented yet (level 5 of 08-connection-pool)");
   }
   AsyncPool(const AsyncPool&) = delete;
   AsyncPool& operator=(const AsyncPool&) = delete;
@@ -39,12 +39,14 @@ class AsyncPool {
 
 template <class C>
 boost::asio::awaitable<Lease<C>> AsyncPool<C>::async_acquire() {
-  throw std::logic_error("not implemented yet: AsyncPool::async_acquire (level 5)");
+  throw std::logic_error(
+      "AsyncPool::async_acquire is not implemented yet (level 5 of 08-connection-pool)");
 }
 
 template <class C>
 boost::asio::awaitable<Lease<C>> AsyncPool<C>::async_acquire(std::chrono::milliseconds) {
-  throw std::logic_error("not implemented yet: AsyncPool::async_acquire (level 5)");
+  throw std::logic_error(
+      "AsyncPool::async_acquire is not implemented yet (level 5 of 08-connection-pool)");
 }
 
 }  // namespace connpool

@@ -15,8 +15,8 @@ namespace connpool {
 
 namespace detail {
 [[noreturn]] inline void not_implemented(const char* what, const char* level) {
-  throw std::logic_error(std::string("not implemented yet: ") + what + " (" + level +
-                         ", src/pool.hpp)");
+  throw std::logic_error(std::string(what) + " is not implemented yet (" + level +
+                         " of 08-connection-pool)");
 }
 }  // namespace detail
 

@@ -25,10 +25,10 @@ FileResult process_one(const std::filesystem::path& input, const std::filesystem
                        const std::vector<Filter>& chain, const Options& options, std::size_t i) {
   FileResult result{.input = input, .output = {}, .error = {}};
   try {
-    const Image image = course::load_image(input);
+    const Image image = imgfilter::load_image(input);
     const Image filtered = detail::filter_chain(image, chain, options, i);
     const std::filesystem::path output = out_dir / output_name(chain, input);
-    course::save_png(filtered, output);
+    imgfilter::save_png(filtered, output);
     result.output = output;
   } catch (const std::exception& e) {
     result.error = e.what();

@@ -53,48 +53,23 @@ std::uint8_t clip8(float v) {
   return static_cast<std::uint8_t>(static_cast<int>(std::min(std::max(v, 0.0F), 255.0F)));
 }
 
-// ---- Vector versions ----
-
-// The hot loops are compiled three times, for the x86-64 baseline (SSE2), AVX2 and AVX-512,
-// and the best one for the processor is picked when the program starts (function
-// multi-versioning): wider vectors, the same bytes (exercise.cmake turns off fusing float
-// multiply-adds, which AVX2 and AVX-512 could otherwise do). Sanitizer builds keep one version,
-// because the run-time choice happens before the sanitizers start.
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define IMGFILTER_ONE_VERSION
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define IMGFILTER_ONE_VERSION
-#endif
-#if defined(__x86_64__) && !defined(IMGFILTER_ONE_VERSION)
-#define IMGFILTER_VECTOR_VERSIONS \
-  __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#else
-#define IMGFILTER_VECTOR_VERSIONS
-#endif
-
 // ---- Integer shortcuts (exact: every weight / scale is a multiple of 1/16) ----
 
 // Column sums of `count` rows starting at `top`, for every byte of a row.
-IMGFILTER_VECTOR_VERSIONS void column_sums(const Image& src, int top, int count,
-                                           std::uint16_t* __restrict sums) {
+void column_sums(const Image& src, int top, int count, std::uint16_t* sums) {
   const std::size_t n = src.row_bytes();
   const std::uint8_t* first = src.row(top);
   for (std::size_t i = 0; i < n; ++i) sums[i] = first[i];
   for (int r = 1; r < count; ++r) {
-    const std::uint8_t* __restrict row = src.row(top + r);
+    const std::uint8_t* row = src.row(top + r);
     for (std::size_t i = 0; i < n; ++i) sums[i] = static_cast<std::uint16_t>(sums[i] + row[i]);
   }
 }
 
 // BLUR: the 16 pixels of the 5x5 ring, which is the 5x5 box minus the 3x3 box:
 // (ring + 8) >> 4. Every value fits 16 bits (at most 25 x 255), so the vectors hold 8 lanes.
-IMGFILTER_VECTOR_VERSIONS void blur_row(const std::uint16_t* __restrict box5,
-                                        const std::uint16_t* __restrict box3,
-                                        std::uint8_t* __restrict out, std::size_t begin,
-                                        std::size_t end, std::size_t d) {
+void blur_row(const std::uint16_t* box5, const std::uint16_t* box3, std::uint8_t* out,
+              std::size_t begin, std::size_t end, std::size_t d) {
   for (std::size_t i = begin; i < end; ++i) {
     const auto sum5 = static_cast<std::uint16_t>(box5[i - 2 * d] + box5[i - d] + box5[i] +
                                                  box5[i + d] + box5[i + 2 * d]);
@@ -106,9 +81,9 @@ IMGFILTER_VECTOR_VERSIONS void blur_row(const std::uint16_t* __restrict box5,
 // SHARPEN: 2c − N8/8 + 0.5 = (16c − N8 + 4) / 8 with N8 = box3 − c; CONTOUR: 255 + 8c − N8.
 // Both fit 16-bit signed lanes (−2295 ... 4339).
 template <bool kSharpen>
-inline void sharpen_or_contour_row(const std::uint16_t* __restrict box3,
-                                   const std::uint8_t* __restrict in, std::uint8_t* __restrict out,
-                                   std::size_t begin, std::size_t end, std::size_t d) {
+inline void sharpen_or_contour_row(const std::uint16_t* box3, const std::uint8_t* in,
+                                   std::uint8_t* out, std::size_t begin, std::size_t end,
+                                   std::size_t d) {
   for (std::size_t i = begin; i < end; ++i) {
     const auto c = static_cast<std::int16_t>(in[i]);
     const auto box = static_cast<std::int16_t>(box3[i - d] + box3[i] + box3[i + d]);
@@ -118,26 +93,20 @@ inline void sharpen_or_contour_row(const std::uint16_t* __restrict box3,
   }
 }
 
-IMGFILTER_VECTOR_VERSIONS void sharpen_row(const std::uint16_t* __restrict box3,
-                                           const std::uint8_t* __restrict in,
-                                           std::uint8_t* __restrict out, std::size_t begin,
-                                           std::size_t end, std::size_t d) {
+void sharpen_row(const std::uint16_t* box3, const std::uint8_t* in, std::uint8_t* out,
+                 std::size_t begin, std::size_t end, std::size_t d) {
   sharpen_or_contour_row<true>(box3, in, out, begin, end, d);
 }
 
-IMGFILTER_VECTOR_VERSIONS void contour_row(const std::uint16_t* __restrict box3,
-                                           const std::uint8_t* __restrict in,
-                                           std::uint8_t* __restrict out, std::size_t begin,
-                                           std::size_t end, std::size_t d) {
+void contour_row(const std::uint16_t* box3, const std::uint8_t* in, std::uint8_t* out,
+                 std::size_t begin, std::size_t end, std::size_t d) {
   sharpen_or_contour_row<false>(box3, in, out, begin, end, d);
 }
 
 // The 5x5 column sums from the 3x3 ones: two more rows.
-IMGFILTER_VECTOR_VERSIONS void widen_column_sums(const Image& src, int y,
-                                                 const std::uint16_t* __restrict box3,
-                                                 std::uint16_t* __restrict box5) {
-  const std::uint8_t* __restrict above = src.row(y - 2);
-  const std::uint8_t* __restrict below = src.row(y + 2);
+void widen_column_sums(const Image& src, int y, const std::uint16_t* box3, std::uint16_t* box5) {
+  const std::uint8_t* above = src.row(y - 2);
+  const std::uint8_t* below = src.row(y + 2);
   const std::size_t n = src.row_bytes();  // read once: a store through a byte pointer could
                                           // change src, as far as the compiler knows
   for (std::size_t i = 0; i < n; ++i) {
@@ -202,16 +171,15 @@ float kernel_row(const std::uint8_t* row, std::size_t i, std::size_t d, const fl
 // adds its products to every sample, in Pillow's order. Simple loops over a row vectorise; the
 // per-sample order of the additions is still Pillow's.
 template <int kSize>
-inline void float_kernel_row(const Image& src, std::uint8_t* __restrict out, int y,
-                             const FloatKernel& k, std::size_t begin, std::size_t end,
-                             float* __restrict sums) {
+inline void float_kernel_row(const Image& src, std::uint8_t* out, int y, const FloatKernel& k,
+                             std::size_t begin, std::size_t end, float* sums) {
   constexpr int kRadius = kSize / 2;
   const std::size_t d = static_cast<std::size_t>(src.channels);
   const float offset = k.offset;
   for (std::size_t i = begin; i < end; ++i) sums[i] = offset;
   for (int r = 0; r < kSize; ++r) {
     // Pillow applies the kernel flipped vertically: its first row of weights meets the row below.
-    const std::uint8_t* __restrict row = src.row(y + kRadius - r);
+    const std::uint8_t* row = src.row(y + kRadius - r);
     float w[kSize];
     for (int j = 0; j < kSize; ++j) w[j] = k.weights[r * kSize + j];
     for (std::size_t i = begin; i < end; ++i) sums[i] += kernel_row<kSize>(row, i, d, w);
@@ -219,15 +187,13 @@ inline void float_kernel_row(const Image& src, std::uint8_t* __restrict out, int
   for (std::size_t i = begin; i < end; ++i) out[i] = clip8(sums[i]);
 }
 
-IMGFILTER_VECTOR_VERSIONS void float_kernel_row3(const Image& src, std::uint8_t* __restrict out,
-                                                 int y, const FloatKernel& k, std::size_t begin,
-                                                 std::size_t end, float* __restrict sums) {
+void float_kernel_row3(const Image& src, std::uint8_t* out, int y, const FloatKernel& k,
+                       std::size_t begin, std::size_t end, float* sums) {
   float_kernel_row<3>(src, out, y, k, begin, end, sums);
 }
 
-IMGFILTER_VECTOR_VERSIONS void float_kernel_row5(const Image& src, std::uint8_t* __restrict out,
-                                                 int y, const FloatKernel& k, std::size_t begin,
-                                                 std::size_t end, float* __restrict sums) {
+void float_kernel_row5(const Image& src, std::uint8_t* out, int y, const FloatKernel& k,
+                       std::size_t begin, std::size_t end, float* sums) {
   float_kernel_row<5>(src, out, y, k, begin, end, sums);
 }
 
@@ -276,9 +242,7 @@ std::uint8_t luma(const std::uint8_t* rgb) {
 }
 
 // A constant stride (3 or 4) lets the compiler vectorise the interleaved loads.
-IMGFILTER_VECTOR_VERSIONS void luma_row(const std::uint8_t* __restrict in,
-                                        std::uint8_t* __restrict out, std::size_t width,
-                                        std::size_t d) {
+void luma_row(const std::uint8_t* in, std::uint8_t* out, std::size_t width, std::size_t d) {
   if (d == 3) {
     for (std::size_t x = 0; x < width; ++x) out[x] = luma(in + x * 3);
   } else {
@@ -290,8 +254,8 @@ void grayscale_rows(const Image& src, Image& dst, int first_row, int end_row) {
   const std::size_t d = static_cast<std::size_t>(src.channels);
   const std::size_t width = static_cast<std::size_t>(src.width);
   for (int y = first_row; y < end_row; ++y) {
-    const std::uint8_t* __restrict in = src.row(y);
-    std::uint8_t* __restrict out = dst.row(y);
+    const std::uint8_t* in = src.row(y);
+    std::uint8_t* out = dst.row(y);
     if (d >= 3) {
       luma_row(in, out, width, d);
     } else {
@@ -307,9 +271,8 @@ std::uint8_t contrast_value(int p, int pivot, float factor) {
   return clip8(static_cast<float>(pivot) + factor * static_cast<float>(p - pivot));
 }
 
-IMGFILTER_VECTOR_VERSIONS void contrast_row(const std::uint8_t* __restrict in,
-                                            std::uint8_t* __restrict out, std::size_t n, int pivot,
-                                            float factor) {
+void contrast_row(const std::uint8_t* in, std::uint8_t* out, std::size_t n, int pivot,
+                  float factor) {
   for (std::size_t i = 0; i < n; ++i) out[i] = contrast_value(in[i], pivot, factor);
 }
 
@@ -318,8 +281,8 @@ void contrast_rows(const Image& src, Image& dst, float factor, int pivot, int fi
   const std::size_t d = static_cast<std::size_t>(src.channels);
   const std::size_t n = src.row_bytes();
   for (int y = first_row; y < end_row; ++y) {
-    const std::uint8_t* __restrict in = src.row(y);
-    std::uint8_t* __restrict out = dst.row(y);
+    const std::uint8_t* in = src.row(y);
+    std::uint8_t* out = dst.row(y);
     if (!has_alpha(src)) {
       contrast_row(in, out, n, pivot, factor);
       continue;
@@ -335,7 +298,7 @@ void contrast_rows(const Image& src, Image& dst, float factor, int pivot, int fi
 
 void check(const Image& image) {
   if (image.channels < 1 || image.channels > 4 || image.width <= 0 || image.height <= 0 ||
-      image.pixel_count() > course::kMaxPixels ||
+      image.pixel_count() > imgfilter::kMaxPixels ||
       image.pixels.size() != image.row_bytes() * static_cast<std::size_t>(image.height)) {
     throw std::invalid_argument("invalid image: " + std::to_string(image.width) + " x " +
                                 std::to_string(image.height) + " x " +
@@ -363,7 +326,7 @@ void check(const Filter& filter) {
 Image make_output(const Image& src, const Filter& filter) {
   const int channels = filter.kind == FilterKind::grayscale ? 1 : src.channels;
   // Every byte is computed (or copied, at the borders): no zeroing on the calling thread.
-  return Image(src.width, src.height, channels, course::uninitialized);
+  return Image(src.width, src.height, channels, imgfilter::uninitialized);
 }
 
 std::uint64_t gray_sum(const Image& src, int first_row, int end_row) {

@@ -1,7 +1,7 @@
 // An 8-bit image in memory, and loading and saving it with stb (PNG, JPEG and BMP in, PNG out).
 //
-// The course library (course::image) shared by the exercises' implementations, their tests and
-// their tools. Loading never trusts a file: the dimensions its header claims are checked against
+// Exercise 02's given library (lib/image.cpp), used by the implementations, the tests and the
+// tools. Loading never trusts a file: the dimensions its header claims are checked against
 // kMaxPixels before any pixel memory is allocated, and every error names the file.
 #pragma once
 
@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-namespace course {
+namespace imgfilter {
 
 // Interleaved 8-bit samples, row after row with no padding: pixel (x, y) channel c is at
 // pixels[(y * width + x) * channels + c]. channels is 1 (L), 2 (LA), 3 (RGB) or 4 (RGBA), the
@@ -111,4 +111,4 @@ void save_png(const Image& image, const std::filesystem::path& path);
 // The PNG bytes of `image` (what save_png writes).
 std::vector<std::uint8_t> encode_png(const Image& image);
 
-}  // namespace course
+}  // namespace imgfilter

@@ -14,11 +14,11 @@
 #include <string_view>
 #include <vector>
 
-#include "course/image.hpp"
+#include "imgfilter/image.hpp"
 
 namespace imgfilter {
 
-using course::Image;
+using imgfilter::Image;
 
 // ---- Filters: byte for byte what Pillow 9.4 computes. ----
 
@@ -198,7 +198,7 @@ struct FileResult {
 };
 
 // Loads every input, applies the chain and saves the result as out_dir / output_name(...),
-// atomically (course::save_png). Creates out_dir when missing. One result per input, in input
+// atomically (imgfilter::save_png). Creates out_dir when missing. One result per input, in input
 // order; a file that cannot be read, decoded or written gets its error and the others go on.
 // When several inputs have the same output name, the first keeps it and the later ones fail.
 // Work items are whole images in images mode and bands otherwise, exactly as in filter_images.

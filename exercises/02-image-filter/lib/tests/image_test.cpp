@@ -1,4 +1,4 @@
-#include "course/image.hpp"
+#include "imgfilter/image.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -14,7 +14,7 @@
 
 #include "course/temp_dir.hpp"
 
-namespace course {
+namespace imgfilter {
 namespace {
 
 Image pattern(int width, int height, int channels) {
@@ -57,7 +57,7 @@ std::size_t files_in(const std::filesystem::path& dir) {
 }
 
 TEST(Image, PngRoundTripKeepsEveryModeAndSize) {
-  const TempDir dir("image");
+  const course::TempDir dir("image");
   for (const int channels : {1, 2, 3, 4}) {
     for (const auto& [w, h] : {std::pair{1, 1}, std::pair{2, 3}, std::pair{33, 17}}) {
       const Image original = pattern(w, h, channels);
@@ -70,7 +70,7 @@ TEST(Image, PngRoundTripKeepsEveryModeAndSize) {
 }
 
 TEST(Image, SavedPngsAreReadableByEveryone) {
-  const TempDir dir("image");
+  const course::TempDir dir("image");
   const auto path = dir.file("p.png");
   save_png(pattern(2, 2, 3), path);
   const auto perms = std::filesystem::status(path).permissions();
@@ -103,7 +103,7 @@ void expect_load_error(const std::filesystem::path& path, const std::string& wor
 }
 
 TEST(Image, BadFilesGiveErrorsNamingTheFile) {
-  const TempDir dir("image");
+  const course::TempDir dir("image");
   save_png(pattern(16, 16, 3), dir.file("good.png"));
   const std::string good = read_bytes(dir.file("good.png"));
   write_bytes(dir.file("empty.png"), "");
@@ -124,7 +124,7 @@ TEST(Image, BadFilesGiveErrorsNamingTheFile) {
 }
 
 TEST(Image, FifosDevicesAndOversizedFilesAreRefusedAtOnceWithoutReading) {
-  const TempDir dir("image");
+  const course::TempDir dir("image");
   // A FIFO with no writer would block open() for good. So that this test ends even then, a
   // thread opens the writing side whenever a reader waits (which only a blocked open can be);
   // the reader then sees an empty file, whose error is not the one expected.
@@ -155,7 +155,7 @@ TEST(Image, FifosDevicesAndOversizedFilesAreRefusedAtOnceWithoutReading) {
 }
 
 TEST(Image, HugeHeaderIsRefusedBeforeAllocating) {
-  const TempDir dir("image");
+  const course::TempDir dir("image");
   write_bytes(dir.file("huge.png"), png_header_claiming(60000, 60000));  // 10.8 GB of RGB
   // Under a 1 GiB address-space limit an attempt to allocate the pixels would fail with
   // bad_alloc or stb's "outofmem"; refusing from the header needs no memory at all. Sanitizer
@@ -186,16 +186,16 @@ TEST(Image, JpegAndBmpLoad) {
                     std::string("\x36\0\0\0", 4) + std::string("\x28\0\0\0", 4) +
                     std::string("\x01\0\0\0\x01\0\0\0\x01\0\x18\0", 12) + std::string(24, '\0') +
                     std::string("\x0a\x14\x1e\0", 4);
-  const TempDir dir("image");
+  const course::TempDir dir("image");
   write_bytes(dir.file("one.bmp"), bmp);
   const Image image = load_image(dir.file("one.bmp"));
   ASSERT_EQ(image.channels, 3);
   EXPECT_EQ(image.width, 1);
-  EXPECT_EQ(image.pixels, (course::Bytes{30, 20, 10}));
+  EXPECT_EQ(image.pixels, (imgfilter::Bytes{30, 20, 10}));
 }
 
 TEST(Image, SaveIsAtomicAndLeavesNothingOnFailure) {
-  const TempDir dir("image");
+  const course::TempDir dir("image");
   const auto path = dir.file("out.png");
   save_png(pattern(4, 4, 3), path);
   const std::string before = read_bytes(path);
@@ -217,4 +217,4 @@ TEST(Image, SaveIsAtomicAndLeavesNothingOnFailure) {
 }
 
 }  // namespace
-}  // namespace course
+}  // namespace imgfilter
