@@ -81,6 +81,12 @@ int LoopbackConnection::connect_to(std::uint16_t port, const Options& options) {
   return fd;
 }
 
+int poll_timeout_ms(std::chrono::steady_clock::time_point deadline) {
+  const auto left =
+      std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  return static_cast<int>(std::clamp<long long>(left.count(), 0, 60'000));
+}
+
 LoopbackConnection::LoopbackConnection(std::uint16_t port, Options options)
     : fd_(connect_to(port, options)) {
   if (fd_ < 0) {
@@ -120,9 +126,7 @@ bool LoopbackConnection::receive(Clock::time_point deadline) {
   if (closed_) return false;
   pollfd waiting{.fd = fd_, .events = POLLIN, .revents = 0};
   for (;;) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-    const int ready =
-        ::poll(&waiting, 1, static_cast<int>(std::clamp<long long>(left.count(), 0, 60'000)));
+    const int ready = ::poll(&waiting, 1, poll_timeout_ms(deadline));
     if (ready < 0 && errno == EINTR) continue;
     if (ready == 0 && Clock::now() < deadline) continue;  // poll waits at most a minute
     if (ready <= 0) {

@@ -25,6 +25,10 @@ std::size_t raise_open_file_limit(std::size_t needed);
 // A TCP connection to 127.0.0.1, as a test's client: it sends every byte, and receives into a
 // buffer that the exercise's client (an HTTP response reader, an IRC line reader) consumes. Every
 // wait has a deadline. Closed on destruction.
+// poll()'s timeout until `deadline`, in milliseconds: never negative, and at most a minute (poll
+// takes an int), so a caller loops until the deadline has passed.
+int poll_timeout_ms(std::chrono::steady_clock::time_point deadline);
+
 struct LoopbackOptions {
   // > 0: SO_RCVBUF, set before connecting, so that the window the client offers stays that small
   // (a client that reads slowly). TCP_NODELAY is always on.

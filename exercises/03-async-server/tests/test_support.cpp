@@ -66,12 +66,6 @@ std::optional<HttpResponse> parse_response(std::string& buffer, bool head) {
   return response;
 }
 
-// poll()'s timeout until the deadline, in milliseconds (at most a minute).
-int remaining_ms(Clock::time_point deadline) {
-  const auto left = std::chrono::ceil<milliseconds>(deadline - Clock::now()).count();
-  return static_cast<int>(std::clamp<long long>(left, 0, 60'000));
-}
-
 }  // namespace
 
 std::optional<std::string> HttpResponse::header(std::string_view name) const {
@@ -151,7 +145,7 @@ std::vector<HttpResponse> get_concurrently(std::uint16_t port, std::string_view 
       waiting.push_back({.fd = connections[i]->fd(), .events = POLLIN, .revents = 0});
       index.push_back(i);
     }
-    const int ready = ::poll(waiting.data(), waiting.size(), remaining_ms(deadline));
+    const int ready = ::poll(waiting.data(), waiting.size(), course::poll_timeout_ms(deadline));
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0) break;  // the deadline
     for (std::size_t k = 0; k < waiting.size(); ++k) {

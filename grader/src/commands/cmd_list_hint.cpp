@@ -50,9 +50,7 @@ nlohmann::json read_hints_seen(const fs::path& root) {
 
 // "2 h ago", for the last grade's column.
 std::string time_ago(std::int64_t then) {
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const auto now = unix_now();
   const auto seconds = std::max<std::int64_t>(0, now - then);
   if (seconds < 60) return "just now";
   if (seconds < 3600) return std::to_string(seconds / 60) + " min ago";

@@ -61,12 +61,16 @@ std::map<std::string, Standing> load_standings(const fs::path& root) {
   return standings;
 }
 
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 void record_standings(const fs::path& root, const GradeReport& report, bool sanitizers) {
   auto doc = read_document(root);
   bool changed = false;
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const auto now = unix_now();
   for (const auto& exercise : report.exercises) {
     if (exercise.implementation != "exercises" || exercise.not_started) continue;
     Standing s;

@@ -24,6 +24,9 @@ struct Standing {
   std::map<std::string, std::string> files;  // student file -> its SHA-256 when graded
 };
 
+// Seconds since the Unix epoch: the clock of a standing's `when`, and of "2 h ago" in `list`.
+std::int64_t unix_now();
+
 // Exercise id -> its standing; empty when nothing was recorded (or the file is unreadable).
 std::map<std::string, Standing> load_standings(const std::filesystem::path& root);
 
