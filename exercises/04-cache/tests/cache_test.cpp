@@ -292,11 +292,11 @@ using L3 = ShardedCache<K, V>;
   }
 // NOLINTEND(bugprone-macro-parentheses)
 
-CACHE_BASIC_TESTS(Level1Mutex, L1)
-CACHE_BASIC_TESTS(Level2Shared, L2)
-CACHE_BASIC_TESTS(Level3Sharded, L3)
+CACHE_BASIC_TESTS(MutexCache, L1)
+CACHE_BASIC_TESTS(SharedCache, L2)
+CACHE_BASIC_TESTS(ShardedCache, L3)
 
-TEST(Level3Sharded, RejectsZeroShards) {
+TEST(ShardedCache, RejectsZeroShards) {
   course::FakeClock clock;
   using Sharded = ShardedCache<std::string, int>;
   EXPECT_THROW(Sharded(options_on(clock, 4, 0)), std::invalid_argument) << "shards = 0 is an error";

@@ -770,23 +770,23 @@ using L3 = ShardedCache<K, V>;
   }
 // NOLINTEND(bugprone-macro-parentheses)
 
-CACHE_CONCURRENCY_TESTS(Level1Mutex, L1)
-CACHE_CONCURRENCY_TESTS(Level2Shared, L2)
-CACHE_CONCURRENCY_TESTS(Level3Sharded, L3)
+CACHE_CONCURRENCY_TESTS(MutexCache, L1)
+CACHE_CONCURRENCY_TESTS(SharedCache, L2)
+CACHE_CONCURRENCY_TESTS(ShardedCache, L3)
 
-TEST(Level2Shared, ReadersOverlapInsideGet) {
+TEST(SharedCache, ReadersOverlapInsideGet) {
   expect_readers_overlap_inside_get<SharedCache<std::string, Gated>>();
 }
-TEST(Level3Sharded, ReadersOverlapInsideGet) {
+TEST(ShardedCache, ReadersOverlapInsideGet) {
   expect_readers_overlap_inside_get<ShardedCache<std::string, Gated>>();
 }
-TEST(Level2Shared, ReadersOverlapInsideGetOrLoad) {
+TEST(SharedCache, ReadersOverlapInsideGetOrLoad) {
   expect_readers_overlap_inside_get_or_load<SharedCache<std::string, Gated>>();
 }
-TEST(Level3Sharded, ReadersOverlapInsideGetOrLoad) {
+TEST(ShardedCache, ReadersOverlapInsideGetOrLoad) {
   expect_readers_overlap_inside_get_or_load<ShardedCache<std::string, Gated>>();
 }
-TEST(Level3Sharded, WritersOnOtherStripesDoNotWait) {
+TEST(ShardedCache, WritersOnOtherStripesDoNotWait) {
   expect_other_stripes_free<ShardedCache<std::string, Gated>>();
 }
 

@@ -137,8 +137,8 @@ void expect_sequential_report(const Version& version) {
   }
 }
 
-TEST(Level2Analyse, ReportEqualsTheSequentialFold) { expect_sequential_report(kThreads); }
-TEST(Level6Async, ReportEqualsTheSequentialFold) { expect_sequential_report(kAsync); }
+TEST(Analyse, ReportEqualsTheSequentialFold) { expect_sequential_report(kThreads); }
+TEST(Async, ReportEqualsTheSequentialFold) { expect_sequential_report(kAsync); }
 
 void expect_filtered_report(const Version& version) {
   const Logs logs(7, {4000});
@@ -153,8 +153,8 @@ void expect_filtered_report(const Version& version) {
   EXPECT_EQ(got.report, want) << version.name << " with a filter: " << describe(got.report, want);
 }
 
-TEST(Level2Analyse, FilterKeepsOnlyMatchingRecords) { expect_filtered_report(kThreads); }
-TEST(Level6Async, FilterKeepsOnlyMatchingRecords) { expect_filtered_report(kAsync); }
+TEST(Analyse, FilterKeepsOnlyMatchingRecords) { expect_filtered_report(kThreads); }
+TEST(Async, FilterKeepsOnlyMatchingRecords) { expect_filtered_report(kAsync); }
 
 // Lines as real servers and tools write them, against counts worked out by hand (not by
 // parse_line, which the oracle shares): CRLF endings (Apache on Windows, logs passed through
@@ -203,12 +203,12 @@ void expect_real_world_lines(const Version& version) {
   EXPECT_EQ(got.report.status_classes[4], 1U);
 }
 
-TEST(Level2Analyse, LinesAreReadAsRealServersWriteThem) { expect_real_world_lines(kThreads); }
-TEST(Level6Async, LinesAreReadAsRealServersWriteThem) { expect_real_world_lines(kAsync); }
+TEST(Analyse, LinesAreReadAsRealServersWriteThem) { expect_real_world_lines(kThreads); }
+TEST(Async, LinesAreReadAsRealServersWriteThem) { expect_real_world_lines(kAsync); }
 
 // ---- concurrency, structurally ----
 
-TEST(Level3Analyse, TheParseStageFansOut) {
+TEST(Analyse, TheParseStageFansOut) {
   const Logs logs(4, {2000});
   course::OverlapProbe probe(3, 5000ms);
   std::atomic<int> calls{0};
@@ -228,7 +228,7 @@ TEST(Level3Analyse, TheParseStageFansOut) {
 // still names the line's index among all the lines read.
 // A batch also goes on once its lines hold batch_bytes bytes, so that long lines cannot make the
 // queues hold capacity x batch_lines of them.
-TEST(Level4Analyse, BatchesAreBoundedInBytesToo) {
+TEST(Analyse, BatchesAreBoundedInBytesToo) {
   const Logs logs(15, {2000}, 0.0);
   const std::uint64_t bytes = fs::file_size(logs.paths[0]);
   std::vector<StageStats> stages;
@@ -271,7 +271,7 @@ TEST(Level4Analyse, BatchesAreBoundedInBytesToo) {
   }
 }
 
-TEST(Level4Analyse, LinesTravelInBatches) {
+TEST(Analyse, LinesTravelInBatches) {
   const Logs logs(14, {50, 33}, 0.2);
   std::vector<std::uint64_t> want_sequences;
   for (const std::uint64_t line : logs.generated[0].malformed_lines) {
@@ -302,7 +302,7 @@ TEST(Level4Analyse, LinesTravelInBatches) {
          "the first line of the first file), not its place in its batch";
 }
 
-TEST(Level6Async, RunsOnTheCallingThreadAlone) {
+TEST(Async, RunsOnTheCallingThreadAlone) {
   const Logs logs(5, {3000});
   std::mutex mutex;
   std::set<std::thread::id> threads;
@@ -327,7 +327,7 @@ TEST(Level6Async, RunsOnTheCallingThreadAlone) {
 // The log arrives through a named pipe: the writer writes 20 lines, then waits for the first
 // record before it writes the rest. An analysis that reads the whole input before parsing
 // anything never sees a record in time; batches of 10 lines must go on as soon as they are full.
-TEST(Level2Analyse, StreamsItsInputInsteadOfReadingItAllFirst) {
+TEST(Analyse, StreamsItsInputInsteadOfReadingItAllFirst) {
   const course::TempDir dir("logpipe-fifo");
   const fs::path source = dir.file("source.log");
   const GeneratedLog generated = generate_log_file(source, 11, 200, 0.0);
@@ -404,8 +404,8 @@ void expect_fail_fast(const Version& version) {
       << "LineError; it " << run.get();
 }
 
-TEST(Level5Analyse, FailFastThrowsTheMalformedLine) { expect_fail_fast(kThreads); }
-TEST(Level6Async, FailFastThrowsTheMalformedLine) { expect_fail_fast(kAsync); }
+TEST(Analyse, FailFastThrowsTheMalformedLine) { expect_fail_fast(kThreads); }
+TEST(Async, FailFastThrowsTheMalformedLine) { expect_fail_fast(kAsync); }
 
 void expect_errors(const Version& version) {
   const Logs logs(9, {2000}, 0.05);
@@ -440,8 +440,8 @@ void expect_errors(const Version& version) {
   EXPECT_EQ(capped.run.failed, want.malformed) << version.name;
 }
 
-TEST(Level5Analyse, UnreadableFilesAndTheErrorBudget) { expect_errors(kThreads); }
-TEST(Level6Async, UnreadableFilesAndTheErrorBudget) { expect_errors(kAsync); }
+TEST(Analyse, UnreadableFilesAndTheErrorBudget) { expect_errors(kThreads); }
+TEST(Async, UnreadableFilesAndTheErrorBudget) { expect_errors(kAsync); }
 
 // The report is a function of the input, not of the schedule: the dead letters kept are the
 // first dead_letter_limit malformed lines in file order, and fail_fast throws the first malformed
@@ -510,12 +510,8 @@ void expect_errors_in_file_order(const Version& version) {
       << "(line 2), whichever worker failed first; it " << failing.get();
 }
 
-TEST(Level5Analyse, DeadLettersAndTheFirstErrorFollowFileOrder) {
-  expect_errors_in_file_order(kThreads);
-}
-TEST(Level6Async, DeadLettersAndTheFirstErrorFollowFileOrder) {
-  expect_errors_in_file_order(kAsync);
-}
+TEST(Analyse, DeadLettersAndTheFirstErrorFollowFileOrder) { expect_errors_in_file_order(kThreads); }
+TEST(Async, DeadLettersAndTheFirstErrorFollowFileOrder) { expect_errors_in_file_order(kAsync); }
 
 // ---- stopping ----
 
@@ -550,8 +546,8 @@ void expect_stop_from_another_thread(const Version& version) {
       << version.name << ": " << records - at_stop << " records were parsed after the stop";
 }
 
-TEST(Level5Analyse, AStopEndsTheRunPromptly) { expect_stop_from_another_thread(kThreads); }
-TEST(Level6Async, AStopEndsTheRunPromptly) { expect_stop_from_another_thread(kAsync); }
+TEST(Analyse, AStopEndsTheRunPromptly) { expect_stop_from_another_thread(kThreads); }
+TEST(Async, AStopEndsTheRunPromptly) { expect_stop_from_another_thread(kAsync); }
 
 // A stop ends every wait of the read stage: a log that is a named pipe with no writer yet, and
 // one whose writer has written three lines and then nothing more (it keeps the pipe open). Past
@@ -607,10 +603,8 @@ void expect_stop_ends_the_wait_for_a_writer(const Version& version) {
   }
 }
 
-TEST(Level5Analyse, AStopEndsTheWaitForAWriter) {
-  expect_stop_ends_the_wait_for_a_writer(kThreads);
-}
-TEST(Level6Async, AStopEndsTheWaitForAWriter) { expect_stop_ends_the_wait_for_a_writer(kAsync); }
+TEST(Analyse, AStopEndsTheWaitForAWriter) { expect_stop_ends_the_wait_for_a_writer(kThreads); }
+TEST(Async, AStopEndsTheWaitForAWriter) { expect_stop_ends_the_wait_for_a_writer(kAsync); }
 
 // A line of 32 MiB between good lines is one malformed line ("longer than 65536 bytes"), and the
 // run's memory does not grow with it: the peak resident size rises by far less than the line
@@ -658,10 +652,8 @@ void expect_huge_line_bounded(const Version& version) {
          "kMaxLineBytes + 1 bytes of a line";
 }
 
-TEST(Level5Analyse, AHugeLineIsMalformedAndMemoryStaysBounded) {
-  expect_huge_line_bounded(kThreads);
-}
-TEST(Level6Async, AHugeLineIsMalformedAndMemoryStaysBounded) { expect_huge_line_bounded(kAsync); }
+TEST(Analyse, AHugeLineIsMalformedAndMemoryStaysBounded) { expect_huge_line_bounded(kThreads); }
+TEST(Async, AHugeLineIsMalformedAndMemoryStaysBounded) { expect_huge_line_bounded(kAsync); }
 
 // A log truncated while it is read (a rotation with copytruncate, a careless `> access.log`) is
 // an error, not a short report that looks complete.
@@ -683,10 +675,10 @@ void expect_truncation_detected(const Version& version) {
   }
 }
 
-TEST(Level5Analyse, ALogTruncatedWhileItIsReadIsAnError) { expect_truncation_detected(kThreads); }
-TEST(Level6Async, ALogTruncatedWhileItIsReadIsAnError) { expect_truncation_detected(kAsync); }
+TEST(Analyse, ALogTruncatedWhileItIsReadIsAnError) { expect_truncation_detected(kThreads); }
+TEST(Async, ALogTruncatedWhileItIsReadIsAnError) { expect_truncation_detected(kAsync); }
 
-TEST(Level5Analyse, ProgressReportsEveryStage) {
+TEST(Analyse, ProgressReportsEveryStage) {
   const Logs logs(13, {3000});
   std::mutex mutex;
   std::vector<std::vector<StageStats>> calls;
@@ -738,7 +730,7 @@ CommandRun logpipe_command(std::vector<std::string> args, const std::stop_token&
   return {status, out.str(), err.str()};
 }
 
-TEST(Level5Command, WritesTheReportAsJson) {
+TEST(Command, WritesTheReportAsJson) {
   const Logs logs(21, {2500, 1500});
   const Report want = analyse_sequentially(logs.paths, {});
   for (const char* version : {"--workers=3", "--batch=5", "--async"}) {
@@ -762,7 +754,7 @@ TEST(Level5Command, WritesTheReportAsJson) {
   }
 }
 
-TEST(Level5Command, AFailedOrStoppedRunWritesNothing) {
+TEST(Command, AFailedOrStoppedRunWritesNothing) {
   const Logs logs(22, {3000}, 0.05);
   const fs::path out = logs.dir.file("report.json");
   const fs::path good = logs.dir.file("good.json");
@@ -793,7 +785,7 @@ TEST(Level5Command, AFailedOrStoppedRunWritesNothing) {
 // report, the link stays a link); a FIFO and a device are written in place, never replaced by a
 // regular file, which would leave a reader with nothing and, as root, break /dev/null for the
 // whole machine.
-TEST(Level5Command, OutFollowsALinkAndWritesAFifoOrADeviceInPlace) {
+TEST(Command, OutFollowsALinkAndWritesAFifoOrADeviceInPlace) {
   const Logs logs(24, {500});
   const Report want = analyse_sequentially(logs.paths, {});
   const fs::path target = logs.dir.file("real.json");
@@ -834,7 +826,7 @@ TEST(Level5Command, OutFollowsALinkAndWritesAFifoOrADeviceInPlace) {
 
 // A log may hold any bytes: a path and a malformed line that are not valid UTF-8 must not cost
 // the report (JSON strings must be UTF-8, so they are written with U+FFFD in their place).
-TEST(Level5Command, BytesThatAreNotUtf8StillGiveAValidReport) {
+TEST(Command, BytesThatAreNotUtf8StillGiveAValidReport) {
   const course::TempDir dir("logpipe-utf8");
   const fs::path log = dir.file("access.log");
   {
@@ -856,7 +848,7 @@ TEST(Level5Command, BytesThatAreNotUtf8StillGiveAValidReport) {
   EXPECT_EQ(json["dead_letters"].size(), 1U);
 }
 
-TEST(Level5Command, BadArgumentsAreUsageErrors) {
+TEST(Command, BadArgumentsAreUsageErrors) {
   const Logs logs(23, {10});
   const CommandRun good = logpipe_command({logs.paths[0], "--quiet"});
   ASSERT_EQ(good.status, 0) << "logpipe LOG should succeed: " << good.err;

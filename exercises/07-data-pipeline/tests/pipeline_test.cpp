@@ -68,7 +68,7 @@ const StageStats& stage(const RunResult& result, const std::string& name) {
 
 // ---- level 1: the queue ----
 
-TEST(Level1Queue, PopsInTheOrderPushed) {
+TEST(Queue, PopsInTheOrderPushed) {
   BoundedQueue<std::string> queue(4);
   EXPECT_EQ(queue.capacity(), 4U);
   for (const char* word : {"a", "b", "c"}) EXPECT_TRUE(queue.push(word));
@@ -83,11 +83,9 @@ TEST(Level1Queue, PopsInTheOrderPushed) {
   EXPECT_FALSE(queue.closed());
 }
 
-TEST(Level1Queue, RejectsACapacityOfZero) {
-  EXPECT_THROW(BoundedQueue<int>(0), std::invalid_argument);
-}
+TEST(Queue, RejectsACapacityOfZero) { EXPECT_THROW(BoundedQueue<int>(0), std::invalid_argument); }
 
-TEST(Level1Queue, PushWaitsWhileFull) {
+TEST(Queue, PushWaitsWhileFull) {
   BoundedQueue<int> queue(2);
   ASSERT_TRUE(queue.push(1));
   ASSERT_TRUE(queue.push(2));
@@ -108,7 +106,7 @@ TEST(Level1Queue, PushWaitsWhileFull) {
   EXPECT_EQ(queue.pop(), 3);
 }
 
-TEST(Level1Queue, PopWaitsWhileEmpty) {
+TEST(Queue, PopWaitsWhileEmpty) {
   BoundedQueue<int> queue(2);
   Background<std::optional<int>> popper(
       [&](const std::stop_token& stop) { return queue.pop(stop); });
@@ -120,7 +118,7 @@ TEST(Level1Queue, PopWaitsWhileEmpty) {
   EXPECT_EQ(popper.get(), 7);
 }
 
-TEST(Level1Queue, CloseDrainsThenEndsTheStream) {
+TEST(Queue, CloseDrainsThenEndsTheStream) {
   BoundedQueue<int> queue(4);
   ASSERT_TRUE(queue.push(1));
   ASSERT_TRUE(queue.push(2));
@@ -161,14 +159,14 @@ void blocked_callers_all_wake(std::size_t n, Call call, const std::function<void
   }
 }
 
-TEST(Level1Queue, CloseWakesEveryBlockedPopper) {
+TEST(Queue, CloseWakesEveryBlockedPopper) {
   BoundedQueue<int> queue(2);
   blocked_callers_all_wake(
       4, [&](const std::stop_token& stop) { EXPECT_EQ(queue.pop(stop), std::nullopt); },
       [&] { queue.close(); }, "4 pops on an empty queue");
 }
 
-TEST(Level1Queue, CloseWakesEveryBlockedPusher) {
+TEST(Queue, CloseWakesEveryBlockedPusher) {
   BoundedQueue<int> queue(1);
   ASSERT_TRUE(queue.push(0));
   blocked_callers_all_wake(
@@ -176,7 +174,7 @@ TEST(Level1Queue, CloseWakesEveryBlockedPusher) {
       [&] { queue.close(); }, "4 pushes on a full queue");
 }
 
-TEST(Level1Queue, StopEndsBlockedPushAndPop) {
+TEST(Queue, StopEndsBlockedPushAndPop) {
   BoundedQueue<int> empty(1);
   Background<std::optional<int>> popper(
       [&](const std::stop_token& stop) { return empty.pop(stop); });
@@ -207,7 +205,7 @@ TEST(Level1Queue, StopEndsBlockedPushAndPop) {
 // Many producers and consumers on a tiny queue: every item must come out exactly once and the run
 // must end. A lost wake-up shows as a hang (caught by the deadline); an `if` where a `while` is
 // needed shows as a popper that takes an item another popper already took.
-TEST(Level1Queue, ManyProducersAndConsumersLoseNothing) {
+TEST(Queue, ManyProducersAndConsumersLoseNothing) {
   constexpr std::size_t kProducers = 4;
   constexpr std::size_t kConsumers = 4;
   constexpr std::uint64_t kPerProducer = 5000;
@@ -249,7 +247,7 @@ TEST(Level1Queue, ManyProducersAndConsumersLoseNothing) {
 
 // ---- level 2: a linear pipeline ----
 
-TEST(Level2Linear, OneWorkerPerStageKeepsEveryItemInOrder) {
+TEST(Linear, OneWorkerPerStageKeepsEveryItemInOrder) {
   std::atomic<std::uint64_t> produced{0};
   std::vector<std::uint64_t> seen;
   Plan plan = Pipeline<std::uint64_t>::source("numbers", Counting{1000, &produced})
@@ -268,7 +266,7 @@ TEST(Level2Linear, OneWorkerPerStageKeepsEveryItemInOrder) {
   EXPECT_EQ(result.stages[3].name, "collect");
 }
 
-TEST(Level2Linear, AnEmptySourceCompletes) {
+TEST(Linear, AnEmptySourceCompletes) {
   std::atomic<std::uint64_t> produced{0};
   std::atomic<int> consumed{0};
   Plan plan = Pipeline<std::uint64_t>::source("none", Counting{0, &produced})
@@ -282,7 +280,7 @@ TEST(Level2Linear, AnEmptySourceCompletes) {
   EXPECT_EQ(consumed, 0);
 }
 
-TEST(Level2Linear, StatisticsCountEveryStage) {
+TEST(Linear, StatisticsCountEveryStage) {
   std::atomic<std::uint64_t> produced{0};
   Plan plan =
       Pipeline<std::uint64_t>::source("numbers", Counting{100, &produced})
@@ -318,7 +316,7 @@ TEST(Level2Linear, StatisticsCountEveryStage) {
   EXPECT_EQ(source.peak_queue, 0U) << "a source has no input queue";
 }
 
-TEST(Level2Linear, BlockedTimeIsTheWaitForItems) {
+TEST(Linear, BlockedTimeIsTheWaitForItems) {
   bool given = false;
   Plan plan =
       Pipeline<std::uint64_t>::source("slow start", Source([&]() -> std::optional<std::uint64_t> {
@@ -336,7 +334,7 @@ TEST(Level2Linear, BlockedTimeIsTheWaitForItems) {
       << "the source spent 300 ms inside its function: that is busy (exec) time";
 }
 
-TEST(Level2Linear, SnapshotShowsTheRunWhileItGoes) {
+TEST(Linear, SnapshotShowsTheRunWhileItGoes) {
   Gate gate;
   std::atomic<std::uint64_t> produced{0};
   Plan plan = Pipeline<std::uint64_t>::source("numbers", Counting{10, &produced})
@@ -358,7 +356,7 @@ TEST(Level2Linear, SnapshotShowsTheRunWhileItGoes) {
 
 // ---- level 3: fan-out and fan-in ----
 
-TEST(Level3FanOut, WorkersOfAStageRunAtTheSameTime) {
+TEST(FanOut, WorkersOfAStageRunAtTheSameTime) {
   course::OverlapProbe probe(4, 5000ms);
   std::atomic<std::uint64_t> produced{0};
   std::multiset<std::uint64_t> seen;
@@ -387,7 +385,7 @@ TEST(Level3FanOut, WorkersOfAStageRunAtTheSameTime) {
   EXPECT_EQ(source_threads.size(), 1U) << "the source's next() must run on one thread";
 }
 
-TEST(Level3FanOut, TheStreamEndsOnlyAfterTheLastWorker) {
+TEST(FanOut, TheStreamEndsOnlyAfterTheLastWorker) {
   // Item 0 is held inside the stage until every other item has reached the sink. If the stage
   // ends the stream when its first worker runs out of input, the sink stops and item 0 is lost.
   constexpr std::uint64_t kItems = 50;
@@ -413,7 +411,7 @@ TEST(Level3FanOut, TheStreamEndsOnlyAfterTheLastWorker) {
   EXPECT_EQ(seen.size(), kItems);
 }
 
-TEST(Level3FanOut, FanInMergesSeveralSinkWorkers) {
+TEST(FanOut, FanInMergesSeveralSinkWorkers) {
   std::atomic<std::uint64_t> produced{0};
   std::atomic<std::uint64_t> sum{0};
   course::OverlapProbe probe(2, 5000ms);
@@ -433,7 +431,7 @@ TEST(Level3FanOut, FanInMergesSeveralSinkWorkers) {
 
 // ---- level 3: back-pressure ----
 
-TEST(Level3FanOut, BoundedQueuesHoldBackTheSource) {
+TEST(FanOut, BoundedQueuesHoldBackTheSource) {
   // A sink that takes nothing until the source has gone as far as it can: with bounded queues
   // the source then waits, with (capacities + workers) items between it and the sink.
   constexpr std::size_t kCapacity = 4;
@@ -460,7 +458,7 @@ TEST(Level3FanOut, BoundedQueuesHoldBackTheSource) {
       << "the sink's input queue should have filled up to its capacity while the sink waited";
 }
 
-TEST(Level3FanOut, ASourceThatFitsInTheQueuesIsNotHeldBack) {
+TEST(FanOut, ASourceThatFitsInTheQueuesIsNotHeldBack) {
   // Below the bound: with its 2 workers held, stage "a" and its queue take 2 + kCapacity items.
   // A source of exactly that many must give them all and be asked for the next (its end) while
   // nothing downstream moves: a bounded queue makes push() wait only when it is full.
@@ -497,7 +495,7 @@ TEST(Level3FanOut, ASourceThatFitsInTheQueuesIsNotHeldBack) {
 
 // ---- level 4: ordered stages ----
 
-TEST(Level4Ordered, AnOrderedStageReleasesItemsInSourceOrder) {
+TEST(Ordered, AnOrderedStageReleasesItemsInSourceOrder) {
   // Item 0 finishes last (it waits until items 1..3 are done): the stage must hold 1..3 back.
   std::atomic<std::uint64_t> produced{0};
   std::atomic<int> done_after_0{0};
@@ -520,7 +518,7 @@ TEST(Level4Ordered, AnOrderedStageReleasesItemsInSourceOrder) {
       << " out of order: items that finish early must wait until every earlier item has left";
 }
 
-TEST(Level4Ordered, HolesKeepAnOrderedStageMoving) {
+TEST(Ordered, HolesKeepAnOrderedStageMoving) {
   // A filter drops the odd numbers and a skipped error drops 10: the ordered stage after them
   // must not wait for items that will never come.
   std::atomic<std::uint64_t> produced{0};
@@ -547,7 +545,7 @@ TEST(Level4Ordered, HolesKeepAnOrderedStageMoving) {
   EXPECT_EQ(seen, expected);
 }
 
-TEST(Level4Ordered, AFullReorderWindowHoldsBackTheSource) {
+TEST(Ordered, AFullReorderWindowHoldsBackTheSource) {
   constexpr std::size_t kWindow = 4;
   std::atomic<std::uint64_t> produced{0};
   Gate item0;
@@ -586,7 +584,7 @@ TEST(Level4Ordered, AFullReorderWindowHoldsBackTheSource) {
 // requests the stop, and lets item 0 go a second later. A source whose wait ignores the stop is
 // still waiting then, and the release of item 0 sends it on to produce another item after the
 // stop.
-TEST(Level4Ordered, AStopEndsTheSourcesWaitForTheReorderWindow) {
+TEST(Ordered, AStopEndsTheSourcesWaitForTheReorderWindow) {
   std::atomic<std::uint64_t> produced{0};
   std::atomic<std::uint64_t> produced_after_stop{0};
   std::atomic<pid_t> source_thread{0};
@@ -659,7 +657,7 @@ struct FailFastProbe {
   std::atomic<std::uint64_t> calls_after_error{0};
 };
 
-TEST(Level5Errors, FailFastRethrowsAMiddleStagesErrorOnce) {
+TEST(Errors, FailFastRethrowsAMiddleStagesErrorOnce) {
   FailFastProbe probe;
   std::atomic<std::uint64_t> produced{0};
   Plan plan = Pipeline<std::uint64_t>::source("numbers", Counting{std::nullopt, &produced})
@@ -719,7 +717,7 @@ TEST(Level5Errors, FailFastRethrowsAMiddleStagesErrorOnce) {
   EXPECT_EQ(probe.consumed.count(50), 0U);
 }
 
-TEST(Level5Errors, FailFastStopsOnAnErrorInTheSourceOrTheSink) {
+TEST(Errors, FailFastStopsOnAnErrorInTheSourceOrTheSink) {
   {
     std::atomic<std::uint64_t> calls{0};
     Plan plan =
@@ -765,7 +763,7 @@ TEST(Level5Errors, FailFastStopsOnAnErrorInTheSourceOrTheSink) {
   }
 }
 
-TEST(Level5Errors, SkipRecordsDeadLettersAndGoesOn) {
+TEST(Errors, SkipRecordsDeadLettersAndGoesOn) {
   std::atomic<std::uint64_t> produced{0};
   std::mutex mutex;
   std::multiset<std::uint64_t> seen;
@@ -802,7 +800,7 @@ TEST(Level5Errors, SkipRecordsDeadLettersAndGoesOn) {
   EXPECT_EQ(result.failed, expected_failed.size()) << "RunResult::failed counts every failed item";
 }
 
-TEST(Level5Errors, DeadLettersAreCappedButAllCounted) {
+TEST(Errors, DeadLettersAreCappedButAllCounted) {
   std::atomic<std::uint64_t> produced{0};
   Plan plan = Pipeline<std::uint64_t>::source("numbers", Counting{300, &produced})
                   .map("thirds fail", {.workers = 2}, Map([](std::uint64_t x) {
@@ -819,7 +817,7 @@ TEST(Level5Errors, DeadLettersAreCappedButAllCounted) {
   EXPECT_EQ(result.failed, 100U) << "RunResult::failed counts every failed item, kept or not";
 }
 
-TEST(Level5Errors, AnExceededErrorBudgetStopsTheRun) {
+TEST(Errors, AnExceededErrorBudgetStopsTheRun) {
   std::atomic<std::uint64_t> produced{0};
   Plan plan = Pipeline<std::uint64_t>::source("endless", Counting{std::nullopt, &produced})
                   .map("half fail", {.workers = 2}, Map([](std::uint64_t x) {
@@ -845,7 +843,7 @@ TEST(Level5Errors, AnExceededErrorBudgetStopsTheRun) {
 
 // error_budget is a bound: exactly error_budget failed items are within it (the run completes),
 // one more is over it.
-TEST(Level5Errors, TheErrorBudgetIsExact) {
+TEST(Errors, TheErrorBudgetIsExact) {
   const auto run_with_budget = [](std::size_t budget) {
     std::atomic<std::uint64_t> produced{0};
     Plan plan = Pipeline<std::uint64_t>::source("twenty", Counting{20, &produced})
@@ -871,7 +869,7 @@ TEST(Level5Errors, TheErrorBudgetIsExact) {
 
 // ---- level 5: stopping ----
 
-TEST(Level5Stop, ASinkThatWantsNoMoreStopsEveryStage) {
+TEST(Stop, ASinkThatWantsNoMoreStopsEveryStage) {
   ThreadCensus census;
   std::atomic<std::uint64_t> produced{0};
   std::atomic<std::uint64_t> taken{0};
@@ -892,7 +890,7 @@ TEST(Level5Stop, ASinkThatWantsNoMoreStopsEveryStage) {
   EXPECT_EQ(census.alive(), 0U) << "threads still alive after run() returned";
 }
 
-TEST(Level5Stop, AStopFromOutsideEndsTheRunWithinABoundedNumberOfItems) {
+TEST(Stop, AStopFromOutsideEndsTheRunWithinABoundedNumberOfItems) {
   // Every stage is held until the pipeline is full; then the test requests a stop and opens the
   // gate. Each worker may finish the item it holds; nothing new may start.
   constexpr std::size_t kCapacity = 3;
@@ -938,7 +936,7 @@ TEST(Level5Stop, AStopFromOutsideEndsTheRunWithinABoundedNumberOfItems) {
   EXPECT_EQ(census.alive(), 0U) << "threads still alive after run() returned";
 }
 
-TEST(Level5Stop, AStopAlreadyRequestedReturnsAtOnce) {
+TEST(Stop, AStopAlreadyRequestedReturnsAtOnce) {
   std::atomic<std::uint64_t> produced{0};
   Plan plan = Pipeline<std::uint64_t>::source("endless", Counting{std::nullopt, &produced})
                   .sink("drop", {}, Consume([](std::uint64_t) {}));
@@ -951,7 +949,7 @@ TEST(Level5Stop, AStopAlreadyRequestedReturnsAtOnce) {
   EXPECT_LE(produced, 1U) << "a run stopped before it began read its source anyway";
 }
 
-TEST(Level5Stop, RejectsInvalidPipelines) {
+TEST(Stop, RejectsInvalidPipelines) {
   const auto source = [] {
     return Pipeline<std::uint64_t>::source("s",
                                            Source([] { return std::optional<std::uint64_t>(); }));

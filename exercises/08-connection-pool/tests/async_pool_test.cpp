@@ -64,7 +64,7 @@ void spawn(asio::io_context& io, asio::awaitable<void> body, std::string& failur
   });
 }
 
-TEST(Level5Async, ManyCoroutinesShareAFewConnections) {
+TEST(AsyncPool, ManyCoroutinesShareAFewConnections) {
   FakeDatabase db;
   Pool<FakeConnection> pool(db, options(2));
   AsyncPool<FakeConnection> async_pool(pool);
@@ -88,7 +88,7 @@ TEST(Level5Async, ManyCoroutinesShareAFewConnections) {
   EXPECT_LE(db.peak_open(), 2U);
 }
 
-TEST(Level5Async, AWaitingCoroutineDoesNotBlockTheLoop) {
+TEST(AsyncPool, AWaitingCoroutineDoesNotBlockTheLoop) {
   FakeDatabase db;
   PoolOptions o = options(1);
   o.connection_timeout = 3s;
@@ -122,7 +122,7 @@ TEST(Level5Async, AWaitingCoroutineDoesNotBlockTheLoop) {
   EXPECT_TRUE(got_it);
 }
 
-TEST(Level5Async, ATimedOutCoroutineGetsPoolTimeout) {
+TEST(AsyncPool, ATimedOutCoroutineGetsPoolTimeout) {
   FakeDatabase db;
   Pool<FakeConnection> pool(db, options(1));
   AsyncPool<FakeConnection> async_pool(pool);
@@ -150,7 +150,7 @@ TEST(Level5Async, ATimedOutCoroutineGetsPoolTimeout) {
                                       "that gave up";
 }
 
-TEST(Level5Async, ACancelledWaiterNeverTakesAConnection) {
+TEST(AsyncPool, ACancelledWaiterNeverTakesAConnection) {
   FakeDatabase db;
   Pool<FakeConnection> pool(db, options(1));
   AsyncPool<FakeConnection> async_pool(pool);
@@ -193,7 +193,7 @@ TEST(Level5Async, ACancelledWaiterNeverTakesAConnection) {
          "unused";
 }
 
-TEST(Level5Async, ABrokenConnectionIsNotLentToACoroutine) {
+TEST(AsyncPool, ABrokenConnectionIsNotLentToACoroutine) {
   FakeDatabase db;
   Pool<FakeConnection> pool(db, options(1));
   AsyncPool<FakeConnection> async_pool(pool);
@@ -220,7 +220,7 @@ TEST(Level5Async, ABrokenConnectionIsNotLentToACoroutine) {
 
 // Validation before a coroutine gets a connection follows Pool::acquire's rule: a fresh one is
 // not validated, one given back within alive_bypass is not, and the window counts from the return.
-TEST(Level5Async, ValidationFollowsTheAliveBypassFromTheReturn) {
+TEST(AsyncPool, ValidationFollowsTheAliveBypassFromTheReturn) {
   FakeDatabase db;
   course::FakeClock clock;
   PoolOptions o = options(1, &clock);
@@ -256,7 +256,7 @@ TEST(Level5Async, ValidationFollowsTheAliveBypassFromTheReturn) {
          "round trip to the database";
 }
 
-TEST(Level5Async, AnIdleConnectionPastMaxLifetimeIsNotLentToACoroutine) {
+TEST(AsyncPool, AnIdleConnectionPastMaxLifetimeIsNotLentToACoroutine) {
   FakeDatabase db;
   course::FakeClock clock;
   PoolOptions o = options(2, &clock);
@@ -287,7 +287,7 @@ TEST(Level5Async, AnIdleConnectionPastMaxLifetimeIsNotLentToACoroutine) {
   EXPECT_EQ(pool.stats().validation_failures, 0U) << "expiry is not a validation failure";
 }
 
-TEST(Level5Async, AConnectionWhoseUseFailedIsClosedWhenTheCoroutineGivesItBack) {
+TEST(AsyncPool, AConnectionWhoseUseFailedIsClosedWhenTheCoroutineGivesItBack) {
   FakeDatabase db;
   PoolOptions o = options(2);
   o.alive_bypass = 1h;  // given back a moment ago: no validation would catch it
@@ -316,7 +316,7 @@ TEST(Level5Async, AConnectionWhoseUseFailedIsClosedWhenTheCoroutineGivesItBack) 
   EXPECT_EQ(pool.stats().broken, 1U);
 }
 
-TEST(Level5Async, TheDeadlineBoundsValidation) {
+TEST(AsyncPool, TheDeadlineBoundsValidation) {
   FakeDatabase db;
   PoolOptions o = options(2);
   o.validation_timeout = 1h;
@@ -360,7 +360,7 @@ TEST(Level5Async, TheDeadlineBoundsValidation) {
   EXPECT_EQ(reason, TimeoutReason::validation_failing) << outcome;
 }
 
-TEST(Level5Async, ShutdownEndsAWaitingCoroutineWithPoolClosed) {
+TEST(AsyncPool, ShutdownEndsAWaitingCoroutineWithPoolClosed) {
   FakeDatabase db;
   Pool<FakeConnection> pool(db, options(1));
   AsyncPool<FakeConnection> async_pool(pool);
@@ -388,7 +388,7 @@ TEST(Level5Async, ShutdownEndsAWaitingCoroutineWithPoolClosed) {
   EXPECT_NE(outcome.find("PoolClosed"), std::string::npos) << outcome;
 }
 
-TEST(Level5Async, CoroutinesAndThreadsWaitInOneFirstComeFirstServedQueue) {
+TEST(AsyncPool, CoroutinesAndThreadsWaitInOneFirstComeFirstServedQueue) {
   asio::io_context io;  // first: it outlives the pool, whose waiters post to it
   FakeDatabase db;
   Pool<FakeConnection> pool(db, options(1));
@@ -445,7 +445,7 @@ TEST(Level5Async, CoroutinesAndThreadsWaitInOneFirstComeFirstServedQueue) {
          "back of the same std::list as a thread's, and a release serves the front";
 }
 
-TEST(Level5Async, ThreadsAndCoroutinesShareOnePool) {
+TEST(AsyncPool, ThreadsAndCoroutinesShareOnePool) {
   FakeDatabase db;
   Pool<FakeConnection> pool(db, options(3));
   AsyncPool<FakeConnection> async_pool(pool);

@@ -26,7 +26,7 @@ using course::FakeClock;
 
 // ---------------------------------------------------------------- level 1: borrow and give back
 
-TEST(Level1Pool, AnIdleConnectionIsReusedWithoutCreatingAnother) {
+TEST(Pool, AnIdleConnectionIsReusedWithoutCreatingAnother) {
   FakeDatabase db;
   Pool<FakeConnection> pool(db, options(2));
   int first = 0;
@@ -43,7 +43,7 @@ TEST(Level1Pool, AnIdleConnectionIsReusedWithoutCreatingAnother) {
   EXPECT_EQ(s.total, 1U);
 }
 
-TEST(Level1Pool, TheMostRecentlyReturnedConnectionIsLentFirst) {
+TEST(Pool, TheMostRecentlyReturnedConnectionIsLentFirst) {
   FakeDatabase db;
   Pool<FakeConnection> pool(db, options(2));
   auto a = pool.acquire();
@@ -59,7 +59,7 @@ TEST(Level1Pool, TheMostRecentlyReturnedConnectionIsLentFirst) {
       << " (returned first: " << first_back << ")";
 }
 
-TEST(Level1Pool, AcquireNeverWaitsWhileAConnectionIsIdle) {
+TEST(Pool, AcquireNeverWaitsWhileAConnectionIsIdle) {
   FakeDatabase db;
   FakeClock clock;  // never moved: a wait on it would last until the call's deadline
   Pool<FakeConnection> pool(db, options(2, &clock));
@@ -71,7 +71,7 @@ TEST(Level1Pool, AcquireNeverWaitsWhileAConnectionIsIdle) {
   EXPECT_EQ(db.created(), 2);
 }
 
-TEST(Level1Pool, ATimedOutAcquireFailsAtExactlyItsTimeout) {
+TEST(Pool, ATimedOutAcquireFailsAtExactlyItsTimeout) {
   FakeDatabase db;
   FakeClock clock;
   PoolOptions o = options(1, &clock);
@@ -91,7 +91,7 @@ TEST(Level1Pool, ATimedOutAcquireFailsAtExactlyItsTimeout) {
   EXPECT_EQ(pool.stats().waiting, 0U) << "a waiter that timed out must leave the queue";
 }
 
-TEST(Level1Pool, AReleaseJustBeforeTheTimeoutIsHandedToTheWaiter) {
+TEST(Pool, AReleaseJustBeforeTheTimeoutIsHandedToTheWaiter) {
   FakeDatabase db;
   FakeClock clock;
   PoolOptions o = options(1, &clock);
@@ -110,7 +110,7 @@ TEST(Level1Pool, AReleaseJustBeforeTheTimeoutIsHandedToTheWaiter) {
                              << ") should serve the waiter; no new one was needed";
 }
 
-TEST(Level1Pool, TheTimeoutSaysThePoolWasExhaustedWithItsCounts) {
+TEST(Pool, TheTimeoutSaysThePoolWasExhaustedWithItsCounts) {
   FakeDatabase db;
   FakeClock clock;
   PoolOptions o = options(2, &clock);
@@ -162,7 +162,7 @@ class TwoWaiters {
   std::optional<Call<int>> second_;
 };
 
-TEST(Level1Pool, WaitersAreServedFirstComeFirstServed) {
+TEST(Pool, WaitersAreServedFirstComeFirstServed) {
   FakeDatabase db;
   Pool<FakeConnection> pool(db, options(1));
   auto held = pool.acquire();
@@ -175,7 +175,7 @@ TEST(Level1Pool, WaitersAreServedFirstComeFirstServed) {
   EXPECT_EQ(waiters.second_rank(), 2);
 }
 
-TEST(Level1Pool, FourWaitersAreServedInTheOrderTheyCame) {
+TEST(Pool, FourWaitersAreServedInTheOrderTheyCame) {
   // Two waiters cannot tell a queue from a structure that keeps only the oldest in place (a
   // vector whose erase moves the last element into the gap): four can.
   FakeDatabase db;
@@ -212,7 +212,7 @@ TEST(Level1Pool, FourWaitersAreServedInTheOrderTheyCame) {
          "waiter out without moving the others";
 }
 
-TEST(Level1Pool, EachReleaseWakesExactlyOneWaiter) {
+TEST(Pool, EachReleaseWakesExactlyOneWaiter) {
   FakeDatabase db;
   FakeClock clock;  // the waiters wait on it, so it counts their wake-ups
   Pool<FakeConnection> pool(db, options(1, &clock));
@@ -257,7 +257,7 @@ TEST(Level1Pool, EachReleaseWakesExactlyOneWaiter) {
          "one go back to sleep.";
 }
 
-TEST(Level1Pool, ARunningThreadMayTakeTheConnectionFirstAndTheWokenWaiterKeepsItsPlace) {
+TEST(Pool, ARunningThreadMayTakeTheConnectionFirstAndTheWokenWaiterKeepsItsPlace) {
   FakeDatabase db;
   FakeClock clock;  // its hold stands for a woken thread that the scheduler has not run yet
   Pool<FakeConnection> pool(db, options(1, &clock));
@@ -301,7 +301,7 @@ TEST(Level1Pool, ARunningThreadMayTakeTheConnectionFirstAndTheWokenWaiterKeepsIt
   EXPECT_EQ(waiters.second_rank(), 2);
 }
 
-TEST(Level1Pool, ManyThreadsManyCyclesAllFinish) {
+TEST(Pool, ManyThreadsManyCyclesAllFinish) {
   FakeDatabase db;
   Pool<FakeConnection> pool(db, options(3));
   // Each thread cycles for a second (scaled) and at least 50 times: a faster machine tries more
@@ -337,7 +337,7 @@ TEST(Level1Pool, ManyThreadsManyCyclesAllFinish) {
   EXPECT_LE(db.peak_open(), 3U);
 }
 
-TEST(Level1Pool, NeverMoreThanMaxSizeConnectionsUnderABurst) {
+TEST(Pool, NeverMoreThanMaxSizeConnectionsUnderABurst) {
   FakeDatabase db;
   db.set_create_latency(2ms);
   PoolOptions o = options(8);
@@ -377,7 +377,7 @@ TEST(Level1Pool, NeverMoreThanMaxSizeConnectionsUnderABurst) {
   EXPECT_EQ(static_cast<std::size_t>(db.created()), s.created);
 }
 
-TEST(Level1Pool, ALeaseGoesBackOnEveryPathOut) {
+TEST(Pool, ALeaseGoesBackOnEveryPathOut) {
   FakeDatabase db;
   Pool<FakeConnection> pool(db, options(1));
   try {
@@ -397,7 +397,7 @@ TEST(Level1Pool, ALeaseGoesBackOnEveryPathOut) {
   EXPECT_EQ(pool.stats().idle, 1U) << "and only once";
 }
 
-TEST(Level1Pool, MisusingALeaseIsReported) {
+TEST(Pool, MisusingALeaseIsReported) {
   FakeDatabase db;
   Pool<FakeConnection> pool(db, options(2));
   auto lease = pool.acquire();
@@ -413,7 +413,7 @@ TEST(Level1Pool, MisusingALeaseIsReported) {
   EXPECT_EQ(pool.stats().idle, 0U) << "the misuses must not have given anything back twice";
 }
 
-TEST(Level1Pool, RejectsImpossibleOptions) {
+TEST(Pool, RejectsImpossibleOptions) {
   FakeDatabase db;
   PoolOptions zero = options(0);
   EXPECT_THROW(Pool<FakeConnection>(db, zero), std::invalid_argument);
@@ -436,7 +436,7 @@ TEST(Level1Pool, RejectsImpossibleOptions) {
   EXPECT_EQ(pool.stats().total, 1U);
 }
 
-TEST(Level1Pool, StatisticsCountEveryEvent) {
+TEST(Pool, StatisticsCountEveryEvent) {
   FakeDatabase db;
   FakeClock clock;
   PoolOptions o = options(2, &clock);
@@ -474,7 +474,7 @@ TEST(Level1Pool, StatisticsCountEveryEvent) {
 // ---------------------------------------------------------------- level 2: growth in the
 // background
 
-TEST(Level2Growth, ConnectionsAreCreatedOnThePoolsOwnThread) {
+TEST(Growth, ConnectionsAreCreatedOnThePoolsOwnThread) {
   FakeDatabase db;
   Pool<FakeConnection> pool(db, options(4));
   std::vector<std::jthread> users;
@@ -500,7 +500,7 @@ TEST(Level2Growth, ConnectionsAreCreatedOnThePoolsOwnThread) {
   for (const auto& id : creators) EXPECT_NE(id, std::this_thread::get_id());
 }
 
-TEST(Level2Growth, AHangingDatabaseStillLetsEveryAcquireTimeOut) {
+TEST(Growth, AHangingDatabaseStillLetsEveryAcquireTimeOut) {
   FakeDatabase db;
   db.hang_creates(true);
   FakeClock clock;
@@ -538,7 +538,7 @@ TEST(Level2Growth, AHangingDatabaseStillLetsEveryAcquireTimeOut) {
   }
 }
 
-TEST(Level2Growth, WhileCreatesHangTheTimeoutBlamesCreationNotExhaustion) {
+TEST(Growth, WhileCreatesHangTheTimeoutBlamesCreationNotExhaustion) {
   FakeDatabase db;
   db.hang_creates(true);  // a database that accepts the connection and never answers
   FakeClock clock;
@@ -566,7 +566,7 @@ TEST(Level2Growth, WhileCreatesHangTheTimeoutBlamesCreationNotExhaustion) {
   }
 }
 
-TEST(Level2Growth, AFailingDatabaseIsNamedInTheTimeout) {
+TEST(Growth, AFailingDatabaseIsNamedInTheTimeout) {
   FakeDatabase db;
   db.fail_creates("connection refused (by the test)");
   FakeClock clock;
@@ -622,7 +622,7 @@ TEST(Level2Growth, AFailingDatabaseIsNamedInTheTimeout) {
   ASSERT_TRUE(two.finished());
 }
 
-TEST(Level2Growth, ASpikeOfShortRequestsCreatesFewConnections) {
+TEST(Growth, ASpikeOfShortRequestsCreatesFewConnections) {
   // HikariCP's spike: 50 threads at once, a connection takes 150 ms to make, a query 2 ms,
   // max_size 50, min_idle 5. Five idle connections serve the 50 queries in about 20 ms, long
   // before a new connection is ready: a pool that makes one per waiter ends with 45 more.
@@ -656,7 +656,7 @@ TEST(Level2Growth, ASpikeOfShortRequestsCreatesFewConnections) {
 
 // ---------------------------------------------------------------- level 3: health and lifetimes
 
-TEST(Level3Health, ABrokenConnectionIsNeverLent) {
+TEST(Health, ABrokenConnectionIsNeverLent) {
   FakeDatabase db;
   Pool<FakeConnection> pool(db, options(2));
   int broken = 0;
@@ -674,7 +674,7 @@ TEST(Level3Health, ABrokenConnectionIsNeverLent) {
   EXPECT_EQ(pool.stats().total, 1U) << "the broken one no longer counts";
 }
 
-TEST(Level3Health, AConnectionWhoseUseFailedIsClosedOnReturnAndReplaced) {
+TEST(Health, AConnectionWhoseUseFailedIsClosedOnReturnAndReplaced) {
   FakeDatabase db;
   FakeClock clock;
   PoolOptions o = options(2, &clock);
@@ -703,7 +703,7 @@ TEST(Level3Health, AConnectionWhoseUseFailedIsClosedOnReturnAndReplaced) {
   EXPECT_EQ(pool.stats().validation_failures, 0U) << "no validation was needed to find it";
 }
 
-TEST(Level3Health, AcquiresDeadlineBoundsValidation) {
+TEST(Health, AcquiresDeadlineBoundsValidation) {
   FakeDatabase db;
   FakeClock clock;
   PoolOptions o = options(4, &clock);
@@ -743,7 +743,7 @@ TEST(Level3Health, AcquiresDeadlineBoundsValidation) {
       << "\nThe deadline came while a validation got no answer: validation_failing (api.hpp)";
 }
 
-TEST(Level3Health, AValidationThatHangsDoesNotHoldUpAnotherAcquire) {
+TEST(Health, AValidationThatHangsDoesNotHoldUpAnotherAcquire) {
   FakeDatabase db;
   PoolOptions o = options(2);  // the real clock: the pool's own thread must really run
   o.validation_timeout = 1h;   // the hung validation lasts until the test ends it
@@ -768,7 +768,7 @@ TEST(Level3Health, AValidationThatHangsDoesNotHoldUpAnotherAcquire) {
   }
 }
 
-TEST(Level3Health, AUsedConnectionIsValidatedBeforeItIsLentWithTheValidationTimeout) {
+TEST(Health, AUsedConnectionIsValidatedBeforeItIsLentWithTheValidationTimeout) {
   FakeDatabase db;
   PoolOptions o = options(1);
   o.validation_timeout = 1234ms;
@@ -781,7 +781,7 @@ TEST(Level3Health, AUsedConnectionIsValidatedBeforeItIsLentWithTheValidationTime
   for (const auto timeout : db.validation_timeouts()) EXPECT_EQ(timeout, 1234ms);
 }
 
-TEST(Level3Health, AConnectionGivenBackRecentlySkipsValidation) {
+TEST(Health, AConnectionGivenBackRecentlySkipsValidation) {
   FakeDatabase db;
   FakeClock clock;
   PoolOptions o = options(1, &clock);
@@ -797,7 +797,7 @@ TEST(Level3Health, AConnectionGivenBackRecentlySkipsValidation) {
   EXPECT_EQ(db.validations(), 1) << "given back 500 ms ago: validated";
 }
 
-TEST(Level3Health, AliveBypassCountsFromTheReturnNotFromTheCreation) {
+TEST(Health, AliveBypassCountsFromTheReturnNotFromTheCreation) {
   FakeDatabase db;
   FakeClock clock;
   PoolOptions o = options(1, &clock);
@@ -818,7 +818,7 @@ TEST(Level3Health, AliveBypassCountsFromTheReturnNotFromTheCreation) {
   EXPECT_EQ(db.validations(), 1) << "given back 500 ms ago: validated";
 }
 
-TEST(Level3Health, AValidationSlowerThanItsTimeoutCountsAsAFailure) {
+TEST(Health, AValidationSlowerThanItsTimeoutCountsAsAFailure) {
   FakeDatabase db;
   FakeClock clock;
   PoolOptions o = options(1, &clock);
@@ -836,7 +836,7 @@ TEST(Level3Health, AValidationSlowerThanItsTimeoutCountsAsAFailure) {
   EXPECT_EQ(pool.stats().validation_failures, 1U);
 }
 
-TEST(Level3Health, AValidationAnsweredExactlyAtItsTimeoutSucceeds) {
+TEST(Health, AValidationAnsweredExactlyAtItsTimeoutSucceeds) {
   // The bound's edge: "an answer after validation_timeout is a failure", so one that takes
   // exactly validation_timeout is an answer.
   FakeDatabase db;
@@ -857,7 +857,7 @@ TEST(Level3Health, AValidationAnsweredExactlyAtItsTimeoutSucceeds) {
   EXPECT_EQ(pool.stats().validation_failures, 0U);
 }
 
-TEST(Level3Health, MaxLifetimeRetiresAConnectionOnlyWhenItIsReturned) {
+TEST(Health, MaxLifetimeRetiresAConnectionOnlyWhenItIsReturned) {
   FakeDatabase db;
   FakeClock clock;
   PoolOptions o = options(2, &clock);
@@ -876,7 +876,7 @@ TEST(Level3Health, MaxLifetimeRetiresAConnectionOnlyWhenItIsReturned) {
   EXPECT_NE(fresh->id, old);
 }
 
-TEST(Level3Health, AnIdleConnectionPastMaxLifetimeIsNotLent) {
+TEST(Health, AnIdleConnectionPastMaxLifetimeIsNotLent) {
   FakeDatabase db;
   FakeClock clock;
   PoolOptions o = options(2, &clock);
@@ -895,7 +895,7 @@ TEST(Level3Health, AnIdleConnectionPastMaxLifetimeIsNotLent) {
   EXPECT_EQ(pool.stats().validation_failures, 0U) << "expiry is not a validation failure";
 }
 
-TEST(Level3Health, IdleTimeoutShrinksThePoolDownToMinIdle) {
+TEST(Health, IdleTimeoutShrinksThePoolDownToMinIdle) {
   FakeDatabase db;
   FakeClock clock;
   PoolOptions o = options(6, &clock);
@@ -922,7 +922,7 @@ TEST(Level3Health, IdleTimeoutShrinksThePoolDownToMinIdle) {
 
 // idle_timeout is a duration: it counts from when the connection became idle (its return), not
 // from its creation; a value other than the default (3 min); and min_idle 0 lets it close all.
-TEST(Level3Health, IdleTimeoutCountsFromTheReturn) {
+TEST(Health, IdleTimeoutCountsFromTheReturn) {
   using std::chrono::nanoseconds;
   FakeDatabase db;
   FakeClock clock;
@@ -949,7 +949,7 @@ TEST(Level3Health, IdleTimeoutCountsFromTheReturn) {
   EXPECT_EQ(pool.stats().closed, 1U);
 }
 
-TEST(Level3Health, MinIdleIsKeptUpWithoutAnyAcquire) {
+TEST(Health, MinIdleIsKeptUpWithoutAnyAcquire) {
   FakeDatabase db;
   PoolOptions o = options(6);
   o.min_idle = 3;
@@ -962,7 +962,7 @@ TEST(Level3Health, MinIdleIsKeptUpWithoutAnyAcquire) {
   EXPECT_EQ(pool.stats().total, 4U);
 }
 
-TEST(Level3Health, ALeakIsReportedOnceAfterItsThreshold) {
+TEST(Health, ALeakIsReportedOnceAfterItsThreshold) {
   FakeDatabase db;
   FakeClock clock;
   std::vector<LeakWarning> warnings;
@@ -1003,7 +1003,7 @@ TEST(Level3Health, ALeakIsReportedOnceAfterItsThreshold) {
   EXPECT_TRUE(db.is_open(held->id)) << "a leak warning does not take the connection away";
 }
 
-TEST(Level3Health, TheHousekeeperRunsOnItsOwn) {
+TEST(Health, TheHousekeeperRunsOnItsOwn) {
   FakeDatabase db;
   PoolOptions o = options(4);
   o.idle_timeout = 50ms;
@@ -1020,7 +1020,7 @@ TEST(Level3Health, TheHousekeeperRunsOnItsOwn) {
 
 // ---------------------------------------------------------------- level 4: shutdown
 
-TEST(Level4Shutdown, IdleConnectionsCloseAtOnceAndLentOnesOnReturn) {
+TEST(Shutdown, IdleConnectionsCloseAtOnceAndLentOnesOnReturn) {
   FakeDatabase db;
   Pool<FakeConnection> pool(db, options(3));
   auto lent = pool.acquire();
@@ -1038,7 +1038,7 @@ TEST(Level4Shutdown, IdleConnectionsCloseAtOnceAndLentOnesOnReturn) {
   EXPECT_TRUE(db.double_closes().empty());
 }
 
-TEST(Level4Shutdown, WaitersAndLaterAcquiresGetPoolClosed) {
+TEST(Shutdown, WaitersAndLaterAcquiresGetPoolClosed) {
   FakeDatabase db;
   Pool<FakeConnection> pool(db, options(1));
   auto held = pool.acquire();
@@ -1055,7 +1055,7 @@ TEST(Level4Shutdown, WaitersAndLaterAcquiresGetPoolClosed) {
   pool.shutdown();  // a second call does nothing
 }
 
-TEST(Level4Shutdown, AShutdownStopsACreationInProgress) {
+TEST(Shutdown, AShutdownStopsACreationInProgress) {
   FakeDatabase db;
   db.hang_creates(true);
   Pool<FakeConnection> pool(db, options(2));
