@@ -94,8 +94,9 @@ bool Cancellation::requested() const {
 
 // ---- OutputFile ----
 
-OutputFile::OutputFile(const std::filesystem::path& destination) : destination_(destination) {
-  fd_ = ::open(destination.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+OutputFile::OutputFile(const std::filesystem::path& destination)
+    : destination_(destination),
+      fd_(::open(destination.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) {
   if (fd_ < 0) {
     open_error_ = system_error_text("cannot create " + destination.string());
     return;

@@ -317,7 +317,7 @@ class DirectoryEvents {
   // The events queued so far.
   std::vector<Event> take() {
     std::vector<Event> events;
-    alignas(inotify_event) std::array<char, 64 * 1024> buffer{};
+    alignas(inotify_event) std::array<char, std::size_t{64} * 1024> buffer{};
     for (;;) {
       const ssize_t got = ::read(fd_, buffer.data(), buffer.size());
       if (got <= 0) return events;

@@ -208,7 +208,8 @@ void expect_rounds(Strategy strategy, std::size_t n, std::size_t limit, millisec
   const auto urls = world.add_files("timed", n, 1000, latency);
   const Options options = test_options(strategy, limit);
   const std::size_t at_once = in_flight_for(strategy, n, limit);
-  const auto rounds = static_cast<double>((n + at_once - 1) / at_once);
+  const std::size_t whole_rounds = (n + at_once - 1) / at_once;  // rounded up
+  const auto rounds = static_cast<double>(whole_rounds);
   const double d_ms = static_cast<double>(course::scaled(latency).count());
   const double ideal_ms = rounds * d_ms;
   const double upper_ms = 1.5 * ideal_ms + static_cast<double>(course::scaled(150ms).count());

@@ -140,7 +140,7 @@ void add_input_urls(Settings& settings) {
 
 std::string human_bytes(std::uint64_t bytes) {
   char text[32];
-  if (bytes >= 1024 * 1024) {
+  if (bytes >= std::uint64_t{1024} * 1024) {
     std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
   } else if (bytes >= 1024) {
     std::snprintf(text, sizeof text, "%.1f KiB", static_cast<double>(bytes) / 1024.0);

@@ -48,7 +48,7 @@ TEST(Hostile, GarbageGets400AndTheServerLivesOn) {
       "GET / HTTP/1.1\r\nContent-Length: 12abc\r\n\r\n",
       "GET / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
       "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-      std::string("GET /\0 HTTP/1.1\r\n\r\n", 20),
+      std::string("GET /\0 HTTP/1.1\r\n\r\n", 19),
       std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) + "\r\n\r\n",  // TLS hello
       std::string(300, '\xff') + "\r\n\r\n",
   };
@@ -131,7 +131,8 @@ TEST(Hostile, MissingCrlfIsRejectedOrTimedOut) {
 TEST(Hostile, HugeHeaderGets431) {
   RunningServer running;
   const std::string huge =
-      "GET / HTTP/1.1\r\nHost: x\r\nX-Filler: " + std::string(16 * 1024, 'h') + "\r\n\r\n";
+      "GET / HTTP/1.1\r\nHost: x\r\nX-Filler: " + std::string(std::size_t{16} * 1024, 'h') +
+      "\r\n\r\n";
   const auto response = exchange(running.port(), huge);
   ASSERT_TRUE(response.complete()) << "no answer to a 16 KiB header: " << response.error;
   EXPECT_EQ(response.status, 431)
@@ -143,16 +144,17 @@ TEST(Hostile, HugeHeaderGets431) {
   EXPECT_EQ(exchange(running.port(), many + "\r\n").status, 431);
   // Just under the limit is fine.
   const std::string fits =
-      "GET / HTTP/1.1\r\nHost: x\r\nX-Filler: " + std::string(6 * 1024, 'h') + "\r\n\r\n";
+      "GET / HTTP/1.1\r\nHost: x\r\nX-Filler: " + std::string(std::size_t{6} * 1024, 'h') +
+      "\r\n\r\n";
   EXPECT_EQ(exchange(running.port(), fits).status, 200) << "a 6 KiB header is within the limit";
   expect_still_serving(running.port(), "after huge headers");
 }
 
 TEST(Hostile, HugeBodyGets413) {
   Config config = test_config();
-  config.body_limit = 16 * 1024;
+  config.body_limit = std::size_t{16} * 1024;
   RunningServer running(config);
-  const std::string body(64 * 1024, 'b');
+  const std::string body(std::size_t{64} * 1024, 'b');
   const auto response =
       exchange(running.port(), "POST /fast HTTP/1.1\r\nHost: x\r\nContent-Length: " +
                                    std::to_string(body.size()) + "\r\n\r\n" + body);

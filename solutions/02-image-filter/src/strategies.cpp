@@ -19,9 +19,10 @@ class ProgressReporter {
   void image_done(std::size_t index) {
     const std::scoped_lock lock(mutex_);
     ++done_;
-    if (options_.on_progress)
+    if (options_.on_progress) {
       options_.on_progress(
           Progress{.index = index, .images_done = done_, .images_total = total_, .error = {}});
+    }
   }
 
  private:

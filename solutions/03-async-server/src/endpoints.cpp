@@ -162,12 +162,24 @@ asio::awaitable<Response> App::route(const Request& request) {
     response.headers.emplace_back("Allow", "GET, HEAD");
     co_return response;
   }
-  if (path == "/") co_return co_await index();
-  if (path == "/fast") co_return co_await one_operation(*this, path, "fast", config_.fast);
-  if (path == "/medium") co_return co_await one_operation(*this, path, "medium", config_.medium);
-  if (path == "/slow") co_return co_await one_operation(*this, path, "slow", config_.slow);
-  if (path == "/mixed") co_return co_await mixed(*this);
-  if (path == "/sequential") co_return co_await sequential(*this);
+  if (path == "/") {
+    co_return co_await index();
+  }
+  if (path == "/fast") {
+    co_return co_await one_operation(*this, path, "fast", config_.fast);
+  }
+  if (path == "/medium") {
+    co_return co_await one_operation(*this, path, "medium", config_.medium);
+  }
+  if (path == "/slow") {
+    co_return co_await one_operation(*this, path, "slow", config_.slow);
+  }
+  if (path == "/mixed") {
+    co_return co_await mixed(*this);
+  }
+  if (path == "/sequential") {
+    co_return co_await sequential(*this);
+  }
   co_return co_await failing(*this);
 }
 

@@ -159,7 +159,7 @@ asio::awaitable<void> close_gracefully(beast::tcp_stream& stream, const SessionL
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   stream.expires_after(std::min<Clock::duration>(limits.read_timeout, std::chrono::seconds(1)));
   std::array<char, 4096> sink{};
-  for (std::size_t drained = 0; drained < 1024 * 1024;) {
+  for (std::size_t drained = 0; drained < std::size_t{1024} * 1024;) {
     auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
     if (ec) break;
     drained += n;

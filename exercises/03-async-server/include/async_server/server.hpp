@@ -48,8 +48,8 @@ struct Config {
 
   // Limits. A header section (request line and header fields) over header_limit bytes is
   // answered 431, a body over body_limit bytes 413.
-  std::size_t header_limit = 8 * 1024;
-  std::size_t body_limit = 64 * 1024;
+  std::size_t header_limit = std::size_t{8} * 1024;
+  std::size_t body_limit = std::size_t{64} * 1024;
   // A connection that sends nothing for idle_timeout (before its first request, or between two
   // keep-alive requests) is closed. A request whose bytes have started to arrive must arrive
   // whole within read_timeout, or the connection is closed: slow clients (slowloris) cannot hold
