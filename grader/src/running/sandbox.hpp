@@ -1,7 +1,8 @@
 // The isolation layers a test runs in, against a hostile submission (see "Threat model" in
-// grader/README.md). process.cpp applies them between fork and exec; this module detects what
-// the machine allows and owns the resources that outlive one exec: the cgroup of a run, the
-// user id it runs as, and its private working directory.
+// grader/README.md). This module detects what the machine allows, chooses the layers of each run
+// (RunSandbox, whose plan is an Isolation, isolation.hpp) and owns the resources that outlive one
+// exec: the cgroup of a run, the user id it runs as, and its private working directory.
+// child.cpp applies the plan between fork and exec.
 //
 // Layers, strongest first:
 //  - a cgroup per run (v2, or v1 with the pids, memory and freezer controllers): a cap on
@@ -14,7 +15,8 @@
 //  - without root, where the system allows it: a user namespace holding a PID namespace (the
 //    test sees and can signal nothing outside it, and all of it ends with the test) and a mount
 //    namespace (the run's own /tmp, $HOME hidden, the course tree read-only);
-//  - always: its own process group, rlimits, a wall clock and an output cap (process.cpp).
+//  - always: its own process group, rlimits, a wall clock and an output cap (process.cpp, and
+//    child.cpp for the rlimits).
 #pragma once
 
 #include <sys/types.h>
