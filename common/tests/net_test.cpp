@@ -30,8 +30,8 @@ TEST(PollTimeout, IsNeverNegativeAndAtMostAMinute) {
 // it only holds the port, so that a connection to it is refused.
 class SilentListener {
  public:
-  explicit SilentListener(bool listening = true) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  explicit SilentListener(bool listening = true)
+      : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -658,8 +658,7 @@ void expect_shortest_depths(Strategy strategy) {
 // full (Linux drops the SYNs of further connections, so connect() neither succeeds nor fails).
 class BlackHole {
  public:
-  BlackHole() {
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  BlackHole() : listener_(::socket(AF_INET, SOCK_STREAM, 0)) {
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
