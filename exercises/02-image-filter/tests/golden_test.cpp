@@ -32,9 +32,7 @@ TEST(Golden, ExtremeKernelWeights) { expect_golden({"extreme3", "negscale5"}); }
 
 // A factor of 0 makes every sample the mean (the bound: a negative factor is refused), 100 pushes
 // nearly all to 0 or 255.
-TEST(Golden, ExtremeContrastFactors) {
-  expect_golden({"contrast=0", "contrast=100"});
-}
+TEST(Golden, ExtremeContrastFactors) { expect_golden({"contrast=0", "contrast=100"}); }
 
 // Images past 256 in one dimension, RGB and RGBA (the small ones never reach an index or a sum
 // that needs more than 8 or 16 bits).

@@ -25,12 +25,12 @@
 #include <vector>
 
 #include "course/background.hpp"
-#include "imgfilter/image.hpp"
 #include "course/probes.hpp"
 #include "course/temp_dir.hpp"
 #include "course/testing.hpp"
 #include "course/time_scale.hpp"
 #include "course/trace.hpp"
+#include "imgfilter/image.hpp"
 #include "imgfilter/imgfilter.hpp"
 
 namespace imgfilter::testing {

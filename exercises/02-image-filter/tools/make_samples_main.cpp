@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
       char name[32];
       std::snprintf(name, sizeof name, "photo_%02d.png", i);
       imgfilter::save_png(sample(width, height, channels, static_cast<unsigned>(i)),
-                       std::filesystem::path(out_dir) / name);
+                          std::filesystem::path(out_dir) / name);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "make_samples: %s\n", e.what());

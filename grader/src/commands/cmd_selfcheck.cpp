@@ -142,7 +142,8 @@ void check_unit_tests(const fs::path& root, Progress& progress, Checks& checks) 
       continue;
     }
     checks.pass(what);
-    const std::string labels = config == BuildConfig::normal ? "^(kit|grader|tools|library)$" : "^kit$";
+    const std::string labels =
+        config == BuildConfig::normal ? "^(kit|grader|tools|library)$" : "^kit$";
     progress.step("running the " +
                   std::string(config == BuildConfig::normal ? "kit and grader" : "kit") +
                   " unit tests (" + preset_name(config) + ")...");

@@ -1,5 +1,5 @@
-// The seccomp filter of a test's process (see SyscallPolicy in isolation.hpp), built with libseccomp
-// in the grader and installed by the child as its last step before exec.
+// The seccomp filter of a test's process (see SyscallPolicy in isolation.hpp), built with
+// libseccomp in the grader and installed by the child as its last step before exec.
 //
 // The test binary's own exec must pass the filter, and no later one may unless the policy allows
 // it: the filter allows execve only with the exact pathname pointer the child passes, an address
