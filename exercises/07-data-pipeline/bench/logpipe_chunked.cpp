@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
   CLI::App app{"logpipe_chunked: exercise 07's analysis with chunks of bytes as items"};
   std::vector<std::string> files;
   std::size_t workers = 2;
-  std::size_t chunk_bytes = 256 * 1024;
+  std::size_t chunk_bytes = std::size_t{256} * 1024;
   app.add_option("LOG", files)->required();
   app.add_option("--workers", workers, "threads of the parse stage")->check(CLI::PositiveNumber);
   app.add_option("--chunk", chunk_bytes, "bytes per item (whole lines)")
